@@ -1,0 +1,183 @@
+"""The `zhibu` command: run the bot (or the offline sandbox), migrate, import, invite."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import Settings, SettingsError, load_settings
+from bot.errors import CommandError
+from bot.logs import configure_logging
+
+log = logging.getLogger("zhibu")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments and dispatch; returns the process exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"zhibu: {exc}", file=sys.stderr)
+        return 2
+    token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    configure_logging(settings.log_level, [token, secret])
+    command = args.command or "run"
+    try:
+        if command == "run":
+            return run(settings)
+        if command == "sandbox":
+            return sandbox(settings)
+        if command == "db":
+            return db_command(settings, args.db_command)
+        if command in ("org", "people"):
+            return import_command(settings, command, Path(args.file))
+        if command == "invite":
+            return invite_command(settings, args)
+    except CommandError as exc:
+        print(f"zhibu: {exc}", file=sys.stderr)
+        return 1
+    parser.print_help()
+    return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="zhibu", description="Zhibu, the Party branch assistant bot."
+    )
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="serve Telegram (or start the offline sandbox when no token is set)")
+    sub.add_parser("sandbox", help="chat with the bot offline, as demo users")
+    db = sub.add_parser("db", help="database migrations")
+    db.add_argument("db_command", choices=["upgrade", "current"])
+    for name, what in (("org", "organisation tree"), ("people", "member roster")):
+        p = sub.add_parser(name, help=f"import the {what}")
+        p.add_argument("action", choices=["import"])
+        p.add_argument("file", help="CSV (UTF-8 or GB18030) or XLSX file")
+    inv = sub.add_parser("invite", help="invite codes")
+    inv.add_argument("action", choices=["create"])
+    inv.add_argument("--role", required=True, choices=["admin", "secretary", "deputy", "member"])
+    inv.add_argument("--org", required=True, help="code of the organisation node")
+    inv.add_argument("--person", help="name of a person on that branch's roster")
+    inv.add_argument("--uses", type=int, default=1)
+    inv.add_argument("--expires", default="7d", help="validity such as 7d, 12h, 30m (default 7d)")
+    return parser
+
+
+def prepare_database(settings: Settings) -> None:
+    """Create or upgrade the database, refusing one that is newer than this code."""
+    from storage.migrate import DatabaseTooNew, upgrade
+
+    try:
+        upgrade(settings.database_url)
+    except DatabaseTooNew as exc:
+        raise CommandError(str(exc)) from None
+
+
+def run(settings: Settings) -> int:
+    """Serve Telegram by polling or webhook; without a token, the sandbox."""
+    if settings.bot_token is None:
+        print(
+            "No ZHIBU_BOT_TOKEN is set, so Zhibu is not connecting to Telegram.\n"
+            "Starting the offline sandbox instead: a local fake Telegram, a demo organisation\n"
+            "and a terminal chat. Set ZHIBU_BOT_TOKEN (environment or .env) to serve real users.\n",
+            flush=True,
+        )
+        return sandbox(settings)
+    prepare_database(settings)
+    from bot.app import build_application
+
+    application = build_application(settings)
+    if settings.webhook_url:
+        host, _, port = settings.webhook_listen.rpartition(":")
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        if secret is None:
+            raise CommandError("ZHIBU_WEBHOOK_SECRET is required in webhook mode")
+        log.info("serving webhook on %s:%s", host, port)
+        application.run_webhook(
+            listen=host,
+            port=int(port),
+            url_path=_webhook_path(settings.webhook_url),
+            webhook_url=settings.webhook_url,
+            secret_token=secret,
+            allowed_updates=["message", "callback_query"],
+        )
+    else:
+        log.info("polling Telegram")
+        application.run_polling(allowed_updates=["message", "callback_query"])
+    return 0
+
+
+def _webhook_path(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).path.lstrip("/")
+
+
+def sandbox(settings: Settings) -> int:
+    """The offline sandbox: fake Telegram, demo organisation, terminal chat."""
+    from bot.sandbox import run_sandbox
+
+    return asyncio.run(run_sandbox(settings))
+
+
+def db_command(settings: Settings, action: str) -> int:
+    """`zhibu db upgrade|current`."""
+    from storage.migrate import code_heads, current_revisions
+
+    if action == "upgrade":
+        prepare_database(settings)
+        print(f"database is at {', '.join(sorted(current_revisions(settings.database_url)))}")
+        return 0
+    current = current_revisions(settings.database_url)
+    print(
+        f"database: {', '.join(sorted(current)) or '(empty)'}; "
+        f"code: {', '.join(sorted(code_heads()))}"
+    )
+    return 0
+
+
+def import_command(settings: Settings, what: str, path: Path) -> int:
+    """`zhibu org import FILE` and `zhibu people import FILE`: all or nothing."""
+    from bot.imports import ImportFailed, import_file
+
+    prepare_database(settings)
+    try:
+        report = asyncio.run(import_file(settings, what, path))
+    except ImportFailed as exc:
+        print(f"zhibu: {path}: nothing was imported:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    print(report)
+    return 0
+
+
+def invite_command(settings: Settings, args: argparse.Namespace) -> int:
+    """`zhibu invite create ...`: print the code and, last, the deep link."""
+    from bot.cli_invite import create_invite_from_cli
+
+    prepare_database(settings)
+    code, link = asyncio.run(
+        create_invite_from_cli(
+            settings,
+            role=args.role,
+            org_code=args.org,
+            person_name=args.person,
+            uses=args.uses,
+            expires=args.expires,
+        )
+    )
+    print(f"invite code: {code}")
+    print(link)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Who sent an update: the account, its principal (roles) and the reader's translator."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import User
+
+from bot.access import Grant, Principal
+from bot.config import Settings
+from bot.i18n import Translator, resolve_locale
+from storage import queries
+from storage.models import Account
+
+
+async def load_sender(
+    session: AsyncSession, user: User, settings: Settings
+) -> tuple[Account, Principal, Translator]:
+    """Ensure the account exists and load what authorisation and replies need."""
+    account = await queries.ensure_account(
+        session, telegram_id=user.id, language_code=user.language_code, username=user.username
+    )
+    principal = await principal_of(session, account)
+    return account, principal, translator_for(account, settings, user.language_code)
+
+
+async def principal_of(session: AsyncSession, account: Account) -> Principal:
+    """The roles of the person behind an account."""
+    person = account.person
+    if person is None:
+        return Principal()
+    grants = tuple(
+        Grant(
+            role=a.role,
+            org_id=a.org_unit_id,
+            org_path=a.org_unit.path,
+            org_kind=a.org_unit.kind,
+            org_code=a.org_unit.code,
+        )
+        for a in await queries.roles_of(session, person.id)
+    )
+    branch = person.branch
+    return Principal(
+        person_id=person.id,
+        branch_id=branch.id if branch else None,
+        branch_path=branch.path if branch else None,
+        grants=grants,
+    )
+
+
+def translator_for(
+    account: Account | None, settings: Settings, language_code: str | None
+) -> Translator:
+    """The reader's translator: stored preference, then Telegram's language, then the default."""
+    stored = account.locale if account else None
+    locale = resolve_locale(
+        stored,
+        language_code or (account.telegram_language if account else None),
+        settings.default_locale,
+    )
+    zone = (account.time_zone if account else None) or settings.timezone
+    return Translator(locale, zone)

@@ -1,0 +1,100 @@
+"""The composition root: one Application, its defaults, and every handler in visible order."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import BotCommand
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+
+from bot.commands import COMMANDS
+from bot.config import SUPPORTED_LOCALES, Settings
+from bot.context import SERVICES_KEY, BotContext, Services
+from bot.i18n import Translator, load_catalogs
+from bot.persistence import DatabasePersistence
+from bot.updates import PerChatUpdateProcessor
+from handlers import cancel, common, invite, profile, start
+from storage.db import create_engine, session_factory
+
+log = logging.getLogger(__name__)
+
+ZhibuApp = Application[Any, BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]
+
+
+def build_application(settings: Settings, *, rate_limit: bool = True) -> ZhibuApp:
+    """Build the bot: services, defaults, persistence and handlers."""
+    load_catalogs()
+    engine = create_engine(settings.database_url)
+    services = Services(settings=settings, db=session_factory(engine))
+    token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(settings.bot_api_url)
+        .base_file_url(settings.file_url)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
+        .context_types(ContextTypes(context=BotContext))
+        .persistence(DatabasePersistence(services.db))
+        .concurrent_updates(PerChatUpdateProcessor())
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if rate_limit:
+        # Keeps interactive replies under Telegram's limits; retries once on a 429.
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=1))  # type: ignore[arg-type]
+    application: ZhibuApp = builder.build()
+    application.bot_data[SERVICES_KEY] = services
+    application.bot_data["zhibu.engine"] = engine
+    add_handlers(application)
+    return application
+
+
+def add_handlers(application: ZhibuApp) -> None:
+    """Every handler, in the order PTB tries them: conversations, commands, then catch-alls."""
+    application.add_handler(start.build())
+    application.add_handler(invite.build())
+    for handler in profile.handlers():
+        application.add_handler(handler)
+    application.add_handler(CommandHandler("cancel", cancel.nothing_to_cancel))
+    application.add_handler(MessageHandler(filters.COMMAND, common.unknown_command))
+    application.add_handler(CallbackQueryHandler(common.stale_button))
+    application.add_handler(MessageHandler(filters.ALL & ~filters.COMMAND, common.unexpected_input))
+    application.add_error_handler(common.error_handler)
+
+
+async def _post_init(application: ZhibuApp) -> None:
+    await set_command_menus(application)
+
+
+async def _post_shutdown(application: ZhibuApp) -> None:
+    engine = application.bot_data.get("zhibu.engine")
+    if engine is not None:
+        await engine.dispose()
+
+
+async def set_command_menus(application: ZhibuApp) -> None:
+    """Telegram's command menu in each language; a refusal is logged, never fatal."""
+    settings: Settings = application.bot_data[SERVICES_KEY].settings
+    for locale in SUPPORTED_LOCALES:
+        tr = Translator(locale, settings.timezone)
+        commands = [BotCommand(c.name, tr._(c.description)) for c in COMMANDS]
+        language = "zh" if locale == "zh_Hans" else locale
+        try:
+            await application.bot.set_my_commands(commands, language_code=language)
+            if locale == settings.default_locale:
+                await application.bot.set_my_commands(commands)
+        except TelegramError as exc:
+            log.warning("setMyCommands for %s was refused: %s; carrying on", locale, exc)

@@ -1,0 +1,43 @@
+"""The command list: what /help shows each role and what Telegram's menu offers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.access import Principal
+from bot.i18n import N_
+from storage.models import Role
+
+EVERYONE: frozenset[Role] = frozenset()
+LEADERS = frozenset({Role.SECRETARY, Role.DEPUTY, Role.ADMIN})
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A command, its description (a msgid) and who may use it (empty = everyone)."""
+
+    name: str
+    description: str
+    roles: frozenset[Role] = EVERYONE
+    registered: bool = True
+
+    def allowed(self, principal: Principal) -> bool:
+        """True when the principal may use the command."""
+        if self.registered and not principal.registered:
+            return False
+        return not self.roles or bool(principal.roles() & self.roles)
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("start", N_("start, or register with an invite code"), registered=False),
+    Command("help", N_("what you can do here"), registered=False),
+    Command("me", N_("who the bot thinks you are"), registered=False),
+    Command("lang", N_("change the language"), registered=False),
+    Command("invite", N_("create an invite for your branch or organisation"), LEADERS),
+    Command("cancel", N_("stop what you are doing"), registered=False),
+)
+
+
+def commands_for(principal: Principal) -> list[Command]:
+    """The commands this principal may use, in menu order."""
+    return [c for c in COMMANDS if c.allowed(principal)]

@@ -1,0 +1,120 @@
+"""Typed settings read from the environment (prefix ZHIBU_) and an optional .env file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SUPPORTED_LOCALES = ("zh_Hans", "en")
+DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///data/zhibu.sqlite3"
+
+
+class Settings(BaseSettings):
+    """Everything the bot reads from its environment, validated once at start-up."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ZHIBU_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    bot_token: SecretStr | None = None
+    database_url: str = DEFAULT_SQLITE_URL
+    bot_api_url: str = "https://api.telegram.org/bot"
+    bot_file_url: str | None = None
+    default_locale: str = "zh_Hans"
+    timezone: str = "Asia/Shanghai"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "127.0.0.1:8443"
+    bot_username: str | None = None
+    # Invite codes: how many wrong codes an account may try in the window before it must wait.
+    invite_max_failures: Annotated[int, Field(ge=1, le=100)] = 5
+    invite_failure_window_minutes: Annotated[int, Field(ge=1, le=1440)] = 10
+    log_level: str = "INFO"
+
+    @field_validator("default_locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        if value not in SUPPORTED_LOCALES:
+            raise ValueError(f"must be one of {', '.join(SUPPORTED_LOCALES)}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("is not an IANA time zone such as Asia/Shanghai") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be HOST:PORT, for example 127.0.0.1:8443")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _telegram_secret_alphabet(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram accepts 1-256 characters of A-Z, a-z, 0-9, _ and - in secret_token.
+        if value is None:
+            return None
+        secret = value.get_secret_value()
+        if not 1 <= len(secret) <= 256 or not all(c.isalnum() or c in "_-" for c in secret):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        """The organisation's default time zone."""
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def file_url(self) -> str:
+        """Base URL for file downloads, derived from the API URL unless given."""
+        if self.bot_file_url:
+            return self.bot_file_url
+        base = self.bot_api_url.rstrip("/")
+        return base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base + "/file/bot"
+
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file, or None for other databases."""
+        prefix = "sqlite+aiosqlite:///"
+        if not self.database_url.startswith(prefix):
+            return None
+        return Path(self.database_url[len(prefix) :])
+
+    def now(self) -> dt.datetime:
+        """The current UTC time (a seam for tests that drive time)."""
+        return dt.datetime.now(dt.UTC)
+
+
+class SettingsError(Exception):
+    """Settings failed validation; the message names every bad variable."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate settings, turning pydantic's report into one readable message."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            message = str(error["msg"]).removeprefix("Value error, ")
+            lines.append(f"ZHIBU_{field.upper()}: {message}")
+        raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None

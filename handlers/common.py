@@ -1,0 +1,210 @@
+"""Shared handler plumbing: loading the sender, refusals, the error handler, odd input."""
+
+from __future__ import annotations
+
+import functools
+import html
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest, TelegramError
+
+from bot.accounts import load_sender
+from bot.context import BotContext
+from bot.i18n import N_
+from storage.models import Role
+
+log = logging.getLogger(__name__)
+
+R = TypeVar("R")
+Callback = Callable[[Update, BotContext], Coroutine[Any, Any, R]]
+
+# Free-text answers are short facts (names, places, codes); minutes have their own limit.
+SHORT_TEXT_LIMIT = 100
+
+
+def sender(
+    *, registered: bool = False, roles: frozenset[Role] | None = None
+) -> Callable[[Callback[R]], Callback[R | None]]:
+    """Load the sender before the handler runs, refusing the unregistered or the wrong role."""
+
+    def decorate(func: Callback[R]) -> Callback[R | None]:
+        @functools.wraps(func)
+        async def wrapper(update: Update, context: BotContext) -> R | None:
+            user = update.effective_user
+            if user is None:
+                return None
+            async with context.db.begin() as session:
+                account, principal, translator = await load_sender(session, user, context.settings)
+            context.account, context.principal = account, principal
+            context.use_translator(translator)
+            if registered and not principal.registered:
+                await answer(
+                    update,
+                    context,
+                    context._(
+                        "You are not registered yet. Open the invite link your secretary or the "
+                        "organisation department sent you, or send /start with the invite code."
+                    ),
+                )
+                return None
+            if roles and not (principal.roles() & roles):
+                await refuse(update, context)
+                return None
+            return await func(update, context)
+
+        return wrapper
+
+    return decorate
+
+
+async def answer(
+    update: Update,
+    context: BotContext,
+    text: str,
+    keyboard: InlineKeyboardMarkup | None = None,
+) -> Message | None:
+    """Reply in the chat the update came from (acknowledging a button press first)."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    return await context.bot.send_message(chat.id, text, reply_markup=keyboard)
+
+
+async def edit_or_answer(
+    update: Update, context: BotContext, text: str, keyboard: InlineKeyboardMarkup | None = None
+) -> None:
+    """Edit the message whose button was pressed, or send a new one for typed input."""
+    query = update.callback_query
+    if query is not None and isinstance(query.message, Message):
+        await query.answer()
+        try:
+            await query.message.edit_text(text, reply_markup=keyboard)
+        except BadRequest as exc:
+            # Pressing the same button twice edits to identical content; that's fine.
+            if "not modified" not in exc.message:
+                raise
+        return
+    await answer(update, context, text, keyboard)
+
+
+async def refuse(update: Update, context: BotContext, text: str | None = None) -> None:
+    """Tell the sender this is outside their role or scope; nothing was changed."""
+    message = text or context._("Sorry, this is not available for your role. Nothing was changed.")
+    if update.callback_query is not None:
+        await update.callback_query.answer(message[:200], show_alert=True)
+        return
+    await answer(update, context, message)
+
+
+def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    """Inline keyboard from rows of (label, callback data)."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
+
+
+def escape(text: str) -> str:
+    """User text inside our HTML messages."""
+    return html.escape(text, quote=False)
+
+
+def clean_text(text: str | None, *, limit: int = SHORT_TEXT_LIMIT) -> str | None:
+    """Trimmed single-line text within the limit, or None when empty or too long."""
+    if text is None:
+        return None
+    value = " ".join(text.split())
+    if not value or len(value) > limit:
+        return None
+    return value
+
+
+async def error_handler(update: object, context: BotContext) -> None:
+    """Log the failing update with its error and give the user a short apology."""
+    log.error("error while handling update %r", update, exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    tr = context.tr if context.account is not None else context.translator_for_update(update)
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        await context.bot.send_message(
+            update.effective_chat.id,
+            tr._(
+                "Sorry, something went wrong on our side. Your earlier answers are kept; "
+                "please try again in a moment."
+            ),
+        )
+    except TelegramError:
+        log.exception("could not send the apology")
+
+
+@sender()
+async def unknown_command(update: Update, context: BotContext) -> None:
+    """Answer a command we don't have."""
+    await answer(
+        update, context, context._("I don't know that command. Send /help to see what I can do.")
+    )
+
+
+@sender()
+async def unexpected_input(update: Update, context: BotContext) -> None:
+    """Answer stickers, photos or text that no flow is waiting for."""
+    await answer(
+        update,
+        context,
+        context._(
+            "I'm not waiting for anything from you right now. Send /help to see what I can do."
+        ),
+    )
+
+
+@sender()
+async def stale_button(update: Update, context: BotContext) -> None:
+    """A button from an old message, or callback data we never sent."""
+    query = update.callback_query
+    if query is not None:
+        await query.answer(context._("This button is no longer active."), show_alert=True)
+
+
+def in_conversation_fallbacks(
+    reprompt: Callable[[Update, BotContext], Coroutine[Any, Any, None]],
+) -> Callable[[Update, BotContext], Coroutine[Any, Any, None]]:
+    """A fallback for a conversation: explain, repeat the current question, keep the state."""
+
+    @sender()
+    async def fallback(update: Update, context: BotContext) -> None:
+        if update.callback_query is not None:
+            await update.callback_query.answer(
+                context._("This button is no longer active."), show_alert=True
+            )
+            return
+        message = update.effective_message
+        too_long = (
+            message is not None
+            and message.text is not None
+            and len(message.text) > SHORT_TEXT_LIMIT
+        )
+        if too_long:
+            text = context._("That is too long (at most {limit} characters).").format(
+                limit=SHORT_TEXT_LIMIT
+            )
+        else:
+            text = context._("That is not what I asked for.")
+        await answer(update, context, text)
+        await reprompt(update, context)
+
+    return fallback
+
+
+# Role names shown to users; the keys are stored values.
+ROLE_LABELS: dict[Role, str] = {
+    Role.ADMIN: N_("admin"),
+    Role.SECRETARY: N_("branch secretary"),
+    Role.DEPUTY: N_("deputy secretary"),
+    Role.MEMBER: N_("member"),
+}

@@ -1,0 +1,240 @@
+"""SQLAlchemy models: the organisation tree, people, accounts, roles, invites, audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+# Set before the first migration so every constraint has a predictable, portable name.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC datetime on both SQLite (which drops tzinfo) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where UTC is required")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    """Current UTC time, used as a column default."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with the naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class OrgKind(enum.StrEnum):
+    """Levels of the organisation tree."""
+
+    COMMITTEE = "committee"
+    GENERAL_BRANCH = "general_branch"
+    BRANCH = "branch"
+    PARTY_GROUP = "party_group"
+
+
+class PersonStatus(enum.StrEnum):
+    """Membership status of a person on a roster."""
+
+    REGULAR = "regular"
+    MOBILE = "mobile"
+    LOST_CONTACT = "lost_contact"
+
+
+class Role(enum.StrEnum):
+    """Roles; admin applies to a subtree, secretary and deputy to a branch."""
+
+    ADMIN = "admin"
+    SECRETARY = "secretary"
+    DEPUTY = "deputy"
+    MEMBER = "member"
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    # Stored as short strings with a CHECK rather than a PostgreSQL ENUM type, so adding a
+    # value later is a plain migration on both databases.
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=24,
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
+class OrgUnit(Base):
+    """A node of the organisation tree."""
+
+    __tablename__ = "org_units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"), index=True)
+    kind: Mapped[OrgKind] = mapped_column(_enum(OrgKind, "org_kind"))
+    name: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str | None] = mapped_column(String(200))
+    # Materialised path of ids ("/1/4/9/") so a subtree is one indexed prefix query.
+    path: Mapped[str] = mapped_column(String(512), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    parent: Mapped[OrgUnit | None] = relationship(remote_side="OrgUnit.id")
+
+    def display_name(self, locale: str) -> str:
+        """The name in the reader's language, falling back to Chinese."""
+        return self.name_en if locale == "en" and self.name_en else self.name
+
+
+class Person(Base):
+    """Someone on a roster (or an admin who belongs to no branch)."""
+
+    __tablename__ = "people"
+    __table_args__ = (Index("ix_people_branch_id_name", "branch_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    status: Mapped[PersonStatus] = mapped_column(
+        _enum(PersonStatus, "person_status"), default=PersonStatus.REGULAR
+    )
+    joined_on: Mapped[dt.date | None] = mapped_column(Date)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    branch: Mapped[OrgUnit | None] = relationship()
+
+
+class Account(Base):
+    """A Telegram account, linked to a person once registered."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), unique=True)
+    locale: Mapped[str | None] = mapped_column(String(16))
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    telegram_language: Mapped[str | None] = mapped_column(String(16))
+    username: Mapped[str | None] = mapped_column(String(64))
+    unreachable_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    person: Mapped[Person | None] = relationship()
+
+
+class RoleAssignment(Base):
+    """A person's role at an organisation node."""
+
+    __tablename__ = "role_assignments"
+    __table_args__ = (UniqueConstraint("person_id", "org_unit_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    org_unit: Mapped[OrgUnit] = relationship()
+
+
+class Invite(Base):
+    """An invite code; only its hash is stored."""
+
+    __tablename__ = "invites"
+    __table_args__ = (CheckConstraint("uses <= max_uses", name="uses_within_max"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[Role] = mapped_column(_enum(Role, "invite_role"))
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    max_uses: Mapped[int] = mapped_column(Integer, default=1)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    org_unit: Mapped[OrgUnit] = relationship()
+    person: Mapped[Person | None] = relationship()
+
+
+class InviteFailure(Base):
+    """One wrong invite code tried by a Telegram account (for slowing down guessing)."""
+
+    __tablename__ = "invite_failures"
+    __table_args__ = (Index("ix_invite_failures_telegram_id_at", "telegram_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEntry(Base):
+    """One administrative action, kept forever."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    # "cli", "bot" or "system": who acted when there is no account.
+    actor_label: Mapped[str] = mapped_column(String(32), default="bot")
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target_type: Mapped[str | None] = mapped_column(String(32))
+    target_id: Mapped[int | None] = mapped_column(BigInteger)
+    org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ConversationRecord(Base):
+    """A conversation's state and its answers so far, written before the bot replies."""
+
+    __tablename__ = "conversations"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    state: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The update that produced this state: a redelivered update is recognised and ignored.
+    last_update_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,0 +1,308 @@
+"""Data access for the organisation, people, accounts, roles and the audit log.
+
+Functions take the session first and never commit: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from storage.models import (
+    Account,
+    AuditEntry,
+    ConversationRecord,
+    OrgKind,
+    OrgUnit,
+    Person,
+    PersonStatus,
+    Role,
+    RoleAssignment,
+)
+
+# ---- organisation tree -------------------------------------------------------------------
+
+
+async def org_by_code(session: AsyncSession, code: str) -> OrgUnit | None:
+    """The node with this code."""
+    return await session.scalar(select(OrgUnit).where(OrgUnit.code == code))
+
+
+async def org_by_id(session: AsyncSession, org_id: int) -> OrgUnit | None:
+    """The node with this id."""
+    return await session.get(OrgUnit, org_id)
+
+
+async def add_org_unit(
+    session: AsyncSession,
+    *,
+    code: str,
+    kind: OrgKind,
+    name: str,
+    name_en: str | None = None,
+    parent: OrgUnit | None = None,
+) -> OrgUnit:
+    """Create a node under its parent and compute its materialised path."""
+    unit = OrgUnit(
+        code=code,
+        kind=kind,
+        name=name,
+        name_en=name_en,
+        parent_id=parent.id if parent else None,
+        path="",
+    )
+    session.add(unit)
+    await session.flush()
+    unit.path = f"{parent.path if parent else '/'}{unit.id}/"
+    return unit
+
+
+async def move_org_unit(session: AsyncSession, unit: OrgUnit, new_parent: OrgUnit | None) -> None:
+    """Re-parent a node and rewrite the paths of its whole subtree."""
+    old_prefix = unit.path
+    new_prefix = f"{new_parent.path if new_parent else '/'}{unit.id}/"
+    unit.parent_id = new_parent.id if new_parent else None
+    for node in await subtree(session, unit):
+        node.path = new_prefix + node.path[len(old_prefix) :]
+
+
+async def subtree(
+    session: AsyncSession, root: OrgUnit, *, kind: OrgKind | None = None
+) -> list[OrgUnit]:
+    """The node and everything below it, optionally of one kind, ordered by code."""
+    query = select(OrgUnit).where(OrgUnit.path.startswith(root.path, autoescape=True))
+    if kind is not None:
+        query = query.where(OrgUnit.kind == kind)
+    return list(await session.scalars(query.order_by(OrgUnit.code)))
+
+
+async def ancestors(session: AsyncSession, unit: OrgUnit) -> list[OrgUnit]:
+    """The nodes above this one, from the root down (excluding the node itself)."""
+    ids = [int(part) for part in unit.path.strip("/").split("/")[:-1] if part]
+    if not ids:
+        return []
+    rows = {u.id: u for u in await session.scalars(select(OrgUnit).where(OrgUnit.id.in_(ids)))}
+    return [rows[i] for i in ids if i in rows]
+
+
+async def search_org_units(
+    session: AsyncSession,
+    text: str,
+    *,
+    within: OrgUnit | None = None,
+    kinds: Iterable[OrgKind] = (),
+    limit: int = 10,
+) -> list[OrgUnit]:
+    """Nodes whose code or name (Chinese or English) contains the text."""
+    pattern = f"%{text.strip()}%"
+    query = select(OrgUnit).where(
+        OrgUnit.code.ilike(pattern) | OrgUnit.name.ilike(pattern) | OrgUnit.name_en.ilike(pattern)
+    )
+    if within is not None:
+        query = query.where(OrgUnit.path.startswith(within.path, autoescape=True))
+    kinds = list(kinds)
+    if kinds:
+        query = query.where(OrgUnit.kind.in_(kinds))
+    return list(await session.scalars(query.order_by(OrgUnit.code).limit(limit)))
+
+
+# ---- people and accounts -------------------------------------------------------------------
+
+
+async def person_in_branch(session: AsyncSession, *, branch: OrgUnit, name: str) -> Person | None:
+    """The person of that name on the branch roster."""
+    return await session.scalar(
+        select(Person)
+        .where(Person.branch_id == branch.id, Person.name == name)
+        .order_by(Person.id)
+        .limit(1)
+    )
+
+
+async def roster(session: AsyncSession, branch: OrgUnit) -> list[Person]:
+    """Everyone on the branch roster, by name."""
+    return list(
+        await session.scalars(
+            select(Person).where(Person.branch_id == branch.id).order_by(Person.name, Person.id)
+        )
+    )
+
+
+async def roster_size(session: AsyncSession, branch: OrgUnit) -> int:
+    """How many people are on the branch roster (lost-contact members excluded)."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Person)
+        .where(Person.branch_id == branch.id, Person.status != PersonStatus.LOST_CONTACT)
+    )
+    return int(count or 0)
+
+
+async def account_by_telegram_id(session: AsyncSession, telegram_id: int) -> Account | None:
+    """The account of a Telegram user, with its person and branch loaded."""
+    return await session.scalar(
+        select(Account)
+        .where(Account.telegram_id == telegram_id)
+        .options(selectinload(Account.person).selectinload(Person.branch))
+    )
+
+
+async def ensure_account(
+    session: AsyncSession, *, telegram_id: int, language_code: str | None, username: str | None
+) -> Account:
+    """The account of a Telegram user, created on first contact."""
+    account = await account_by_telegram_id(session, telegram_id)
+    if account is None:
+        account = Account(
+            telegram_id=telegram_id, telegram_language=language_code, username=username
+        )
+        session.add(account)
+        await session.flush()
+        account.person = None
+    else:
+        account.telegram_language = language_code
+        account.username = username
+    return account
+
+
+async def roles_of(session: AsyncSession, person_id: int) -> list[RoleAssignment]:
+    """A person's role assignments with their nodes."""
+    return list(
+        await session.scalars(
+            select(RoleAssignment)
+            .where(RoleAssignment.person_id == person_id)
+            .options(selectinload(RoleAssignment.org_unit))
+            .order_by(RoleAssignment.id)
+        )
+    )
+
+
+async def grant_role(
+    session: AsyncSession, *, person: Person, org_unit: OrgUnit, role: Role
+) -> RoleAssignment:
+    """Give a role (idempotent)."""
+    existing = await session.scalar(
+        select(RoleAssignment).where(
+            RoleAssignment.person_id == person.id,
+            RoleAssignment.org_unit_id == org_unit.id,
+            RoleAssignment.role == role,
+        )
+    )
+    if existing is not None:
+        return existing
+    assignment = RoleAssignment(person_id=person.id, org_unit_id=org_unit.id, role=role)
+    session.add(assignment)
+    await session.flush()
+    return assignment
+
+
+# ---- audit ---------------------------------------------------------------------------------
+
+
+async def audit(
+    session: AsyncSession,
+    *,
+    action: str,
+    actor: Account | None = None,
+    actor_label: str = "bot",
+    target_type: str | None = None,
+    target_id: int | None = None,
+    org_unit_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Record an administrative action in the same transaction as the action itself."""
+    entry = AuditEntry(
+        action=action,
+        actor_account_id=actor.id if actor else None,
+        actor_label=actor_label if actor is None else "account",
+        target_type=target_type,
+        target_id=target_id,
+        org_unit_id=org_unit_id,
+        details=details or {},
+    )
+    session.add(entry)
+    return entry
+
+
+async def audit_entries(
+    session: AsyncSession, *, action: str | None = None
+) -> Sequence[AuditEntry]:
+    """Audit entries, oldest first (for reports and tests)."""
+    query = select(AuditEntry).order_by(AuditEntry.id)
+    if action:
+        query = query.where(AuditEntry.action == action)
+    return list(await session.scalars(query))
+
+
+# ---- conversations -----------------------------------------------------------------------
+
+
+async def load_conversation(
+    session: AsyncSession, *, name: str, chat_id: int, user_id: int
+) -> ConversationRecord | None:
+    """A stored conversation."""
+    return await session.get(ConversationRecord, (name, chat_id, user_id))
+
+
+async def conversation_states(session: AsyncSession, name: str) -> list[ConversationRecord]:
+    """All stored states of one conversation handler (read once at start-up)."""
+    return list(
+        await session.scalars(select(ConversationRecord).where(ConversationRecord.name == name))
+    )
+
+
+async def save_conversation(
+    session: AsyncSession,
+    *,
+    name: str,
+    chat_id: int,
+    user_id: int,
+    state: str,
+    data: dict[str, Any],
+    update_id: int,
+) -> ConversationRecord:
+    """Insert or replace a conversation's state and answers."""
+    record = await session.get(ConversationRecord, (name, chat_id, user_id))
+    if record is None:
+        record = ConversationRecord(name=name, chat_id=chat_id, user_id=user_id)
+        session.add(record)
+    record.state = state
+    # A new dict, so SQLAlchemy sees the JSON column change.
+    record.data = dict(data)
+    record.last_update_id = max(update_id, record.last_update_id or 0)
+    record.updated_at = dt.datetime.now(dt.UTC)
+    return record
+
+
+async def end_conversation(session: AsyncSession, *, name: str, chat_id: int, user_id: int) -> None:
+    """Forget a finished or cancelled conversation."""
+    await session.execute(
+        delete(ConversationRecord).where(
+            ConversationRecord.name == name,
+            ConversationRecord.chat_id == chat_id,
+            ConversationRecord.user_id == user_id,
+        )
+    )
+
+
+async def end_all_conversations(session: AsyncSession, *, chat_id: int, user_id: int) -> list[str]:
+    """Forget every conversation of a user in a chat; returns the names that were open."""
+    names = list(
+        await session.scalars(
+            select(ConversationRecord.name).where(
+                ConversationRecord.chat_id == chat_id, ConversationRecord.user_id == user_id
+            )
+        )
+    )
+    if names:
+        await session.execute(
+            delete(ConversationRecord).where(
+                ConversationRecord.chat_id == chat_id, ConversationRecord.user_id == user_id
+            )
+        )
+    return names
