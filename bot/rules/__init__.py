@@ -1,0 +1,1 @@
+"""Pure rules of the branch work: no Telegram, no database, no gettext."""
