@@ -7,8 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import ZhibuApp
+from bot.config import Settings
+from bot.demo import DemoUser, seed_demo
+from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
 from storage.db import SessionFactory, create_engine, session_factory
 from tests.support import database
+from tests.support.bot import TOKEN, running_bot, settings_for
 
 
 @pytest.fixture(scope="session")
@@ -35,3 +40,40 @@ async def db(database_url: str) -> AsyncIterator[SessionFactory]:
     engine = create_engine(database_url)
     yield session_factory(engine)
     await engine.dispose()
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegramServer]:
+    """The fake Bot API server, on the test's event loop."""
+    server = FakeTelegramServer(token=TOKEN)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def client(telegram: FakeTelegramServer) -> AsyncIterator[FakeTelegramClient]:
+    """Simulated users talking to the fake server over HTTP."""
+    async with FakeTelegramClient(telegram.url) as fake_client:
+        yield fake_client
+
+
+@pytest.fixture
+def settings(database_url: str, telegram: FakeTelegramServer) -> Settings:
+    """Settings for a bot on the test database and the fake server."""
+    return settings_for(database_url, telegram)
+
+
+@pytest.fixture
+async def bot(settings: Settings) -> AsyncIterator[ZhibuApp]:
+    """The real bot, polling the fake server."""
+    async with running_bot(settings) as application:
+        yield application
+
+
+@pytest.fixture
+async def demo(db: SessionFactory) -> dict[str, DemoUser]:
+    """The demo organisation; users keyed by name."""
+    async with db.begin() as session:
+        users = await seed_demo(session)
+    return {u.name: u for u in users}

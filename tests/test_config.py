@@ -28,7 +28,12 @@ def test_every_bad_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(SettingsError) as info:
         load_settings()
     message = str(info.value)
-    for name in ("ZHIBU_TIMEZONE", "ZHIBU_DEFAULT_LOCALE", "ZHIBU_DATABASE_URL", "ZHIBU_WEBHOOK_SECRET"):
+    for name in (
+        "ZHIBU_TIMEZONE",
+        "ZHIBU_DEFAULT_LOCALE",
+        "ZHIBU_DATABASE_URL",
+        "ZHIBU_WEBHOOK_SECRET",
+    ):
         assert name in message
 
 

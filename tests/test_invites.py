@@ -26,8 +26,12 @@ WINDOW = dt.timedelta(minutes=10)
 
 async def _setup(db: SessionFactory):
     async with db.begin() as session:
-        committee = await queries.add_org_unit(session, code="C", kind=OrgKind.COMMITTEE, name="党委")
-        branch = await queries.add_org_unit(session, code="B", kind=OrgKind.BRANCH, name="支部", parent=committee)
+        committee = await queries.add_org_unit(
+            session, code="C", kind=OrgKind.COMMITTEE, name="党委"
+        )
+        branch = await queries.add_org_unit(
+            session, code="B", kind=OrgKind.BRANCH, name="支部", parent=committee
+        )
         account = Account(telegram_id=555)
         session.add(account)
         await session.flush()
@@ -36,7 +40,9 @@ async def _setup(db: SessionFactory):
 
 async def _check(session, code: str, account_id: int, now=NOW):
     account = await session.get(Account, account_id)
-    return await check_code(session, code=code, account=account, now=now, max_failures=5, window=WINDOW)
+    return await check_code(
+        session, code=code, account=account, now=now, max_failures=5, window=WINDOW
+    )
 
 
 async def test_code_is_stored_hashed_and_normalised(db: SessionFactory) -> None:
@@ -57,7 +63,9 @@ async def test_expired_used_and_unknown(db: SessionFactory) -> None:
     _c, branch_id, account_id = await _setup(db)
     async with db.begin() as session:
         branch = await queries.org_by_id(session, branch_id)
-        code, invite = await create_invite(session, role=Role.MEMBER, org=branch, now=NOW, valid_for=parse_duration("1h"))
+        code, invite = await create_invite(
+            session, role=Role.MEMBER, org=branch, now=NOW, valid_for=parse_duration("1h")
+        )
     async with db.begin() as session:
         later = NOW + dt.timedelta(hours=2)
         assert (await _check(session, code, account_id, later)).outcome is Redeem.EXPIRED
@@ -80,7 +88,9 @@ async def test_five_wrong_codes_then_wait(db: SessionFactory) -> None:
     async with db.begin() as session:
         blocked = await _check(session, code, account_id, NOW + dt.timedelta(minutes=1))
     assert blocked.outcome is Redeem.THROTTLED
-    assert blocked.retry_after is not None and dt.timedelta(minutes=8) < blocked.retry_after <= WINDOW
+    assert (
+        blocked.retry_after is not None and dt.timedelta(minutes=8) < blocked.retry_after <= WINDOW
+    )
     async with db.begin() as session:
         later = await _check(session, code, account_id, NOW + dt.timedelta(minutes=11))
     assert later.outcome is Redeem.NEEDS_NAME

@@ -6,7 +6,13 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 
 from storage.db import create_engine
-from storage.migrate import DatabaseTooNew, check_not_newer, code_heads, current_revisions, is_up_to_date
+from storage.migrate import (
+    DatabaseTooNew,
+    check_not_newer,
+    code_heads,
+    current_revisions,
+    is_up_to_date,
+)
 from storage.models import Base
 
 

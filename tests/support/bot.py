@@ -1,0 +1,100 @@
+"""Running the real bot (in-process or as a subprocess) against the fake Bot API server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from bot.app import ZhibuApp, build_application
+from bot.config import Settings
+from bot.fake_telegram import FakeTelegramServer
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "123456:TEST"
+
+
+def settings_for(database_url: str, server: FakeTelegramServer, **extra: object) -> Settings:
+    """Settings pointing the bot at the fake server and the test database."""
+    return Settings(
+        bot_token=TOKEN,  # type: ignore[arg-type]
+        database_url=database_url,
+        bot_api_url=server.base_url,
+        bot_file_url=server.base_file_url,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def env_for(settings: Settings) -> dict[str, str]:
+    """The same settings as environment variables, for a bot subprocess."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZHIBU_")}
+    env.update(
+        ZHIBU_BOT_TOKEN=TOKEN,
+        ZHIBU_DATABASE_URL=settings.database_url,
+        ZHIBU_BOT_API_URL=settings.bot_api_url,
+        ZHIBU_BOT_FILE_URL=settings.file_url,
+        ZHIBU_LOG_LEVEL="INFO",
+    )
+    return env
+
+
+@asynccontextmanager
+async def running_bot(settings: Settings) -> AsyncIterator[ZhibuApp]:
+    """Start the real Application polling the fake server; stop it cleanly afterwards."""
+    application = build_application(settings, rate_limit=False)
+    await application.initialize()
+    # run_polling() calls these hooks; the test drives the lifecycle itself, so it does too.
+    assert application.post_init is not None and application.post_shutdown is not None
+    await application.post_init(application)
+    await application.start()
+    assert application.updater is not None
+    await application.updater.start_polling(poll_interval=0.0, timeout=1)
+    try:
+        yield application
+    finally:
+        await application.updater.stop()
+        await application.stop()
+        await application.shutdown()
+        await application.post_shutdown(application)
+
+
+class BotProcess:
+    """`python -m bot run` as a child process, for crash and restart tests."""
+
+    def __init__(self, env: Mapping[str, str], log_path: Path) -> None:
+        self._env = dict(env)
+        self._log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the bot process."""
+        log = self._log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"], cwd=ROOT, env=self._env, stdout=log, stderr=log
+        )
+
+    def kill(self) -> None:
+        """kill -9: no shutdown hooks, no flushing."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    async def terminate(self) -> int:
+        """SIGTERM and wait for a graceful exit."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        for _ in range(200):
+            if self.process.poll() is not None:
+                return self.process.returncode
+            await asyncio.sleep(0.05)
+        self.process.kill()
+        return self.process.wait()
+
+    def log(self) -> str:
+        """What the process printed."""
+        return self._log_path.read_text(errors="replace")
