@@ -49,7 +49,7 @@ async def test_code_is_stored_hashed_and_normalised(db: SessionFactory) -> None:
     _committee, branch_id, account_id = await _setup(db)
     async with db.begin() as session:
         branch = await queries.org_by_id(session, branch_id)
-        code, invite = await create_invite(session, role=Role.MEMBER, org=branch, now=NOW)
+        code, _invite = await create_invite(session, role=Role.MEMBER, org=branch, now=NOW)
     async with db() as session:
         stored = list(await session.scalars(select(Invite.code_hash)))
     assert stored == [hash_code(code)] and code not in stored[0]
@@ -113,7 +113,7 @@ async def test_counted_invite_registers_several_people(db: SessionFactory) -> No
 
 
 async def test_invite_rules(db: SessionFactory) -> None:
-    committee_id, branch_id, _ = await _setup(db)
+    committee_id, _branch_id, _ = await _setup(db)
     async with db.begin() as session:
         committee = await queries.org_by_id(session, committee_id)
         with pytest.raises(InviteError, match="must name a branch"):
