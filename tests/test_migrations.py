@@ -13,7 +13,7 @@ from storage.migrate import (
     current_revisions,
     is_up_to_date,
 )
-from storage.models import Base
+from storage.schema import Base
 
 
 async def test_database_is_at_code_heads(database_url: str) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from storage.db import create_engine
 from storage.migrate import upgrade
-from storage.models import Base
+from storage.schema import Base
 
 BACKEND = os.environ.get("ZHIBU_TEST_DATABASE", "sqlite")
 PG_URL = os.environ.get(

@@ -1,0 +1,8 @@
+"""Every model module, imported so Base.metadata is the whole schema (for Alembic and tests)."""
+
+from storage.models import Base
+
+# Feature model modules register their tables on Base when imported; add each one here:
+# from storage import models_activity  # noqa: F401
+
+__all__ = ["Base"]
