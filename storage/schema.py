@@ -3,6 +3,6 @@
 from storage.models import Base
 
 # Feature model modules register their tables on Base when imported; add each one here:
-# from storage import models_activity  # noqa: F401
+# from storage import models_activity  (with "# noqa: F401")
 
 __all__ = ["Base"]
