@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import openpyxl
@@ -242,7 +242,7 @@ def test_duplicate_column_is_refused(tmp_path: Path) -> None:
 # ---- XLSX ----------------------------------------------------------------------------------
 
 
-def xlsx_file(path: Path, rows: list[list[object]]) -> Path:
+def xlsx_file(path: Path, rows: Sequence[Sequence[object]]) -> Path:
     """A workbook whose first sheet holds the rows; another sheet is the active one."""
     workbook = openpyxl.Workbook()
     sheet = workbook.active
@@ -658,7 +658,7 @@ async def test_branch_with_people_cannot_stop_being_a_branch(
             database_url, "org", csv_file(tmp_path, ORG_HEADER, ["B2,C1,committee,改党委,"])
         )
     assert failed.value.problems == [
-        "line 2: kind: B2 has 1 people on its roster, so it must stay a branch"
+        "line 2: kind: B2 has 1 person on its roster, so it must stay a branch"
     ]
 
 
