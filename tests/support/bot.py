@@ -73,10 +73,14 @@ class BotProcess:
 
     def start(self) -> None:
         """Start the bot process."""
-        log = self._log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"], cwd=ROOT, env=self._env, stdout=log, stderr=log
-        )
+        with self._log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bot", "run"],
+                cwd=ROOT,
+                env=self._env,
+                stdout=log,
+                stderr=log,
+            )
 
     def kill(self) -> None:
         """kill -9: no shutdown hooks, no flushing."""
