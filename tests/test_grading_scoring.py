@@ -473,10 +473,12 @@ def test_more_satisfaction_never_lowers_a_score(
     improve_masses: bool,
     how: int,
 ) -> None:
+    better_members: SatisfactionCounts | None = members
+    better_masses: SatisfactionCounts | None = masses
     if improve_masses:
-        better_members, better_masses = members, improve(masses, how)
+        better_masses = improve(masses, how)
     else:
-        better_members, better_masses = improve(members, how), masses
+        better_members = improve(members, how)
     before = grade_branch(
         Q, answers=answers, superior=superior, members=members, masses=masses, config=CAP
     )
@@ -490,6 +492,7 @@ def test_more_satisfaction_never_lowers_a_score(
     )
     assert before.final_score is not None and after.final_score is not None
     assert after.final_score >= before.final_score
+    assert before.grade is not None and after.grade is not None
     assert GRADE_ORDER.index(Grade(after.grade)) >= GRADE_ORDER.index(Grade(before.grade))
 
 

@@ -506,7 +506,7 @@ def check_transition(
             assert isinstance(action, Complete) and before.state is S.ACTIVE
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.sampled_from(RequestType), st.data())
 def test_no_sequence_reaches_an_illegal_state(kind: RequestType, data: st.DataObject) -> None:
     request = new(kind)
@@ -520,7 +520,12 @@ def test_no_sequence_reaches_an_illegal_state(kind: RequestType, data: st.DataOb
             for actor in ACTORS
         ]
         legal = [entry for entry in outcomes if isinstance(entry[2], Transition)]
-        onward = [e for e in legal if e[2].snapshot.state not in (S.WITHDRAWN, S.CANCELLED)]
+        onward = [
+            (action, actor, result)
+            for action, actor, result in legal
+            if isinstance(result, Transition)
+            and result.snapshot.state not in (S.WITHDRAWN, S.CANCELLED)
+        ]
         # Mostly follow a legal move, rarely one that gives up, so walks get deep; sometimes
         # try anything at all.
         pick = data.draw(st.integers(0, 7), label="pick")
