@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
 from telegram import BotCommand
@@ -32,6 +33,13 @@ from storage.db import create_engine, session_factory
 log = logging.getLogger(__name__)
 
 ZhibuApp = Application[Any, BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]
+
+
+# Our conversations are tracked per chat and user on purpose (buttons belong to the
+# conversation, not to one message), which is exactly what this PTB warning is about.
+warnings.filterwarnings(
+    "ignore", message=r"If 'per_message=False'", category=UserWarning, module="handlers"
+)
 
 
 def build_application(settings: Settings, *, rate_limit: bool = True) -> ZhibuApp:

@@ -64,6 +64,8 @@ async def add_org_unit(
 
 async def move_org_unit(session: AsyncSession, unit: OrgUnit, new_parent: OrgUnit | None) -> None:
     """Re-parent a node and rewrite the paths of its whole subtree."""
+    if new_parent is not None and new_parent.path.startswith(unit.path):
+        raise ValueError(f"cannot move {unit.code} under its own subtree ({new_parent.code})")
     old_prefix = unit.path
     new_prefix = f"{new_parent.path if new_parent else '/'}{unit.id}/"
     unit.parent_id = new_parent.id if new_parent else None

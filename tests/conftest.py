@@ -19,7 +19,9 @@ from tests.support.bot import TOKEN, running_bot, settings_for
 @pytest.fixture(scope="session")
 def _migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | Path]:
     if database.BACKEND == "postgresql":
-        yield database.migrated_postgres()
+        url = database.migrated_postgres()
+        yield url
+        database.drop_postgres(url)
     else:
         yield database.migrated_sqlite_template(tmp_path_factory.mktemp("template"))
 

@@ -38,19 +38,32 @@ def fresh_sqlite(template: Path, directory: Path) -> str:
     return sqlite_url(target)
 
 
-async def _reset_pg_schema(url: str) -> None:
-    engine = create_engine(url)
-    async with engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
+async def _admin(statement: str) -> None:
+    # CREATE/DROP DATABASE can't run inside a transaction block.
+    engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text(statement))
     await engine.dispose()
 
 
 def migrated_postgres() -> str:
-    """Drop everything and migrate the test database from scratch (once per session)."""
-    asyncio.run(_reset_pg_schema(PG_URL))
-    upgrade(PG_URL)
-    return PG_URL
+    """A new database for this test run, migrated from scratch.
+
+    One per run (named after the process) so that concurrent runs on the same server, by
+    several developers or by CI beside a developer, never truncate each other's rows.
+    """
+    name = f"zhibu_run_{os.getpid()}"
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}"'))
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
+    upgrade(url)
+    return url
+
+
+def drop_postgres(url: str) -> None:
+    """Remove the run's database."""
+    name = url.rsplit("/", 1)[1]
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def empty_postgres(url: str) -> None:

@@ -1,0 +1,51 @@
+"""`zhibu` without a token says so and starts the offline sandbox."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.bot import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def test_no_token_starts_the_sandbox_and_plays_a_conversation(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZHIBU_")}
+    env["PYTHONPATH"] = str(ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "No ZHIBU_BOT_TOKEN is set" in out
+    assert "Offline sandbox ready" in out
+    assert "欢迎回来，王芳" in out  # the demo secretary is greeted by the real bot
+    assert "[#2 English]" in out  # buttons are listed with numbers to press
+    assert (tmp_path / "data" / "sandbox.sqlite3").exists()
+
+
+def test_bad_setting_is_named_and_stops(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZHIBU_")}
+    env.update(PYTHONPATH=str(ROOT), ZHIBU_TIMEZONE="Nowhere/Land")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "ZHIBU_TIMEZONE" in result.stderr
