@@ -127,13 +127,14 @@ def main() -> None:
             finally:
                 stop(server)
             print(
-                f"run {run + 1}: zhibu {results['zhibu'][-1]:.0f}/s, echo {results['echo'][-1]:.0f}/s",
+                f"run {run + 1}: zhibu {results['zhibu'][-1]:.0f}/s, "
+                f"echo {results['echo'][-1]:.0f}/s",
                 flush=True,
             )
     print(
         f"{args.users} users, {args.rounds} × (/start, /me) each, median of {args.runs} runs:\n"
-        f"  zhibu (SQLite, per-chat ordered concurrency): {median(results['zhibu']):.0f} updates/s\n"
-        f"  bare PTB echo bot (same server, same run):     {median(results['echo']):.0f} updates/s"
+        f"  zhibu (SQLite, chats in parallel): {median(results['zhibu']):.0f} updates/s\n"
+        f"  bare PTB echo bot (same server):   {median(results['echo']):.0f} updates/s"
     )
 
 
