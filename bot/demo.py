@@ -32,7 +32,11 @@ async def seed_demo(session: AsyncSession) -> list[DemoUser]:
     committee = await queries.org_by_code(session, "DEMO")
     if committee is None:
         committee = await queries.add_org_unit(
-            session, code="DEMO", kind=OrgKind.COMMITTEE, name="示范街道党工委", name_en="Demo Sub-district Committee"
+            session,
+            code="DEMO",
+            kind=OrgKind.COMMITTEE,
+            name="示范街道党工委",
+            name_en="Demo Sub-district Committee",
         )
     users: list[DemoUser] = []
     admin = await _person(session, name="林书记", branch_id=None)
@@ -43,11 +47,18 @@ async def seed_demo(session: AsyncSession) -> list[DemoUser]:
         branch = await queries.org_by_code(session, code)
         if branch is None:
             branch = await queries.add_org_unit(
-                session, code=code, kind=OrgKind.BRANCH, name=name, name_en=name_en, parent=committee
+                session,
+                code=code,
+                kind=OrgKind.BRANCH,
+                name=name,
+                name_en=name_en,
+                parent=committee,
             )
         secretary = await _person(session, name=secretary_name, branch_id=branch.id)
         await queries.grant_role(session, person=secretary, org_unit=branch, role=Role.SECRETARY)
-        users.append(await _account(session, secretary, telegram_id, f"secretary of {code}", "zh-hans"))
+        users.append(
+            await _account(session, secretary, telegram_id, f"secretary of {code}", "zh-hans")
+        )
         telegram_id += 1
         for member_name in member_names:
             member = await _person(session, name=member_name, branch_id=branch.id)
@@ -70,9 +81,13 @@ async def _person(session: AsyncSession, *, name: str, branch_id: int | None) ->
     return person
 
 
-async def _account(session: AsyncSession, person: Person, telegram_id: int, description: str, language: str) -> DemoUser:
+async def _account(
+    session: AsyncSession, person: Person, telegram_id: int, description: str, language: str
+) -> DemoUser:
     account = await queries.account_by_telegram_id(session, telegram_id)
     if account is None:
-        session.add(Account(telegram_id=telegram_id, person_id=person.id, telegram_language=language))
+        session.add(
+            Account(telegram_id=telegram_id, person_id=person.id, telegram_language=language)
+        )
         await session.flush()
     return DemoUser(telegram_id, person.name, description, language)
