@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -79,3 +80,17 @@ async def demo(db: SessionFactory) -> dict[str, DemoUser]:
     async with db.begin() as session:
         users = await seed_demo(session)
     return {u.name: u for u in users}
+
+
+@pytest.fixture
+def cli_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Point the `zhibu` CLI at the test database and undo its logging set-up afterwards."""
+    for name in ("ZHIBU_BOT_TOKEN", "ZHIBU_BOT_USERNAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ZHIBU_DATABASE_URL", database_url)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield database_url
+    # main() points the root logger at the captured stderr, which is closed after the test.
+    root.handlers[:] = handlers
+    root.setLevel(level)

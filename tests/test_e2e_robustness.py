@@ -1,0 +1,76 @@
+"""Cancel, overlong answers, a refused command menu, and the sandbox's terminal chat."""
+
+import logging
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import ZhibuApp
+from bot.config import Settings
+from bot.demo import DemoUser
+from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
+from bot.sandbox import _Chat
+from storage.db import SessionFactory
+from storage.models import ConversationRecord, Role
+from tests.support.bot import running_bot
+from tests.test_e2e_registration import _invite
+
+
+async def test_cancel_leaves_registration_and_forgets_the_draft(
+    bot: ZhibuApp, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    code = await _invite(db, Role.MEMBER, "DEMO-B1")
+    user = await client.user(60, "Quit", language_code="en")
+    await user.send(f"/start {code}")
+    await user.wait_reply()
+    await user.send("A" * 51)
+    assert "at most 50 characters" in (await user.wait_reply()).text
+    await user.send("x" * 5000)
+    assert "at most 50 characters" in (await user.wait_reply()).text
+    async with db() as session:
+        assert (await session.scalar(select(ConversationRecord.state))) == "name"
+    await user.send("/cancel")
+    assert (await user.wait_reply()).text == "Cancelled. Nothing was saved."
+    async with db() as session:
+        assert list(await session.scalars(select(ConversationRecord))) == []
+    await user.send("Quentin")
+    assert "not waiting for anything" in (await user.wait_reply()).text
+
+
+async def test_refused_command_menu_is_logged_and_the_bot_carries_on(
+    settings: Settings,
+    telegram: FakeTelegramServer,
+    client: FakeTelegramClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    telegram.fail_next("setMyCommands", status=500, count=10)
+    with caplog.at_level(logging.WARNING):
+        async with running_bot(settings):
+            user = await client.user(61, "Menu", language_code="en")
+            await user.send("/help")
+            assert "What you can do" in (await user.wait_reply()).text
+    assert any(
+        "setMyCommands" in r.getMessage() and "carrying on" in r.getMessage()
+        for r in caplog.records
+    )
+
+
+async def test_sandbox_chat_switches_users_and_presses_numbered_buttons(
+    bot: ZhibuApp,
+    client: FakeTelegramClient,
+    demo: dict[str, DemoUser],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    chat = _Chat(client, list(demo.values()))
+    await chat.act_as(0)
+    assert await chat.handle("/users")
+    assert await chat.handle("/as 2")
+    assert await chat.handle("/lang")
+    assert await chat.handle("#2")  # English
+    assert await chat.handle("#9")
+    assert not await chat.handle("/quit")
+    out = capsys.readouterr().out
+    assert "1. 林书记" in out and "you are now 王芳" in out
+    assert "[#1 中文（简体）]  [#2 English]" in out
+    assert "(edited) Done. I will write to you in English from now on." in out
+    assert "no such button" in out
