@@ -1,0 +1,200 @@
+"""Data access for relink requests, transfer letters, reconnect steps and the register.
+
+Functions take the session first and never commit: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased, selectinload
+
+from bot.relink.machine import FINAL_STATES, RequestState, RequestType
+from storage.models import Account, OrgUnit, Person, Role, RoleAssignment
+from storage.models_relink import LostContactEntry, RelinkLetter, RelinkRequest, RelinkStep
+
+_LOADED = (
+    selectinload(RelinkRequest.home_branch),
+    selectinload(RelinkRequest.receiving_branch),
+    selectinload(RelinkRequest.requester),
+    selectinload(RelinkRequest.person),
+)
+
+
+async def current_letter(session: AsyncSession, request_id: int) -> RelinkLetter | None:
+    """The newest transfer letter of a request."""
+    return await session.scalar(
+        select(RelinkLetter)
+        .where(RelinkLetter.request_id == request_id)
+        .order_by(RelinkLetter.id.desc())
+        .limit(1)
+    )
+
+
+async def steps_of(session: AsyncSession, request_id: int) -> list[RelinkStep]:
+    """The recorded reconnect steps of a request."""
+    return list(
+        await session.scalars(
+            select(RelinkStep).where(RelinkStep.request_id == request_id).order_by(RelinkStep.id)
+        )
+    )
+
+
+async def request_by_id(session: AsyncSession, request_id: int) -> RelinkRequest | None:
+    """A request with its branches, requester and person loaded."""
+    return await session.scalar(
+        select(RelinkRequest).where(RelinkRequest.id == request_id).options(*_LOADED)
+    )
+
+
+async def open_request_of(session: AsyncSession, account_id: int) -> RelinkRequest | None:
+    """The member's request that is not finished yet (at most one is allowed)."""
+    return await session.scalar(
+        select(RelinkRequest)
+        .where(
+            RelinkRequest.requester_account_id == account_id,
+            RelinkRequest.state.not_in(list(FINAL_STATES)),
+        )
+        .options(*_LOADED)
+        .order_by(RelinkRequest.id.desc())
+        .limit(1)
+    )
+
+
+async def latest_request_of(session: AsyncSession, account_id: int) -> RelinkRequest | None:
+    """The member's most recent request, finished or not."""
+    return await session.scalar(
+        select(RelinkRequest)
+        .where(RelinkRequest.requester_account_id == account_id)
+        .options(*_LOADED)
+        .order_by(RelinkRequest.id.desc())
+        .limit(1)
+    )
+
+
+async def requests_touching(
+    session: AsyncSession,
+    *,
+    branch_ids: Sequence[int] = (),
+    subtree_paths: Sequence[str] = (),
+    open_only: bool = True,
+) -> list[RelinkRequest]:
+    """Requests whose home or receiving node is one of the branches or inside a subtree."""
+    home = aliased(OrgUnit)
+    receiving = aliased(OrgUnit)
+    conditions: list[ColumnElement[bool]] = []
+    if branch_ids:
+        conditions.append(RelinkRequest.home_branch_id.in_(branch_ids))
+        conditions.append(RelinkRequest.receiving_branch_id.in_(branch_ids))
+    for path in subtree_paths:
+        conditions.append(home.path.startswith(path, autoescape=True))
+        conditions.append(receiving.path.startswith(path, autoescape=True))
+    if not conditions:
+        return []
+    query = (
+        select(RelinkRequest)
+        .join(home, RelinkRequest.home_branch_id == home.id)
+        .outerjoin(receiving, RelinkRequest.receiving_branch_id == receiving.id)
+        .where(or_(*conditions))
+        .options(*_LOADED)
+        .order_by(RelinkRequest.submitted_at, RelinkRequest.id)
+    )
+    if open_only:
+        query = query.where(RelinkRequest.state.not_in(list(FINAL_STATES)))
+    return list(await session.scalars(query))
+
+
+async def leader_accounts(session: AsyncSession, branch_id: int) -> list[Account]:
+    """Accounts of the secretary and deputies of a branch."""
+    return list(
+        await session.scalars(
+            select(Account)
+            .join(RoleAssignment, RoleAssignment.person_id == Account.person_id)
+            .where(
+                RoleAssignment.org_unit_id == branch_id,
+                RoleAssignment.role.in_([Role.SECRETARY, Role.DEPUTY]),
+            )
+            .order_by(Account.id)
+        )
+    )
+
+
+async def admin_accounts_over(session: AsyncSession, node: OrgUnit) -> list[Account]:
+    """Accounts of the admins whose subtree contains the node, nearest first."""
+    rows = await session.execute(
+        select(Account, OrgUnit.path)
+        .join(RoleAssignment, RoleAssignment.person_id == Account.person_id)
+        .join(OrgUnit, OrgUnit.id == RoleAssignment.org_unit_id)
+        .where(RoleAssignment.role == Role.ADMIN)
+        .order_by(func.length(OrgUnit.path).desc(), Account.id)
+    )
+    seen: dict[int, Account] = {}
+    for account, path in rows:
+        if node.path.startswith(path) and account.id not in seen:
+            seen[account.id] = account
+    return list(seen.values())
+
+
+async def expired_letter_request_ids(session: AsyncSession, now: dt.datetime) -> list[int]:
+    """Transfers whose newest letter is past its validity and still not accepted."""
+    newest = (
+        select(RelinkLetter.request_id, func.max(RelinkLetter.id).label("letter_id"))
+        .group_by(RelinkLetter.request_id)
+        .subquery()
+    )
+    return list(
+        await session.scalars(
+            select(RelinkRequest.id)
+            .join(newest, newest.c.request_id == RelinkRequest.id)
+            .join(RelinkLetter, RelinkLetter.id == newest.c.letter_id)
+            .where(
+                RelinkRequest.type == RequestType.TRANSFER,
+                RelinkRequest.state == RequestState.LETTER_ISSUED,
+                RelinkLetter.expires_at <= now,
+            )
+            .order_by(RelinkRequest.id)
+        )
+    )
+
+
+async def unlinked_register_entries(session: AsyncSession) -> list[LostContactEntry]:
+    """Register rows not re-linked yet."""
+    return list(
+        await session.scalars(
+            select(LostContactEntry)
+            .where(LostContactEntry.relinked_at.is_(None))
+            .order_by(LostContactEntry.id)
+        )
+    )
+
+
+async def register_entries(session: AsyncSession) -> list[LostContactEntry]:
+    """Every register row."""
+    return list(await session.scalars(select(LostContactEntry).order_by(LostContactEntry.id)))
+
+
+async def relinked_between(
+    session: AsyncSession, start: dt.datetime, end: dt.datetime
+) -> list[RelinkRequest]:
+    """Reconnect requests completed in [start, end)."""
+    return list(
+        await session.scalars(
+            select(RelinkRequest)
+            .where(
+                RelinkRequest.type == RequestType.RECONNECT,
+                RelinkRequest.state == RequestState.COMPLETED,
+                RelinkRequest.completed_at >= start,
+                RelinkRequest.completed_at < end,
+            )
+            .options(*_LOADED)
+            .order_by(RelinkRequest.completed_at)
+        )
+    )
+
+
+async def people_named(session: AsyncSession, name: str) -> list[Person]:
+    """People on any roster with exactly this name."""
+    return list(await session.scalars(select(Person).where(Person.name == name)))

@@ -1,0 +1,69 @@
+"""Helpers for relink tests: acting as a demo user through the service, register rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from bot.access import Principal
+from bot.accounts import principal_of
+from bot.relink import service
+from bot.relink.machine import Action
+from storage import queries
+from storage.db import SessionFactory
+from storage.models import Account
+from storage.models_relink import LostContactEntry, RelinkRequest
+
+NOW = dt.datetime(2026, 11, 21, 2, 0, tzinfo=dt.UTC)
+
+
+async def account_of(db: SessionFactory, telegram_id: int) -> tuple[Account, Principal]:
+    """The account and principal of a Telegram user (created when new)."""
+    async with db.begin() as session:
+        account = await queries.ensure_account(
+            session, telegram_id=telegram_id, language_code="en", username=None
+        )
+        return account, await principal_of(session, account)
+
+
+async def act(
+    db: SessionFactory, telegram_id: int, request_id: int, action: Action, now: dt.datetime = NOW
+) -> service.Outcome:
+    """One action by a user, in its own transaction."""
+    account, principal = await account_of(db, telegram_id)
+    async with db.begin() as session:
+        return await service.perform(
+            session,
+            request_id=request_id,
+            action=action,
+            account=account,
+            principal=principal,
+            now=now,
+        )
+
+
+async def request_row(db: SessionFactory, request_id: int | None = None) -> RelinkRequest:
+    """A request (the newest when no id is given) as stored."""
+    async with db() as session:
+        query = select(RelinkRequest).order_by(RelinkRequest.id.desc())
+        if request_id is not None:
+            query = query.where(RelinkRequest.id == request_id)
+        row = await session.scalar(query.limit(1))
+        assert row is not None
+        return row
+
+
+async def add_register_rows(db: SessionFactory, *rows: tuple[str, str | None, int | None]) -> None:
+    """Rows of the lost-contact register: (name, branch code, join year)."""
+    async with db.begin() as session:
+        for name, code, year in rows:
+            branch = await queries.org_by_code(session, code) if code else None
+            session.add(
+                LostContactEntry(
+                    name=name,
+                    branch_code=code,
+                    branch_id=branch.id if branch else None,
+                    join_year=year,
+                )
+            )
