@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from storage.models import (
     Account,
@@ -150,7 +150,8 @@ async def account_by_telegram_id(session: AsyncSession, telegram_id: int) -> Acc
     return await session.scalar(
         select(Account)
         .where(Account.telegram_id == telegram_id)
-        .options(selectinload(Account.person).selectinload(Person.branch))
+        # One query: this runs for every update the bot handles.
+        .options(joinedload(Account.person).joinedload(Person.branch))
     )
 
 
@@ -178,7 +179,7 @@ async def roles_of(session: AsyncSession, person_id: int) -> list[RoleAssignment
         await session.scalars(
             select(RoleAssignment)
             .where(RoleAssignment.person_id == person_id)
-            .options(selectinload(RoleAssignment.org_unit))
+            .options(joinedload(RoleAssignment.org_unit))
             .order_by(RoleAssignment.id)
         )
     )
