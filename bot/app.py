@@ -10,7 +10,6 @@ from telegram import BotCommand
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -24,10 +23,12 @@ from telegram.ext import (
 from bot.commands import COMMANDS
 from bot.config import SUPPORTED_LOCALES, Settings
 from bot.context import SERVICES_KEY, BotContext, Services
+from bot.delivery import DELIVERY_KEY, GATE_KEY, GateRateLimiter, gate_for
 from bot.i18n import Translator, load_catalogs
+from bot.notices import notice_delivery
 from bot.persistence import DatabasePersistence
 from bot.updates import PerChatUpdateProcessor
-from handlers import cancel, common, invite, profile, start
+from handlers import cancel, common, invite, notify, profile, start
 from storage.db import create_engine, session_factory
 
 log = logging.getLogger(__name__)
@@ -60,22 +61,29 @@ def build_application(settings: Settings, *, rate_limit: bool = True) -> ZhibuAp
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
+    # Telegram's limits, shared by interactive replies and the notice broadcasts.
+    gate = gate_for(settings)
     if rate_limit:
-        # Keeps interactive replies under Telegram's limits; retries once on a 429.
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=1))  # type: ignore[arg-type]
+        # Interactive replies take a slot first (before broadcasts); retries once on a 429.
+        builder = builder.rate_limiter(GateRateLimiter(gate, max_retries=1))
     application: ZhibuApp = builder.build()
     application.bot_data[SERVICES_KEY] = services
     application.bot_data["zhibu.engine"] = engine
+    application.bot_data[GATE_KEY] = gate
     add_handlers(application)
     return application
 
 
 def add_handlers(application: ZhibuApp) -> None:
     """Every handler, in the order PTB tries them: conversations, commands, then catch-alls."""
+    # Buttons on delivered notices work whatever conversation the reader is in.
+    for notice_handler in notify.handlers():
+        application.add_handler(notice_handler)
     application.add_handler(start.build())
     application.add_handler(invite.build())
     for handler in profile.handlers():
         application.add_handler(handler)
+    application.add_handler(notify.build())
     application.add_handler(CommandHandler("cancel", cancel.nothing_to_cancel))
     application.add_handler(MessageHandler(filters.COMMAND, common.unknown_command))
     application.add_handler(CallbackQueryHandler(common.stale_button))
@@ -85,9 +93,16 @@ def add_handlers(application: ZhibuApp) -> None:
 
 async def _post_init(application: ZhibuApp) -> None:
     await set_command_menus(application)
+    services: Services = application.bot_data[SERVICES_KEY]
+    delivery = notice_delivery(services.db, services.settings, application.bot_data[GATE_KEY])
+    await delivery.start()
+    application.bot_data[DELIVERY_KEY] = delivery
 
 
 async def _post_shutdown(application: ZhibuApp) -> None:
+    delivery = application.bot_data.pop(DELIVERY_KEY, None)
+    if delivery is not None:
+        await delivery.stop()
     engine = application.bot_data.get("zhibu.engine")
     if engine is not None:
         await engine.dispose()

@@ -34,6 +34,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("me", N_("who the bot thinks you are"), registered=False),
     Command("lang", N_("change the language"), registered=False),
     Command("invite", N_("create an invite for your branch or organisation"), LEADERS),
+    Command("notify", N_("send a notice to your organisation"), frozenset({Role.ADMIN})),
+    Command("notices", N_("scheduled notices and notices going out"), frozenset({Role.ADMIN})),
     Command("cancel", N_("stop what you are doing"), registered=False),
 )
 

@@ -35,6 +35,20 @@ class Settings(BaseSettings):
     invite_max_failures: Annotated[int, Field(ge=1, le=100)] = 5
     invite_failure_window_minutes: Annotated[int, Field(ge=1, le=1440)] = 10
     log_level: str = "INFO"
+    # Notices: Telegram allows about 30 messages a second overall (paid broadcasts up to 1,000)
+    # and one a second per chat; broadcasts leave room for interactive replies.
+    telegram_rate_limit: Annotated[int, Field(ge=1, le=1000)] = 30
+    delivery_rate: Annotated[float, Field(gt=0, le=1000)] = 25
+    paid_broadcast: bool = False
+    paid_broadcast_limit: Annotated[int, Field(ge=1, le=1000)] = 1000
+    paid_broadcast_rate: Annotated[float, Field(gt=0, le=1000)] = 1000
+    delivery_concurrency: Annotated[int, Field(ge=1, le=256)] = 8
+    # Longer than any HTTP call may take: a copy still 'sending' after this was interrupted.
+    delivery_lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 30
+    delivery_poll_seconds: Annotated[float, Field(gt=0, le=600)] = 2
+    delivery_progress_seconds: Annotated[float, Field(ge=0, le=600)] = 3
+    delivery_max_attempts: Annotated[int, Field(ge=1, le=100)] = 5
+    delivery_backoff_seconds: Annotated[float, Field(ge=0, le=600)] = 2
 
     @field_validator("default_locale")
     @classmethod

@@ -1,6 +1,9 @@
 """Every model module, imported so Base.metadata is the whole schema (for Alembic and tests)."""
 
-from storage import models_relink  # noqa: F401
+from storage import (
+    models_notices,  # noqa: F401
+    models_relink,  # noqa: F401
+)
 from storage.models import Base
 
 # Feature model modules register their tables on Base when imported; add each one here:

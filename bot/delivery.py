@@ -1,0 +1,552 @@
+"""Rate-limited, crash-safe delivery of notices (and, later, reminders) to many chats.
+
+Two pieces:
+
+* `FloodGate` owns Telegram's limits: a sliding one-second window for all sends (30/s), a
+  separate one for paid broadcasts (up to 1,000/s) and one send per second per chat. Every
+  outgoing call takes a slot first. Interactive replies take theirs with priority (through
+  `GateRateLimiter`, PTB's rate-limiter hook), so they never queue behind a broadcast. A slot
+  counts from when the call starts until its answer arrives: the server's clock sees the call
+  somewhere in between, so the window never overfills however long a call takes.
+* `DeliveryService` is the worker: it starts scheduled notices, claims one outbox row per
+  in-flight send, sends it and records the outcome.
+
+Exactly once, as far as it can be had. Each copy is claimed in its own committed transaction
+('sending', with a lease) *immediately before* its HTTP call, and marked 'sent' with Telegram's
+message_id right after. A crash can therefore leave only the copies that were in flight, at most
+one per lane, in 'sending'; whether Telegram received them cannot be asked afterwards. We resolve
+them as delivered ('unconfirmed': counted, listed, never sent again): a second copy of an
+official notice is worse than a missing one, which the admin sees in the summary and can re-send
+(and which the "re-send to those who have not acknowledged" button covers). The only loss is a
+crash between the claim's commit and the request leaving the process, a few microseconds per
+copy; everything still pending resumes after a restart. A timed-out call is treated the same way
+(it may have arrived); a refused connection or a 5xx answer was not delivered and is retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import dataclasses
+import datetime as dt
+import logging
+import math
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram.constants import FloodLimit, ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.ext import BaseRateLimiter
+from telegram.request import HTTPXRequest
+
+from bot.config import Settings
+from storage import notice_queries as nq
+from storage.db import SessionFactory
+from storage.models_notices import DeliveryState
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+
+# Calls Telegram counts against the flood limits; reads and callback answers are free.
+FLOOD_LIMITED_PREFIXES = ("send", "edit", "copy", "forward")
+FREE_LANE, PAID_LANE = "free", "paid"
+
+
+def retry_seconds(error: RetryAfter) -> float:
+    """RetryAfter's wait in seconds (PTB gives an int or a timedelta)."""
+    value: Any = error.retry_after
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+
+
+class _Window:
+    """A sliding window of `limit` calls per `span` seconds, counting calls still in flight."""
+
+    def __init__(self, limit: int, span: float = 1.0) -> None:
+        self.limit = max(1, limit)
+        self.span = span
+        self.done: collections.deque[float] = collections.deque()
+        self.in_flight = 0
+        self.urgent_waiting = 0
+        self.paused_until = 0.0
+
+    def delay(self, now: float) -> float | None:
+        """Seconds until a call may start (0 = now, None = when a call in flight finishes)."""
+        if now < self.paused_until:
+            return self.paused_until - now
+        while self.done and self.done[0] <= now - self.span:
+            self.done.popleft()
+        if len(self.done) + self.in_flight < self.limit:
+            return 0.0
+        if not self.done:
+            return None
+        return self.done[0] + self.span - now
+
+
+@dataclasses.dataclass
+class _ChatSlot:
+    in_flight: int = 0
+    last_done: float = -math.inf
+    broadcast_done: float = -math.inf
+
+
+@dataclasses.dataclass
+class Ticket:
+    """A slot taken from the gate; give it back with FloodGate.release()."""
+
+    lane: str
+    chat_id: int | None
+    broadcast: bool
+
+
+class FloodGate:
+    """Telegram's flood limits shared by every sender in the process."""
+
+    def __init__(
+        self,
+        *,
+        per_second: int = int(FloodLimit.MESSAGES_PER_SECOND),
+        paid_per_second: int = int(FloodLimit.PAID_MESSAGES_PER_SECOND),
+        per_chat_interval: float = 1.0,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self._windows = {FREE_LANE: _Window(per_second), PAID_LANE: _Window(paid_per_second)}
+        self._chat_interval = per_chat_interval
+        self._chats: dict[int, _ChatSlot] = {}
+        self._clock = clock
+        self._changed = asyncio.Event()
+        self._next_start: dict[str, float] = {}
+        self._last_prune = 0.0
+
+    def _notify(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    def _chat_delay(self, chat_id: int | None, now: float, broadcast: bool) -> float | None:
+        if chat_id is None:
+            return 0.0
+        slot = self._chats.get(chat_id)
+        if slot is None:
+            return 0.0
+        if broadcast:
+            # A broadcast copy keeps a second's distance from anything sent to the chat.
+            if slot.in_flight:
+                return None
+            return max(0.0, slot.last_done + self._chat_interval - now)
+        # Interactive replies may follow each other (Telegram tolerates short bursts in private
+        # chats), but keep their distance from a broadcast copy.
+        return max(0.0, slot.broadcast_done + self._chat_interval - now)
+
+    async def acquire(
+        self,
+        chat_id: int | None,
+        *,
+        lane: str = FREE_LANE,
+        broadcast: bool = False,
+        rate: float | None = None,
+    ) -> Ticket:
+        """Wait for a slot; interactive callers go first, broadcasts are paced at `rate`/s."""
+        window = self._windows[lane]
+        if not broadcast:
+            window.urgent_waiting += 1
+            self._notify()
+        try:
+            while True:
+                now = self._clock()
+                delays = [window.delay(now), self._chat_delay(chat_id, now, broadcast)]
+                if broadcast:
+                    if window.urgent_waiting:
+                        delays.append(None)
+                    if rate:
+                        delays.append(max(0.0, self._next_start.get(lane, 0.0) - now))
+                if all(d == 0.0 for d in delays):
+                    break
+                timeouts = [d for d in delays if d is not None]
+                timeout = max(timeouts) if len(timeouts) == len(delays) else None
+                changed = self._changed
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), timeout)
+        finally:
+            if not broadcast:
+                window.urgent_waiting -= 1
+        if broadcast and rate:
+            # Keep the average exact: catch up after short stalls, not after long ones.
+            start = max(self._next_start.get(lane, 0.0), now - 0.05)
+            self._next_start[lane] = start + 1.0 / rate
+        window.in_flight += 1
+        if chat_id is not None:
+            self._chats.setdefault(chat_id, _ChatSlot()).in_flight += 1
+        return Ticket(lane, chat_id, broadcast)
+
+    def release(self, ticket: Ticket) -> None:
+        """The call has its answer: it now counts in the window from this moment."""
+        now = self._clock()
+        window = self._windows[ticket.lane]
+        window.in_flight -= 1
+        window.done.append(now)
+        if ticket.chat_id is not None:
+            slot = self._chats[ticket.chat_id]
+            slot.in_flight -= 1
+            slot.last_done = now
+            if ticket.broadcast:
+                slot.broadcast_done = now
+        if now - self._last_prune > 5.0:
+            self._prune(now)
+        self._notify()
+
+    def cancel(self, ticket: Ticket) -> None:
+        """The slot was not used (the call never started)."""
+        window = self._windows[ticket.lane]
+        window.in_flight -= 1
+        if ticket.chat_id is not None:
+            self._chats[ticket.chat_id].in_flight -= 1
+        self._notify()
+
+    def pause(self, seconds: float, lane: str = FREE_LANE) -> None:
+        """Telegram answered 429: nobody in this lane sends for `seconds`."""
+        window = self._windows[lane]
+        window.paused_until = max(window.paused_until, self._clock() + seconds)
+        self._notify()
+
+    def _prune(self, now: float) -> None:
+        self._last_prune = now
+        stale = now - 2 * self._chat_interval
+        for chat_id in [
+            c
+            for c, s in self._chats.items()
+            if not s.in_flight and s.last_done < stale and s.broadcast_done < stale
+        ]:
+            del self._chats[chat_id]
+
+
+class GateRateLimiter(BaseRateLimiter[None]):
+    """PTB's rate-limiter hook for interactive calls: a priority slot from the shared gate."""
+
+    def __init__(self, gate: FloodGate, max_retries: int = 1) -> None:
+        self._gate = gate
+        self._max_retries = max_retries
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to tear down."""
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        """Take a slot for flood-limited calls; on a 429 wait as told and retry."""
+        if not endpoint.lower().startswith(FLOOD_LIMITED_PREFIXES):
+            return await callback(*args, **kwargs)
+        chat = data.get("chat_id")
+        chat_id = (
+            int(chat) if isinstance(chat, int | str) and str(chat).lstrip("-").isdigit() else None
+        )
+        lane = PAID_LANE if data.get("allow_paid_broadcast") else FREE_LANE
+        for attempt in range(self._max_retries + 1):
+            ticket = await self._gate.acquire(chat_id, lane=lane)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as error:
+                if attempt == self._max_retries:
+                    raise
+                self._gate.pause(retry_seconds(error), lane)
+            finally:
+                self._gate.release(ticket)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def gate_for(settings: Settings) -> FloodGate:
+    """The process's gate, sized from the settings."""
+    return FloodGate(
+        per_second=settings.telegram_rate_limit, paid_per_second=settings.paid_broadcast_limit
+    )
+
+
+# ---- the worker -------------------------------------------------------------------------------
+
+Render = Callable[[Any, nq.Outgoing], Coroutine[Any, Any, "Rendered | None"]]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Rendered:
+    """One copy ready to send: text (or caption), keyboard and optional media."""
+
+    text: str
+    keyboard: InlineKeyboardMarkup | None = None
+    media_kind: str | None = None
+    media_file_id: str | None = None
+
+
+class DeliveryService:
+    """Sends outbox rows at the configured rate, one claimed row per in-flight call.
+
+    Used by notices; reminders can reuse `send_copy`-style calls through the same gate. Hooks:
+    `render(session, copy)` builds a copy's content (per recipient, at send time), and
+    `on_progress()` is awaited every few seconds while notices go out (progress messages).
+    """
+
+    def __init__(
+        self,
+        *,
+        db: SessionFactory,
+        settings: Settings,
+        gate: FloodGate,
+        render: Render,
+        on_progress: Callable[[bool], Coroutine[Any, Any, None]] | None = None,
+        bot: Bot | None = None,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.gate = gate
+        self._render = render
+        self._on_progress = on_progress
+        self._bot = bot
+        self._own_bot = bot is None
+        self._paid = settings.paid_broadcast
+        self._lane = PAID_LANE if self._paid else FREE_LANE
+        self._rate = settings.paid_broadcast_rate if self._paid else settings.delivery_rate
+        self._lanes = asyncio.Semaphore(settings.delivery_concurrency)
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self._sends: set[asyncio.Task[None]] = set()
+        self._in_flight: set[int] = set()
+        self._last_progress = -math.inf
+
+    @property
+    def bot(self) -> Bot:
+        """The Bot the worker sends with (its own HTTP pool, sized for its lanes)."""
+        assert self._bot is not None, "DeliveryService.start() first"
+        return self._bot
+
+    async def start(self) -> None:
+        """Resolve copies a crash left in flight, then start the worker task."""
+        if self._bot is None:
+            settings = self.settings
+            token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+            pool = settings.delivery_concurrency + 4
+            self._bot = Bot(
+                token,
+                base_url=settings.bot_api_url,
+                base_file_url=settings.file_url,
+                request=HTTPXRequest(connection_pool_size=pool, pool_timeout=30.0),
+            )
+            await self._bot.initialize()
+        async with self.db.begin() as session:
+            resolved = await nq.reconcile_interrupted(session, self._now())
+        if resolved:
+            log.warning(
+                "%d notice copies were in flight when the bot stopped: not resent", resolved
+            )
+        self._task = asyncio.create_task(self._run(), name="zhibu-delivery")
+
+    async def stop(self) -> None:
+        """Let calls in flight finish and record them, then stop."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._sends:
+            await asyncio.gather(*self._sends, return_exceptions=True)
+        if self._own_bot and self._bot is not None:
+            await self._bot.shutdown()
+
+    def wake(self) -> None:
+        """Look for work now (a notice was confirmed, cancelled or re-sent, or time moved on)."""
+        self._wake.set()
+
+    def _now(self) -> dt.datetime:
+        return self.settings.now()
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                worked = await self._step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("delivery step failed; retrying shortly")
+                worked = False
+            if worked:
+                continue
+            await self._idle()
+
+    async def _idle(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), self.settings.delivery_poll_seconds)
+        self._wake.clear()
+
+    async def _step(self) -> bool:
+        """One pass: start due notices, send a batch, report progress. True when it sent."""
+        now = self._now()
+        async with self.db.begin() as session:
+            for notice in await nq.due_notices(session, now):
+                count = await nq.start_notice(session, notice, now)
+                log.info("notice %s started: %d recipients", notice.id, count)
+        batch_size = max(8, self.settings.delivery_concurrency * 4)
+        async with self.db() as session:
+            batch = await nq.pending_copies(
+                session, now=now, limit=batch_size + len(self._in_flight)
+            )
+        batch = [c for c in batch if c.delivery_id not in self._in_flight][:batch_size]
+        for copy in batch:
+            await self._lanes.acquire()
+            if self._stopping:
+                self._lanes.release()
+                return False
+            self._in_flight.add(copy.delivery_id)
+            task = asyncio.create_task(self._send_one(copy))
+            self._sends.add(task)
+            task.add_done_callback(self._sends.discard)
+            await self._maybe_progress(final=False)
+        if not batch:
+            if self._sends:
+                await asyncio.gather(*list(self._sends), return_exceptions=True)
+            async with self.db.begin() as session:
+                await nq.reconcile_interrupted(session, self._now())
+            await self._maybe_progress(final=True)
+        return bool(batch)
+
+    async def _maybe_progress(self, *, final: bool) -> None:
+        if self._on_progress is None:
+            return
+        now = time.monotonic()
+        if not final and now - self._last_progress < self.settings.delivery_progress_seconds:
+            return
+        self._last_progress = now
+        try:
+            await self._on_progress(final)
+        except Exception:
+            log.exception("progress report failed")
+
+    async def _send_one(self, copy: nq.Outgoing) -> None:
+        try:
+            ticket = await self.gate.acquire(
+                copy.chat_id, lane=self._lane, broadcast=True, rate=self._rate
+            )
+            try:
+                await self._claim_and_send(copy)
+            finally:
+                self.gate.release(ticket)
+        except Exception:
+            log.exception("sending notice copy %s failed", copy.delivery_id)
+        finally:
+            self._in_flight.discard(copy.delivery_id)
+            self._lanes.release()
+
+    async def _claim_and_send(self, copy: nq.Outgoing) -> None:
+        async with self.db.begin() as session:
+            rendered = await self._render(session, copy)
+            if rendered is None:
+                return
+            lease = self._now() + dt.timedelta(seconds=self.settings.delivery_lease_seconds)
+            if not await nq.claim_copy(session, copy.delivery_id, lease_until=lease):
+                return
+        # Committed: from here until the outcome is recorded this copy is "in flight".
+        state, message_id, error, not_before = DeliveryState.SENT, None, None, None
+        try:
+            message = await self._send(copy.chat_id, rendered)
+            message_id = message.message_id
+        except RetryAfter as exc:
+            wait = retry_seconds(exc)
+            self.gate.pause(wait, self._lane)
+            state, error = DeliveryState.PENDING, "429"
+            not_before = self._now() + dt.timedelta(seconds=wait)
+        except Forbidden as exc:
+            async with self.db.begin() as session:
+                await nq.finish_copy(
+                    session,
+                    copy.delivery_id,
+                    state=DeliveryState.UNREACHABLE,
+                    now=self._now(),
+                    error=exc.message[:200],
+                )
+                await nq.mark_unreachable(
+                    session, account_id=copy.account_id, now=self._now(), reason=exc.message
+                )
+            return
+        except BadRequest as exc:
+            state, error = DeliveryState.FAILED, exc.message[:200]
+        except TimedOut as exc:
+            if "Pool timeout" in exc.message:
+                state, error = self._retry(copy, "pool timeout")
+                not_before = self._backoff(copy)
+            else:
+                state, error = DeliveryState.UNCONFIRMED, "timed out; may have arrived"
+        except NetworkError as exc:
+            if exc.message.startswith("httpx.") and "ConnectError" not in exc.message:
+                state, error = DeliveryState.UNCONFIRMED, exc.message[:200]
+            else:
+                state, error = self._retry(copy, exc.message)
+                not_before = self._backoff(copy)
+        except TelegramError as exc:
+            state, error = DeliveryState.FAILED, exc.message[:200]
+        async with self.db.begin() as session:
+            await nq.finish_copy(
+                session,
+                copy.delivery_id,
+                state=state,
+                now=self._now(),
+                message_id=message_id,
+                error=error,
+                not_before=not_before,
+            )
+        if state is DeliveryState.PENDING:
+            self.wake()
+
+    def _retry(self, copy: nq.Outgoing, reason: str) -> tuple[DeliveryState, str]:
+        # attempts counts this one (the claim incremented it).
+        if copy.attempts + 1 >= self.settings.delivery_max_attempts:
+            return DeliveryState.FAILED, f"gave up: {reason}"[:200]
+        return DeliveryState.PENDING, reason[:200]
+
+    def _backoff(self, copy: nq.Outgoing) -> dt.datetime:
+        seconds = min(300.0, self.settings.delivery_backoff_seconds * 2**copy.attempts)
+        return self._now() + dt.timedelta(seconds=seconds)
+
+    async def _send(self, chat_id: int, rendered: Rendered) -> Message:
+        extra: dict[str, Any] = {"parse_mode": ParseMode.HTML, "reply_markup": rendered.keyboard}
+        if self._paid:
+            extra["allow_paid_broadcast"] = True
+        if rendered.media_kind == "photo" and rendered.media_file_id:
+            return await self.bot.send_photo(
+                chat_id, rendered.media_file_id, caption=rendered.text, **extra
+            )
+        if rendered.media_kind == "document" and rendered.media_file_id:
+            return await self.bot.send_document(
+                chat_id, rendered.media_file_id, caption=rendered.text, **extra
+            )
+        return await self.bot.send_message(chat_id, rendered.text, **extra)
+
+    async def edit_text(
+        self, chat_id: int, message_id: int, text: str, keyboard: InlineKeyboardMarkup | None
+    ) -> None:
+        """Edit one of our messages with an interactive slot (progress, summaries, buttons)."""
+        ticket = await self.gate.acquire(chat_id)
+        try:
+            await self.bot.edit_message_text(
+                text, chat_id, message_id, parse_mode=ParseMode.HTML, reply_markup=keyboard
+            )
+        except BadRequest as exc:
+            if "not modified" not in exc.message:
+                log.warning("could not edit message %s in %s: %s", message_id, chat_id, exc)
+        except TelegramError as exc:
+            log.warning("could not edit message %s in %s: %s", message_id, chat_id, exc)
+        finally:
+            self.gate.release(ticket)
+
+
+GATE_KEY = "zhibu.gate"
+DELIVERY_KEY = "zhibu.delivery"

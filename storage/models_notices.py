@@ -1,0 +1,152 @@
+"""Notices from admins: the notice, its text per language, and one outbox row per recipient."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storage.models import Base, UTCDateTime, _enum, utcnow
+
+
+class Audience(enum.StrEnum):
+    """Who a notice goes to, within the admin's subtree."""
+
+    EVERYONE = "everyone"
+    SECRETARIES = "secretaries"
+    COMMITTEE = "committee"
+    MEMBERS = "members"
+    MOBILE = "mobile"
+    BRANCHES = "branches"
+
+
+class NoticeState(enum.StrEnum):
+    """A notice's life: waiting for its time, going out, finished or stopped."""
+
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class DeliveryState(enum.StrEnum):
+    """One recipient's copy of a notice."""
+
+    PENDING = "pending"
+    # Claimed and committed just before the HTTP call: the only state a crash can leave open.
+    SENDING = "sending"
+    SENT = "sent"
+    # Was in flight when the process died: counted as delivered, never sent again (see
+    # bot.delivery for why), and listed so an admin can re-send.
+    UNCONFIRMED = "unconfirmed"
+    FAILED = "failed"
+    UNREACHABLE = "unreachable"
+    CANCELLED = "cancelled"
+
+
+class MediaKind(enum.StrEnum):
+    """An optional attachment sent with the notice."""
+
+    PHOTO = "photo"
+    DOCUMENT = "document"
+
+
+class Notice(Base):
+    """A notice an admin sends to part of their subtree, now or at a chosen time."""
+
+    __tablename__ = "notices"
+    __table_args__ = (Index("ix_notices_state_send_at", "state", "send_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    audience: Mapped[Audience] = mapped_column(_enum(Audience, "notice_audience"))
+    # Chosen branch ids when audience is "branches".
+    branch_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    primary_locale: Mapped[str] = mapped_column(String(16))
+    require_ack: Mapped[bool] = mapped_column(Boolean, default=False)
+    media_kind: Mapped[MediaKind | None] = mapped_column(_enum(MediaKind, "notice_media"))
+    media_file_id: Mapped[str | None] = mapped_column(String(256))
+    state: Mapped[NoticeState] = mapped_column(
+        _enum(NoticeState, "notice_state"), default=NoticeState.SCHEDULED
+    )
+    send_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # The admin's confirmation message, edited with progress while the notice goes out.
+    admin_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # How many rounds went out: 1, plus one per re-send to those who have not acknowledged.
+    rounds: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    texts: Mapped[list[NoticeText]] = relationship(
+        order_by="NoticeText.locale", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    def text_for(self, locale: str) -> str:
+        """The text in the reader's language, else in the language it was written in."""
+        by_locale = {t.locale: t.body for t in self.texts}
+        return by_locale.get(locale) or by_locale.get(self.primary_locale) or ""
+
+
+class NoticeText(Base):
+    """The notice's text in one language, exactly as the admin wrote it."""
+
+    __tablename__ = "notice_texts"
+
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"), primary_key=True)
+    locale: Mapped[str] = mapped_column(String(16), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+
+
+class NoticeDelivery(Base):
+    """The outbox: one row per recipient and round, claimed and sent by bot.delivery."""
+
+    __tablename__ = "notice_deliveries"
+    __table_args__ = (
+        UniqueConstraint("notice_id", "account_id", "round"),
+        Index("ix_notice_deliveries_state_notice_id", "state", "notice_id"),
+        Index("ix_notice_deliveries_notice_id_account_id", "notice_id", "account_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    # The branch the recipient belonged to when the notice went out (for per-branch reports).
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    state: Mapped[DeliveryState] = mapped_column(
+        _enum(DeliveryState, "delivery_state"), default=DeliveryState.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(String(200))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+def notice_details(notice: Notice) -> dict[str, Any]:
+    """What the audit log keeps about a notice."""
+    return {
+        "audience": notice.audience.value,
+        "branch_ids": list(notice.branch_ids or []),
+        "require_ack": notice.require_ack,
+        "send_at": notice.send_at.isoformat(),
+        "locales": [t.locale for t in notice.texts],
+    }

@@ -1,0 +1,537 @@
+"""Data access for notices and their outbox. Functions take the session and never commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Select
+
+from storage.models import Account, OrgKind, OrgUnit, Person, PersonStatus, Role, RoleAssignment
+from storage.models_notices import (
+    Audience,
+    DeliveryState,
+    Notice,
+    NoticeDelivery,
+    NoticeState,
+    NoticeText,
+)
+
+# States a copy can still move out of; the rest are final.
+OPEN_STATES = (DeliveryState.PENDING, DeliveryState.SENDING)
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """An account an audience resolves to, with the branch it is counted under."""
+
+    account_id: int
+    branch_id: int | None
+    unreachable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A pending copy with what sending it needs."""
+
+    delivery_id: int
+    notice_id: int
+    account_id: int
+    round: int
+    attempts: int
+    chat_id: int
+    locale: str | None
+    telegram_language: str | None
+    time_zone: str | None
+
+
+# ---- audiences --------------------------------------------------------------------------------
+
+
+def _subtree_ids(root: OrgUnit) -> Select[Any]:
+    return select(OrgUnit.id).where(OrgUnit.path.startswith(root.path, autoescape=True))
+
+
+async def audience_recipients(
+    session: AsyncSession, *, root: OrgUnit, audience: Audience, branch_ids: Iterable[int] = ()
+) -> list[Recipient]:
+    """Registered accounts the audience reaches inside root's subtree, one per account."""
+    subtree = _subtree_ids(root)
+    person_branch: dict[int, int | None] = {}
+    if audience in (Audience.SECRETARIES, Audience.COMMITTEE, Audience.EVERYONE):
+        roles = (
+            (Role.SECRETARY,)
+            if audience is Audience.SECRETARIES
+            else (Role.SECRETARY, Role.DEPUTY)
+            if audience is Audience.COMMITTEE
+            else tuple(Role)
+        )
+        rows = await session.execute(
+            select(RoleAssignment.person_id, RoleAssignment.org_unit_id, OrgUnit.kind)
+            .join(OrgUnit, OrgUnit.id == RoleAssignment.org_unit_id)
+            .where(RoleAssignment.org_unit_id.in_(subtree), RoleAssignment.role.in_(roles))
+            .order_by(RoleAssignment.id)
+        )
+        for person_id, org_id, kind in rows:
+            person_branch.setdefault(person_id, org_id if kind is OrgKind.BRANCH else None)
+    if audience in (Audience.EVERYONE, Audience.MEMBERS, Audience.MOBILE, Audience.BRANCHES):
+        query = select(Person.id, Person.branch_id).where(Person.branch_id.in_(subtree))
+        if audience is Audience.MOBILE:
+            query = query.where(Person.status == PersonStatus.MOBILE)
+        if audience is Audience.BRANCHES:
+            query = query.where(Person.branch_id.in_(list(branch_ids)))
+        for person_id, branch_id in await session.execute(query.order_by(Person.id)):
+            # A member's own branch wins over where they hold a role.
+            person_branch[person_id] = branch_id
+    if not person_branch:
+        return []
+    accounts = await session.execute(
+        select(Account.id, Account.person_id, Account.unreachable_since)
+        .where(Account.person_id.in_(list(person_branch)))
+        .order_by(Account.id)
+    )
+    return [
+        Recipient(account_id, person_branch[person_id], unreachable is not None)
+        for account_id, person_id, unreachable in accounts
+        if person_id is not None
+    ]
+
+
+async def branches_in(session: AsyncSession, root: OrgUnit) -> list[OrgUnit]:
+    """The branches of a subtree, by code."""
+    return list(
+        await session.scalars(
+            select(OrgUnit)
+            .where(
+                OrgUnit.path.startswith(root.path, autoescape=True),
+                OrgUnit.kind == OrgKind.BRANCH,
+            )
+            .order_by(OrgUnit.code)
+        )
+    )
+
+
+# ---- notices ----------------------------------------------------------------------------------
+
+
+async def create_notice(
+    session: AsyncSession,
+    *,
+    org: OrgUnit,
+    created_by: Account | None,
+    audience: Audience,
+    branch_ids: Sequence[int],
+    texts: dict[str, str],
+    primary_locale: str,
+    require_ack: bool,
+    media_kind: str | None,
+    media_file_id: str | None,
+    send_at: dt.datetime,
+    admin_chat_id: int | None,
+    progress_message_id: int | None,
+) -> Notice:
+    """Store a confirmed notice, to be sent by the delivery worker at send_at."""
+    notice = Notice(
+        org_unit_id=org.id,
+        created_by=created_by.id if created_by else None,
+        audience=audience,
+        branch_ids=list(branch_ids),
+        primary_locale=primary_locale,
+        require_ack=require_ack,
+        media_kind=media_kind,
+        media_file_id=media_file_id,
+        state=NoticeState.SCHEDULED,
+        send_at=send_at,
+        admin_chat_id=admin_chat_id,
+        progress_message_id=progress_message_id,
+        rounds=0,
+        texts=[NoticeText(locale=locale, body=body) for locale, body in texts.items()],
+    )
+    session.add(notice)
+    await session.flush()
+    return notice
+
+
+async def notice_by_id(session: AsyncSession, notice_id: int) -> Notice | None:
+    """A notice with its texts."""
+    return await session.get(Notice, notice_id)
+
+
+async def due_notices(session: AsyncSession, now: dt.datetime) -> list[Notice]:
+    """Scheduled notices whose time has come."""
+    return list(
+        await session.scalars(
+            select(Notice)
+            .where(Notice.state == NoticeState.SCHEDULED, Notice.send_at <= now)
+            .order_by(Notice.send_at, Notice.id)
+        )
+    )
+
+
+async def next_send_at(session: AsyncSession) -> dt.datetime | None:
+    """When the next scheduled notice is due."""
+    return await session.scalar(
+        select(func.min(Notice.send_at)).where(Notice.state == NoticeState.SCHEDULED)
+    )
+
+
+async def start_notice(session: AsyncSession, notice: Notice, now: dt.datetime) -> int:
+    """Resolve the audience now and write one outbox row per recipient (the first round)."""
+    org = await session.get(OrgUnit, notice.org_unit_id)
+    assert org is not None
+    recipients = await audience_recipients(
+        session, root=org, audience=notice.audience, branch_ids=notice.branch_ids or ()
+    )
+    await _insert_round(session, notice, 1, recipients)
+    notice.state = NoticeState.SENDING
+    notice.rounds = 1
+    notice.started_at = now
+    return len(recipients)
+
+
+async def _insert_round(
+    session: AsyncSession, notice: Notice, round_: int, recipients: Sequence[Recipient]
+) -> None:
+    rows = [
+        {
+            "notice_id": notice.id,
+            "account_id": r.account_id,
+            "round": round_,
+            "branch_id": r.branch_id,
+            "state": DeliveryState.UNREACHABLE if r.unreachable else DeliveryState.PENDING,
+            "attempts": 0,
+            "error": "unreachable before sending" if r.unreachable else None,
+        }
+        for r in recipients
+    ]
+    for start in range(0, len(rows), 1000):
+        await session.execute(insert(NoticeDelivery), rows[start : start + 1000])
+
+
+async def resend_to_unacknowledged(session: AsyncSession, notice: Notice, now: dt.datetime) -> int:
+    """A new round for every recipient who got the notice but has not acknowledged it."""
+    latest = await _latest_rows(session, notice.id)
+    acked = await _acknowledged_accounts(session, notice.id)
+    recipients = [
+        Recipient(row.account_id, row.branch_id, False)
+        for row in latest
+        if row.account_id not in acked
+        and row.state in (DeliveryState.SENT, DeliveryState.UNCONFIRMED)
+    ]
+    if not recipients:
+        return 0
+    notice.rounds += 1
+    await _insert_round(session, notice, notice.rounds, recipients)
+    notice.state = NoticeState.SENDING
+    notice.finished_at = None
+    return len(recipients)
+
+
+async def _latest_rows(session: AsyncSession, notice_id: int) -> list[NoticeDelivery]:
+    rows = await session.scalars(
+        select(NoticeDelivery)
+        .where(NoticeDelivery.notice_id == notice_id)
+        .order_by(NoticeDelivery.account_id, NoticeDelivery.round)
+    )
+    latest: dict[int, NoticeDelivery] = {}
+    for row in rows:
+        latest[row.account_id] = row
+    return list(latest.values())
+
+
+async def _acknowledged_accounts(session: AsyncSession, notice_id: int) -> set[int]:
+    return set(
+        await session.scalars(
+            select(NoticeDelivery.account_id).where(
+                NoticeDelivery.notice_id == notice_id, NoticeDelivery.acknowledged_at.is_not(None)
+            )
+        )
+    )
+
+
+async def cancel_notice(session: AsyncSession, notice: Notice, now: dt.datetime) -> int:
+    """Stop a scheduled or sending notice; returns how many copies will no longer go out."""
+    result = await session.execute(
+        update(NoticeDelivery)
+        .where(
+            NoticeDelivery.notice_id == notice.id,
+            NoticeDelivery.state == DeliveryState.PENDING,
+        )
+        .values(state=DeliveryState.CANCELLED)
+    )
+    notice.state = NoticeState.CANCELLED
+    notice.finished_at = now
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def notices_of(
+    session: AsyncSession,
+    *,
+    roots: Sequence[OrgUnit],
+    states: Iterable[NoticeState] | None = None,
+    limit: int = 50,
+) -> list[Notice]:
+    """Notices sent from within these subtrees, newest first."""
+    if not roots:
+        return []
+    subtrees = or_(*(OrgUnit.path.startswith(r.path, autoescape=True) for r in roots))
+    query = select(Notice).join(OrgUnit, OrgUnit.id == Notice.org_unit_id).where(subtrees)
+    if states is not None:
+        query = query.where(Notice.state.in_(list(states)))
+    return list(await session.scalars(query.order_by(Notice.id.desc()).limit(limit)))
+
+
+# ---- the outbox -------------------------------------------------------------------------------
+
+
+async def pending_copies(
+    session: AsyncSession, *, now: dt.datetime, limit: int, after_id: int = 0
+) -> list[Outgoing]:
+    """Pending copies of notices that are going out, oldest first, with the recipient's chat."""
+    rows = await session.execute(
+        select(
+            NoticeDelivery.id,
+            NoticeDelivery.notice_id,
+            NoticeDelivery.account_id,
+            NoticeDelivery.round,
+            NoticeDelivery.attempts,
+            Account.telegram_id,
+            Account.locale,
+            Account.telegram_language,
+            Account.time_zone,
+        )
+        .join(Account, Account.id == NoticeDelivery.account_id)
+        .join(Notice, Notice.id == NoticeDelivery.notice_id)
+        .where(
+            NoticeDelivery.state == DeliveryState.PENDING,
+            NoticeDelivery.id > after_id,
+            Notice.state == NoticeState.SENDING,
+            or_(NoticeDelivery.not_before.is_(None), NoticeDelivery.not_before <= now),
+        )
+        .order_by(NoticeDelivery.id)
+        .limit(limit)
+    )
+    return [Outgoing(*row) for row in rows]
+
+
+async def claim_copy(session: AsyncSession, delivery_id: int, *, lease_until: dt.datetime) -> bool:
+    """Mark a pending copy as being sent; False when it was cancelled or taken meanwhile."""
+    result = await session.execute(
+        update(NoticeDelivery)
+        .where(NoticeDelivery.id == delivery_id, NoticeDelivery.state == DeliveryState.PENDING)
+        .values(
+            state=DeliveryState.SENDING,
+            lease_until=lease_until,
+            attempts=NoticeDelivery.attempts + 1,
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def finish_copy(
+    session: AsyncSession,
+    delivery_id: int,
+    *,
+    state: DeliveryState,
+    now: dt.datetime,
+    message_id: int | None = None,
+    error: str | None = None,
+    not_before: dt.datetime | None = None,
+) -> None:
+    """Record what happened to a copy being sent (sent, failed, unreachable, or pending again)."""
+    values: dict[str, object] = {"state": state, "lease_until": None, "error": error}
+    if state is DeliveryState.SENT:
+        values.update(message_id=message_id, sent_at=now)
+    if state is DeliveryState.PENDING:
+        values["not_before"] = not_before
+    await session.execute(
+        update(NoticeDelivery)
+        .where(NoticeDelivery.id == delivery_id, NoticeDelivery.state == DeliveryState.SENDING)
+        .values(**values)
+    )
+
+
+async def mark_unreachable(
+    session: AsyncSession, *, account_id: int, now: dt.datetime, reason: str
+) -> None:
+    """The account blocked the bot or is gone: flag it and skip its other pending copies."""
+    await session.execute(
+        update(Account)
+        .where(Account.id == account_id, Account.unreachable_since.is_(None))
+        .values(unreachable_since=now)
+    )
+    await session.execute(
+        update(NoticeDelivery)
+        .where(
+            NoticeDelivery.account_id == account_id,
+            NoticeDelivery.state == DeliveryState.PENDING,
+        )
+        .values(state=DeliveryState.UNREACHABLE, error=reason[:200])
+    )
+
+
+async def reconcile_interrupted(session: AsyncSession, now: dt.datetime) -> int:
+    """Copies left 'sending' by a process that died: count them delivered, never resend."""
+    result = await session.execute(
+        update(NoticeDelivery)
+        .where(
+            NoticeDelivery.state == DeliveryState.SENDING,
+            or_(NoticeDelivery.lease_until.is_(None), NoticeDelivery.lease_until < now),
+        )
+        .values(
+            state=DeliveryState.UNCONFIRMED,
+            lease_until=None,
+            error="interrupted while sending; not sent again",
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def finished_notices(session: AsyncSession, now: dt.datetime) -> list[Notice]:
+    """Mark sending notices with no open copies as done, and return them."""
+    open_copy = (
+        select(NoticeDelivery.id)
+        .where(NoticeDelivery.notice_id == Notice.id, NoticeDelivery.state.in_(OPEN_STATES))
+        .exists()
+    )
+    notices = list(
+        await session.scalars(select(Notice).where(Notice.state == NoticeState.SENDING, ~open_copy))
+    )
+    for notice in notices:
+        notice.state = NoticeState.DONE
+        notice.finished_at = now
+    return notices
+
+
+async def sending_notices(session: AsyncSession) -> list[Notice]:
+    """Notices going out now."""
+    return list(
+        await session.scalars(
+            select(Notice).where(Notice.state == NoticeState.SENDING).order_by(Notice.id)
+        )
+    )
+
+
+# ---- counts, acknowledgements and reports -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeCounts:
+    """Where a notice's copies are (latest round per recipient) and how many acknowledged."""
+
+    recipients: int
+    pending: int
+    sent: int
+    failed: int
+    unreachable: int
+    cancelled: int
+    acknowledged: int
+
+    @property
+    def done(self) -> int:
+        """Copies in a final state."""
+        return self.recipients - self.pending
+
+
+async def notice_counts(session: AsyncSession, notice_id: int) -> NoticeCounts:
+    """Counts for the progress bar and the summary."""
+    latest_round = (
+        select(
+            NoticeDelivery.account_id.label("account_id"),
+            func.max(NoticeDelivery.round).label("round"),
+        )
+        .where(NoticeDelivery.notice_id == notice_id)
+        .group_by(NoticeDelivery.account_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(NoticeDelivery.state, func.count())
+        .join(
+            latest_round,
+            and_(
+                latest_round.c.account_id == NoticeDelivery.account_id,
+                latest_round.c.round == NoticeDelivery.round,
+            ),
+        )
+        .where(NoticeDelivery.notice_id == notice_id)
+        .group_by(NoticeDelivery.state)
+    )
+    by_state = {DeliveryState(state): int(count) for state, count in rows}
+    acked = await session.scalar(
+        select(func.count(func.distinct(NoticeDelivery.account_id))).where(
+            NoticeDelivery.notice_id == notice_id, NoticeDelivery.acknowledged_at.is_not(None)
+        )
+    )
+    return NoticeCounts(
+        recipients=sum(by_state.values()),
+        pending=by_state.get(DeliveryState.PENDING, 0) + by_state.get(DeliveryState.SENDING, 0),
+        sent=by_state.get(DeliveryState.SENT, 0) + by_state.get(DeliveryState.UNCONFIRMED, 0),
+        failed=by_state.get(DeliveryState.FAILED, 0),
+        unreachable=by_state.get(DeliveryState.UNREACHABLE, 0),
+        cancelled=by_state.get(DeliveryState.CANCELLED, 0),
+        acknowledged=int(acked or 0),
+    )
+
+
+async def delivery_by_id(session: AsyncSession, delivery_id: int) -> NoticeDelivery | None:
+    """One outbox row."""
+    return await session.get(NoticeDelivery, delivery_id)
+
+
+async def acknowledge(
+    session: AsyncSession, *, delivery: NoticeDelivery, now: dt.datetime
+) -> dt.datetime:
+    """Record the acknowledgement once (on every round's copy); return its time."""
+    first = await session.scalar(
+        select(func.min(NoticeDelivery.acknowledged_at)).where(
+            NoticeDelivery.notice_id == delivery.notice_id,
+            NoticeDelivery.account_id == delivery.account_id,
+        )
+    )
+    at = first or now
+    await session.execute(
+        update(NoticeDelivery)
+        .where(
+            NoticeDelivery.notice_id == delivery.notice_id,
+            NoticeDelivery.account_id == delivery.account_id,
+            NoticeDelivery.acknowledged_at.is_(None),
+        )
+        .values(acknowledged_at=at)
+    )
+    return at
+
+
+@dataclass(frozen=True, slots=True)
+class BranchAcknowledgement:
+    """One branch's figures for one notice."""
+
+    notice_id: int
+    branch_id: int | None
+    recipients: int
+    delivered: int
+    acknowledged: int
+
+
+async def acknowledgement_by_branch(
+    session: AsyncSession, notice_ids: Sequence[int]
+) -> list[BranchAcknowledgement]:
+    """Per notice and branch: recipients, delivered copies and acknowledgements (first round)."""
+    if not notice_ids:
+        return []
+    rows = await session.execute(
+        select(
+            NoticeDelivery.notice_id,
+            NoticeDelivery.branch_id,
+            func.count(),
+            func.count(NoticeDelivery.sent_at),
+            func.count(NoticeDelivery.acknowledged_at),
+        )
+        .where(NoticeDelivery.notice_id.in_(list(notice_ids)), NoticeDelivery.round == 1)
+        .group_by(NoticeDelivery.notice_id, NoticeDelivery.branch_id)
+        .order_by(NoticeDelivery.notice_id, NoticeDelivery.branch_id)
+    )
+    return [BranchAcknowledgement(*(int(v) if v is not None else None for v in r)) for r in rows]  # type: ignore[arg-type]
