@@ -202,6 +202,28 @@ async def check_code(
     return RedeemResult(Redeem.NEEDS_NAME, invite)
 
 
+async def redeem(
+    session: AsyncSession,
+    *,
+    code: str,
+    account: Account,
+    now: dt.datetime,
+    max_failures: int,
+    window: dt.timedelta,
+) -> RedeemResult:
+    """Check a code and, when it needs nothing more from the person, use it at once."""
+    result = await check_code(
+        session, code=code, account=account, now=now, max_failures=max_failures, window=window
+    )
+    if result.outcome not in (Redeem.LINKED, Redeem.ROLE_ADDED) or result.invite is None:
+        return result
+    invite = await consume(session, result.invite.id, now)
+    if invite is None:  # used up or expired between the check and now
+        return RedeemResult(Redeem.USED_UP, result.invite)
+    await complete_registration(session, invite=invite, account=account)
+    return RedeemResult(result.outcome, invite)
+
+
 async def consume(session: AsyncSession, invite_id: int, now: dt.datetime) -> Invite | None:
     """Count one use atomically; None when the code expired or ran out meanwhile."""
     result = await session.execute(

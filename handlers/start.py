@@ -16,7 +16,7 @@ from telegram.ext import (
 
 from bot.context import BotContext
 from bot.conversation import Flow
-from bot.invites import Redeem, check_code, complete_registration, consume
+from bot.invites import Redeem, complete_registration, consume, redeem
 from handlers.cancel import cancel_for
 from handlers.common import (
     ROLE_LABELS,
@@ -42,29 +42,27 @@ async def start(update: Update, context: BotContext) -> str | int | None:
         await greet(update, context)
         return ConversationHandler.END
     settings = context.settings
-    now = settings.now()
     async with context.db.begin() as session:
         account = await session.get(Account, context.account.id) if context.account else None
         assert account is not None
-        result = await check_code(
+        result = await redeem(
             session,
             code=code,
             account=account,
-            now=now,
+            now=settings.now(),
             max_failures=settings.invite_max_failures,
             window=dt.timedelta(minutes=settings.invite_failure_window_minutes),
         )
-        if result.outcome in (Redeem.LINKED, Redeem.ROLE_ADDED) and result.invite is not None:
-            invite = await consume(session, result.invite.id, now)
-            if invite is not None:
-                await complete_registration(session, invite=invite, account=account)
-                org = await session.get(OrgUnit, invite.org_unit_id)
-                text = _welcome(context, account, invite, org)
-                await answer(update, context, text)
-                return ConversationHandler.END
-            result = type(result)(Redeem.USED_UP, result.invite)
-        if result.outcome is Redeem.NEEDS_NAME and result.invite is not None:
-            await FLOW.save(session, update, state=ASK_NAME, data={"invite_id": result.invite.id})
+        invite, welcome = result.invite, None
+        if result.outcome is Redeem.NEEDS_NAME and invite is not None:
+            await FLOW.save(session, update, state=ASK_NAME, data={"invite_id": invite.id})
+        elif result.outcome in (Redeem.LINKED, Redeem.ROLE_ADDED) and invite is not None:
+            org = await session.get(OrgUnit, invite.org_unit_id)
+            welcome = _welcome(context, account, invite, org)
+    # Replies go out after the commit: no database lock is held across a network call.
+    if welcome is not None:
+        await answer(update, context, welcome)
+        return ConversationHandler.END
     if result.outcome is Redeem.NEEDS_NAME:
         await ask_name(update, context)
         return ASK_NAME
