@@ -28,7 +28,18 @@ from bot.i18n import Translator, load_catalogs
 from bot.notices import notice_delivery
 from bot.persistence import DatabasePersistence
 from bot.updates import PerChatUpdateProcessor
-from handlers import cancel, common, invite, notify, profile, start
+from handlers import (
+    activity,
+    activity_log,
+    cancel,
+    common,
+    due,
+    invite,
+    notify,
+    profile,
+    reports,
+    start,
+)
 from storage.db import create_engine, session_factory
 
 log = logging.getLogger(__name__)
@@ -84,6 +95,9 @@ def add_handlers(application: ZhibuApp) -> None:
     for handler in profile.handlers():
         application.add_handler(handler)
     application.add_handler(notify.build())
+    application.add_handler(activity.build())
+    for activity_handler in (*activity_log.handlers(), *due.handlers(), *reports.handlers()):
+        application.add_handler(activity_handler)
     application.add_handler(CommandHandler("cancel", cancel.nothing_to_cancel))
     application.add_handler(MessageHandler(filters.COMMAND, common.unknown_command))
     application.add_handler(CallbackQueryHandler(common.stale_button))

@@ -10,6 +10,9 @@ from storage.models import Role
 
 EVERYONE: frozenset[Role] = frozenset()
 LEADERS = frozenset({Role.SECRETARY, Role.DEPUTY, Role.ADMIN})
+BRANCH_LEADERS = frozenset({Role.SECRETARY, Role.DEPUTY})
+ADMINS = frozenset({Role.ADMIN})
+REGISTERED_ROLES = frozenset({Role.MEMBER, Role.SECRETARY, Role.DEPUTY, Role.ADMIN})
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,10 @@ COMMANDS: tuple[Command, ...] = (
     Command("invite", N_("create an invite for your branch or organisation"), LEADERS),
     Command("notify", N_("send a notice to your organisation"), frozenset({Role.ADMIN})),
     Command("notices", N_("scheduled notices and notices going out"), frozenset({Role.ADMIN})),
+    Command("log", N_("log a branch activity"), BRANCH_LEADERS),
+    Command("activities", N_("the branch's recent activities"), REGISTERED_ROLES),
+    Command("due", N_("what the branch still has to do this period"), BRANCH_LEADERS),
+    Command("report", N_("compliance report of your subtree"), ADMINS),
     Command("cancel", N_("stop what you are doing"), registered=False),
 )
 

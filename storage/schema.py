@@ -1,6 +1,7 @@
 """Every model module, imported so Base.metadata is the whole schema (for Alembic and tests)."""
 
 from storage import (
+    models_activity,  # noqa: F401
     models_notices,  # noqa: F401
     models_relink,  # noqa: F401
 )

@@ -1,0 +1,297 @@
+"""The compliance calendar over the database: rules in force, per branch and per subtree.
+
+Also a small CLI for admins to override a rule for their subtree:
+
+    python -m bot.compliance set --org DEMO --rule lecture --period half
+    python -m bot.compliance show --org DEMO-B1
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.rules.calendar import (
+    DEFAULT_RULES,
+    ActivityFact,
+    CalendarRule,
+    ObligationStatus,
+    PeriodKind,
+    RuleOverride,
+    Scope,
+    compliance,
+    compliance_many,
+    effective_rules,
+)
+from bot.rules.kinds import ActivityKind
+from storage import activity_queries, queries
+from storage.models import Account, OrgUnit
+from storage.models_activity import CalendarRuleOverride
+
+RULE_KEYS = tuple(rule.key for rule in DEFAULT_RULES)
+_KIND_VALUES = frozenset(kind.value for kind in ActivityKind)
+
+
+def path_ids(path: str) -> list[int]:
+    """The node ids of a materialised path, root first."""
+    return [int(part) for part in path.strip("/").split("/") if part]
+
+
+def _as_override(row: CalendarRuleOverride) -> RuleOverride:
+    return RuleOverride(
+        node_id=row.org_unit_id,
+        key=row.rule_key,
+        period=PeriodKind(row.period) if row.period else None,
+        min_count=row.min_count,
+        scope=Scope(row.scope) if row.scope else None,
+        only_quarter=row.only_quarter,
+        enabled=row.enabled,
+    )
+
+
+class RuleBook:
+    """Every override, grouped by node, turned into the rules in force for a path."""
+
+    def __init__(self, rows: Iterable[CalendarRuleOverride]) -> None:
+        self.by_node: dict[int, list[RuleOverride]] = {}
+        for row in rows:
+            self.by_node.setdefault(row.org_unit_id, []).append(_as_override(row))
+        self._cache: dict[tuple[int, ...], list[CalendarRule]] = {}
+
+    def rules_for(self, path: str) -> list[CalendarRule]:
+        """The rules in force at the node of `path` (the nearest override wins)."""
+        levels = tuple(node for node in path_ids(path) if node in self.by_node)
+        rules = self._cache.get(levels)
+        if rules is None:
+            rules = effective_rules(DEFAULT_RULES, [self.by_node[node] for node in levels])
+            self._cache[levels] = rules
+        return rules
+
+
+async def rule_book(session: AsyncSession, path: str | None = None) -> RuleBook:
+    """The overrides that can apply at `path` (all of them when None)."""
+    ids = None if path is None else path_ids(path)
+    return RuleBook(await activity_queries.rule_overrides(session, ids))
+
+
+class _Facts:
+    """Turns stored rows into ActivityFacts, sharing the frozensets of kinds."""
+
+    def __init__(self) -> None:
+        self._kinds: dict[tuple[str, ...], frozenset[ActivityKind]] = {}
+
+    def kinds(self, values: Sequence[str]) -> frozenset[ActivityKind]:
+        key = tuple(values)
+        found = self._kinds.get(key)
+        if found is None:
+            found = self._kinds[key] = frozenset(
+                ActivityKind(value) for value in values if value in _KIND_VALUES
+            )
+        return found
+
+
+def year_bounds(on: dt.date) -> tuple[dt.date, dt.date]:
+    """Every rule window containing `on` lies in its calendar year."""
+    return dt.date(on.year, 1, 1), dt.date(on.year, 12, 31)
+
+
+async def branch_compliance(
+    session: AsyncSession, branch: OrgUnit, *, on: dt.date, today: dt.date
+) -> list[ObligationStatus]:
+    """How one branch stands on its enabled rules in the periods containing `on`."""
+    book = await rule_book(session, branch.path)
+    start, end = year_bounds(on)
+    facts = _Facts()
+    rows = await activity_queries.activity_facts(session, start=start, end=end, branch_id=branch.id)
+    activities = [
+        ActivityFact(id=row[1], day=row[2], kinds=facts.kinds(row[3]), party_group_id=row[4])
+        for row in rows
+    ]
+    groups = [row[0] for row in await activity_queries.party_groups(session, branch_id=branch.id)]
+    return compliance(book.rules_for(branch.path), activities, groups, on, today=today)
+
+
+@dataclass(frozen=True, slots=True)
+class BranchRow:
+    """One branch of a subtree report with its obligations."""
+
+    branch: OrgUnit
+    statuses: list[ObligationStatus]
+
+
+async def subtree_compliance(
+    session: AsyncSession, root: OrgUnit, *, on: dt.date, today: dt.date
+) -> list[BranchRow]:
+    """Every branch of the subtree with its obligations, ordered by branch code."""
+    branches = await activity_queries.branches_in_subtree(session, root.path)
+    book = await rule_book(session)
+    start, end = year_bounds(on)
+    facts = _Facts()
+    activities: dict[int, list[ActivityFact]] = {}
+    for branch_id, activity_id, day, kinds, group_id in await activity_queries.activity_facts(
+        session, start=start, end=end, subtree_path=root.path
+    ):
+        fact = ActivityFact(
+            id=activity_id, day=day, kinds=facts.kinds(kinds), party_group_id=group_id
+        )
+        bucket = activities.get(branch_id)
+        if bucket is None:
+            activities[branch_id] = [fact]
+        else:
+            bucket.append(fact)
+    groups: dict[int, list[int]] = {}
+    for group_id, parent_id, *_ in await activity_queries.party_groups(
+        session, subtree_path=root.path
+    ):
+        if parent_id is not None:
+            groups.setdefault(parent_id, []).append(group_id)
+    rules = {branch.id: book.rules_for(branch.path) for branch in branches}
+    judged = compliance_many(rules, activities, groups, on, today=today)
+    return [BranchRow(branch, judged[branch.id]) for branch in branches]
+
+
+def merge_subtrees(roots: Sequence[OrgUnit]) -> list[OrgUnit]:
+    """The roots that are not inside another root (an admin of two nested nodes)."""
+    ordered = sorted(roots, key=lambda unit: len(unit.path))
+    kept: list[OrgUnit] = []
+    for unit in ordered:
+        if not any(unit.path.startswith(other.path) for other in kept):
+            kept.append(unit)
+    return kept
+
+
+class OverrideError(ValueError):
+    """An override that would not make a valid rule."""
+
+
+async def set_override(
+    session: AsyncSession,
+    *,
+    org: OrgUnit,
+    rule_key: str,
+    fields: Mapping[str, object],
+    actor: Account | None = None,
+    actor_label: str = "cli",
+) -> CalendarRuleOverride:
+    """Validate and store an override of one rule for the subtree of `org`, with an audit entry."""
+    rule = {rule.key: rule for rule in DEFAULT_RULES}.get(rule_key)
+    if rule is None:
+        raise OverrideError(f"unknown rule {rule_key!r}; known: {', '.join(RULE_KEYS)}")
+    enabled = fields.get("enabled")
+    try:
+        override = RuleOverride(
+            node_id=org.id,
+            key=rule_key,
+            period=PeriodKind(str(fields["period"])) if fields.get("period") else None,
+            min_count=_optional_int(fields.get("min_count")),
+            scope=Scope(str(fields["scope"])) if fields.get("scope") else None,
+            only_quarter=_optional_int(fields.get("only_quarter")),
+            enabled=enabled if isinstance(enabled, bool) else None,
+        )
+        override.apply(rule)
+    except (ValueError, TypeError) as exc:
+        raise OverrideError(str(exc)) from None
+    row = await activity_queries.save_rule_override(
+        session,
+        org_unit_id=org.id,
+        rule_key=rule_key,
+        period=override.period.value if override.period else None,
+        min_count=override.min_count,
+        scope=override.scope.value if override.scope else None,
+        only_quarter=override.only_quarter,
+        enabled=override.enabled,
+        created_by=actor.id if actor else None,
+    )
+    await queries.audit(
+        session,
+        action="calendar.rule_override",
+        actor=actor,
+        actor_label=actor_label,
+        target_type="calendar_rule_override",
+        target_id=row.id,
+        org_unit_id=org.id,
+        details={"rule": rule_key, **{k: v for k, v in fields.items() if v is not None}},
+    )
+    return row
+
+
+def _optional_int(value: object) -> int | None:
+    if value is None:
+        return None
+    return int(str(value))
+
+
+# ---- command line ---------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.compliance", description="Calendar rules for a subtree."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    set_cmd = sub.add_parser("set", help="override a rule for the subtree of a node")
+    set_cmd.add_argument("--org", required=True, help="code of the organisation node")
+    set_cmd.add_argument("--rule", required=True, choices=RULE_KEYS)
+    set_cmd.add_argument("--period", choices=[p.value for p in PeriodKind])
+    set_cmd.add_argument("--min-count", type=int)
+    set_cmd.add_argument("--only-quarter", type=int, choices=[0, 1, 2, 3, 4])
+    set_cmd.add_argument("--enabled", choices=["yes", "no"])
+    show = sub.add_parser("show", help="the rules in force at a node")
+    show.add_argument("--org", required=True)
+    return parser
+
+
+async def _cli(args: argparse.Namespace, database_url: str) -> int:
+    from storage.db import create_engine, session_factory
+
+    engine = create_engine(database_url)
+    db = session_factory(engine)
+    try:
+        async with db.begin() as session:
+            org = await queries.org_by_code(session, args.org)
+            if org is None:
+                print(f"no organisation node with code {args.org!r}", file=sys.stderr)
+                return 1
+            if args.command == "set":
+                enabled = None if args.enabled is None else args.enabled == "yes"
+                try:
+                    await set_override(
+                        session,
+                        org=org,
+                        rule_key=args.rule,
+                        fields={
+                            "period": args.period,
+                            "min_count": args.min_count,
+                            "only_quarter": args.only_quarter,
+                            "enabled": enabled,
+                        },
+                    )
+                except OverrideError as exc:
+                    print(f"refused: {exc}", file=sys.stderr)
+                    return 1
+            book = await rule_book(session, org.path)
+            for rule in book.rules_for(org.path):
+                quarter = f" in Q{rule.only_quarter}" if rule.only_quarter else ""
+                state = "" if rule.enabled else " (disabled)"
+                print(f"{rule.key}: {rule.min_count} per {rule.period.value}{quarter}{state}")
+    finally:
+        await engine.dispose()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the calendar rules CLI."""
+    from bot.config import load_settings
+
+    args = _parser().parse_args(argv)
+    return asyncio.run(_cli(args, load_settings().database_url))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

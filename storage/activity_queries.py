@@ -1,0 +1,140 @@
+"""Data access for the activity log and the calendar rule overrides.
+
+Functions take the session first and never commit: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from storage.models import OrgKind, OrgUnit
+from storage.models_activity import Activity, CalendarRuleOverride
+
+
+async def add_activity(session: AsyncSession, **fields: Any) -> Activity:
+    """Insert an activity and give it its id."""
+    activity = Activity(**fields)
+    session.add(activity)
+    await session.flush()
+    return activity
+
+
+async def activity_by_id(session: AsyncSession, activity_id: int) -> Activity | None:
+    """The activity with its branch loaded."""
+    return await session.scalar(
+        select(Activity).where(Activity.id == activity_id).options(selectinload(Activity.branch))
+    )
+
+
+def _in_subtree(path: str) -> Any:
+    return Activity.branch_id.in_(
+        select(OrgUnit.id).where(OrgUnit.path.startswith(path, autoescape=True))
+    )
+
+
+async def recent_activities(
+    session: AsyncSession,
+    *,
+    branch_id: int | None = None,
+    subtree_path: str | None = None,
+    offset: int = 0,
+    limit: int = 8,
+) -> tuple[list[Activity], int]:
+    """One page of activities of a branch (or of a subtree), newest first, and the total."""
+    if branch_id is not None:
+        where = Activity.branch_id == branch_id
+    elif subtree_path is not None:
+        where = _in_subtree(subtree_path)
+    else:
+        raise ValueError("a branch or a subtree is required")
+    total = await session.scalar(select(func.count()).select_from(Activity).where(where))
+    rows = await session.scalars(
+        select(Activity)
+        .where(where)
+        .options(selectinload(Activity.branch))
+        .order_by(Activity.day.desc(), Activity.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows), int(total or 0)
+
+
+async def activity_facts(
+    session: AsyncSession,
+    *,
+    start: dt.date,
+    end: dt.date,
+    branch_id: int | None = None,
+    subtree_path: str | None = None,
+) -> Sequence[Row[int, int, dt.date, list[str], int | None]]:
+    """(branch_id, id, day, kinds, party_group_id) of the activities that count, start..end."""
+    query = select(
+        Activity.branch_id, Activity.id, Activity.day, Activity.kinds, Activity.party_group_id
+    ).where(Activity.voided.is_(False), Activity.day >= start, Activity.day <= end)
+    if branch_id is not None:
+        query = query.where(Activity.branch_id == branch_id)
+    elif subtree_path is not None and subtree_path != "/":
+        query = query.join(OrgUnit, OrgUnit.id == Activity.branch_id).where(
+            OrgUnit.path.startswith(subtree_path, autoescape=True)
+        )
+    return (await session.execute(query)).all()
+
+
+async def branches_in_subtree(session: AsyncSession, path: str) -> list[OrgUnit]:
+    """The branches of a subtree, ordered by code."""
+    return list(
+        await session.scalars(
+            select(OrgUnit)
+            .where(OrgUnit.path.startswith(path, autoescape=True), OrgUnit.kind == OrgKind.BRANCH)
+            .order_by(OrgUnit.code)
+        )
+    )
+
+
+async def party_groups(
+    session: AsyncSession, *, branch_id: int | None = None, subtree_path: str | None = None
+) -> Sequence[Row[int, int | None, str, str, str | None]]:
+    """(id, parent_id, code, name, name_en) of party groups of a branch or a subtree."""
+    query = select(
+        OrgUnit.id, OrgUnit.parent_id, OrgUnit.code, OrgUnit.name, OrgUnit.name_en
+    ).where(OrgUnit.kind == OrgKind.PARTY_GROUP)
+    if branch_id is not None:
+        query = query.where(OrgUnit.parent_id == branch_id)
+    elif subtree_path is not None:
+        query = query.where(OrgUnit.path.startswith(subtree_path, autoescape=True))
+    return (await session.execute(query.order_by(OrgUnit.code))).all()
+
+
+async def rule_overrides(
+    session: AsyncSession, node_ids: Sequence[int] | None = None
+) -> list[CalendarRuleOverride]:
+    """Overrides set on these nodes (all of them when None), oldest first."""
+    query = select(CalendarRuleOverride).order_by(CalendarRuleOverride.id)
+    if node_ids is not None:
+        query = query.where(CalendarRuleOverride.org_unit_id.in_(list(node_ids)))
+    return list(await session.scalars(query))
+
+
+async def save_rule_override(
+    session: AsyncSession, *, org_unit_id: int, rule_key: str, **fields: Any
+) -> CalendarRuleOverride:
+    """Insert or replace the override of one rule at one node."""
+    row = await session.scalar(
+        select(CalendarRuleOverride).where(
+            CalendarRuleOverride.org_unit_id == org_unit_id,
+            CalendarRuleOverride.rule_key == rule_key,
+        )
+    )
+    if row is None:
+        row = CalendarRuleOverride(org_unit_id=org_unit_id, rule_key=rule_key)
+        session.add(row)
+    for name, value in fields.items():
+        setattr(row, name, value)
+    await session.flush()
+    return row
