@@ -9,6 +9,7 @@ from bot.__main__ import main
 from bot.invites import hash_code
 from storage.db import create_engine, session_factory
 from storage.models import Invite, Role
+from tests.support.database import stamp
 
 
 def _org(tmp_path) -> str:
@@ -76,3 +77,12 @@ def test_db_current_and_upgrade(cli_env: str, capsys: pytest.CaptureFixture[str]
     out = capsys.readouterr().out
     database, code = out.split(";")
     assert database.removeprefix("database: ").strip() == code.removeprefix(" code: ").strip()
+
+
+def test_refuses_a_database_newer_than_the_code(
+    cli_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asyncio.run(stamp(cli_env, {"29990101_from_the_future"}))
+    assert main(["db", "upgrade"]) == 1
+    err = capsys.readouterr().err
+    assert "upgraded by a newer version of Zhibu" in err and "29990101_from_the_future" in err

@@ -3,7 +3,6 @@
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
 
 from storage.db import create_engine
 from storage.migrate import (
@@ -14,6 +13,7 @@ from storage.migrate import (
     is_up_to_date,
 )
 from storage.schema import Base
+from tests.support.database import stamp
 
 
 async def test_database_is_at_code_heads(database_url: str) -> None:
@@ -34,14 +34,8 @@ async def test_models_match_migrations(database_url: str) -> None:
 
 
 async def test_newer_database_is_refused(database_url: str) -> None:
-    engine = create_engine(database_url)
-    async with engine.begin() as conn:
-        await conn.execute(text("UPDATE alembic_version SET version_num = '29991231_future'"))
-    await engine.dispose()
+    await stamp(database_url, {*code_heads(), "29991231_future"})
     with pytest.raises(DatabaseTooNew, match="newer version of Zhibu"):
         check_not_newer(database_url)
-    engine = create_engine(database_url)
-    async with engine.begin() as conn:
-        revision = next(iter(code_heads()))
-        await conn.execute(text("UPDATE alembic_version SET version_num = :r"), {"r": revision})
-    await engine.dispose()
+    await stamp(database_url, code_heads())
+    check_not_newer(database_url)

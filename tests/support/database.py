@@ -73,3 +73,15 @@ async def empty_postgres(url: str) -> None:
     async with engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     await engine.dispose()
+
+
+async def stamp(url: str, revisions: set[str]) -> None:
+    """Mark the database as being at these revisions (to fake a newer or older schema)."""
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("DELETE FROM alembic_version"))
+        for revision in sorted(revisions):
+            await conn.execute(
+                text("INSERT INTO alembic_version (version_num) VALUES (:r)"), {"r": revision}
+            )
+    await engine.dispose()
