@@ -37,6 +37,8 @@ from handlers import (
     invite,
     notify,
     profile,
+    relink,
+    relink_review,
     reports,
     start,
 )
@@ -90,8 +92,11 @@ def add_handlers(application: ZhibuApp) -> None:
     # Buttons on delivered notices work whatever conversation the reader is in.
     for notice_handler in notify.handlers():
         application.add_handler(notice_handler)
+    # Buttons on relink request cards too, and the words some of them ask for.
+    application.add_handler(relink_review.build())
     application.add_handler(start.build())
     application.add_handler(invite.build())
+    application.add_handler(relink.build())
     for handler in profile.handlers():
         application.add_handler(handler)
     application.add_handler(notify.build())
@@ -103,6 +108,7 @@ def add_handlers(application: ZhibuApp) -> None:
     application.add_handler(CallbackQueryHandler(common.stale_button))
     application.add_handler(MessageHandler(filters.ALL & ~filters.COMMAND, common.unexpected_input))
     application.add_error_handler(common.error_handler)
+    relink_review.schedule(application)
 
 
 async def _post_init(application: ZhibuApp) -> None:

@@ -43,6 +43,11 @@ COMMANDS: tuple[Command, ...] = (
     Command("activities", N_("the branch's recent activities"), REGISTERED_ROLES),
     Command("due", N_("what the branch still has to do this period"), BRANCH_LEADERS),
     Command("report", N_("compliance report of your subtree"), ADMINS),
+    Command(
+        "relink",
+        N_("away from your branch or lost contact: report, transfer, reconnect"),
+        registered=False,
+    ),
     Command("cancel", N_("stop what you are doing"), registered=False),
 )
 

@@ -124,7 +124,9 @@ async def greet(update: Update, context: BotContext) -> None:
             "grading, reminders and notices.\n\nTo register, open the invite link that your branch "
             "secretary or the organisation department gave you, or send /start followed by the "
             "invite code. Send /lang to change the language."
-        ),
+        )
+        + "\n\n"
+        + context._("Away from your branch, or lost contact with it? Send /relink."),
     )
 
 

@@ -1,0 +1,413 @@
+"""Mobile and lost-contact members through the fake Bot API: the three paths in both languages,
+rejection, asking for more, an expired transfer, register matching and the illegal moves."""
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import update
+
+from bot.app import ZhibuApp
+from bot.demo import DemoUser
+from bot.fake_telegram import FakeTelegramClient
+from bot.fake_telegram.client import FakeMessage, FakeUser
+from bot.i18n import Translator
+from bot.relink.machine import RequestState
+from handlers.relink_review import check_pocket_members
+from storage import queries
+from storage.db import SessionFactory
+from storage.models import Account, PersonStatus
+from tests.support.relink import add_register_rows, request_row
+
+LANGUAGES = [pytest.param("en", id="en"), pytest.param("zh_Hans", id="zh")]
+TELEGRAM_CODES = {"en": "en", "zh_Hans": "zh-hans"}
+
+
+async def _everyone_speaks(db: SessionFactory, locale: str) -> None:
+    async with db.begin() as session:
+        await session.execute(update(Account).values(locale=locale))
+
+
+async def _users(
+    client: FakeTelegramClient, demo: dict[str, DemoUser], locale: str, *names: str
+) -> list[FakeUser]:
+    return [
+        await client.user(demo[n].telegram_id, n, language_code=TELEGRAM_CODES[locale])
+        for n in names
+    ]
+
+
+async def _pick(user: FakeUser, message: FakeMessage, prefix: str) -> None:
+    label = next(text for text in message.button_texts if text.startswith(prefix))
+    await user.press(message, label)
+
+
+async def _file_request(
+    user: FakeUser,
+    tr: Translator,
+    kind_label: str,
+    *,
+    name: str | None = None,
+    home_search: str | None = None,
+    home_code: str | None = None,
+    other_search: str | None = None,
+    other_code: str | None = None,
+) -> FakeMessage:
+    """Answer the /relink questions; returns the confirmation (after pressing Send)."""
+    await user.send("/relink")
+    kinds = await user.wait_reply()
+    await user.press(kinds, tr._(kind_label))
+    if name is not None:
+        assert tr._("Your full name, as on your branch's roster:") in (await user.wait_reply()).text
+        await user.send(name)
+    if home_search is not None:
+        await user.wait_reply()
+        await user.send(home_search)
+        found = await user.wait_reply()
+        assert home_code is not None
+        await _pick(user, found, home_code)
+    await user.wait_reply()  # year of joining
+    await user.send("2005")
+    await user.wait_reply()  # where now
+    await user.send("深圳 Shenzhen")
+    employer = await user.wait_reply()
+    await user.press(employer, tr._("Skip"))
+    phone = await user.wait_reply()
+    await user.press(phone, tr._("Skip"))
+    if other_search is not None:
+        await user.wait_reply()
+        await user.send(other_search)
+        found = await user.wait_reply()
+        assert other_code is not None
+        await _pick(user, found, other_code)
+    elif kind_label.startswith("1."):
+        local = await user.wait_reply()
+        await user.press(local, tr._("Skip"))
+    summary = await user.wait_reply()
+    assert (
+        tr._("<b>Please check your request</b>").removeprefix("<b>").removesuffix("</b>")
+        in summary.text
+    )
+    await user.press(summary, tr._("Send the request"))
+    return await user.wait_edit()
+
+
+@pytest.mark.parametrize("locale", LANGUAGES)
+async def test_mobile_member_path(
+    bot: ZhibuApp,
+    client: FakeTelegramClient,
+    db: SessionFactory,
+    demo: dict[str, DemoUser],
+    locale: str,
+) -> None:
+    tr = Translator(locale)
+    await _everyone_speaks(db, locale)
+    member, secretary, local = await _users(client, demo, locale, "李强", "王芳", "陈静")
+    sent = await _file_request(
+        member,
+        tr,
+        "1. Report as a mobile member",
+        other_search="DEMO-B2",
+        other_code="DEMO-B2",
+    )
+    assert "#1" in sent.text and "/relink" in sent.text
+    notice = await secretary.wait_reply()
+    assert "李强" in notice.text and tr._("new request to review") in notice.text
+    assert notice.button_texts == [tr._("Accept"), tr._("Ask for more"), tr._("Reject")]
+    await secretary.press(notice, tr._("Accept"))
+    done = await secretary.wait_edit()
+    assert tr._("active: managed by both branches") in done.text
+
+    told = await member.wait_reply()
+    assert "/relink" in told.text and ("at least once a year" in told.text or "每年" in told.text)
+    local_notice = await local.wait_reply()
+    assert "李强" in local_notice.text
+    async with db() as session:
+        account = await queries.account_by_telegram_id(session, demo["李强"].telegram_id)
+        assert account is not None and account.person is not None
+        assert account.person.status is PersonStatus.MOBILE
+    assert (await request_row(db)).last_report_at is not None
+
+    # Two-way management: the local branch lists the member too.
+    await local.send("/relink")
+    assert "李强" in (await local.wait_reply()).text
+    # The member sees the state and reports a change of place; both sides hear it.
+    await member.send("/relink")
+    card = await member.wait_reply()
+    assert tr._("active: managed by both branches") in card.text
+    await member.press(card, tr._("Report to my home branch"))
+    await member.wait_reply()
+    await member.send("Guangzhou")
+    assert "Guangzhou" in (await member.wait_reply()).text
+    assert "Guangzhou" in (await secretary.wait_reply()).text
+    assert "Guangzhou" in (await local.wait_reply()).text
+    await member.press(card, tr._("End the mobile period"))
+    assert tr._("completed") in (await member.wait_edit()).text
+    async with db() as session:
+        account = await queries.account_by_telegram_id(session, demo["李强"].telegram_id)
+        assert account is not None and account.person is not None
+        assert account.person.status is PersonStatus.REGULAR
+
+
+@pytest.mark.parametrize("locale", LANGUAGES)
+async def test_transfer_path(
+    bot: ZhibuApp,
+    client: FakeTelegramClient,
+    db: SessionFactory,
+    demo: dict[str, DemoUser],
+    locale: str,
+) -> None:
+    tr = Translator(locale)
+    await _everyone_speaks(db, locale)
+    member, home, receiving = await _users(client, demo, locale, "张伟", "王芳", "周涛")
+    await _file_request(
+        member, tr, "2. Transfer my ties", other_search="DEMO-B3", other_code="DEMO-B3"
+    )
+    notice = await home.wait_reply()
+    await home.press(notice, tr._("Accept"))
+    card = await home.wait_edit()
+    assert tr._("Issue transfer letter") in card.button_texts
+    assert "#1" in (await member.wait_reply()).text
+    await home.press(card, tr._("Issue transfer letter"))
+    await home.wait_reply()
+    await home.send("(2026) 12")
+    validity = await home.wait_reply()
+    assert validity.button_texts == [tr._("{days} days").format(days=d) for d in (10, 30, 90)]
+    await home.press(validity, tr._("{days} days").format(days=30))
+    issued = await home.wait_edit()
+    assert tr._("transfer letter issued") in issued.text and "(2026) 12" in issued.text
+
+    letter = await member.wait_reply()
+    assert "(2026) 12" in letter.text
+    accepted = await receiving.wait_reply()  # told when the home side accepted the request
+    assert tr._("accepted") in accepted.text
+    to_accept = await receiving.wait_reply()
+    assert to_accept.button_texts == [tr._("Accept the transfer")]
+    # The branch that issued the letter cannot accept it, even with a forged button.
+    forged = await home.press_data(issued, "rl:xfr:1")
+    answer = await home.callback_answer(forged)
+    assert answer["text"] == tr._(
+        "The branch that issued the transfer letter cannot accept it; the receiving branch "
+        "does. Nothing was changed."
+    )
+    async with db() as session:
+        account = await queries.account_by_telegram_id(session, demo["张伟"].telegram_id)
+        assert account is not None and account.person is not None
+        assert account.person.branch is not None and account.person.branch.code == "DEMO-B1"
+
+    await receiving.press(to_accept, tr._("Accept the transfer"))
+    assert tr._("completed") in (await receiving.wait_edit()).text
+    moved = await member.wait_reply()
+    assert "DEMO-B3" in moved.text
+    assert tr._("transfer accepted by the receiving branch") in (await home.wait_reply()).text
+    async with db() as session:
+        account = await queries.account_by_telegram_id(session, demo["张伟"].telegram_id)
+        assert account is not None and account.person is not None
+        assert account.person.branch is not None and account.person.branch.code == "DEMO-B3"
+        actions = [e.action for e in await queries.audit_entries(session)]
+    assert actions == [
+        "relink.submitted",
+        "relink.accepted",
+        "relink.letter_issued",
+        "relink.transfer_accepted",
+    ]
+
+
+@pytest.mark.parametrize("locale", LANGUAGES)
+async def test_reconnect_path_with_register_matching(
+    bot: ZhibuApp,
+    client: FakeTelegramClient,
+    db: SessionFactory,
+    demo: dict[str, DemoUser],
+    locale: str,
+) -> None:
+    tr = Translator(locale)
+    await _everyone_speaks(db, locale)
+    await add_register_rows(db, ("黄晓明", "DEMO-B2", 2004), ("黄小明", "DEMO-B1", 2005))
+    (secretary,) = await _users(client, demo, locale, "王芳")
+    lost = await client.user(70001, "Huang", language_code=TELEGRAM_CODES[locale])
+    # Someone with no account is offered /relink at /start.
+    await lost.send("/start")
+    assert "/relink" in (await lost.wait_reply()).text
+    await _file_request(
+        lost,
+        tr,
+        "3. Reconnect after losing contact",
+        name="黄小明",
+        home_search="DEMO-B1",
+        home_code="DEMO-B1",
+    )
+    notice = await secretary.wait_reply()
+    assert tr._("Possible matches in the lost-contact register:") in notice.text
+    # The closest row first: exact name, same branch, same year; then the similar name.
+    assert notice.text.index("黄小明 · DEMO-B1 · 2005") < notice.text.index("黄晓明 · DEMO-B2")
+    await secretary.press(notice, tr._("Accept"))
+    card = await secretary.wait_edit()
+    assert tr._("Identity confirmed") in card.button_texts
+
+    await secretary.press(card, tr._("Identity confirmed"))
+    choices = await secretary.wait_edit()
+    await secretary.press(choices, "黄小明 · DEMO-B1 · 2005")
+    card = await secretary.wait_edit()
+    assert "✓ " + tr._("Identity confirmed") in card.button_texts
+
+    await secretary.press(card, tr._("Education talk"))
+    await secretary.wait_reply()
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    await secretary.send(yesterday.isoformat())
+    assert tr._("Who held the education talk?") in (await secretary.wait_reply()).text
+    await secretary.send("王芳")
+    card = await secretary.wait_reply()
+    await secretary.press(card, tr._("Dues settled"))
+    await secretary.wait_reply()
+    await secretary.send("6")
+    card = await secretary.wait_reply()
+    await secretary.press(card, tr._("Assign to branch"))
+    units = await secretary.wait_edit()
+    await _pick(secretary, units, "DEMO-B1")
+    card = await secretary.wait_edit()
+    await secretary.press(card, tr._("System flag cleared"))
+    card = await secretary.wait_edit()
+    await secretary.press(card, tr._("Complete"))
+    assert tr._("completed") in (await secretary.wait_edit()).text
+
+    # The member heard of the acceptance and of each step, and last, that they are back.
+    heard = [(await lost.wait_reply()).text for _ in range(7)]
+    assert all("#1" in text for text in heard[:6])
+    assert "DEMO-B1" in heard[-1]
+    await lost.send("/me")
+    me = await lost.wait_reply()
+    assert "黄小明" in me.text
+    async with db() as session:
+        account = await queries.account_by_telegram_id(session, 70001)
+        assert account is not None and account.person is not None
+        assert account.person.status is PersonStatus.REGULAR
+        assert account.person.branch is not None and account.person.branch.code == "DEMO-B1"
+        steps = [e.details.get("step") for e in await queries.audit_entries(session)]
+    assert [s for s in steps if s] == [
+        "identity",
+        "education_talk",
+        "dues",
+        "assignment",
+        "system_flag",
+    ]
+
+
+async def test_rejection_with_a_reason_and_reopening(
+    bot: ZhibuApp, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    member, secretary = await _users(client, demo, "zh_Hans", "张伟", "王芳")
+    tr = Translator("zh_Hans")
+    await _file_request(member, tr, "1. Report as a mobile member")
+    notice = await secretary.wait_reply()
+    await secretary.press(notice, "驳回")
+    assert "驳回理由" in (await secretary.wait_reply()).text
+    await secretary.send("请先与支部书记面谈")
+    rejected = await secretary.wait_reply()
+    assert "已驳回" in rejected.text
+    told = await member.wait_reply()
+    assert "被驳回" in told.text and "请先与支部书记面谈" in told.text
+    # The old notice's Accept button can't bring a rejected request back.
+    update_id = await secretary.press_data(notice, "rl:acc:1")
+    answer = await secretary.callback_answer(update_id)
+    assert answer["text"] == "此申请已被驳回。如需重新审批，请先重新受理。未做任何更改。"
+    assert (await request_row(db)).state is RequestState.REJECTED
+    assert rejected.button_texts == ["重新受理"]
+    await secretary.press(rejected, "重新受理")
+    reopened = await secretary.wait_edit()
+    await secretary.press(reopened, "接受")
+    assert "有效" in (await secretary.wait_edit()).text
+    async with db() as session:
+        entries = await queries.audit_entries(session, action="relink.rejected")
+    assert entries[0].details["reason"] == "请先与支部书记面谈"
+
+
+async def test_asking_for_more_and_the_answer(
+    bot: ZhibuApp, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    await _everyone_speaks(db, "en")
+    member, secretary = await _users(client, demo, "en", "刘洋", "王芳")
+    tr = Translator("en")
+    await _file_request(member, tr, "1. Report as a mobile member")
+    notice = await secretary.wait_reply()
+    await secretary.press(notice, "Ask for more")
+    await secretary.wait_reply()
+    await secretary.send("Which employer, and for how long?")
+    asked = await secretary.wait_reply()
+    assert "more information requested" in asked.text
+    question = await member.wait_reply()
+    assert "Which employer, and for how long?" in question.text
+    await member.press(question, "Answer")
+    await member.wait_reply()
+    await member.send("Huawei, two years")
+    assert "the member answered" in (await member.wait_reply()).text
+    answered = await secretary.wait_reply()
+    assert "Huawei, two years" in answered.text and "Accept" in answered.button_texts
+    await secretary.press(answered, "Accept")
+    assert "active" in (await secretary.wait_edit()).text
+
+
+async def test_expired_transfer_is_a_pocket_member_for_both_secretaries_and_the_admin(
+    bot: ZhibuApp, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    await _everyone_speaks(db, "en")
+    member, home, receiving, admin = await _users(
+        client, demo, "en", "杨磊", "陈静", "王芳", "林书记"
+    )
+    tr = Translator("en")
+    await _file_request(
+        member, tr, "2. Transfer my ties", other_search="DEMO-B1", other_code="DEMO-B1"
+    )
+    notice = await home.wait_reply()
+    await home.press(notice, "Accept")
+    card = await home.wait_edit()
+    await home.press(card, "Issue transfer letter")
+    await home.wait_reply()
+    await home.send("B2-7")
+    await home.wait_reply()
+    await home.send("10")  # typed validity
+    await home.wait_reply()
+    await receiving.wait_reply()  # the request was accepted
+    to_accept = await receiving.wait_reply()
+    now = dt.datetime.now(dt.UTC)
+    assert await check_pocket_members(bot, now + dt.timedelta(days=9)) == 0
+    assert await check_pocket_members(bot, now + dt.timedelta(days=10, minutes=1)) == 1
+    for user in (home, receiving, admin):
+        flagged = await user.wait_reply()
+        assert "Pocket member" in flagged.text and "B2-7" in flagged.text
+    heard = [(await member.wait_reply()).text for _ in range(3)]  # accepted, letter, expired
+    assert "expired before the receiving branch accepted" in heard[-1]
+    assert (await request_row(db)).state is RequestState.LETTER_EXPIRED
+    # Too late to accept the old letter.
+    update_id = await receiving.press_data(to_accept, "rl:xfr:1")
+    answer = await receiving.callback_answer(update_id)
+    assert answer["text"].startswith("The transfer letter has expired")
+    # The job is idempotent: nothing new to flag.
+    assert await check_pocket_members(bot, now + dt.timedelta(days=20)) == 0
+
+
+async def test_a_member_cannot_decide_their_own_request_nor_a_stranger_see_it(
+    bot: ZhibuApp, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    await _everyone_speaks(db, "en")
+    member, other_secretary, secretary = await _users(client, demo, "en", "李强", "周涛", "王芳")
+    sent = await _file_request(member, Translator("en"), "1. Report as a mobile member")
+    update_id = await member.press_data(sent, "rl:acc:1")
+    answer = await member.callback_answer(update_id)
+    assert answer["text"] == (
+        "You cannot decide on your own request: the branch decides. Nothing was changed."
+    )
+    # A secretary of an uninvolved branch doesn't even see it.
+    await other_secretary.send("/relink")
+    listing = await other_secretary.wait_reply()
+    assert "李强" not in listing.text
+    update_id = await other_secretary.press_data(listing, "rl:acc:1")
+    answer = await other_secretary.callback_answer(update_id)
+    assert answer["text"] == "This request does not exist or is not visible to you."
+    update_id = await other_secretary.press_data(listing, "rl:v:1")
+    answer = await other_secretary.callback_answer(update_id)
+    assert answer["text"] == "This request does not exist or is not visible to you."
+    assert (await request_row(db)).state is RequestState.SUBMITTED
+    await secretary.wait_reply()
+    # Sent again, /relink shows the open request instead of starting another.
+    await member.send("/relink")
+    assert "waiting for review" in (await member.wait_reply()).text
