@@ -49,12 +49,35 @@ class Settings(BaseSettings):
     delivery_progress_seconds: Annotated[float, Field(ge=0, le=600)] = 3
     delivery_max_attempts: Annotated[int, Field(ge=1, le=100)] = 5
     delivery_backoff_seconds: Annotated[float, Field(ge=0, le=600)] = 2
+    # Reminders: quiet hours (HH:MM, the recipient's time zone) hold back non-urgent ones;
+    # the tick claims due reminders, the planner derives them from the rules.
+    reminder_quiet_start: str = "22:00"
+    reminder_quiet_end: str = "08:00"
+    reminder_escalation_days: Annotated[int, Field(ge=1, le=365)] = 7
+    reminder_digest_weekday: Annotated[int, Field(ge=1, le=7)] = 1
+    reminder_digest_hour: Annotated[int, Field(ge=0, le=23)] = 9
+    reminder_tick_seconds: Annotated[float, Field(gt=0, le=3600)] = 30
+    reminder_plan_minutes: Annotated[float, Field(gt=0, le=1440)] = 15
+    # A reminder whose moment passed longer ago than this is not planned any more.
+    reminder_catch_up_days: Annotated[int, Field(ge=0, le=60)] = 7
+    term_years: Annotated[int, Field(ge=1, le=10)] = 3
+    term_years_village_community: Annotated[int, Field(ge=1, le=10)] = 5
+    induction_months: Annotated[int, Field(ge=1, le=24)] = 6
 
     @field_validator("default_locale")
     @classmethod
     def _known_locale(cls, value: str) -> str:
         if value not in SUPPORTED_LOCALES:
             raise ValueError(f"must be one of {', '.join(SUPPORTED_LOCALES)}")
+        return value
+
+    @field_validator("reminder_quiet_start", "reminder_quiet_end")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        hours, sep, minutes = value.partition(":")
+        ok = sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2
+        if not ok or not (0 <= int(hours) < 24 and 0 <= int(minutes) < 60):
+            raise ValueError("must be HH:MM, for example 22:00")
         return value
 
     @field_validator("timezone")

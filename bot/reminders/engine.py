@@ -1,0 +1,339 @@
+"""The reminder engine: claim due reminders, send them through the shared flood gate, record.
+
+Exactly once, as far as it can be had (the same reasoning as bot.delivery for notices):
+
+* A reminder is a row. The planner inserts it under a unique dedupe key, so planning again,
+  after a restart or in a second process, never makes a second one.
+* A tick claims every due row of a few recipients in one transaction: rows locked with
+  `FOR UPDATE SKIP LOCKED` on PostgreSQL (a second bot process skips them), decided (send,
+  mute, hold for quiet hours, leave to the digest) and, if sent, marked 'sending' with a lease.
+  That commit happens before the HTTP call, and 'sent' is recorded right after it.
+* A crash can only leave rows in 'sending'; once their lease is over they become
+  'unconfirmed': counted as delivered, never sent again. A repeated reminder is worse than a
+  missing one, and the weekly digest still lists the subject.
+* Everything that fell due while the bot was down is still 'pending' and goes out at the next
+  tick. All of one recipient's due rows are claimed together and rendered as one message, so a
+  three-day outage gives each person one coalesced message, not dozens.
+
+SQLite has no row locks: there one bot process is supported, and ticks inside it never overlap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from telegram import Bot, Message
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+
+from bot.config import Settings
+from bot.delivery import FloodGate, retry_seconds
+from bot.i18n import Translator, resolve_locale
+from bot.reminders import render, sources
+from bot.reminders.quiet import QuietHours, parse_clock
+from storage import reminder_queries as rq
+from storage.db import SessionFactory
+from storage.models_reminders import Reminder, ReminderKind, ReminderState
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], dt.datetime]
+
+REMINDERS_KEY = "zhibu.reminders"
+# Invitations are how people answer; muting "trainings" silences the reminders, not those.
+UNMUTABLE = frozenset({ReminderKind.TRAINING_INVITE.value})
+
+
+class Decision(Enum):
+    """What the tick does with a due reminder."""
+
+    SEND = "send"
+    MUTE = "mute"
+    DIGEST = "digest"
+    DEFER = "defer"
+
+
+def decide(
+    row: Reminder, recipient: rq.Recipient | None, now: dt.datetime, settings: Settings
+) -> tuple[Decision, dt.datetime | None]:
+    """Send now, drop (muted), leave to the digest, or hold until quiet hours end."""
+    if recipient is None:
+        return Decision.MUTE, None
+    if not row.urgent and row.kind in recipient.muted and row.kind not in UNMUTABLE:
+        return Decision.MUTE, None
+    if row.soft and ReminderKind.DIGEST.value not in recipient.muted:
+        return Decision.DIGEST, None
+    if row.urgent:
+        return Decision.SEND, None
+    quiet = QuietHours(
+        recipient.quiet_start
+        if recipient.quiet_start is not None
+        else parse_clock(settings.reminder_quiet_start),
+        recipient.quiet_end
+        if recipient.quiet_end is not None
+        else parse_clock(settings.reminder_quiet_end),
+    )
+    release = quiet.release_at(now, recipient.time_zone or settings.timezone)
+    if release is not None:
+        return Decision.DEFER, release
+    return Decision.SEND, None
+
+
+def translator(recipient: rq.Recipient, settings: Settings) -> Translator:
+    """The recipient's language and time zone (as bot.accounts.translator_for)."""
+    locale = resolve_locale(recipient.locale, recipient.telegram_language, settings.default_locale)
+    return Translator(locale, recipient.time_zone or settings.timezone)
+
+
+@dataclass(slots=True)
+class Claimed:
+    """One recipient's reminders claimed in a tick."""
+
+    recipient: rq.Recipient
+    rows: list[Reminder]
+
+
+@dataclass(slots=True)
+class TickReport:
+    """What one tick did (for logs, tests and the benchmark)."""
+
+    messages: int = 0
+    reminders: int = 0
+    muted: int = 0
+    digested: int = 0
+    deferred: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+
+class ReminderEngine:
+    """Claims and sends due reminders; owns no schedule (the JobQueue calls `tick`)."""
+
+    def __init__(
+        self,
+        *,
+        db: SessionFactory,
+        settings: Settings,
+        gate: FloodGate,
+        bot: Bot,
+        clock: Clock | None = None,
+        accounts_per_claim: int = 100,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.gate = gate
+        self.bot = bot
+        self.clock: Clock = clock or settings.now
+        self.accounts_per_claim = accounts_per_claim
+        self._lanes = asyncio.Semaphore(settings.delivery_concurrency)
+        # Ticks never overlap within a process (SQLite has no row locks to keep them apart).
+        self._tick_lock = asyncio.Lock()
+
+    async def tick(self) -> TickReport:
+        """Send everything due now, a few recipients per transaction, until nothing is due."""
+        report = TickReport()
+        async with self._tick_lock:
+            while True:
+                claimed = await self._claim(report)
+                if claimed is None:
+                    break
+                await asyncio.gather(*(self._deliver(c, report) for c in claimed))
+        return report
+
+    async def plan(self) -> sources.PlanReport:
+        """One planning pass at the engine's clock."""
+        async with self.db.begin() as session:
+            return await sources.plan_reminders(session, self.settings, self.clock())
+
+    async def _claim(self, report: TickReport) -> list[Claimed] | None:
+        now = self.clock()
+        lease = now + dt.timedelta(seconds=self.settings.delivery_lease_seconds)
+        async with self.db.begin() as session:
+            resolved = await rq.reconcile_interrupted(session, now)
+            if resolved:
+                log.warning("%d reminders were in flight when a bot stopped: not resent", resolved)
+            account_ids = await rq.due_accounts(session, now=now, limit=self.accounts_per_claim)
+            if not account_ids:
+                return None
+            rows = await rq.lock_due(session, account_ids=account_ids, now=now)
+            if not rows:
+                # Another process holds them all; it will send them.
+                return None
+            people = await rq.recipients(session, {row.account_id for row in rows})
+            claimed: dict[int, Claimed] = {}
+            for row in rows:
+                recipient = people.get(row.account_id)
+                decision, release = decide(row, recipient, now, self.settings)
+                if decision is Decision.MUTE:
+                    row.state = ReminderState.MUTED
+                    report.muted += 1
+                elif decision is Decision.DIGEST:
+                    row.state = ReminderState.IN_DIGEST
+                    report.digested += 1
+                elif decision is Decision.DEFER:
+                    assert release is not None
+                    row.due_at = release
+                    report.deferred += 1
+                else:
+                    assert recipient is not None
+                    row.state = ReminderState.SENDING
+                    row.lease_until = lease
+                    row.attempts += 1
+                    claimed.setdefault(row.account_id, Claimed(recipient, [])).rows.append(row)
+        return list(claimed.values())
+
+    async def _deliver(self, claimed: Claimed, report: TickReport) -> None:
+        recipient = claimed.recipient
+        tr = translator(recipient, self.settings)
+        now = self.clock()
+        try:
+            async with self.db() as session:
+                messages, obsolete = await render.compose(
+                    session, tr, recipient.account_id, claimed.rows, now
+                )
+        except Exception:
+            log.exception("rendering reminders for account %s failed", recipient.account_id)
+            await self._finish([r.id for r in claimed.rows], ReminderState.FAILED, "render")
+            report.failed += len(claimed.rows)
+            return
+        if obsolete:
+            await self._finish(obsolete, ReminderState.SKIPPED, "obsolete")
+            report.skipped += len(obsolete)
+        for message in messages:
+            async with self._lanes:
+                await self._send(recipient, message, report)
+
+    async def _send(
+        self, recipient: rq.Recipient, message: render.Message, report: TickReport
+    ) -> None:
+        state, message_id, error, retry_at = ReminderState.SENT, None, None, None
+        ticket = await self.gate.acquire(
+            recipient.telegram_id, broadcast=True, rate=self.settings.delivery_rate
+        )
+        try:
+            sent: Message = await self.bot.send_message(
+                recipient.telegram_id,
+                message.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=message.keyboard,
+            )
+            message_id = sent.message_id
+        except RetryAfter as exc:
+            wait = retry_seconds(exc)
+            self.gate.pause(wait)
+            state, error = ReminderState.PENDING, "429"
+            retry_at = self.clock() + dt.timedelta(seconds=wait)
+        except Forbidden as exc:
+            state, error = ReminderState.SKIPPED, exc.message[:200]
+        except BadRequest as exc:
+            state, error = ReminderState.FAILED, exc.message[:200]
+        except TimedOut:
+            state, error = ReminderState.UNCONFIRMED, "timed out; may have arrived"
+        except NetworkError as exc:
+            if exc.message.startswith("httpx.") and "ConnectError" not in exc.message:
+                state, error = ReminderState.UNCONFIRMED, exc.message[:200]
+            else:
+                # Never reached Telegram: safe to try again shortly.
+                state, error = ReminderState.PENDING, exc.message[:200]
+                retry_at = self.clock() + dt.timedelta(
+                    seconds=self.settings.delivery_backoff_seconds
+                )
+        except TelegramError as exc:
+            state, error = ReminderState.FAILED, exc.message[:200]
+        finally:
+            self.gate.release(ticket)
+        await self._finish(
+            list(message.ids), state, error, message_id=message_id, retry_at=retry_at
+        )
+        if state is ReminderState.SENT:
+            report.messages += 1
+            report.reminders += len(message.ids)
+        elif state is not ReminderState.PENDING:
+            report.failed += len(message.ids)
+
+    async def _finish(
+        self,
+        ids: Sequence[int],
+        state: ReminderState,
+        error: str | None,
+        *,
+        message_id: int | None = None,
+        retry_at: dt.datetime | None = None,
+    ) -> None:
+        async with self.db.begin() as session:
+            await rq.finish(
+                session,
+                ids,
+                state=state,
+                now=self.clock(),
+                message_id=message_id,
+                error=error,
+                retry_at=retry_at,
+            )
+
+
+def job_options(settings: Settings) -> dict[str, Any]:
+    """APScheduler options for both reminder jobs, chosen on purpose.
+
+    * coalesce=True: if the process stalled (suspended laptop, long GC, blocked loop) and
+      several runs were missed, run once, not once per missed run. A tick sends everything
+      due whenever it runs and planning is idempotent, so extra runs would only add load.
+    * misfire_grace_time=None: run however late. APScheduler's default (1 s in PTB) would
+      silently drop a run that started late; for us a late run is always better than none.
+    * max_instances=1: a slow tick (a big backlog after an outage) is never overlapped by the
+      next one; the next simply starts when this one is done.
+    """
+    del settings
+    return {"coalesce": True, "misfire_grace_time": None, "max_instances": 1}
+
+
+# ---- the periodic jobs ----------------------------------------------------------------------
+
+
+async def tick_job(context: Any) -> None:
+    """JobQueue callback: send what is due."""
+    engine: ReminderEngine = context.application.bot_data[REMINDERS_KEY]
+    try:
+        report = await engine.tick()
+    except Exception:
+        log.exception("reminder tick failed; the next one retries")
+        return
+    if report.messages or report.failed:
+        log.info("reminders: %s", report)
+
+
+async def plan_job(context: Any) -> None:
+    """JobQueue callback: derive reminders from the rules."""
+    engine: ReminderEngine = context.application.bot_data[REMINDERS_KEY]
+    try:
+        report = await engine.plan()
+    except Exception:
+        log.exception("reminder planning failed; the next run retries")
+        return
+    log.info("reminders planned: %s", report)
+
+
+def schedule(job_queue: Any, settings: Settings) -> None:
+    """The two periodic jobs. Planning first runs after one interval, not at start-up: a restart
+    must not delay the first tick, and every planned row is still in the table anyway."""
+    options = job_options(settings)
+    job_queue.run_repeating(
+        tick_job,
+        interval=settings.reminder_tick_seconds,
+        first=settings.reminder_tick_seconds,
+        name="reminders.tick",
+        job_kwargs=options,
+    )
+    job_queue.run_repeating(
+        plan_job,
+        interval=settings.reminder_plan_minutes * 60,
+        first=settings.reminder_plan_minutes * 60,
+        name="reminders.plan",
+        job_kwargs=options,
+    )

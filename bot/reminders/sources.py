@@ -1,0 +1,288 @@
+"""Planning over the database: load the facts each rule needs, run the rules, store the plan."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.compliance import path_ids, rule_book, year_bounds
+from bot.config import Settings
+from bot.reminders import planner as p
+from bot.rules.calendar import ActivityFact, ObligationState, compliance_many
+from bot.rules.kinds import ActivityKind
+from storage import activity_queries
+from storage import reminder_queries as rq
+from storage.models import Account, Role
+from storage.models_relink import RelinkRequest
+from storage.models_reminders import BranchCategory, ReminderKind
+
+log = logging.getLogger(__name__)
+_KIND_VALUES = frozenset(kind.value for kind in ActivityKind)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanReport:
+    """What a planning pass did."""
+
+    planned: int
+    inserted: int
+    cancelled: int
+    seconds: float
+
+
+class People:
+    """Secretaries and admins with accounts, indexed the ways the rules need."""
+
+    def __init__(self, secretaries: list[rq.LeaderRow], admins: list[rq.LeaderRow], tz: str):
+        self.tz = tz
+        self.secretaries = secretaries
+        self.by_branch: dict[int, list[p.Recipient]] = defaultdict(list)
+        for row in secretaries:
+            self.by_branch[row.org_id].append(self.recipient(row))
+        self.admins_by_node: dict[int, list[p.Recipient]] = defaultdict(list)
+        for row in admins:
+            self.admins_by_node[row.org_id].append(self.recipient(row))
+
+    def recipient(self, row: rq.LeaderRow) -> p.Recipient:
+        return p.Recipient(row.account_id, row.time_zone or self.tz)
+
+    def admins_of(self, path: str) -> tuple[p.Recipient, ...]:
+        """The nearest admins above a node (the branch's own organisation department)."""
+        for node in reversed(path_ids(path)):
+            found = self.admins_by_node.get(node)
+            if found:
+                return tuple(found)
+        return ()
+
+
+async def _people(session: AsyncSession, settings: Settings) -> People:
+    return People(
+        await rq.leaders(session, Role.SECRETARY),
+        await rq.leaders(session, Role.ADMIN),
+        settings.timezone,
+    )
+
+
+async def _calendar(
+    session: AsyncSession, plan: p.Plan, window: p.Window, people: People, settings: Settings
+) -> None:
+    """Every branch with a secretary, judged today and on the days whose periods just ended."""
+    branches = [(bid, path) for bid, path in await rq.branches(session) if bid in people.by_branch]
+    if not branches:
+        return
+    today = window.now.astimezone(settings.tz).date()
+    look_back = window.catch_up + dt.timedelta(days=settings.reminder_escalation_days + 1)
+    days = sorted({today, today - dt.timedelta(days=1), (window.now - look_back).date()})
+    book = await rule_book(session)
+    rules = {bid: book.rules_for(path) for bid, path in branches}
+    paths = dict(branches)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for party_group, parent_id, *_ in await activity_queries.party_groups(
+        session, subtree_path="/"
+    ):
+        if parent_id is not None:
+            groups[parent_id].append(party_group)
+    kinds_cache: dict[tuple[str, ...], frozenset[ActivityKind]] = {}
+    for year in sorted({day.year for day in days}):
+        start, end = year_bounds(dt.date(year, 1, 1))
+        activities: dict[int, list[ActivityFact]] = defaultdict(list)
+        for branch_id, activity_id, day, kinds, group_id in await activity_queries.activity_facts(
+            session, start=start, end=end, subtree_path="/"
+        ):
+            key = tuple(kinds)
+            kind_set = kinds_cache.get(key)
+            if kind_set is None:
+                kind_set = kinds_cache[key] = frozenset(
+                    ActivityKind(v) for v in kinds if v in _KIND_VALUES
+                )
+            activities[branch_id].append(
+                ActivityFact(id=activity_id, day=day, kinds=kind_set, party_group_id=group_id)
+            )
+        for on in (day for day in days if day.year == year):
+            judged = compliance_many(rules, activities, groups, on, today=today)
+            for branch_id, statuses in judged.items():
+                admins: tuple[p.Recipient, ...] | None = None
+                for status in statuses:
+                    if status.state is ObligationState.NOT_APPLICABLE:
+                        continue
+                    if status.state is ObligationState.OVERDUE and admins is None:
+                        admins = people.admins_of(paths[branch_id])
+                    p.plan_obligation(
+                        plan,
+                        window,
+                        p.ObligationFact(
+                            branch_id,
+                            status,
+                            tuple(people.by_branch[branch_id]),
+                            admins or (),
+                        ),
+                        escalate_after_days=settings.reminder_escalation_days,
+                    )
+
+
+async def _trainings(session: AsyncSession, plan: p.Plan, window: p.Window, tz: str) -> None:
+    for training in await rq.upcoming_trainings(session, now=window.now - window.catch_up):
+        invited = await rq.invitee_accounts(session, training.id)
+        p.plan_training(
+            plan,
+            window,
+            p.TrainingFact(
+                id=training.id,
+                starts_at=training.starts_at,
+                cancelled=training.cancelled_at is not None,
+                attendees=tuple(p.Recipient(a, z or tz) for a, z, _, r in invited if r != "no"),
+                declined=tuple(a for a, _, _, r in invited if r == "no"),
+            ),
+        )
+
+
+async def _inductions(
+    session: AsyncSession, plan: p.Plan, window: p.Window, people: People, settings: Settings
+) -> None:
+    # Appointments older than the deadline plus the catch-up window can no longer produce one.
+    oldest = window.now - dt.timedelta(days=31 * settings.induction_months + 60)
+    recent = [row for row in people.secretaries if row.appointed_at >= oldest]
+    done = await rq.induction_done(session, {row.person_id for row in recent})
+    for row in recent:
+        appointed_on = row.appointed_at.astimezone(settings.tz).date()
+        attended = done.get(row.person_id)
+        p.plan_induction(
+            plan,
+            window,
+            p.InductionFact(
+                person_id=row.person_id,
+                branch_id=row.org_id,
+                secretary=people.recipient(row),
+                admins=people.admins_of(row.org_path),
+                appointed_on=appointed_on,
+                done=attended is not None and attended >= row.appointed_at - dt.timedelta(days=30),
+            ),
+            months=settings.induction_months,
+            escalate_after_days=settings.reminder_escalation_days,
+        )
+
+
+async def _terms(
+    session: AsyncSession, plan: p.Plan, window: p.Window, people: People, settings: Settings
+) -> None:
+    paths = dict(await rq.branches(session))
+    for term in await rq.branch_terms(session):
+        years = term.term_years or (
+            settings.term_years_village_community
+            if term.category in (BranchCategory.VILLAGE, BranchCategory.COMMUNITY)
+            else settings.term_years
+        )
+        recipients = tuple(people.by_branch.get(term.org_unit_id, ())) + people.admins_of(
+            paths.get(term.org_unit_id, "/")
+        )
+        p.plan_term(
+            plan, window, p.TermFact(term.org_unit_id, term.term_started_on, years, recipients)
+        )
+
+
+async def _mobile_reports(
+    session: AsyncSession, plan: p.Plan, window: p.Window, settings: Settings
+) -> None:
+    """Active mobile members report to the home branch once a year."""
+    rows = await session.execute(
+        select(
+            RelinkRequest.id,
+            RelinkRequest.requester_account_id,
+            Account.time_zone,
+            RelinkRequest.last_report_at,
+            RelinkRequest.updated_at,
+        )
+        .join(Account, Account.id == RelinkRequest.requester_account_id)
+        .where(RelinkRequest.type == "mobile", RelinkRequest.state == "active")
+    )
+    for request_id, account_id, time_zone, last_report, updated in rows:
+        since = (last_report or updated).astimezone(settings.tz).date()
+        due_day = p.add_months(since, 12)
+        p.plan_deadline(
+            plan,
+            window,
+            p.DeadlineFact(
+                kind=ReminderKind.MOBILE_REPORT,
+                subject=f"mob:{request_id}:{due_day.isoformat()}",
+                due_day=due_day,
+                recipients=(p.Recipient(account_id, time_zone or settings.timezone),),
+                payload={"request_id": request_id},
+            ),
+        )
+
+
+async def _digests(
+    session: AsyncSession, plan: p.Plan, window: p.Window, people: People, settings: Settings
+) -> None:
+    chosen = await rq.digest_settings(session)
+    seen: set[int] = set()
+    for row in people.secretaries:
+        if row.account_id in seen:
+            continue
+        seen.add(row.account_id)
+        weekday, hour = chosen.get(row.account_id, (None, None))
+        p.plan_digest(
+            plan,
+            window,
+            p.DigestReader(
+                people.recipient(row),
+                weekday or settings.reminder_digest_weekday,
+                settings.reminder_digest_hour if hour is None else hour,
+            ),
+        )
+
+
+def _row(reminder: p.PlannedReminder, now: dt.datetime) -> dict[str, object]:
+    return {
+        "account_id": reminder.account_id,
+        "kind": reminder.kind.value,
+        "subject": reminder.subject,
+        "dedupe_key": reminder.dedupe_key,
+        "due_at": reminder.due_at,
+        "deadline": reminder.deadline,
+        "urgent": reminder.urgent,
+        "soft": reminder.soft,
+        "payload": reminder.payload,
+        "state": "pending",
+        "attempts": 0,
+        "created_at": now,
+    }
+
+
+async def build_plan(session: AsyncSession, settings: Settings, now: dt.datetime) -> p.Plan:
+    """Run every rule over the current facts."""
+    window = p.Window(now, catch_up=dt.timedelta(days=settings.reminder_catch_up_days))
+    plan = p.Plan()
+    people = await _people(session, settings)
+    await _calendar(session, plan, window, people, settings)
+    await _trainings(session, plan, window, settings.timezone)
+    await _inductions(session, plan, window, people, settings)
+    await _terms(session, plan, window, people, settings)
+    await _mobile_reports(session, plan, window, settings)
+    await _digests(session, plan, window, people, settings)
+    return plan
+
+
+async def store_plan(session: AsyncSession, plan: p.Plan, now: dt.datetime) -> tuple[int, int]:
+    """Insert what is new and cancel what is no longer wanted: (inserted, cancelled)."""
+    inserted = await rq.insert_reminders(
+        session, [_row(reminder, now) for reminder in plan.reminders.values()]
+    )
+    cancelled = await rq.cancel_reminders(
+        session, [(c.subject, c.account_id) for c in plan.cancellations]
+    )
+    return inserted, cancelled
+
+
+async def plan_reminders(session: AsyncSession, settings: Settings, now: dt.datetime) -> PlanReport:
+    """One planning pass in the caller's transaction."""
+    started = time.perf_counter()
+    plan = await build_plan(session, settings, now)
+    inserted, cancelled = await store_plan(session, plan, now)
+    return PlanReport(len(plan.reminders), inserted, cancelled, time.perf_counter() - started)

@@ -1,0 +1,495 @@
+"""Data access for reminders, reminder settings, trainings and branch terms.
+
+Functions take the session first and never commit: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Account, OrgKind, OrgUnit, Person, Role, RoleAssignment
+from storage.models_reminders import (
+    BranchTerm,
+    Reminder,
+    ReminderSettings,
+    ReminderState,
+    Training,
+    TrainingAudience,
+    TrainingInvitee,
+    TrainingKind,
+)
+
+# SQLite allows 32,766 bound parameters per statement; a reminder row binds 10.
+INSERT_CHUNK = 2000
+
+
+def _insert(session: AsyncSession) -> Any:
+    name = session.get_bind().dialect.name
+    return (postgresql if name == "postgresql" else sqlite).insert
+
+
+async def insert_reminders(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert reminder rows, skipping dedupe keys already present; how many were new."""
+    insert = _insert(session)
+    added = 0
+    for start in range(0, len(rows), INSERT_CHUNK):
+        chunk = rows[start : start + INSERT_CHUNK]
+        statement = insert(Reminder).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        result = await session.execute(statement.returning(Reminder.id), chunk)
+        added += len(result.all())
+    return added
+
+
+async def cancel_reminders(
+    session: AsyncSession, subjects: Iterable[tuple[str, int | None]]
+) -> int:
+    """Cancel pending reminders about these subjects (for one account, or for everyone)."""
+    subjects = list(subjects)
+    if not subjects:
+        return 0
+    # Most subjects the planner calls done never had a reminder: cancel only pending ones.
+    pending = set(
+        (
+            await session.scalars(
+                select(Reminder.subject).where(Reminder.state == ReminderState.PENDING).distinct()
+            )
+        ).all()
+    )
+    everyone = sorted({s for s, account in subjects if account is None and s in pending})
+    one = sorted({(s, a) for s, a in subjects if a is not None and s in pending})
+    cancelled = 0
+    for start in range(0, len(everyone), INSERT_CHUNK):
+        result = await session.execute(
+            update(Reminder)
+            .where(
+                Reminder.state == ReminderState.PENDING,
+                Reminder.subject.in_(everyone[start : start + INSERT_CHUNK]),
+            )
+            .values(state=ReminderState.CANCELLED)
+            .execution_options(synchronize_session=False)
+        )
+        cancelled += int(getattr(result, "rowcount", 0) or 0)
+    for subject, account_id in one:
+        result = await session.execute(
+            update(Reminder)
+            .where(
+                Reminder.state == ReminderState.PENDING,
+                Reminder.subject == subject,
+                Reminder.account_id == account_id,
+            )
+            .values(state=ReminderState.CANCELLED)
+            .execution_options(synchronize_session=False)
+        )
+        cancelled += int(getattr(result, "rowcount", 0) or 0)
+    return cancelled
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """An account a reminder goes to, with what rendering and quiet hours need."""
+
+    account_id: int
+    telegram_id: int
+    locale: str | None
+    telegram_language: str | None
+    time_zone: str | None
+    muted: frozenset[str]
+    quiet_start: int | None
+    quiet_end: int | None
+
+
+async def due_accounts(session: AsyncSession, *, now: dt.datetime, limit: int) -> list[int]:
+    """Accounts with reminders due, the longest-waiting first."""
+    rows = await session.execute(
+        select(Reminder.account_id, func.min(Reminder.due_at).label("first"))
+        .where(Reminder.state == ReminderState.PENDING, Reminder.due_at <= now)
+        .group_by(Reminder.account_id)
+        .order_by("first")
+        .limit(limit)
+    )
+    return [row[0] for row in rows]
+
+
+async def lock_due(
+    session: AsyncSession, *, account_ids: Sequence[int], now: dt.datetime
+) -> list[Reminder]:
+    """Every due pending reminder of these accounts, locked (rows another process holds are
+    skipped: it is sending them)."""
+    statement = (
+        select(Reminder)
+        .where(
+            Reminder.state == ReminderState.PENDING,
+            Reminder.due_at <= now,
+            Reminder.account_id.in_(account_ids),
+        )
+        .order_by(Reminder.account_id, Reminder.due_at, Reminder.id)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.scalars(statement)).all())
+
+
+async def recipients(session: AsyncSession, account_ids: Iterable[int]) -> dict[int, Recipient]:
+    """Accounts with their reminder settings."""
+    rows = await session.execute(
+        select(Account, ReminderSettings)
+        .outerjoin(ReminderSettings, ReminderSettings.account_id == Account.id)
+        .where(Account.id.in_(list(account_ids)))
+    )
+    found = {}
+    for account, prefs in rows:
+        found[account.id] = Recipient(
+            account_id=account.id,
+            telegram_id=account.telegram_id,
+            locale=account.locale,
+            telegram_language=account.telegram_language,
+            time_zone=account.time_zone,
+            muted=frozenset(prefs.muted if prefs else ()),
+            quiet_start=prefs.quiet_start if prefs else None,
+            quiet_end=prefs.quiet_end if prefs else None,
+        )
+    return found
+
+
+async def finish(
+    session: AsyncSession,
+    ids: Sequence[int],
+    *,
+    state: ReminderState,
+    now: dt.datetime,
+    message_id: int | None = None,
+    error: str | None = None,
+    retry_at: dt.datetime | None = None,
+) -> None:
+    """Record the outcome of a send (or put the reminders back for a retry)."""
+    values: dict[str, Any] = {"state": state, "lease_until": None, "error": error}
+    if state in (ReminderState.SENT, ReminderState.UNCONFIRMED):
+        values.update(sent_at=now, message_id=message_id, batch_size=len(ids))
+    if retry_at is not None:
+        values["due_at"] = retry_at
+    await session.execute(
+        update(Reminder)
+        .where(Reminder.id.in_(list(ids)), Reminder.state == ReminderState.SENDING)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def reconcile_interrupted(session: AsyncSession, now: dt.datetime) -> int:
+    """Reminders left 'sending' by a process that died: delivered as far as we know."""
+    result = await session.execute(
+        update(Reminder)
+        .where(Reminder.state == ReminderState.SENDING, Reminder.lease_until < now)
+        .values(state=ReminderState.UNCONFIRMED, sent_at=now, error="interrupted")
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def pending_count(session: AsyncSession) -> int:
+    """How many reminders wait to be sent."""
+    count = await session.scalar(
+        select(func.count()).select_from(Reminder).where(Reminder.state == ReminderState.PENDING)
+    )
+    return int(count or 0)
+
+
+async def digest_items(
+    session: AsyncSession, *, account_id: int, start: dt.datetime, end: dt.datetime
+) -> list[Reminder]:
+    """The account's reminders about deadlines in [start, end) that are still open."""
+    open_states = (
+        ReminderState.PENDING,
+        ReminderState.SENDING,
+        ReminderState.SENT,
+        ReminderState.UNCONFIRMED,
+        ReminderState.IN_DIGEST,
+        ReminderState.MUTED,
+    )
+    cancelled = (
+        select(Reminder.subject)
+        .where(Reminder.account_id == account_id, Reminder.state == ReminderState.CANCELLED)
+        .scalar_subquery()
+    )
+    statement = (
+        select(Reminder)
+        .where(
+            Reminder.account_id == account_id,
+            Reminder.deadline >= start,
+            Reminder.deadline < end,
+            Reminder.state.in_(open_states),
+            Reminder.kind.not_in(("digest", "training_invite", "escalation")),
+            Reminder.subject.not_in(cancelled),
+        )
+        .order_by(Reminder.deadline, Reminder.id)
+    )
+    return list((await session.scalars(statement)).all())
+
+
+# ---- settings ---------------------------------------------------------------------------------
+
+
+async def settings_of(session: AsyncSession, account_id: int) -> ReminderSettings:
+    """The account's settings row (created with defaults when missing)."""
+    row = await session.get(ReminderSettings, account_id)
+    if row is None:
+        row = ReminderSettings(account_id=account_id, muted=[])
+        session.add(row)
+        await session.flush()
+    return row
+
+
+async def digest_settings(session: AsyncSession) -> dict[int, tuple[int | None, int | None]]:
+    """Accounts that chose their own digest weekday or hour."""
+    rows = await session.execute(
+        select(
+            ReminderSettings.account_id,
+            ReminderSettings.digest_weekday,
+            ReminderSettings.digest_hour,
+        ).where(
+            or_(
+                ReminderSettings.digest_weekday.is_not(None),
+                ReminderSettings.digest_hour.is_not(None),
+            )
+        )
+    )
+    return {row[0]: (row[1], row[2]) for row in rows}
+
+
+# ---- people the planner needs ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderRow:
+    """A secretary (or admin) with a Telegram account, and the node of that role."""
+
+    account_id: int
+    time_zone: str | None
+    person_id: int
+    org_id: int
+    org_path: str
+    appointed_at: dt.datetime
+
+
+async def leaders(session: AsyncSession, role: Role) -> list[LeaderRow]:
+    """Everyone holding `role` who has an account."""
+    rows = await session.execute(
+        select(
+            Account.id,
+            Account.time_zone,
+            RoleAssignment.person_id,
+            OrgUnit.id,
+            OrgUnit.path,
+            RoleAssignment.created_at,
+        )
+        .join(Account, Account.person_id == RoleAssignment.person_id)
+        .join(OrgUnit, OrgUnit.id == RoleAssignment.org_unit_id)
+        .where(RoleAssignment.role == role)
+    )
+    return [LeaderRow(*row) for row in rows]
+
+
+async def branches(session: AsyncSession) -> list[tuple[int, str]]:
+    """Every branch: id and path."""
+    rows = await session.execute(
+        select(OrgUnit.id, OrgUnit.path).where(OrgUnit.kind == OrgKind.BRANCH)
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+async def branch_terms(session: AsyncSession) -> list[BranchTerm]:
+    """Every branch whose term start is known."""
+    return list((await session.scalars(select(BranchTerm))).all())
+
+
+async def set_branch_term(
+    session: AsyncSession,
+    *,
+    org_unit_id: int,
+    started_on: dt.date,
+    category: Any = None,
+    years: int | None = None,
+) -> BranchTerm:
+    """Record when a branch's current term started."""
+    row = await session.get(BranchTerm, org_unit_id)
+    if row is None:
+        row = BranchTerm(org_unit_id=org_unit_id, term_started_on=started_on)
+        session.add(row)
+    row.term_started_on = started_on
+    if category is not None:
+        row.category = category
+    row.term_years = years
+    await session.flush()
+    return row
+
+
+async def induction_done(
+    session: AsyncSession, person_ids: Iterable[int]
+) -> dict[int, dt.datetime]:
+    """The last induction training each of these people attended."""
+    rows = await session.execute(
+        select(TrainingInvitee.person_id, func.max(Training.starts_at))
+        .join(Training, Training.id == TrainingInvitee.training_id)
+        .where(
+            Training.kind == TrainingKind.INDUCTION,
+            TrainingInvitee.attended.is_(True),
+            TrainingInvitee.person_id.in_(list(person_ids)),
+        )
+        .group_by(TrainingInvitee.person_id)
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+# ---- trainings -------------------------------------------------------------------------------
+
+
+async def add_training(
+    session: AsyncSession,
+    *,
+    org: OrgUnit,
+    kind: TrainingKind,
+    audience: TrainingAudience,
+    title: str,
+    place: str,
+    starts_at: dt.datetime,
+    created_by: Account | None,
+) -> Training:
+    """Schedule a training and invite its audience (people of the subtree)."""
+    training = Training(
+        org_unit_id=org.id,
+        kind=kind,
+        audience=audience,
+        title=title,
+        place=place,
+        starts_at=starts_at,
+        created_by=created_by.id if created_by else None,
+    )
+    session.add(training)
+    await session.flush()
+    for person_id in await audience_people(session, org, audience):
+        session.add(TrainingInvitee(training_id=training.id, person_id=person_id))
+    await session.flush()
+    return training
+
+
+async def audience_people(
+    session: AsyncSession, org: OrgUnit, audience: TrainingAudience
+) -> list[int]:
+    """People of the subtree in the audience."""
+    in_subtree = OrgUnit.path.startswith(org.path)
+    if audience is TrainingAudience.EVERYONE:
+        statement = (
+            select(Person.id).join(OrgUnit, OrgUnit.id == Person.branch_id).where(in_subtree)
+        )
+    else:
+        roles = (
+            (Role.SECRETARY,)
+            if audience is TrainingAudience.SECRETARIES
+            else (Role.SECRETARY, Role.DEPUTY)
+        )
+        statement = (
+            select(RoleAssignment.person_id)
+            .join(OrgUnit, OrgUnit.id == RoleAssignment.org_unit_id)
+            .where(in_subtree, RoleAssignment.role.in_(roles))
+        )
+    return sorted(set((await session.scalars(statement)).all()))
+
+
+async def training_by_id(session: AsyncSession, training_id: int) -> Training | None:
+    """The training with this id."""
+    return await session.get(Training, training_id)
+
+
+async def invitee(
+    session: AsyncSession, *, training_id: int, person_id: int
+) -> TrainingInvitee | None:
+    """One person's invitation."""
+    return await session.scalar(
+        select(TrainingInvitee).where(
+            TrainingInvitee.training_id == training_id, TrainingInvitee.person_id == person_id
+        )
+    )
+
+
+async def invitees(session: AsyncSession, training_id: int) -> list[tuple[TrainingInvitee, str]]:
+    """A training's invitees with their names, by name."""
+    rows = await session.execute(
+        select(TrainingInvitee, Person.name)
+        .join(Person, Person.id == TrainingInvitee.person_id)
+        .where(TrainingInvitee.training_id == training_id)
+        .order_by(Person.name, Person.id)
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+async def invitee_accounts(
+    session: AsyncSession, training_id: int
+) -> list[tuple[int, str | None, int, str | None]]:
+    """(account id, time zone, person id, rsvp) of each invitee who has an account."""
+    rows = await session.execute(
+        select(Account.id, Account.time_zone, TrainingInvitee.person_id, TrainingInvitee.rsvp)
+        .join(Account, Account.person_id == TrainingInvitee.person_id)
+        .where(TrainingInvitee.training_id == training_id)
+    )
+    return [(row[0], row[1], row[2], row[3]) for row in rows]
+
+
+async def upcoming_trainings(session: AsyncSession, *, now: dt.datetime) -> list[Training]:
+    """Trainings not over yet (and those cancelled, so their reminders are withdrawn)."""
+    return list(
+        (
+            await session.scalars(
+                select(Training).where(Training.starts_at > now).order_by(Training.starts_at)
+            )
+        ).all()
+    )
+
+
+async def trainings_in_subtree(
+    session: AsyncSession, path: str, *, since: dt.datetime
+) -> list[Training]:
+    """Trainings of the subtree starting from `since`, soonest first."""
+    return list(
+        (
+            await session.scalars(
+                select(Training)
+                .join(OrgUnit, OrgUnit.id == Training.org_unit_id)
+                .where(
+                    OrgUnit.path.startswith(path),
+                    Training.starts_at >= since,
+                    Training.cancelled_at.is_(None),
+                )
+                .order_by(Training.starts_at)
+                .limit(20)
+            )
+        ).all()
+    )
+
+
+async def training_record(
+    session: AsyncSession, *, person_id: int, year_start: dt.datetime, year_end: dt.datetime
+) -> list[Training]:
+    """Trainings the person attended in [year_start, year_end): the yearly training record."""
+    return list(
+        (
+            await session.scalars(
+                select(Training)
+                .join(TrainingInvitee, TrainingInvitee.training_id == Training.id)
+                .where(
+                    and_(
+                        TrainingInvitee.person_id == person_id,
+                        TrainingInvitee.attended.is_(True),
+                        Training.starts_at >= year_start,
+                        Training.starts_at < year_end,
+                    )
+                )
+                .order_by(Training.starts_at)
+            )
+        ).all()
+    )

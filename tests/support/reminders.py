@@ -1,0 +1,107 @@
+"""Reminder test helpers: a clock the test moves, an engine on the fake server, row factories."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from telegram import Bot
+
+from bot.config import Settings
+from bot.delivery import FloodGate
+from bot.reminders.engine import ReminderEngine
+from storage import reminder_queries as rq
+from storage.db import SessionFactory
+from storage.models import Account, Person
+from storage.models_reminders import Reminder
+from tests.support.bot import TOKEN
+
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+
+
+class Clock:
+    """A clock the test sets and moves; never sleeps."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def set(self, now: dt.datetime) -> None:
+        """Jump to a moment."""
+        self.now = now
+
+    def advance(self, **delta: float) -> None:
+        """Move forward."""
+        self.now += dt.timedelta(**delta)
+
+
+def at(text: str, tz: dt.tzinfo = SHANGHAI) -> dt.datetime:
+    """A local wall-clock time ("2026-11-23 09:00") as UTC."""
+    return dt.datetime.fromisoformat(text).replace(tzinfo=tz).astimezone(dt.UTC)
+
+
+async def make_engine(
+    db: SessionFactory, settings: Settings, clock: Clock, gate: FloodGate | None = None
+) -> tuple[ReminderEngine, Bot]:
+    """An engine (as after a fresh start) sending to the fake server."""
+    bot = Bot(TOKEN, base_url=settings.bot_api_url, base_file_url=settings.file_url)
+    await bot.initialize()
+    engine = ReminderEngine(
+        db=db, settings=settings, gate=gate or FloodGate(), bot=bot, clock=clock
+    )
+    return engine, bot
+
+
+async def account_of(db: SessionFactory, name: str) -> Account:
+    """The account of a demo person."""
+    async with db() as session:
+        account = await session.scalar(
+            select(Account).join(Person, Person.id == Account.person_id).where(Person.name == name)
+        )
+    assert account is not None, name
+    return account
+
+
+async def add_reminder(
+    db: SessionFactory,
+    account: Account,
+    key: str,
+    due_at: dt.datetime,
+    *,
+    kind: str = "mobile_report",
+    payload: dict[str, Any] | None = None,
+    urgent: bool = False,
+    soft: bool = False,
+    deadline: dt.datetime | None = None,
+) -> None:
+    """Insert one pending reminder row directly."""
+    async with db.begin() as session:
+        await rq.insert_reminders(
+            session,
+            [
+                {
+                    "account_id": account.id,
+                    "kind": kind,
+                    "subject": key.rsplit(":", 1)[0],
+                    "dedupe_key": key,
+                    "due_at": due_at,
+                    "deadline": deadline,
+                    "urgent": urgent,
+                    "soft": soft,
+                    "payload": payload or {"due_day": "2026-12-01"},
+                    "state": "pending",
+                    "attempts": 0,
+                    "created_at": due_at,
+                }
+            ],
+        )
+
+
+async def states(db: SessionFactory) -> dict[str, str]:
+    """Every reminder's state by dedupe key."""
+    async with db() as session:
+        rows = await session.execute(select(Reminder.dedupe_key, Reminder.state))
+    return {key: str(state) for key, state in rows}
