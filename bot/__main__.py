@@ -38,6 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return db_command(settings, args.db_command)
         if command in ("org", "people"):
             return import_command(settings, command, Path(args.file))
+        if command == "register":
+            return register_command(settings, Path(args.file))
         if command == "invite":
             return invite_command(settings, args)
     except CommandError as exc:
@@ -60,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=f"import the {what}")
         p.add_argument("action", choices=["import"])
         p.add_argument("file", help="CSV (UTF-8 or GB18030) or XLSX file")
+    reg = sub.add_parser("register", help="import the lost-contact register")
+    reg.add_argument("action", choices=["import"])
+    reg.add_argument("file", help="CSV (UTF-8 or GB18030) or XLSX file")
     inv = sub.add_parser("invite", help="invite codes")
     inv.add_argument("action", choices=["create"])
     inv.add_argument("--role", required=True, choices=["admin", "secretary", "deputy", "member"])
@@ -150,6 +155,23 @@ def import_command(settings: Settings, what: str, path: Path) -> int:
     prepare_database(settings)
     try:
         report = asyncio.run(import_file(settings, what, path))
+    except ImportFailed as exc:
+        print(f"zhibu: {path}: nothing was imported:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    print(report)
+    return 0
+
+
+def register_command(settings: Settings, path: Path) -> int:
+    """`zhibu register import FILE`: the lost-contact register, all or nothing."""
+    from bot.imports import ImportFailed
+    from bot.relink.register import import_register_file
+
+    prepare_database(settings)
+    try:
+        report = asyncio.run(import_register_file(settings, path))
     except ImportFailed as exc:
         print(f"zhibu: {path}: nothing was imported:", file=sys.stderr)
         for problem in exc.problems:
