@@ -11,9 +11,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -81,19 +83,57 @@ async def rule_book(session: AsyncSession, path: str | None = None) -> RuleBook:
 
 
 class _Facts:
-    """Turns stored rows into ActivityFacts, sharing the frozensets of kinds."""
+    """Turns stored rows into ActivityFacts, parsing each distinct day and kind list once."""
 
     def __init__(self) -> None:
-        self._kinds: dict[tuple[str, ...], frozenset[ActivityKind]] = {}
+        self._kinds: dict[str, frozenset[ActivityKind]] = {}
+        self._days: dict[str, dt.date] = {}
 
-    def kinds(self, values: Sequence[str]) -> frozenset[ActivityKind]:
-        key = tuple(values)
+    def kinds(self, raw: str | Sequence[str]) -> frozenset[ActivityKind]:
+        key = raw if isinstance(raw, str) else json.dumps(list(raw))
         found = self._kinds.get(key)
         if found is None:
+            values = json.loads(raw) if isinstance(raw, str) else raw
             found = self._kinds[key] = frozenset(
                 ActivityKind(value) for value in values if value in _KIND_VALUES
             )
         return found
+
+    def day(self, raw: dt.date | str) -> dt.date:
+        if isinstance(raw, dt.date):
+            return raw
+        found = self._days.get(raw)
+        if found is None:
+            found = self._days[raw] = dt.date.fromisoformat(raw[:10])
+        return found
+
+    def fact(self, row: Sequence[Any]) -> ActivityFact:
+        return ActivityFact(
+            id=row[1], day=self.day(row[2]), kinds=self.kinds(row[3]), party_group_id=row[4]
+        )
+
+
+async def facts_by_branch(
+    session: AsyncSession,
+    *,
+    start: dt.date,
+    end: dt.date,
+    branch_id: int | None = None,
+    subtree_path: str | None = None,
+) -> dict[int, list[ActivityFact]]:
+    """The activities that count between start and end, as ActivityFacts per branch."""
+    facts = _Facts()
+    found: dict[int, list[ActivityFact]] = {}
+    for row in await activity_queries.activity_facts_raw(
+        session, start=start, end=end, branch_id=branch_id, subtree_path=subtree_path
+    ):
+        fact = facts.fact(row)
+        bucket = found.get(row[0])
+        if bucket is None:
+            found[row[0]] = [fact]
+        else:
+            bucket.append(fact)
+    return found
 
 
 def year_bounds(on: dt.date) -> tuple[dt.date, dt.date]:
@@ -107,12 +147,8 @@ async def branch_compliance(
     """How one branch stands on its enabled rules in the periods containing `on`."""
     book = await rule_book(session, branch.path)
     start, end = year_bounds(on)
-    facts = _Facts()
-    rows = await activity_queries.activity_facts(session, start=start, end=end, branch_id=branch.id)
-    activities = [
-        ActivityFact(id=row[1], day=row[2], kinds=facts.kinds(row[3]), party_group_id=row[4])
-        for row in rows
-    ]
+    found = await facts_by_branch(session, start=start, end=end, branch_id=branch.id)
+    activities = found.get(branch.id, [])
     groups = [row[0] for row in await activity_queries.party_groups(session, branch_id=branch.id)]
     return compliance(book.rules_for(branch.path), activities, groups, on, today=today)
 
@@ -132,19 +168,7 @@ async def subtree_compliance(
     branches = await activity_queries.branches_in_subtree(session, root.path)
     book = await rule_book(session)
     start, end = year_bounds(on)
-    facts = _Facts()
-    activities: dict[int, list[ActivityFact]] = {}
-    for branch_id, activity_id, day, kinds, group_id in await activity_queries.activity_facts(
-        session, start=start, end=end, subtree_path=root.path
-    ):
-        fact = ActivityFact(
-            id=activity_id, day=day, kinds=facts.kinds(kinds), party_group_id=group_id
-        )
-        bucket = activities.get(branch_id)
-        if bucket is None:
-            activities[branch_id] = [fact]
-        else:
-            bucket.append(fact)
+    activities = await facts_by_branch(session, start=start, end=end, subtree_path=root.path)
     groups: dict[int, list[int]] = {}
     for group_id, parent_id, *_ in await activity_queries.party_groups(
         session, subtree_path=root.path
