@@ -38,6 +38,7 @@ from handlers import (
     notify,
     profile,
     relink,
+    relink_report,
     relink_review,
     reports,
     start,
@@ -101,6 +102,8 @@ def add_handlers(application: ZhibuApp) -> None:
         application.add_handler(handler)
     application.add_handler(notify.build())
     application.add_handler(activity.build())
+    # Takes only `/report relink`; other sub-reports go on to the next /report handler.
+    application.add_handler(relink_report.report_handler())
     for activity_handler in (*activity_log.handlers(), *due.handlers(), *reports.handlers()):
         application.add_handler(activity_handler)
     application.add_handler(CommandHandler("cancel", cancel.nothing_to_cancel))

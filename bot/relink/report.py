@@ -1,0 +1,251 @@
+"""The admins' relink report: requests by state and age, overdue transfers, re-linked this year.
+
+Built from storage for the admin's subtrees only, then rendered without Telegram: a PNG bar
+chart (ASCII labels: no CJK font is assumed to exist; the caption is localized by the caller)
+and an XLSX workbook whose headers the caller passes in the reader's language. Phone numbers
+are masked in the workbook (138****0000).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from openpyxl.chart import BarChart, Reference
+from openpyxl.styles import Font
+from PIL import Image, ImageDraw, ImageFont
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.access import Principal
+from bot.relink import service
+from bot.relink.machine import FINAL_STATES, RequestState, RequestType
+from storage import relink_queries
+from storage.models_relink import RelinkRequest
+
+# Open requests are counted in these age bands (days since submission).
+AGE_BANDS: tuple[tuple[int, int | None], ...] = ((0, 7), (8, 30), (31, 90), (91, None))
+OPEN_STATES: tuple[RequestState, ...] = tuple(s for s in RequestState if s not in FINAL_STATES)
+
+
+def band_label(band: tuple[int, int | None]) -> str:
+    """`0-7`, `91+`: the same in every language."""
+    low, high = band
+    return f"{low}+" if high is None else f"{low}-{high}"
+
+
+def age_band(days: int) -> tuple[int, int | None]:
+    """The band a request of this age falls in."""
+    for band in AGE_BANDS:
+        low, high = band
+        if days >= low and (high is None or days <= high):
+            return band
+    return AGE_BANDS[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRow:
+    """One request as the report shows it."""
+
+    id: int
+    type: RequestType
+    state: RequestState
+    name: str
+    phone_masked: str
+    home: str
+    other: str
+    submitted_at: dt.datetime
+    age_days: int
+    letter_number: str = ""
+    letter_expires_at: dt.datetime | None = None
+    completed_at: dt.datetime | None = None
+
+
+@dataclass(slots=True)
+class RelinkReport:
+    """Everything /report relink shows for one admin."""
+
+    year: int
+    rows: list[ReportRow] = field(default_factory=list)
+    overdue: list[ReportRow] = field(default_factory=list)
+    relinked: list[ReportRow] = field(default_factory=list)
+
+    @property
+    def open_rows(self) -> list[ReportRow]:
+        """Requests still in progress."""
+        return [r for r in self.rows if r.state not in FINAL_STATES]
+
+    def by_state_and_age(self) -> dict[RequestState, Counter[tuple[int, int | None]]]:
+        """Open requests counted by state, then by age band."""
+        table: dict[RequestState, Counter[tuple[int, int | None]]] = {
+            s: Counter() for s in OPEN_STATES
+        }
+        for row in self.open_rows:
+            table[row.state][age_band(row.age_days)] += 1
+        return table
+
+
+async def build_report(
+    session: AsyncSession, principal: Principal, *, now: dt.datetime, time_zone: str
+) -> RelinkReport:
+    """The report over every subtree the principal administers."""
+    paths = [g.org_path for g in principal.admin_grants()]
+    start, end = service.year_bounds(now, time_zone)
+    report = RelinkReport(year=now.astimezone(ZoneInfo(time_zone)).year)
+    requests = await relink_queries.requests_touching(session, subtree_paths=paths, open_only=False)
+    for request in requests:
+        row = await _row(session, request, now)
+        report.rows.append(row)
+        expired = row.state is RequestState.LETTER_EXPIRED or (
+            row.state is RequestState.LETTER_ISSUED
+            and row.letter_expires_at is not None
+            and row.letter_expires_at <= now
+        )
+        if expired:
+            report.overdue.append(row)
+        if (
+            request.type is RequestType.RECONNECT
+            and request.state is RequestState.COMPLETED
+            and request.completed_at is not None
+            and start <= request.completed_at < end
+        ):
+            report.relinked.append(row)
+    return report
+
+
+async def _row(session: AsyncSession, request: RelinkRequest, now: dt.datetime) -> ReportRow:
+    letter = await relink_queries.current_letter(session, request.id)
+    other = request.receiving_branch.code if request.receiving_branch else ""
+    return ReportRow(
+        id=request.id,
+        type=request.type,
+        state=request.state,
+        name=request.name,
+        phone_masked=service.mask_phone(request.phone),
+        home=request.home_branch.code,
+        other=other,
+        submitted_at=request.submitted_at,
+        age_days=max(0, (now - request.submitted_at).days),
+        letter_number=letter.number if letter else "",
+        letter_expires_at=letter.expires_at if letter else None,
+        completed_at=request.completed_at,
+    )
+
+
+# ---- rendering -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Labels:
+    """Sheet titles, column headers and value names in the reader's language."""
+
+    sheets: Sequence[str]  # requests, by state and age, overdue transfers, re-linked
+    request_header: Sequence[str]
+    state_header: str
+    total_header: str
+    types: Mapping[RequestType, str]
+    states: Mapping[RequestState, str]
+
+
+def _local(value: dt.datetime | None, time_zone: str) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(time_zone)).strftime("%Y-%m-%d %H:%M")
+
+
+def report_xlsx(report: RelinkReport, labels: Labels, time_zone: str) -> bytes:
+    """The workbook: every request, the state x age table with a chart, overdue, re-linked."""
+    book = Workbook()
+    requests_sheet = book.active
+    requests_sheet.title = labels.sheets[0][:31]
+
+    def table(sheet: Any, rows: Sequence[ReportRow]) -> None:
+        sheet.append(list(labels.request_header))
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        sheet.freeze_panes = "A2"
+        for row in rows:
+            sheet.append(
+                [
+                    row.id,
+                    labels.types[row.type],
+                    labels.states[row.state],
+                    row.name,
+                    row.phone_masked,
+                    row.home,
+                    row.other,
+                    _local(row.submitted_at, time_zone),
+                    row.age_days,
+                    row.letter_number,
+                    _local(row.letter_expires_at, time_zone),
+                    _local(row.completed_at, time_zone),
+                ]
+            )
+
+    table(requests_sheet, report.rows)
+    ages = book.create_sheet(labels.sheets[1][:31])
+    ages.append([labels.state_header, *(band_label(b) for b in AGE_BANDS), labels.total_header])
+    for cell in ages[1]:
+        cell.font = Font(bold=True)
+    counts = report.by_state_and_age()
+    for state in OPEN_STATES:
+        per_band = [counts[state][b] for b in AGE_BANDS]
+        ages.append([labels.states[state], *per_band, sum(per_band)])
+    chart = BarChart()
+    chart.type = "bar"
+    chart.grouping = "stacked"
+    chart.overlap = 100
+    chart.title = labels.sheets[1]
+    data = Reference(
+        ages, min_col=2, max_col=1 + len(AGE_BANDS), min_row=1, max_row=1 + len(OPEN_STATES)
+    )
+    categories = Reference(ages, min_col=1, min_row=2, max_row=1 + len(OPEN_STATES))
+    chart.add_data(data, titles_from_data=True)
+    chart.set_categories(categories)
+    ages.add_chart(chart, "H2")
+    table(book.create_sheet(labels.sheets[2][:31]), report.overdue)
+    table(book.create_sheet(labels.sheets[3][:31]), report.relinked)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+BAR_HEIGHT, BAR_GAP, LABEL_WIDTH, CHART_WIDTH, MARGIN = 22, 8, 130, 360, 12
+BAND_COLOURS = ((46, 139, 87), (240, 170, 30), (230, 110, 30), (200, 40, 40))
+
+
+def report_chart(report: RelinkReport) -> bytes:
+    """A PNG of open requests per state, stacked by age band (ASCII labels, legend on top)."""
+    counts = report.by_state_and_age()
+    font = ImageFont.load_default()
+    biggest = max([sum(c.values()) for c in counts.values()] + [1])
+    height = MARGIN * 3 + 16 + len(OPEN_STATES) * (BAR_HEIGHT + BAR_GAP)
+    image = Image.new("RGB", (MARGIN * 2 + LABEL_WIDTH + CHART_WIDTH + 40, height), "white")
+    draw = ImageDraw.Draw(image)
+    x = MARGIN + LABEL_WIDTH
+    for band, colour in zip(AGE_BANDS, BAND_COLOURS, strict=True):
+        draw.rectangle((x, MARGIN, x + 12, MARGIN + 12), fill=colour)
+        draw.text(
+            (x + 16, MARGIN + 6), f"{band_label(band)} d", fill="black", font=font, anchor="lm"
+        )
+        x += 70
+    top = MARGIN * 2 + 16
+    for index, state in enumerate(OPEN_STATES):
+        y = top + index * (BAR_HEIGHT + BAR_GAP)
+        draw.text((MARGIN, y + BAR_HEIGHT / 2), state.value, fill="black", font=font, anchor="lm")
+        x = MARGIN + LABEL_WIDTH
+        for band, colour in zip(AGE_BANDS, BAND_COLOURS, strict=True):
+            width = round(CHART_WIDTH * counts[state][band] / biggest)
+            if width:
+                draw.rectangle((x, y, x + width - 1, y + BAR_HEIGHT - 1), fill=colour)
+            x += width
+        total = sum(counts[state].values())
+        draw.text((x + 6, y + BAR_HEIGHT / 2), str(total), fill="black", font=font, anchor="lm")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()

@@ -1,0 +1,106 @@
+"""/report relink: admins see requests by state and age, overdue transfers and re-linked members."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import CommandHandler, filters
+
+from bot.context import BotContext
+from bot.relink.report import AGE_BANDS, Labels, band_label, build_report, report_chart, report_xlsx
+from handlers.common import answer, escape, sender
+from handlers.relink_review import STATE_LABELS, TYPE_LABELS
+from storage.models import Role
+
+ADMINS = frozenset({Role.ADMIN})
+# Only `/report relink`: other sub-reports are left to the other /report handlers.
+RELINK_REPORT = filters.Regex(r"^/report(@\w+)?\s+relink\s*$")
+
+
+@sender(registered=True, roles=ADMINS)
+async def relink_report(update: Update, context: BotContext) -> None:
+    """Counts as text, a chart, and the workbook."""
+    _ = context._
+    now = context.settings.now()
+    zone = context.tr.time_zone
+    async with context.db() as session:
+        report = await build_report(session, context.principal, now=now, time_zone=zone)
+    scope = ", ".join(escape(g.org_code) for g in context.principal.admin_grants())
+    lines = [
+        _("<b>Mobile and lost-contact members in {scope}</b>").format(scope=scope),
+        _("Open requests: {count}").format(count=len(report.open_rows)),
+    ]
+    for state, bands in report.by_state_and_age().items():
+        total = sum(bands.values())
+        if total:
+            ages = ", ".join(
+                _("{band} days: {count}").format(band=band_label(b), count=bands[b])
+                for b in AGE_BANDS
+                if bands[b]
+            )
+            lines.append(f"– {_(STATE_LABELS[state])}: {total} ({ages})")
+    lines.append(_("Overdue transfers (pocket members): {count}").format(count=len(report.overdue)))
+    for row in report.overdue:
+        lines.append(
+            _("– #{id} {name}: letter No. {number}, {home} → {other}").format(
+                id=row.id,
+                name=escape(row.name),
+                number=escape(row.letter_number),
+                home=row.home,
+                other=row.other,
+            )
+        )
+    lines.append(
+        _("Members re-linked in {year}: {count}").format(
+            year=report.year, count=len(report.relinked)
+        )
+    )
+    await answer(update, context, "\n".join(lines))
+    chat = update.effective_chat
+    if chat is None:
+        return
+    await context.bot.send_photo(
+        chat.id,
+        report_chart(report),
+        caption=_(
+            "Open requests by state; each bar is split by age in days since submission "
+            "(green: newest, red: oldest)."
+        ),
+    )
+    labels = Labels(
+        sheets=(
+            _("Requests"),
+            _("By state and age"),
+            _("Overdue transfers"),
+            _("Re-linked in {year}").format(year=report.year),
+        ),
+        request_header=(
+            _("No."),
+            _("Type"),
+            _("State"),
+            _("Name"),
+            _("Phone"),
+            _("Home branch"),
+            _("Other branch"),
+            _("Submitted"),
+            _("Age (days)"),
+            _("Letter No."),
+            _("Letter valid until"),
+            _("Completed"),
+        ),
+        state_header=_("State"),
+        total_header=_("Total"),
+        types={kind: _(label) for kind, label in TYPE_LABELS.items()},
+        states={state: _(label) for state, label in STATE_LABELS.items()},
+    )
+    local_day = now.astimezone(context.tr.tz).date().isoformat()
+    await context.bot.send_document(
+        chat.id,
+        report_xlsx(report, labels, zone),
+        filename=f"relink-{local_day}.xlsx",
+        caption=_("Every request in your scope; phone numbers are masked."),
+    )
+
+
+def report_handler() -> CommandHandler[BotContext, None]:
+    """`/report relink`, added before the general /report handler."""
+    return CommandHandler("report", relink_report, filters=RELINK_REPORT)
