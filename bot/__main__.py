@@ -42,6 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return register_command(settings, Path(args.file))
         if command == "invite":
             return invite_command(settings, args)
+        if command == "grading":
+            return grading_command(settings, args)
     except CommandError as exc:
         print(f"zhibu: {exc}", file=sys.stderr)
         return 1
@@ -72,6 +74,21 @@ def _parser() -> argparse.ArgumentParser:
     inv.add_argument("--person", help="name of a person on that branch's roster")
     inv.add_argument("--uses", type=int, default=1)
     inv.add_argument("--expires", default="7d", help="validity such as 7d, 12h, 30m (default 7d)")
+    grading = sub.add_parser("grading", help="classification and grading campaigns")
+    grading.add_argument("action", choices=["start"])
+    grading.add_argument("--org", required=True, help="code of the node whose branches are graded")
+    grading.add_argument("--deadline", required=True, help="last day to answer, YYYY-MM-DD")
+    grading.add_argument("--year", type=int, help="year of the activity log (default: this year)")
+    grading.add_argument("--self-weight", type=float, default=0.4)
+    grading.add_argument("--superior-weight", type=float, default=0.6)
+    grading.add_argument("--bands", default="90,80,60", help="good,fairly good,ordinary minimum")
+    grading.add_argument("--member-target", type=float, default=1.0, help="share of members")
+    grading.add_argument("--mass-target", type=float, default=0.1, help="masses per member")
+    grading.add_argument(
+        "--satisfaction-floor",
+        type=float,
+        help="e.g. 0.9: a mass satisfaction rate below it bars good and fairly good",
+    )
     return parser
 
 
@@ -198,6 +215,30 @@ def invite_command(settings: Settings, args: argparse.Namespace) -> int:
     )
     print(f"invite code: {code}")
     print(link)
+    return 0
+
+
+def grading_command(settings: Settings, args: argparse.Namespace) -> int:
+    """`zhibu grading start ...`: start a campaign and notify the secretaries."""
+    from bot.grading.cli import start_from_cli
+
+    prepare_database(settings)
+    print(
+        asyncio.run(
+            start_from_cli(
+                settings,
+                org_code=args.org,
+                deadline=args.deadline,
+                year=args.year,
+                self_weight=args.self_weight,
+                superior_weight=args.superior_weight,
+                bands=args.bands,
+                member_target=args.member_target,
+                mass_target=args.mass_target,
+                satisfaction_floor=args.satisfaction_floor,
+            )
+        )
+    )
     return 0
 
 

@@ -34,6 +34,10 @@ from handlers import (
     cancel,
     common,
     due,
+    grading,
+    grading_admin,
+    grading_rectify,
+    grading_survey,
     invite,
     notify,
     profile,
@@ -101,11 +105,29 @@ def add_handlers(application: ZhibuApp) -> None:
     for handler in profile.handlers():
         application.add_handler(handler)
     application.add_handler(notify.build())
+    # Grading conversations are entered only by their own buttons; once one is open it takes
+    # the user's text before other conversations' entry points (a date typed as a deadline is
+    # not a quick log). `/report grading` goes before reports' /report.
+    for grading_conversation in (
+        grading.build(),
+        grading_admin.build(),
+        grading_survey.build(),
+        grading_rectify.build(),
+    ):
+        application.add_handler(grading_conversation)
+    application.add_handler(grading_admin.report_handler())
     application.add_handler(activity.build())
     # Takes only `/report relink`; other sub-reports go on to the next /report handler.
     application.add_handler(relink_report.report_handler())
     for activity_handler in (*activity_log.handlers(), *due.handlers(), *reports.handlers()):
         application.add_handler(activity_handler)
+    for grading_handler in (
+        *grading.handlers(),
+        *grading_admin.handlers(),
+        *grading_survey.handlers(),
+        *grading_rectify.handlers(),
+    ):
+        application.add_handler(grading_handler)
     application.add_handler(CommandHandler("cancel", cancel.nothing_to_cancel))
     application.add_handler(MessageHandler(filters.COMMAND, common.unknown_command))
     application.add_handler(CallbackQueryHandler(common.stale_button))

@@ -52,6 +52,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("activities", N_("the branch's recent activities"), REGISTERED_ROLES),
     Command("due", N_("what the branch still has to do this period"), BRANCH_LEADERS),
     Command("report", N_("compliance report of your subtree"), ADMINS),
+    Command("grade", N_("classification and grading of your branch"), LEADERS),
+    Command("survey", N_("answer a satisfaction survey about your branch")),
     Command("cancel", N_("stop what you are doing"), registered=False),
 )
 

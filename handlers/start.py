@@ -16,7 +16,9 @@ from telegram.ext import (
 
 from bot.context import BotContext
 from bot.conversation import Flow
+from bot.grading.service import MASS_CODE_PREFIX
 from bot.invites import Redeem, complete_registration, consume, redeem
+from handlers import grading_survey
 from handlers.cancel import cancel_for
 from handlers.common import (
     ROLE_LABELS,
@@ -40,6 +42,10 @@ async def start(update: Update, context: BotContext) -> str | int | None:
     code = context.args[0] if context.args else None
     if code is None:
         await greet(update, context)
+        return ConversationHandler.END
+    if code.lower().startswith(MASS_CODE_PREFIX):
+        # A one-time code of the masses' satisfaction survey, not an invite.
+        await grading_survey.start_mass_survey(update, context, code[len(MASS_CODE_PREFIX) :])
         return ConversationHandler.END
     settings = context.settings
     async with context.db.begin() as session:

@@ -1,0 +1,116 @@
+"""`zhibu grading start`: start a campaign from the command line and notify the secretaries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from bot.accounts import translator_for
+from bot.config import Settings
+from bot.errors import CommandError
+from bot.grading import service
+from storage import grading_queries as gq
+from storage import queries
+from storage.db import create_engine, session_factory
+from storage.models import Account
+
+log = logging.getLogger(__name__)
+
+
+def parse_bands(text: str) -> tuple[float, float, float]:
+    """`90,80,60`: the lowest scores of good, fairly good and ordinary."""
+    try:
+        values = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise CommandError(f"bands must be three numbers like 90,80,60, not {text!r}") from None
+    if len(values) != 3:
+        raise CommandError(f"bands must be three numbers like 90,80,60, not {text!r}")
+    return values[0], values[1], values[2]
+
+
+def parse_deadline(text: str, settings: Settings) -> dt.datetime:
+    """A YYYY-MM-DD deadline: the end of that day in the organisation's time zone, as UTC."""
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"the deadline must be a date like 2026-12-31, not {text!r}") from None
+    return dt.datetime.combine(day, dt.time(23, 59), tzinfo=settings.tz).astimezone(dt.UTC)
+
+
+async def start_from_cli(
+    settings: Settings,
+    *,
+    org_code: str,
+    deadline: str,
+    year: int | None = None,
+    self_weight: float = 0.4,
+    superior_weight: float = 0.6,
+    bands: str = "90,80,60",
+    member_target: float = 1.0,
+    mass_target: float = 0.1,
+    satisfaction_floor: float | None = None,
+) -> str:
+    """Start the campaign and return a one-line summary."""
+    try:
+        config = service.make_config(
+            self_weight=self_weight,
+            superior_weight=superior_weight,
+            bands=parse_bands(bands),
+            member_target=member_target,
+            mass_target_ratio=mass_target,
+            satisfaction_floor=satisfaction_floor,
+        )
+    except service.CampaignError as exc:
+        raise CommandError(str(exc)) from None
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_factory(engine).begin() as session:
+            org = await queries.org_by_code(session, org_code)
+            if org is None:
+                raise CommandError(f"no organisation node with code {org_code!r}")
+            try:
+                campaign, branches = await service.start_campaign(
+                    session,
+                    root=org,
+                    deadline=parse_deadline(deadline, settings),
+                    config=config,
+                    now=settings.now(),
+                    year=year,
+                )
+            except service.CampaignError as exc:
+                raise CommandError(str(exc)) from None
+            leaders = await gq.leader_accounts(session, [b.id for b in branches])
+    finally:
+        await engine.dispose()
+    notified = await _notify(settings, campaign.deadline, [a for a, _ in leaders])
+    return (
+        f"campaign {campaign.id} started for {len(branches)} branch(es) under {org_code}, "
+        f"deadline {campaign.deadline.isoformat()}; {notified} secretary account(s) notified"
+    )
+
+
+async def _notify(settings: Settings, deadline: dt.datetime, accounts: list[Account]) -> int:
+    """Message the secretaries through the Bot API (nothing without a token: /grade shows it)."""
+    if settings.bot_token is None or not accounts:
+        return 0
+    from telegram import Bot
+    from telegram.error import TelegramError
+
+    sent = 0
+    async with Bot(
+        settings.bot_token.get_secret_value(),
+        base_url=settings.bot_api_url,
+        base_file_url=settings.file_url,
+    ) as bot:
+        for account in accounts:
+            tr = translator_for(account, settings, None)
+            text = tr._(
+                "A classification and grading campaign has started for your branch. Answer the "
+                "self-assessment by {deadline}: send /grade."
+            ).format(deadline=tr.datetime(deadline, "short"))
+            try:
+                await bot.send_message(account.telegram_id, text)
+                sent += 1
+            except TelegramError as exc:
+                log.warning("could not notify account %s: %s", account.id, exc)
+    return sent

@@ -1,0 +1,379 @@
+"""Data access for grading campaigns, assessments, surveys, mass codes and rectification.
+
+Functions take the session first and never commit: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Account, OrgKind, OrgUnit, Person, PersonStatus, Role, RoleAssignment
+from storage.models_activity import Activity
+from storage.models_grading import (
+    CampaignStatus,
+    GradingAssessment,
+    GradingCampaign,
+    MassSurveyCode,
+    RectificationItem,
+    RectificationStatus,
+    SatisfactionResponse,
+    SurveyGroup,
+    SurveyParticipant,
+)
+
+# ---- campaigns and assessments -------------------------------------------------------------
+
+
+async def campaign_by_id(session: AsyncSession, campaign_id: int) -> GradingCampaign | None:
+    """The campaign with this id."""
+    return await session.get(GradingCampaign, campaign_id)
+
+
+async def campaigns_under(session: AsyncSession, paths: Iterable[str]) -> list[GradingCampaign]:
+    """Campaigns whose root lies in one of the subtrees, newest first."""
+    conditions = [OrgUnit.path.startswith(p, autoescape=True) for p in paths]
+    if not conditions:
+        return []
+    condition = conditions[0]
+    for extra in conditions[1:]:
+        condition = condition | extra
+    return list(
+        await session.scalars(
+            select(GradingCampaign)
+            .join(OrgUnit, OrgUnit.id == GradingCampaign.org_unit_id)
+            .where(condition)
+            .order_by(GradingCampaign.id.desc())
+        )
+    )
+
+
+async def branches_under(session: AsyncSession, root: OrgUnit) -> list[OrgUnit]:
+    """The branches of a subtree (the root itself when it is a branch), by code."""
+    return list(
+        await session.scalars(
+            select(OrgUnit)
+            .where(OrgUnit.path.startswith(root.path, autoescape=True))
+            .where(OrgUnit.kind == OrgKind.BRANCH)
+            .order_by(OrgUnit.code)
+        )
+    )
+
+
+async def assessment_by_id(session: AsyncSession, assessment_id: int) -> GradingAssessment | None:
+    """The assessment with this id."""
+    return await session.get(GradingAssessment, assessment_id)
+
+
+async def assessment_for(
+    session: AsyncSession, *, campaign_id: int, branch_id: int
+) -> GradingAssessment | None:
+    """One branch's assessment in one campaign."""
+    return await session.scalar(
+        select(GradingAssessment).where(
+            GradingAssessment.campaign_id == campaign_id,
+            GradingAssessment.branch_id == branch_id,
+        )
+    )
+
+
+async def assessments_of_branches(
+    session: AsyncSession, branch_ids: Iterable[int]
+) -> list[tuple[GradingAssessment, GradingCampaign]]:
+    """The branches' assessments with their campaigns, newest campaign first."""
+    ids = list(branch_ids)
+    if not ids:
+        return []
+    rows = await session.execute(
+        select(GradingAssessment, GradingCampaign)
+        .join(GradingCampaign, GradingCampaign.id == GradingAssessment.campaign_id)
+        .where(GradingAssessment.branch_id.in_(ids))
+        .order_by(GradingCampaign.id.desc(), GradingAssessment.branch_id)
+    )
+    return [(a, c) for a, c in rows]
+
+
+async def campaign_assessments(
+    session: AsyncSession, campaign_id: int
+) -> list[tuple[GradingAssessment, OrgUnit]]:
+    """Every assessment of a campaign with its branch, by branch code."""
+    rows = await session.execute(
+        select(GradingAssessment, OrgUnit)
+        .join(OrgUnit, OrgUnit.id == GradingAssessment.branch_id)
+        .where(GradingAssessment.campaign_id == campaign_id)
+        .order_by(OrgUnit.code)
+    )
+    return [(a, o) for a, o in rows]
+
+
+async def member_counts(session: AsyncSession, root: OrgUnit) -> dict[int, int]:
+    """Roster size per branch of a subtree (lost-contact members excluded)."""
+    rows = await session.execute(
+        select(Person.branch_id, func.count())
+        .join(OrgUnit, OrgUnit.id == Person.branch_id)
+        .where(
+            OrgUnit.path.startswith(root.path, autoescape=True),
+            Person.status != PersonStatus.LOST_CONTACT,
+        )
+        .group_by(Person.branch_id)
+    )
+    return {int(branch_id): int(n) for branch_id, n in rows if branch_id is not None}
+
+
+async def set_status(
+    session: AsyncSession, campaign: GradingCampaign, status: CampaignStatus, now: dt.datetime
+) -> None:
+    """Change a campaign's status."""
+    campaign.status = status
+    campaign.finalised_at = now if status is CampaignStatus.FINALISED else None
+
+
+# ---- satisfaction --------------------------------------------------------------------------
+
+
+async def satisfaction_counts(
+    session: AsyncSession, campaign_id: int, *, branch_id: int | None = None
+) -> dict[tuple[int, SurveyGroup], dict[str, int]]:
+    """Counts per (branch, group) and answer value of a campaign's branch surveys."""
+    query = (
+        select(
+            SatisfactionResponse.branch_id,
+            SatisfactionResponse.group,
+            SatisfactionResponse.value,
+            func.count(),
+        )
+        .where(
+            SatisfactionResponse.campaign_id == campaign_id,
+            SatisfactionResponse.rectification_id.is_(None),
+        )
+        .group_by(
+            SatisfactionResponse.branch_id, SatisfactionResponse.group, SatisfactionResponse.value
+        )
+    )
+    if branch_id is not None:
+        query = query.where(SatisfactionResponse.branch_id == branch_id)
+    result: dict[tuple[int, SurveyGroup], dict[str, int]] = defaultdict(dict)
+    for branch, group, value, n in await session.execute(query):
+        result[(int(branch), SurveyGroup(group))][str(value)] = int(n)
+    return dict(result)
+
+
+async def rectification_counts(session: AsyncSession, item_id: int) -> dict[str, int]:
+    """Counts per answer value of the members' check of one rectification item."""
+    rows = await session.execute(
+        select(SatisfactionResponse.value, func.count())
+        .where(SatisfactionResponse.rectification_id == item_id)
+        .group_by(SatisfactionResponse.value)
+    )
+    return {str(v): int(n) for v, n in rows}
+
+
+async def comments(session: AsyncSession, campaign_id: int, branch_id: int) -> list[str]:
+    """The survey comments about a branch, in alphabetical order (never in answer order)."""
+    return list(
+        await session.scalars(
+            select(SatisfactionResponse.comment)
+            .where(
+                SatisfactionResponse.campaign_id == campaign_id,
+                SatisfactionResponse.branch_id == branch_id,
+                SatisfactionResponse.rectification_id.is_(None),
+                SatisfactionResponse.comment.is_not(None),
+            )
+            .order_by(SatisfactionResponse.comment)
+        )
+    )
+
+
+async def has_participated(
+    session: AsyncSession, *, campaign_id: int, person_id: int, subject: str
+) -> bool:
+    """Whether the member already answered this survey."""
+    found = await session.scalar(
+        select(SurveyParticipant.id).where(
+            SurveyParticipant.campaign_id == campaign_id,
+            SurveyParticipant.person_id == person_id,
+            SurveyParticipant.subject == subject,
+        )
+    )
+    return found is not None
+
+
+async def add_response(
+    session: AsyncSession,
+    *,
+    campaign_id: int,
+    branch_id: int,
+    group: SurveyGroup,
+    value: str,
+    person_id: int | None = None,
+    subject: str = "branch",
+    rectification_id: int | None = None,
+) -> SatisfactionResponse:
+    """Store an answer, and separately that the person (if any) answered."""
+    if person_id is not None:
+        session.add(
+            SurveyParticipant(campaign_id=campaign_id, person_id=person_id, subject=subject)
+        )
+    response = SatisfactionResponse(
+        campaign_id=campaign_id,
+        branch_id=branch_id,
+        group=group,
+        value=value,
+        rectification_id=rectification_id,
+    )
+    session.add(response)
+    await session.flush()
+    return response
+
+
+async def participants_per_branch(session: AsyncSession, campaign_id: int) -> dict[int, int]:
+    """How many members of each branch answered the branch survey."""
+    rows = await session.execute(
+        select(Person.branch_id, func.count())
+        .join(SurveyParticipant, SurveyParticipant.person_id == Person.id)
+        .where(SurveyParticipant.campaign_id == campaign_id, SurveyParticipant.subject == "branch")
+        .group_by(Person.branch_id)
+    )
+    return {int(b): int(n) for b, n in rows if b is not None}
+
+
+# ---- mass codes ----------------------------------------------------------------------------
+
+
+async def add_mass_codes(
+    session: AsyncSession,
+    *,
+    campaign_id: int,
+    branch_id: int,
+    hashes: Iterable[str],
+    created_by: int | None,
+) -> None:
+    """Store the hashes of new one-time codes."""
+    session.add_all(
+        MassSurveyCode(
+            campaign_id=campaign_id, branch_id=branch_id, code_hash=h, created_by=created_by
+        )
+        for h in hashes
+    )
+    await session.flush()
+
+
+async def mass_code_by_hash(session: AsyncSession, code_hash: str) -> MassSurveyCode | None:
+    """The code with this hash."""
+    return await session.scalar(select(MassSurveyCode).where(MassSurveyCode.code_hash == code_hash))
+
+
+async def use_mass_code(session: AsyncSession, code_id: int, now: dt.datetime) -> bool:
+    """Mark a code used, atomically; False when it had been used meanwhile."""
+    result = await session.execute(
+        update(MassSurveyCode)
+        .where(MassSurveyCode.id == code_id, MassSurveyCode.used_at.is_(None))
+        .values(used_at=now)
+        .returning(MassSurveyCode.id)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+async def mass_code_counts(
+    session: AsyncSession, *, campaign_id: int, branch_id: int
+) -> tuple[int, int]:
+    """(codes handed out, codes used) for one branch."""
+    row = (
+        await session.execute(
+            select(func.count(), func.count(MassSurveyCode.used_at)).where(
+                MassSurveyCode.campaign_id == campaign_id, MassSurveyCode.branch_id == branch_id
+            )
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+# ---- rectification -------------------------------------------------------------------------
+
+
+async def rectification_items(
+    session: AsyncSession, *, campaign_id: int, branch_id: int | None = None
+) -> list[RectificationItem]:
+    """Rectification items of a campaign (optionally of one branch), by due date."""
+    query = select(RectificationItem).where(RectificationItem.campaign_id == campaign_id)
+    if branch_id is not None:
+        query = query.where(RectificationItem.branch_id == branch_id)
+    return list(
+        await session.scalars(
+            query.order_by(
+                RectificationItem.branch_id, RectificationItem.due_on, RectificationItem.id
+            )
+        )
+    )
+
+
+async def rectification_by_id(session: AsyncSession, item_id: int) -> RectificationItem | None:
+    """The rectification item with this id."""
+    return await session.get(RectificationItem, item_id)
+
+
+async def mark_done(session: AsyncSession, item: RectificationItem, now: dt.datetime) -> None:
+    """Mark a rectification item done."""
+    item.status = RectificationStatus.DONE
+    item.done_at = now
+
+
+# ---- recipients ----------------------------------------------------------------------------
+
+
+async def leader_accounts(
+    session: AsyncSession, branch_ids: Iterable[int]
+) -> list[tuple[Account, int]]:
+    """(account, branch id) of every linked secretary and deputy of the branches."""
+    ids = list(branch_ids)
+    if not ids:
+        return []
+    rows = await session.execute(
+        select(Account, RoleAssignment.org_unit_id)
+        .join(RoleAssignment, RoleAssignment.person_id == Account.person_id)
+        .where(
+            RoleAssignment.org_unit_id.in_(ids),
+            RoleAssignment.role.in_([Role.SECRETARY, Role.DEPUTY]),
+        )
+        .order_by(RoleAssignment.org_unit_id, Account.id)
+    )
+    return [(a, int(b)) for a, b in rows]
+
+
+async def member_accounts(session: AsyncSession, branch_id: int) -> list[Account]:
+    """Linked accounts of the people on a branch roster (lost-contact members excluded)."""
+    return list(
+        await session.scalars(
+            select(Account)
+            .join(Person, Person.id == Account.person_id)
+            .where(Person.branch_id == branch_id, Person.status != PersonStatus.LOST_CONTACT)
+            .order_by(Account.id)
+        )
+    )
+
+
+# ---- the activity log, for pre-filling -----------------------------------------------------
+
+
+async def activity_counts(
+    session: AsyncSession, *, branch_id: int, year: int
+) -> dict[tuple[str, int], int]:
+    """Activities of a branch per (kind, month) in a year; voided ones don't count."""
+    rows = await session.execute(
+        select(Activity.kinds, Activity.day).where(
+            Activity.branch_id == branch_id,
+            Activity.voided.is_(False),
+            Activity.day >= dt.date(year, 1, 1),
+            Activity.day <= dt.date(year, 12, 31),
+        )
+    )
+    counts: dict[tuple[str, int], int] = defaultdict(int)
+    for kinds, day in rows:
+        # One meeting can count for several kinds (a general meeting with a lecture).
+        for kind in set(kinds or ()):
+            counts[(str(kind), day.month)] += 1
+    return dict(counts)

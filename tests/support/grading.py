@@ -1,0 +1,134 @@
+"""Grading fixtures: campaigns started directly, and answering a questionnaire by buttons."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.fake_telegram.client import FakeMessage, FakeUser
+from bot.grading import service
+from storage import grading_queries as gq
+from storage import queries
+from storage.db import SessionFactory
+from storage.models_grading import GradingAssessment, GradingCampaign
+
+
+async def start_campaign(
+    db: SessionFactory, *, root: str = "DEMO", days: int = 30, floor: float | None = None
+) -> int:
+    """Start a campaign for the subtree of `root` as the CLI would; returns its id."""
+    now = dt.datetime.now(dt.UTC)
+    async with db.begin() as session:
+        org = await queries.org_by_code(session, root)
+        assert org is not None
+        campaign, _ = await service.start_campaign(
+            session,
+            root=org,
+            deadline=now + dt.timedelta(days=days),
+            config=service.make_config(satisfaction_floor=floor),
+            now=now,
+        )
+    return campaign.id
+
+
+async def assessment(db: SessionFactory, campaign_id: int, branch: str) -> GradingAssessment:
+    """The assessment of a branch (by code)."""
+    async with db() as session:
+        org = await queries.org_by_code(session, branch)
+        assert org is not None
+        found = await gq.assessment_for(session, campaign_id=campaign_id, branch_id=org.id)
+    assert found is not None
+    return found
+
+
+async def campaign(db: SessionFactory, campaign_id: int) -> GradingCampaign:
+    """The campaign row as it is now."""
+    async with db() as session:
+        found = await gq.campaign_by_id(session, campaign_id)
+    assert found is not None
+    return found
+
+
+async def close_campaign(db: SessionFactory, campaign_id: int) -> None:
+    """Move the deadline into the past."""
+    async with db.begin() as session:
+        found = await gq.campaign_by_id(session, campaign_id)
+        assert found is not None
+        found.deadline = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+
+
+def first_button(message: FakeMessage, index: int = 0) -> str:
+    """The label of the first answer button on a question (after the confirm button, if any)."""
+    return message.buttons[index][0][0]
+
+
+async def answer_all(user: FakeUser, question: FakeMessage, button: str) -> FakeMessage:
+    """Answer every remaining item: `button` where it exists, a number or text otherwise."""
+    message = question
+    for _ in range(40):
+        if "review" in message.text.lower() or "核对" in message.text:
+            return message
+        labels = message.button_texts
+        if button in labels:
+            await user.press(message, button)
+            message = await user.wait_edit()
+        elif any(label.isdigit() for label in labels):
+            await user.press(message, "5")
+            message = await user.wait_edit()
+        elif any(d and d.startswith("gq:a:") for row in message.buttons for _, d in row):
+            data = next(d for row in message.buttons for _, d in row if d and d.startswith("gq:a:"))
+            await user.press(message, data=data)
+            message = await user.wait_edit()
+        else:
+            await user.send(
+                "100" if "Type the number" in message.text or "数字" in message.text else "ok"
+            )
+            message = await user.wait_reply()
+    raise AssertionError(f"questionnaire did not reach the review: {message}")
+
+
+async def log_activity(db: SessionFactory, branch: str, day: dt.date, kinds: list[str]) -> None:
+    """An activity in the log, as if the secretary had logged it."""
+    from storage.models_activity import Activity
+
+    async with db.begin() as session:
+        org = await queries.org_by_code(session, branch)
+        assert org is not None
+        session.add(
+            Activity(branch_id=org.id, kinds=kinds, day=day, topic="学习", present=3, expected=4)
+        )
+
+
+async def submit_answers(
+    db: SessionFactory, campaign_id: int, branch: str, answers: dict[str, str | int]
+) -> None:
+    """Answer and submit a self-assessment directly (for tests about what comes after)."""
+    now = dt.datetime.now(dt.UTC)
+    async with db.begin() as session:
+        found = await gq.campaign_by_id(session, campaign_id)
+        org = await queries.org_by_code(session, branch)
+        assert found is not None and org is not None
+        row = await gq.assessment_for(session, campaign_id=campaign_id, branch_id=org.id)
+        assert row is not None
+        for item_id, value in answers.items():
+            refusal = await service.record_answer(
+                session, campaign=found, assessment=row, item_id=item_id, answer=value, now=now
+            )
+            assert refusal is None, (item_id, refusal)
+        assert (
+            await service.submit(session, campaign=found, assessment=row, actor=None, now=now)
+            is None
+        )
+
+
+async def set_superior(db: SessionFactory, campaign_id: int, branch: str, total: float) -> None:
+    """The superior's total for a branch, as the admin would enter it."""
+    async with db.begin() as session:
+        found = await gq.campaign_by_id(session, campaign_id)
+        org = await queries.org_by_code(session, branch)
+        assert found is not None and org is not None
+        row = await gq.assessment_for(session, campaign_id=campaign_id, branch_id=org.id)
+        assert row is not None
+        problem = await service.set_superior(
+            session, campaign=found, assessment=row, value=total, actor=None
+        )
+        assert problem is None

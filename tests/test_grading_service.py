@@ -1,0 +1,212 @@
+"""The grading service against a database: campaigns, answers, prefill, codes, finalising."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import select
+
+from bot.config import Settings
+from bot.demo import DemoUser
+from bot.errors import CommandError
+from bot.grading import service
+from bot.grading.cli import parse_bands, start_from_cli
+from bot.grading.scoring import GradingConfig
+from bot.i18n import Translator
+from handlers.grading_admin import export_labels
+from storage import grading_queries as gq
+from storage import queries
+from storage.db import SessionFactory
+from storage.models_grading import GradingCampaign, MassSurveyCode
+from tests.support import grading
+
+NOW = dt.datetime(2026, 11, 21, 8, 0, tzinfo=dt.UTC)
+
+
+def test_config_round_trips_through_json() -> None:
+    config = service.make_config(
+        self_weight=0.3, superior_weight=0.7, bands=(95, 85, 65), satisfaction_floor=0.9
+    )
+    again = service.config_from_json(service.config_to_json(config))
+    assert again == config
+    assert service.config_from_json({}) == GradingConfig()
+    with pytest.raises(service.CampaignError):
+        service.make_config(bands=(60, 80, 90))
+    with pytest.raises(service.CampaignError):
+        service.make_config(bands=(90, 80))
+
+
+def test_parse_answer_fits_the_item_type() -> None:
+    q = service.load_default()
+    assert service.parse_answer(q, "leader-committee", "yes") == "yes"
+    assert service.parse_answer(q, "leader-committee", "maybe") is None
+    assert service.parse_answer(q, "leader-ability", "4") == 4
+    assert service.parse_answer(q, "leader-ability", "6") is None
+    assert service.parse_answer(q, "leader-study", " 56 ") == 56
+    assert service.parse_answer(q, "perf-attendance", "92.5%") == 92.5
+    assert service.parse_answer(q, "leader-study", "-3") is None
+    assert service.parse_answer(q, "leader-study", "many") is None
+    assert service.parse_answer(q, "plan-tasks", "most") == "most"
+    assert service.parse_answer(q, "plan-tasks", "lots") is None
+    assert service.parse_answer(q, "perf-highlights", "  a   good  year ") == "a good year"
+
+
+def test_bands_from_the_command_line() -> None:
+    assert parse_bands("90,80,60") == (90, 80, 60)
+    with pytest.raises(CommandError):
+        parse_bands("90,80")
+    with pytest.raises(CommandError):
+        parse_bands("a,b,c")
+
+
+async def test_start_needs_branches_and_a_future_deadline(
+    db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    async with db.begin() as session:
+        root = await queries.org_by_code(session, "DEMO")
+        assert root is not None
+        with pytest.raises(service.CampaignError, match="future"):
+            await service.start_campaign(
+                session, root=root, deadline=NOW, config=GradingConfig(), now=NOW
+            )
+        campaign, branches = await service.start_campaign(
+            session,
+            root=root,
+            deadline=NOW + dt.timedelta(days=1),
+            config=GradingConfig(),
+            now=NOW,
+        )
+        assert [b.code for b in branches] == ["DEMO-B1", "DEMO-B2", "DEMO-B3"]
+        assert [e.action for e in await queries.audit_entries(session)] == ["grading.start"]
+        rows = await gq.campaign_assessments(session, campaign.id)
+        assert [(a.answers, a.submitted_at) for a, _ in rows] == [({}, None)] * 3
+
+
+async def test_prefill_counts_the_activity_log(
+    db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    for month in (1, 2, 3, 5):
+        await grading.log_activity(db, "DEMO-B1", dt.date(2026, month, 10), ["themed_day"])
+    await grading.log_activity(
+        db, "DEMO-B1", dt.date(2026, 4, 2), ["general_meeting", "lecture", "lecture"]
+    )
+    await grading.log_activity(db, "DEMO-B1", dt.date(2025, 12, 2), ["themed_day"])
+    await grading.log_activity(db, "DEMO-B2", dt.date(2026, 6, 2), ["themed_day"])
+    async with db() as session:
+        branch = await queries.org_by_code(session, "DEMO-B1")
+        assert branch is not None
+        counts = await gq.activity_counts(session, branch_id=branch.id, year=2026)
+    assert counts == {
+        ("themed_day", 1): 1,
+        ("themed_day", 2): 1,
+        ("themed_day", 3): 1,
+        ("themed_day", 5): 1,
+        ("general_meeting", 4): 1,
+        ("lecture", 4): 1,
+    }
+    suggestions = service.prefill_suggestions(service.load_default(), counts, 6)
+    themed = suggestions["rules-themed-day"]
+    assert (themed.answer, themed.evidence.periods_met, themed.evidence.target) == ("partly", 4, 6)
+    assert suggestions["rules-lectures"].answer == 1
+    assert suggestions["rules-life-meeting"].answer == "no"
+
+
+async def test_mass_codes_are_hashed_and_work_once(
+    db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    campaign_id = await grading.start_campaign(db)
+    async with db.begin() as session:
+        campaign = await gq.campaign_by_id(session, campaign_id)
+        branch = await queries.org_by_code(session, "DEMO-B2")
+        assert campaign is not None and branch is not None
+        codes = await service.create_mass_codes(
+            session, campaign=campaign, branch_id=branch.id, count=2, actor=None, now=NOW
+        )
+        stored = list(await session.scalars(select(MassSurveyCode.code_hash)))
+    assert sorted(stored) == sorted(service.hash_mass_code(c) for c in codes)
+    code_hash = service.hash_mass_code(codes[0].lower())  # typed in lower case
+    async with db.begin() as session:
+        outcome, response = await service.answer_mass_survey(
+            session, code_hash=code_hash, value="satisfied", now=NOW
+        )
+        assert outcome is service.CodeOutcome.VALID and response is not None
+    async with db.begin() as session:
+        outcome, response = await service.answer_mass_survey(
+            session, code_hash=code_hash, value="dissatisfied", now=NOW
+        )
+        assert (outcome, response) == (service.CodeOutcome.USED, None)
+        counts = await service.visible_counts(session, campaign_id=campaign_id, branch_id=branch.id)
+    assert (counts.mass_total, counts.masses) == (1, None)  # hidden below five answers
+
+
+async def test_superior_scores_from_xlsx() -> None:
+    q = service.load_default()
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Code", "leader", "plan", "rules", "venue", "support", "performance"])
+    sheet.append(["B1", 15, 10, 10, 10, 10, 20])
+    sheet.append(["B2", 16, 10, 10, 10, 10, 20])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    scores, problems = service.read_superior_xlsx(q, buffer.getvalue())
+    assert scores == {
+        "B1": {
+            "leader": 15,
+            "plan": 10,
+            "rules": 10,
+            "venue": 10,
+            "support": 10,
+            "performance": 20,
+        }
+    }
+    assert problems == ['row 3: superior\'s points for "leader" must be within 0..15']
+    assert service.read_superior_xlsx(q, b"not a workbook")[1][0].startswith("not an XLSX")
+
+
+async def test_finalise_and_export_one_row_per_branch(
+    db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    campaign_id = await grading.start_campaign(db)
+    await grading.submit_answers(db, campaign_id, "DEMO-B1", {"leader-committee": "yes"})
+    await grading.set_superior(db, campaign_id, "DEMO-B1", 92)
+    async with db.begin() as session:
+        campaign = await gq.campaign_by_id(session, campaign_id)
+        assert campaign is not None
+        results = await service.finalise(session, campaign=campaign, actor=None, now=NOW)
+        with pytest.raises(service.CampaignError):
+            await service.finalise(session, campaign=campaign, actor=None, now=NOW)
+    by_code = {r.branch.code: r for r in results}
+    assert by_code["DEMO-B1"].assessment.final_score == by_code["DEMO-B1"].result.final_score
+    assert by_code["DEMO-B2"].assessment.grade is None  # nothing to grade it from
+    data = service.export_xlsx(
+        service.load_default(), results, export_labels(Translator("zh_Hans"))
+    )
+    table = list(load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True))
+    assert table[0][:2] == ("支部代码", "党支部") and table[0][-1] == "等次"
+    assert [row[0] for row in table[1:]] == ["DEMO-B1", "DEMO-B2", "DEMO-B3"]
+
+
+async def test_cli_starts_a_campaign(
+    settings: Settings, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    summary = await start_from_cli(
+        settings.model_copy(update={"bot_token": None}),
+        org_code="DEMO",
+        deadline="2099-12-31",
+        bands="95,85,65",
+        satisfaction_floor=0.9,
+    )
+    assert summary.startswith("campaign 1 started for 3 branch(es) under DEMO")
+    async with db() as session:
+        campaign = await session.scalar(select(GradingCampaign))
+    assert campaign is not None
+    config = service.config_from_json(campaign.config)
+    assert [b.min_score for b in config.bands] == [95, 85, 65, 0]
+    assert config.mass_rate_floor == 0.9
+    with pytest.raises(CommandError, match="no organisation node"):
+        await start_from_cli(settings, org_code="NOPE", deadline="2099-12-31")
+    with pytest.raises(CommandError, match="deadline"):
+        await start_from_cli(settings, org_code="DEMO", deadline="someday")
