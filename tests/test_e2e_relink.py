@@ -411,3 +411,40 @@ async def test_a_member_cannot_decide_their_own_request_nor_a_stranger_see_it(
     # Sent again, /relink shows the open request instead of starting another.
     await member.send("/relink")
     assert "waiting for review" in (await member.wait_reply()).text
+
+
+async def test_a_member_who_cannot_find_their_branch_reaches_the_admin_of_the_subtree(
+    bot: ZhibuApp, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    (admin,) = await _users(client, demo, "zh_Hans", "林书记")
+    tr = Translator("zh_Hans")
+    lost = await client.user(70003, "Wu", language_code="zh-hans")
+    await lost.send("/relink")
+    await lost.press(await lost.wait_reply(), tr._("3. Reconnect after losing contact"))
+    await lost.wait_reply()
+    await lost.send("吴小军")
+    await lost.wait_reply()
+    await lost.send("红旗厂")
+    nothing = await lost.wait_reply()
+    assert "没有找到与“红旗厂”相符的支部" in nothing.text
+    await lost.press(nothing, "找不到我的支部")
+    committees = await lost.wait_edit()
+    assert committees.button_texts == ["DEMO 示范街道党工委"]
+    await lost.press(committees, "DEMO 示范街道党工委")
+    await lost.wait_reply()
+    await lost.send("1998")
+    await lost.wait_reply()
+    await lost.send("杭州")
+    await lost.press(await lost.wait_reply(), "跳过")
+    await lost.wait_reply()
+    await lost.send("138 0000 1234")
+    summary = await lost.wait_reply()
+    assert "示范街道党工委" in summary.text
+    await lost.press(summary, "提交申请")
+    assert "示范街道党工委" in (await lost.wait_edit()).text
+    # No branch secretary can be identified: the committee's admin decides.
+    notice = await admin.wait_reply()
+    assert "吴小军" in notice.text and "138 0000 1234" in notice.text
+    assert "失联党员名册中没有相符的记录" in notice.text
+    await admin.press(notice, "接受")
+    assert "已接受" in (await admin.wait_edit()).text

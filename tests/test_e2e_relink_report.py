@@ -23,7 +23,7 @@ from bot.relink.machine import (
 )
 from storage import queries
 from storage.db import SessionFactory
-from storage.models import Account
+from storage.models import Account, OrgKind, Person, Role
 from tests.support.relink import account_of, act
 
 
@@ -177,6 +177,28 @@ async def test_admin_report_counts_chart_and_workbook(
 async def test_only_admins_get_the_report_and_only_their_subtree(
     bot: ZhibuApp, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
 ) -> None:
+    async with db.begin() as session:
+        other = await queries.add_org_unit(
+            session, code="WEST", kind=OrgKind.COMMITTEE, name="西区党委", name_en="West"
+        )
+        branch = await queries.add_org_unit(
+            session, code="WEST-B1", kind=OrgKind.BRANCH, name="西区第一支部", parent=other
+        )
+        admin_person = Person(name="西区管理员")
+        session.add(admin_person)
+        await session.flush()
+        await queries.grant_role(session, person=admin_person, org_unit=other, role=Role.ADMIN)
+        session.add(Account(telegram_id=800001, person_id=admin_person.id, locale="en"))
+    await _submit(
+        db,
+        70010,
+        RequestType.RECONNECT,
+        name="郑西",
+        home=branch.code,
+        receiving=None,
+        phone=None,
+        now=dt.datetime.now(dt.UTC),
+    )
     secretary = await client.user(demo["王芳"].telegram_id, "王芳", language_code="zh-hans")
     await secretary.send("/report relink")
     assert "您的角色无权进行此操作" in (await secretary.wait_reply()).text
@@ -184,3 +206,7 @@ async def test_only_admins_get_the_report_and_only_their_subtree(
     await admin.send("/report relink")
     text = (await admin.wait_reply()).text
     assert "DEMO 流动党员和失联党员情况" in text and "办理中的申请：0" in text
+    west = await client.user(800001, "West", language_code="en")
+    await west.send("/report relink")
+    text = (await west.wait_reply()).text
+    assert "WEST" in text and "Open requests: 1" in text

@@ -246,3 +246,16 @@ async def queries_request(session, request_id: int) -> RelinkRequest:
     row = await relink_queries.request_by_id(session, request_id)
     assert row is not None
     return row
+
+
+async def test_a_secretary_filing_a_request_is_decided_by_the_admin(
+    db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    outcome = await _submit(
+        db, demo["王芳"].telegram_id, RequestType.MOBILE, name="王芳", home="DEMO-B1"
+    )
+    assert outcome.request is not None
+    assert [r.account.telegram_id for r in outcome.recipients] == [demo["林书记"].telegram_id]
+    own = await act(db, demo["王芳"].telegram_id, outcome.request.id, Accept())
+    assert own.refusal is not None and own.refusal.code is RefusalCode.OWN_REQUEST
+    assert (await act(db, demo["林书记"].telegram_id, outcome.request.id, Accept())).ok

@@ -479,9 +479,9 @@ async def recipients(
         if audience is Audience.REQUESTER:
             accounts = [row.requester]
         elif audience is Audience.HOME_SIDE:
-            accounts = await side_accounts(session, row.home_branch)
+            accounts = await side_accounts(session, row.home_branch, row.requester_account_id)
         elif row.receiving_branch is not None:
-            accounts = await side_accounts(session, row.receiving_branch)
+            accounts = await side_accounts(session, row.receiving_branch, row.requester_account_id)
         else:
             accounts = []
         for account in accounts:
@@ -490,13 +490,25 @@ async def recipients(
     return list(found.values())
 
 
-async def side_accounts(session: AsyncSession, node: OrgUnit) -> list[Account]:
-    """Who decides for a node: its secretaries, or else the admins over it."""
+async def side_accounts(
+    session: AsyncSession, node: OrgUnit, requester_id: int | None = None
+) -> list[Account]:
+    """Who decides for a node: its secretaries, or else the admins over it.
+
+    The requester never decides their own request, so a secretary filing one is left out,
+    and when they are the branch's only leader the admins decide.
+    """
     if node.kind is OrgKind.BRANCH:
-        leaders = await relink_queries.leader_accounts(session, node.id)
+        leaders = [
+            a
+            for a in await relink_queries.leader_accounts(session, node.id)
+            if a.id != requester_id
+        ]
         if leaders:
             return leaders
-    return await relink_queries.admin_accounts_over(session, node)
+    return [
+        a for a in await relink_queries.admin_accounts_over(session, node) if a.id != requester_id
+    ]
 
 
 async def _admins_above(
