@@ -27,6 +27,7 @@ from bot.delivery import DELIVERY_KEY, GATE_KEY, GateRateLimiter, gate_for
 from bot.i18n import Translator, load_catalogs
 from bot.notices import notice_delivery
 from bot.persistence import DatabasePersistence
+from bot.reminders.engine import REMINDERS_KEY, ReminderEngine, schedule
 from bot.updates import PerChatUpdateProcessor
 from handlers import (
     activity,
@@ -44,8 +45,10 @@ from handlers import (
     relink,
     relink_report,
     relink_review,
+    reminder_settings,
     reports,
     start,
+    training,
 )
 from storage.db import create_engine, session_factory
 
@@ -97,6 +100,9 @@ def add_handlers(application: ZhibuApp) -> None:
     # Buttons on delivered notices work whatever conversation the reader is in.
     for notice_handler in notify.handlers():
         application.add_handler(notice_handler)
+    # Answers to training invitations, likewise.
+    for invitation_handler in training.buttons():
+        application.add_handler(invitation_handler)
     # Buttons on relink request cards too, and the words some of them ask for.
     application.add_handler(relink_review.build())
     application.add_handler(start.build())
@@ -128,6 +134,9 @@ def add_handlers(application: ZhibuApp) -> None:
         *grading_rectify.handlers(),
     ):
         application.add_handler(grading_handler)
+    application.add_handler(training.build())
+    for reminder_handler in (*training.handlers(), *reminder_settings.handlers()):
+        application.add_handler(reminder_handler)
     application.add_handler(CommandHandler("cancel", cancel.nothing_to_cancel))
     application.add_handler(MessageHandler(filters.COMMAND, common.unknown_command))
     application.add_handler(CallbackQueryHandler(common.stale_button))
@@ -142,6 +151,16 @@ async def _post_init(application: ZhibuApp) -> None:
     delivery = notice_delivery(services.db, services.settings, application.bot_data[GATE_KEY])
     await delivery.start()
     application.bot_data[DELIVERY_KEY] = delivery
+    # Reminders go through the same gate as notices, on the delivery worker's Bot.
+    application.bot_data[REMINDERS_KEY] = ReminderEngine(
+        db=services.db,
+        settings=services.settings,
+        gate=application.bot_data[GATE_KEY],
+        bot=delivery.bot,
+    )
+    if application.job_queue is not None:
+        schedule(application.job_queue, services.settings)
+
 
 
 async def _post_shutdown(application: ZhibuApp) -> None:

@@ -54,6 +54,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("report", N_("compliance report of your subtree"), ADMINS),
     Command("grade", N_("classification and grading of your branch"), LEADERS),
     Command("survey", N_("answer a satisfaction survey about your branch")),
+    Command("training", N_("trainings: schedule, answer, your record"), REGISTERED_ROLES),
+    Command("reminders", N_("which reminders you get, and when"), REGISTERED_ROLES),
     Command("cancel", N_("stop what you are doing"), registered=False),
 )
 

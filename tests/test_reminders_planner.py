@@ -152,9 +152,11 @@ def test_deadline_kinds_and_the_catch_up_window() -> None:
 def test_weekly_digest_on_the_readers_weekday_and_hour() -> None:
     monday = p.DigestReader(WANG, 1, 9)
     plan = _plan(at("2026-11-20 10:00"), p.plan_digest, monday)
+    assert _due(plan) == {"dig:1:2026-W48": at("2026-11-23 09:00")}
+    plan = _plan(at("2026-11-23 20:00"), p.plan_digest, monday)
     assert _due(plan) == {
-        "dig:1:2026-W47": at("2026-11-16 09:00"),
         "dig:1:2026-W48": at("2026-11-23 09:00"),
+        "dig:1:2026-W49": at("2026-11-30 09:00"),
     }
     friday = p.DigestReader(HANS, 5, 17)
     assert p.next_digest(friday, at("2026-11-20 10:00")) == at("2026-11-20 17:00", BERLIN)

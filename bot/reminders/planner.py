@@ -23,6 +23,7 @@ from storage.models_reminders import ReminderKind
 URGENT_WITHIN = dt.timedelta(hours=24)
 # Reminders about a day arrive at this local hour (the deadline itself is local midnight).
 MORNING_HOUR = 9
+DIGEST_LATE = dt.timedelta(hours=12)
 
 
 @dataclass(frozen=True, slots=True)
@@ -436,7 +437,8 @@ def plan_digest(plan: Plan, window: Window, reader: DigestReader) -> None:
     account_id = reader.recipient.account_id
     upcoming = next_digest(reader, window.now)
     for due_at in (upcoming - dt.timedelta(days=7), upcoming):
-        if not window.wants(due_at):
+        # A digest is about "this week": one never planned in time is not worth sending late.
+        if not window.wants(due_at) or due_at < window.now - DIGEST_LATE:
             continue
         zone = zoneinfo.ZoneInfo(reader.recipient.time_zone)
         year, week, _ = due_at.astimezone(zone).isocalendar()

@@ -82,10 +82,16 @@ def _activity(tr: Translator, rule_key: object) -> str:
     return tr._(KIND_LABELS[kind]) if kind is not None else escape(str(rule_key))
 
 
-def _training_line(tr: Translator, training: Training) -> str:
+def when(tr: Translator, value: dt.datetime) -> str:
+    """A date with its year and a time without seconds, in the reader's zone and locale."""
+    return f"{tr.date(value.astimezone(tr.tz).date())} {tr.time(value)}"
+
+
+def training_line(tr: Translator, training: Training) -> str:
+    """A training's title, time and place in one line."""
     return tr._("“{title}” on {time}, {place}").format(
         title=escape(training.title),
-        time=tr.datetime(training.starts_at, "short"),
+        time=when(tr, training.starts_at),
         place=escape(training.place),
     )
 
@@ -112,7 +118,7 @@ def line(tr: Translator, row: Reminder, names: Names) -> str:
             text = tr._("Training tomorrow: {training}")
         else:
             text = tr._("You are invited to a training: {training}")
-        return text.format(training=_training_line(tr, training))
+        return text.format(training=training_line(tr, training))
     if kind is ReminderKind.CALENDAR:
         values = {
             "branch": names.branch(tr, p.get("branch_id")),

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +37,32 @@ class PlanReport:
     inserted: int
     cancelled: int
     seconds: float
+
+
+class _Facts:
+    """Activity rows as ActivityFacts, parsing each distinct day and list of kinds once.
+
+    Accepts both shapes storage may return: a date or its ISO text, a list of kinds or its
+    JSON text (the fast path for hundreds of thousands of rows on SQLite).
+    """
+
+    def __init__(self) -> None:
+        self._kinds: dict[str, frozenset[ActivityKind]] = {}
+        self._days: dict[str, dt.date] = {}
+
+    def fact(self, row: Sequence[Any]) -> ActivityFact:
+        raw_day, raw_kinds = row[2], row[3]
+        day = raw_day if isinstance(raw_day, dt.date) else self._days.get(raw_day)
+        if day is None:
+            day = self._days[raw_day] = dt.date.fromisoformat(str(raw_day)[:10])
+        key = raw_kinds if isinstance(raw_kinds, str) else json.dumps(list(raw_kinds))
+        kinds = self._kinds.get(key)
+        if kinds is None:
+            values = json.loads(raw_kinds) if isinstance(raw_kinds, str) else raw_kinds
+            kinds = self._kinds[key] = frozenset(
+                ActivityKind(value) for value in values if value in _KIND_VALUES
+            )
+        return ActivityFact(id=row[1], day=day, kinds=kinds, party_group_id=row[4])
 
 
 class People:
@@ -88,22 +117,14 @@ async def _calendar(
     ):
         if parent_id is not None:
             groups[parent_id].append(party_group)
-    kinds_cache: dict[tuple[str, ...], frozenset[ActivityKind]] = {}
+    facts = _Facts()
     for year in sorted({day.year for day in days}):
         start, end = year_bounds(dt.date(year, 1, 1))
         activities: dict[int, list[ActivityFact]] = defaultdict(list)
-        for branch_id, activity_id, day, kinds, group_id in await activity_queries.activity_facts(
+        for row in await activity_queries.activity_facts(
             session, start=start, end=end, subtree_path="/"
         ):
-            key = tuple(kinds)
-            kind_set = kinds_cache.get(key)
-            if kind_set is None:
-                kind_set = kinds_cache[key] = frozenset(
-                    ActivityKind(v) for v in kinds if v in _KIND_VALUES
-                )
-            activities[branch_id].append(
-                ActivityFact(id=activity_id, day=day, kinds=kind_set, party_group_id=group_id)
-            )
+            activities[row[0]].append(facts.fact(row))
         for on in (day for day in days if day.year == year):
             judged = compliance_many(rules, activities, groups, on, today=today)
             for branch_id, statuses in judged.items():

@@ -1,0 +1,142 @@
+"""Trainings as a service: parse the time an admin typed, schedule and invite, RSVP, attendance."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import reminder_queries as rq
+from storage.models import Account, OrgUnit
+from storage.models_reminders import (
+    Reminder,
+    ReminderKind,
+    ReminderState,
+    Training,
+    TrainingAudience,
+    TrainingKind,
+)
+
+_WHEN = re.compile(
+    r"(?:(?P<year>\d{4})\s*[-/.年]\s*)?(?P<month>\d{1,2})\s*[-/.月]\s*(?P<day>\d{1,2})\s*日?"
+    r"\s*(?:[ T]\s*)?(?P<hour>\d{1,2})\s*[:：点时]\s*(?P<minute>\d{2})?\s*分?"
+)
+
+
+def parse_when(text: str, now: dt.datetime, time_zone: str) -> dt.datetime | None:
+    """ "2026-11-25 14:00", "11-25 14:00" or "11月25日 14:00" in the admin's zone, as UTC.
+
+    Without a year, the next such date from today. None when unreadable or not in the future.
+    """
+    match = _WHEN.fullmatch(text.strip())
+    if match is None:
+        return None
+    zone = zoneinfo.ZoneInfo(time_zone)
+    local_now = now.astimezone(zone)
+    year = int(match["year"]) if match["year"] else local_now.year
+    try:
+        moment = dt.datetime(
+            year,
+            int(match["month"]),
+            int(match["day"]),
+            int(match["hour"]),
+            int(match["minute"] or 0),
+            tzinfo=zone,
+        )
+    except ValueError:
+        return None
+    if match["year"] is None and moment < local_now:
+        try:
+            moment = moment.replace(year=year + 1)
+        except ValueError:
+            return None
+    if moment <= local_now:
+        return None
+    return moment.astimezone(dt.UTC)
+
+
+async def schedule_training(
+    session: AsyncSession,
+    *,
+    org: OrgUnit,
+    kind: TrainingKind,
+    audience: TrainingAudience,
+    title: str,
+    place: str,
+    starts_at: dt.datetime,
+    created_by: Account | None,
+    now: dt.datetime,
+) -> tuple[Training, int]:
+    """Create the training, its invitees, and one invitation reminder per invitee with an account.
+
+    The invitations are reminder rows due now, so they go out through the engine (rate
+    limits, the invitee's language) exactly like every other reminder.
+    """
+    training = await rq.add_training(
+        session,
+        org=org,
+        kind=kind,
+        audience=audience,
+        title=title,
+        place=place,
+        starts_at=starts_at,
+        created_by=created_by,
+    )
+    invited = await rq.invitee_accounts(session, training.id)
+    rows = [
+        {
+            "account_id": account_id,
+            "kind": ReminderKind.TRAINING_INVITE.value,
+            "subject": f"trn:{training.id}",
+            "dedupe_key": f"trn:{training.id}:{account_id}:invite",
+            "due_at": now,
+            "deadline": starts_at,
+            "urgent": False,
+            "soft": False,
+            "payload": {"training_id": training.id},
+            "state": ReminderState.PENDING.value,
+            "attempts": 0,
+            "created_at": now,
+        }
+        for account_id, _zone, _person, _rsvp in invited
+    ]
+    await rq.insert_reminders(session, rows)
+    return training, len(await rq.invitees(session, training.id))
+
+
+async def answer_invitation(
+    session: AsyncSession, *, training: Training, person_id: int, account_id: int, attend: bool
+) -> bool:
+    """Record an invitee's answer; declining withdraws their pending reminders of it."""
+    invitee = await rq.invitee(session, training_id=training.id, person_id=person_id)
+    if invitee is None:
+        return False
+    invitee.rsvp = "yes" if attend else "no"
+    if not attend:
+        await session.execute(
+            update(Reminder)
+            .where(
+                Reminder.subject == f"trn:{training.id}",
+                Reminder.account_id == account_id,
+                Reminder.state == ReminderState.PENDING,
+                Reminder.kind == ReminderKind.TRAINING.value,
+            )
+            .values(state=ReminderState.CANCELLED)
+            .execution_options(synchronize_session=False)
+        )
+    return True
+
+
+async def toggle_attendance(
+    session: AsyncSession, *, training: Training, person_id: int, now: dt.datetime
+) -> bool | None:
+    """Flip whether an invitee attended; the new value, or None if not invited."""
+    invitee = await rq.invitee(session, training_id=training.id, person_id=person_id)
+    if invitee is None:
+        return None
+    invitee.attended = not invitee.attended
+    training.attendance_recorded_at = now
+    return invitee.attended

@@ -1,0 +1,151 @@
+"""End to end through the fake Bot API: an admin schedules a training, invitees answer and are
+reminded in their own language, the admin records attendance, and /reminders mutes a kind."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.app import ZhibuApp
+from bot.config import Settings
+from bot.demo import DemoUser
+from bot.fake_telegram import FakeTelegramClient
+from bot.reminders.engine import REMINDERS_KEY, ReminderEngine
+from storage import reminder_queries as rq
+from storage.db import SessionFactory
+from tests.support.bot import running_bot
+from tests.support.reminders import Clock, account_of, at
+
+SECRETARIES = ("王芳", "陈静", "周涛")
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """Every Settings.now() in the bot reads this clock: Friday 2026-11-20 10:00 in Shanghai."""
+    moving = Clock(at("2026-11-20 10:00"))
+    monkeypatch.setattr(Settings, "now", lambda self: moving())
+    return moving
+
+
+@pytest.fixture
+async def bot_at(settings: Settings, clock: Clock) -> AsyncIterator[ZhibuApp]:
+    """The real bot, started after the clock is in place."""
+    async with running_bot(settings) as application:
+        yield application
+
+
+def _engine(application: ZhibuApp) -> ReminderEngine:
+    engine: ReminderEngine = application.bot_data[REMINDERS_KEY]
+    return engine
+
+
+async def test_admin_schedules_invitees_answer_and_are_reminded(
+    bot_at: ZhibuApp,
+    clock: Clock,
+    client: FakeTelegramClient,
+    db: SessionFactory,
+    demo: dict[str, DemoUser],
+) -> None:
+    admin = await client.user(demo["林书记"].telegram_id, "Lin", language_code="en")
+    secretaries = {
+        name: await client.user(demo[name].telegram_id, name, language_code="zh-hans")
+        for name in SECRETARIES
+    }
+    member = await client.user(demo["李强"].telegram_id, "Li", language_code="en")
+
+    await admin.send("/training")
+    menu = await admin.wait_reply()
+    await admin.press(menu, "➕ New training")
+    assert "What is the training called?" in (await admin.wait_edit()).text
+    await admin.send("Party history")
+    assert "When does it start?" in (await admin.wait_reply()).text
+    await admin.send("yesterday")
+    assert "could not read" in (await admin.wait_reply()).text
+    await admin.wait_reply()  # the question again
+    await admin.send("11-25 14:00")
+    assert "Where is it?" in (await admin.wait_reply()).text
+    await admin.send("Room 301, 12 Jianshe Road")
+    audiences = await admin.wait_reply()
+    await admin.press(audiences, "branch secretaries")
+    kinds = await admin.wait_edit()
+    await admin.press(kinds, "rotation training")
+    summary = await admin.wait_edit()
+    assert "Party history" in summary.text and "Nov 25, 2026 2:00" in summary.text
+    await admin.press(summary, "Schedule")
+    done = await admin.wait_edit()
+    assert "3 people invited" in done.text
+
+    # The invitations go out at once, in Chinese, with the time in Shanghai.
+    invitations = {name: await user.wait_reply() for name, user in secretaries.items()}
+    invitation = invitations["王芳"]
+    assert "邀请您参加培训" in invitation.text and "Party history" in invitation.text
+    assert "2026年11月25日 14:00" in invitation.text
+    assert invitation.button_texts == ["我会参加", "我无法参加"]
+    await member.expect_no_reply()
+
+    await secretaries["王芳"].press(invitations["王芳"], "我会参加")
+    assert "您将参加" in (await secretaries["王芳"].wait_edit()).text
+    await secretaries["陈静"].press(invitations["陈静"], "我无法参加")
+    assert "您不参加" in (await secretaries["陈静"].wait_edit()).text
+
+    engine = _engine(bot_at)
+    clock.set(at("2026-11-24 14:00"))
+    await engine.plan()
+    report = await engine.tick()
+    assert report.messages == 2
+    for name in ("王芳", "周涛"):
+        reminder = await secretaries[name].wait_reply()
+        assert "明天有培训" in reminder.text and "Room 301" in reminder.text
+    await secretaries["陈静"].expect_no_reply()
+    # Planning again and ticking again changes nothing.
+    await engine.plan()
+    assert (await engine.tick()).messages == 0
+
+    clock.set(at("2026-11-25 13:00"))
+    await engine.plan()
+    assert (await engine.tick()).messages == 2
+    assert "一小时后" in (await secretaries["王芳"].wait_reply()).text
+    await secretaries["陈静"].expect_no_reply()
+
+    # Afterwards the admin records who came; it shows in the secretary's yearly record.
+    clock.set(at("2026-11-25 17:00"))
+    await admin.send("/training")
+    menu = await admin.wait_reply()
+    await admin.press(menu, next(b for b in menu.button_texts if "Party history" in b))
+    view = await admin.wait_edit()
+    assert "Attending: 1. Not attending: 1. No answer: 1." in view.text
+    await admin.press(view, "Record attendance")
+    attendance = await admin.wait_edit()
+    await admin.press(attendance, "▫️ 王芳")
+    assert "✅ 王芳" in (await admin.wait_edit()).button_texts
+    await secretaries["王芳"].send("/training")
+    record = await secretaries["王芳"].wait_reply()
+    assert "2026" in record.text and "Party history" in record.text
+    await engine.plan()
+    assert (await engine.tick()).messages == 0
+
+
+async def test_reminder_settings_mute_and_quiet_hours(
+    bot_at: ZhibuApp,
+    clock: Clock,
+    client: FakeTelegramClient,
+    db: SessionFactory,
+    demo: dict[str, DemoUser],
+) -> None:
+    user = await client.user(demo["李强"].telegram_id, "Li", language_code="en")
+    await user.send("/reminders")
+    view = await user.wait_reply()
+    assert "Deadlines within 24 hours always reach you" in view.text
+    assert "Quiet hours: 22:00–08:00 (Asia/Shanghai)" in view.text
+    await user.press(view, "🔔 trainings")
+    view = await user.wait_edit()
+    assert "🔕 trainings" in view.button_texts
+    await user.press(view, "no quiet hours")
+    assert "Quiet hours: off." in (await user.wait_edit()).text
+    async with db() as session:
+        prefs = await rq.settings_of(session, (await account_of(db, "李强")).id)
+    assert prefs.muted == ["training"] and (prefs.quiet_start, prefs.quiet_end) == (0, 0)
+    # Forged data changes nothing.
+    await user.press_data(view.message_id, "rem:t:nonsense")
+    await user.expect_no_reply()
