@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import update
 
 from bot.app import ZhibuApp
+from bot.config import Settings
 from bot.demo import DemoUser
 from bot.fake_telegram import FakeTelegramClient
 from bot.fake_telegram.client import FakeMessage, FakeUser
@@ -16,6 +17,7 @@ from handlers.relink_review import check_pocket_members
 from storage import queries
 from storage.db import SessionFactory
 from storage.models import Account, PersonStatus
+from tests.support.bot import running_bot
 from tests.support.relink import add_register_rows, request_row
 
 LANGUAGES = [pytest.param("en", id="en"), pytest.param("zh_Hans", id="zh")]
@@ -448,3 +450,33 @@ async def test_a_member_who_cannot_find_their_branch_reaches_the_admin_of_the_su
     assert "失联党员名册中没有相符的记录" in notice.text
     await admin.press(notice, "接受")
     assert "已接受" in (await admin.wait_edit()).text
+
+
+async def test_a_restart_mid_request_keeps_every_answer(
+    settings: Settings, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    lost = await client.user(70004, "Sun", language_code="en")
+    async with running_bot(settings):
+        await lost.send("/relink")
+        await lost.press(await lost.wait_reply(), "3. Reconnect after losing contact")
+        await lost.wait_reply()
+        await lost.send("孙立")
+        await lost.wait_reply()
+        await lost.send("DEMO-B2")
+        found = await lost.wait_reply()
+        await lost.press(found, "DEMO-B2 Second Party Branch")
+        assert "which year" in (await lost.wait_reply()).text
+    # A new process: the conversation resumes at the year, with the earlier answers kept.
+    async with running_bot(settings):
+        await lost.send("2001")
+        assert "Where are you now?" in (await lost.wait_reply()).text
+        await lost.send("Xi'an")
+        await lost.press(await lost.wait_reply(), "Skip")
+        await lost.press(await lost.wait_reply(), "Skip")
+        summary = await lost.wait_reply()
+        assert "孙立" in summary.text and "Second Party Branch" in summary.text
+        assert "2001" in summary.text
+        await lost.press(summary, "Send the request")
+        assert "was sent to Second Party Branch" in (await lost.wait_edit()).text
+    row = await request_row(db)
+    assert (row.name, row.join_year, row.city) == ("孙立", 2001, "Xi'an")
