@@ -162,7 +162,6 @@ async def _post_init(application: ZhibuApp) -> None:
         schedule(application.job_queue, services.settings)
 
 
-
 async def _post_shutdown(application: ZhibuApp) -> None:
     delivery = application.bot_data.pop(DELIVERY_KEY, None)
     if delivery is not None:

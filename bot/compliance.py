@@ -82,35 +82,13 @@ async def rule_book(session: AsyncSession, path: str | None = None) -> RuleBook:
     return RuleBook(await activity_queries.rule_overrides(session, ids))
 
 
-class _Facts:
-    """Turns stored rows into ActivityFacts, parsing each distinct day and kind list once."""
+def _parse_day(raw: dt.date | str) -> dt.date:
+    return raw if isinstance(raw, dt.date) else dt.date.fromisoformat(raw[:10])
 
-    def __init__(self) -> None:
-        self._kinds: dict[str, frozenset[ActivityKind]] = {}
-        self._days: dict[str, dt.date] = {}
 
-    def kinds(self, raw: str | Sequence[str]) -> frozenset[ActivityKind]:
-        key = raw if isinstance(raw, str) else json.dumps(list(raw))
-        found = self._kinds.get(key)
-        if found is None:
-            values = json.loads(raw) if isinstance(raw, str) else raw
-            found = self._kinds[key] = frozenset(
-                ActivityKind(value) for value in values if value in _KIND_VALUES
-            )
-        return found
-
-    def day(self, raw: dt.date | str) -> dt.date:
-        if isinstance(raw, dt.date):
-            return raw
-        found = self._days.get(raw)
-        if found is None:
-            found = self._days[raw] = dt.date.fromisoformat(raw[:10])
-        return found
-
-    def fact(self, row: Sequence[Any]) -> ActivityFact:
-        return ActivityFact(
-            id=row[1], day=self.day(row[2]), kinds=self.kinds(row[3]), party_group_id=row[4]
-        )
+def _parse_kinds(raw: str | Sequence[str]) -> frozenset[ActivityKind]:
+    values = json.loads(raw) if isinstance(raw, str) else raw
+    return frozenset(ActivityKind(value) for value in values if value in _KIND_VALUES)
 
 
 async def facts_by_branch(
@@ -122,15 +100,26 @@ async def facts_by_branch(
     subtree_path: str | None = None,
 ) -> dict[int, list[ActivityFact]]:
     """The activities that count between start and end, as ActivityFacts per branch."""
-    facts = _Facts()
-    found: dict[int, list[ActivityFact]] = {}
-    for row in await activity_queries.activity_facts_raw(
+    rows = await activity_queries.activity_facts_raw(
         session, start=start, end=end, branch_id=branch_id, subtree_path=subtree_path
-    ):
-        fact = facts.fact(row)
-        bucket = found.get(row[0])
+    )
+    # Hundreds of thousands of rows share a few hundred days and a few kind lists: parse each
+    # distinct value once (this loop is most of the time of a large subtree's report).
+    days: dict[Any, dt.date] = {}
+    kinds: dict[Any, frozenset[ActivityKind]] = {}
+    found: dict[int, list[ActivityFact]] = {}
+    for branch, activity_id, raw_day, raw_kinds, group_id in rows:
+        day = days.get(raw_day)
+        if day is None:
+            day = days[raw_day] = _parse_day(raw_day)
+        key = raw_kinds if isinstance(raw_kinds, str) else tuple(raw_kinds)
+        kind_set = kinds.get(key)
+        if kind_set is None:
+            kind_set = kinds[key] = _parse_kinds(raw_kinds)
+        fact = ActivityFact(activity_id, day, kind_set, group_id)
+        bucket = found.get(branch)
         if bucket is None:
-            found[row[0]] = [fact]
+            found[branch] = [fact]
         else:
             bucket.append(fact)
     return found

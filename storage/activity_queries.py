@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, String, Text, func, select, type_coerce
+from sqlalchemy import Row, String, Text, cast, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -124,7 +124,8 @@ async def activity_facts_raw(
         Activity.branch_id,
         Activity.id,
         type_coerce(Activity.day, String),
-        type_coerce(Activity.kinds, Text),
+        # Text, not JSON: PostgreSQL's driver would otherwise decode every row.
+        cast(Activity.kinds, Text),
         Activity.party_group_id,
     )
     query = _facts_query(
