@@ -63,7 +63,7 @@ async def relink_report(update: Update, context: BotContext) -> None:
         report_chart(report),
         caption=_(
             "Open requests by state; each bar is split by age in days since submission "
-            "(green: newest, red: oldest)."
+            "(green: newest, red: oldest). Last bar: members re-linked this year."
         ),
     )
     labels = Labels(

@@ -217,14 +217,20 @@ def report_xlsx(report: RelinkReport, labels: Labels, time_zone: str) -> bytes:
 
 BAR_HEIGHT, BAR_GAP, LABEL_WIDTH, CHART_WIDTH, MARGIN = 22, 8, 130, 360, 12
 BAND_COLOURS = ((46, 139, 87), (240, 170, 30), (230, 110, 30), (200, 40, 40))
+RELINKED_COLOUR = (40, 90, 180)
 
 
 def report_chart(report: RelinkReport) -> bytes:
-    """A PNG of open requests per state, stacked by age band (ASCII labels, legend on top)."""
+    """A PNG: open requests per state stacked by age band, then members re-linked this year.
+
+    Labels are ASCII (state keys, day bands, "relinked 2026"): no CJK font is assumed.
+    """
     counts = report.by_state_and_age()
     font = ImageFont.load_default()
-    biggest = max([sum(c.values()) for c in counts.values()] + [1])
-    height = MARGIN * 3 + 16 + len(OPEN_STATES) * (BAR_HEIGHT + BAR_GAP)
+    totals = [sum(counts[state].values()) for state in OPEN_STATES]
+    biggest = max([*totals, len(report.relinked), 1])
+    rows = len(OPEN_STATES) + 1
+    height = MARGIN * 3 + 16 + rows * (BAR_HEIGHT + BAR_GAP)
     image = Image.new("RGB", (MARGIN * 2 + LABEL_WIDTH + CHART_WIDTH + 40, height), "white")
     draw = ImageDraw.Draw(image)
     x = MARGIN + LABEL_WIDTH
@@ -235,17 +241,23 @@ def report_chart(report: RelinkReport) -> bytes:
         )
         x += 70
     top = MARGIN * 2 + 16
-    for index, state in enumerate(OPEN_STATES):
+
+    def bar(index: int, label: str, parts: Sequence[tuple[int, tuple[int, int, int]]]) -> None:
         y = top + index * (BAR_HEIGHT + BAR_GAP)
-        draw.text((MARGIN, y + BAR_HEIGHT / 2), state.value, fill="black", font=font, anchor="lm")
+        draw.text((MARGIN, y + BAR_HEIGHT / 2), label, fill="black", font=font, anchor="lm")
         x = MARGIN + LABEL_WIDTH
-        for band, colour in zip(AGE_BANDS, BAND_COLOURS, strict=True):
-            width = round(CHART_WIDTH * counts[state][band] / biggest)
+        for count, colour in parts:
+            width = round(CHART_WIDTH * count / biggest)
             if width:
                 draw.rectangle((x, y, x + width - 1, y + BAR_HEIGHT - 1), fill=colour)
             x += width
-        total = sum(counts[state].values())
+        total = sum(count for count, _ in parts)
         draw.text((x + 6, y + BAR_HEIGHT / 2), str(total), fill="black", font=font, anchor="lm")
+
+    for index, state in enumerate(OPEN_STATES):
+        parts = [(counts[state][b], c) for b, c in zip(AGE_BANDS, BAND_COLOURS, strict=True)]
+        bar(index, state.value, parts)
+    bar(len(OPEN_STATES), f"relinked {report.year}", [(len(report.relinked), RELINKED_COLOUR)])
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()
