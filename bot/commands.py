@@ -48,18 +48,10 @@ COMMANDS: tuple[Command, ...] = (
         N_("away from your branch or lost contact: report, transfer, reconnect"),
         registered=False,
     ),
-    Command("log", N_("log a branch activity"), BRANCH_LEADERS),
-    Command("activities", N_("the branch's recent activities"), REGISTERED_ROLES),
-    Command("due", N_("what the branch still has to do this period"), BRANCH_LEADERS),
-    Command("report", N_("compliance report of your subtree"), ADMINS),
     Command("grade", N_("classification and grading of your branch"), LEADERS),
     Command("survey", N_("answer a satisfaction survey about your branch")),
     Command("training", N_("trainings: schedule, answer, your record"), REGISTERED_ROLES),
     Command("reminders", N_("which reminders you get, and when"), REGISTERED_ROLES),
-    Command("log", N_("log a branch activity"), BRANCH_LEADERS),
-    Command("activities", N_("the branch's recent activities"), REGISTERED_ROLES),
-    Command("due", N_("what the branch still has to do this period"), BRANCH_LEADERS),
-    Command("report", N_("compliance report of your subtree"), ADMINS),
     Command("cancel", N_("stop what you are doing"), registered=False),
 )
 
