@@ -145,6 +145,7 @@ async def _branch_card(
             _("Codes for the masses: {used} of {issued} used.").format(used=used, issued=issued)
         )
     if not closed:
+        buttons.append([(_("Ask the members to answer"), f"gm:m:{assessment.id}")])
         buttons.append([(_("Codes for the masses"), f"gm:n:{assessment.id}")])
     if campaign.status is CampaignStatus.FINALISED:
         lines.append(

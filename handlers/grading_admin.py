@@ -24,6 +24,7 @@ from bot.accounts import translator_for
 from bot.context import BotContext
 from bot.conversation import Flow
 from bot.grading import service
+from bot.grading.chart import grade_bars
 from bot.grading.scoring import Grade
 from bot.i18n import Translator
 from handlers.cancel import cancel_for
@@ -583,8 +584,9 @@ def _grade(tr: Translator, grade: str | None) -> str:
 
 
 def _distribution_text(tr: Translator, distribution: dict[str, int]) -> str:
+    ungraded = tr._("not graded")
     parts = [
-        f"{_grade(tr, grade) if grade else tr._('not graded')} {count}"
+        f"{_grade(tr, grade) if grade else ungraded} {count}"
         for grade, count in distribution.items()
     ]
     return ", ".join(parts)
@@ -665,10 +667,20 @@ async def _report(update: Update, context: BotContext, campaign_id: int) -> None
         f"{heading}: {_distribution_text(context.tr, service.grade_distribution(results, config))}"
     )
     await answer(update, context, "\n".join(lines))
-    labels = export_labels(context.tr)
-    data = service.export_xlsx(service.questionnaire_for(campaign), results, labels)
     chat = update.effective_chat
     assert chat is not None
+    distribution = service.grade_distribution(results, config)
+    # The labels are the stored grade names (ASCII); the caption is in the reader's language.
+    bars = [(grade.replace("_", " ") or "not graded", n) for grade, n in distribution.items()]
+    await context.bot.send_photo(
+        chat.id,
+        photo=grade_bars(bars),
+        caption=_("Distribution of grades, {count} branches: {distribution}").format(
+            count=len(results), distribution=_distribution_text(context.tr, distribution)
+        ),
+    )
+    labels = export_labels(context.tr)
+    data = service.export_xlsx(service.questionnaire_for(campaign), results, labels)
     await context.bot.send_document(
         chat.id,
         document=data,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -17,6 +18,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.accounts import translator_for
 from bot.commands import LEADERS
 from bot.context import BotContext
 from bot.conversation import Flow
@@ -113,6 +115,61 @@ async def codes_created(update: Update, context: BotContext) -> None:
         context._(
             "{count} one-time codes. Each works once; they are shown only this once.\n\n{links}"
         ).format(count=len(codes), links=links),
+    )
+
+
+@sender(registered=True, roles=LEADERS)
+async def members_invited(update: Update, context: BotContext) -> None:
+    """gm:m:<assessment>: send the survey to every member of the branch who hasn't answered."""
+    assert update.callback_query is not None and update.callback_query.data is not None
+    assessment_id = int(update.callback_query.data.rsplit(":", 1)[1])
+    now = context.settings.now()
+    async with context.db() as session:
+        assessment = await gq.assessment_by_id(session, assessment_id)
+        if assessment is None or not context.principal.leads_branch(assessment.branch_id):
+            await refuse(update, context)
+            return
+        campaign = await gq.campaign_by_id(session, assessment.campaign_id)
+        branch = await queries.org_by_id(session, assessment.branch_id)
+        assert campaign is not None and branch is not None
+        if service.is_closed(campaign, now):
+            await refuse(
+                update, context, context._("This survey is closed; answers are no longer accepted.")
+            )
+            return
+        waiting = [
+            account
+            for account in await gq.member_accounts(session, assessment.branch_id)
+            if account.person_id is not None
+            and not await gq.has_participated(
+                session, campaign_id=campaign.id, person_id=account.person_id, subject="branch"
+            )
+        ]
+    sent = 0
+    for account in waiting:
+        tr = translator_for(account, context.settings, None)
+        text = tr._(
+            "{title}: how satisfied are you with the work of your branch, {branch}? "
+            "Your answer is anonymous: the branch sees only counts."
+        ).format(
+            title=tr._("Classification and grading {year}").format(year=campaign.year),
+            branch=escape(branch.display_name(tr.locale)),
+        )
+        rows = [
+            [(tr._(SATISFACTION_NAMES[v]), f"sv:{campaign.id}:{v}")]
+            for v in service.SATISFACTION_VALUES
+        ]
+        try:
+            await context.bot.send_message(account.telegram_id, text, reply_markup=keyboard(rows))
+            sent += 1
+        except TelegramError as exc:
+            log.warning("could not send the survey to account %s: %s", account.id, exc)
+    await answer(
+        update,
+        context,
+        context._("The survey was sent to {count} member(s) who haven't answered yet.").format(
+            count=sent
+        ),
     )
 
 
@@ -399,6 +456,7 @@ def handlers() -> list[CommandHandler[BotContext, None] | CallbackQueryHandler[B
     return [
         CommandHandler("survey", survey_command),
         CallbackQueryHandler(codes_asked, pattern=r"^gm:n:\d{1,12}$"),
+        CallbackQueryHandler(members_invited, pattern=r"^gm:m:\d{1,12}$"),
         CallbackQueryHandler(codes_created, pattern=r"^gm:c:\d{1,12}:\d{1,3}$"),
         CallbackQueryHandler(rectification_checked, pattern=r"^sr:\d{1,12}:[a-z_]{1,24}$"),
     ]

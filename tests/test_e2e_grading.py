@@ -376,6 +376,10 @@ async def test_superior_scores_finalise_and_report(
     report = await admin.wait_reply()
     assert "Grading report" in report.text and "Participation" in report.text
     assert "DEMO-B1: members 0/4, masses 0/1" in report.text
+    chart = await admin.wait_reply()
+    assert chart.photo is not None and chart.photo.data.startswith(b"\x89PNG")
+    assert chart.text.startswith("Distribution of grades, 3 branches:")
+    assert "weak 1" in chart.text
     document = await admin.wait_reply()
     assert document.document is not None
     sheet = load_workbook(io.BytesIO(document.document.data)).active
@@ -457,3 +461,97 @@ async def test_weak_branch_rectification(
             select(GradingAssessment.grade).where(GradingAssessment.superior.is_not(None))
         )
     assert grade == "weak"
+
+
+async def test_whole_campaign_in_both_languages(
+    bot: ZhibuApp, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    """One campaign from start to report: three branches, members, masses, both languages."""
+    admin = await _user(client, demo, "林书记", "zh-hans")
+    secretaries = {
+        "DEMO-B1": (await _user(client, demo, "王芳"), "Yes"),
+        "DEMO-B2": (await _user(client, demo, "陈静", "zh-hans"), "是"),
+        "DEMO-B3": (await _user(client, demo, "周涛"), "No"),
+    }
+    started = await _admin_starts(admin, rule="是，采用此规则")
+    assert "已对 3 个支部发起" in started.text
+    for secretary, _ in secretaries.values():
+        assert "/grade" in (await secretary.wait_reply()).text
+
+    members = {
+        "DEMO-B1": ["李强", "张伟", "刘洋"],
+        "DEMO-B2": ["杨磊", "赵敏"],
+        "DEMO-B3": ["吴军", "孙丽", "马超", "胡婷"],
+    }
+    people = {
+        code: [await _user(client, demo, n) for n in names] for code, names in members.items()
+    }
+    for number, (code, (secretary, yes)) in enumerate(secretaries.items()):
+        chinese = yes == "是"
+        await secretary.send("/grade")
+        card = await secretary.wait_reply()
+        # The secretary sends the survey to the members (the secretary is a member too).
+        await secretary.press(card, "请党员参加测评" if chinese else "Ask the members to answer")
+        own_survey = await secretary.wait_reply()
+        sent = await secretary.wait_reply()
+        assert f"{len(members[code]) + 1}" in sent.text, sent.text
+        for member in people[code]:
+            survey = await member.wait_reply()
+            await member.press(survey, "satisfied")
+            comment = await member.wait_edit()
+            await member.press(comment, "Skip")
+            await member.wait_edit()
+        await secretary.press(own_survey, "满意" if chinese else "satisfied")
+        await secretary.press(await secretary.wait_edit(), "跳过" if chinese else "Skip")
+        await secretary.wait_edit()
+        # Codes for the masses, one of them used by a resident.
+        await secretary.press(card, "群众测评码" if chinese else "Codes for the masses")
+        ask = await secretary.wait_reply()
+        await secretary.press(ask, "5")
+        codes = _codes(await secretary.wait_edit())
+        resident = await client.user(6000 + number, "Resident", language_code="zh-hans")
+        await resident.send(f"/start s-{codes[0]}")
+        await resident.press(await resident.wait_reply(), "满意")
+        await resident.press(await resident.wait_edit(), "跳过")
+        await resident.wait_edit()
+        # The self-assessment.
+        await secretary.press(card, "填写自评表" if chinese else "Answer the questionnaire")
+        review = await grading.answer_all(secretary, await secretary.wait_reply(), yes)
+        await secretary.press(review, "提交" if chinese else "Submit")
+        submitted = await secretary.wait_edit()
+        assert ("已提交" if chinese else "Submitted") in submitted.text
+
+    await admin.send("/grade")
+    menu = await admin.wait_reply()
+    await admin.press(menu, "#1：进度")
+    progress = await admin.wait_reply()
+    assert "已提交自评：3/3" in progress.text
+    for code, score in (("DEMO-B1", "95"), ("DEMO-B2", "88"), ("DEMO-B3", "30")):
+        await admin.press(progress, f"{code}：上级评定分")
+        await admin.wait_reply()
+        await admin.send(score)
+        assert "已保存" in (await admin.wait_reply()).text
+    await admin.press(progress, "评定等次")
+    confirm = await admin.wait_edit()
+    await admin.press(confirm, "评定")
+    assert "已评定" in (await admin.wait_edit()).text
+    grades = {}
+    for code, (secretary, _) in secretaries.items():
+        grades[code] = (await secretary.wait_reply()).text
+    assert "graded good" in grades["DEMO-B1"] or "“好”" in grades["DEMO-B1"]
+    assert "“较好”" in grades["DEMO-B2"] or "“好”" in grades["DEMO-B2"]
+    assert "“较差”" in grades["DEMO-B3"] or "graded weak" in grades["DEMO-B3"]
+
+    await admin.send("/report grading")
+    report = await admin.wait_reply()
+    assert "分类定级报表" in report.text
+    assert "3 个支部中，3 个达到党员参与要求，3 个达到群众参与要求" in report.text
+    chart = await admin.wait_reply()
+    assert chart.photo is not None and "3 个支部的等次分布" in chart.text
+    document = await admin.wait_reply()
+    assert document.document is not None
+    table = list(
+        load_workbook(io.BytesIO(document.document.data)).active.iter_rows(values_only=True)
+    )
+    assert [row[0] for row in table[1:]] == ["DEMO-B1", "DEMO-B2", "DEMO-B3"]
+    assert table[3][-1] == "较差"
