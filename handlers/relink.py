@@ -145,6 +145,18 @@ async def _start_new(update: Update, context: BotContext) -> str | int | None:
         if account is not None and await relink_queries.open_request_of(session, account.id):
             await answer(update, context, problem_text(context.tr, service.Problem.ALREADY_OPEN))
             return ConversationHandler.END
+        last = await relink_queries.latest_request_of(session, account.id) if account else None
+    if last is not None:
+        # A finished request stays visible: its outcome, before the new questions.
+        await answer(
+            update,
+            context,
+            context._("Your last request #{id} ({type}): {state}.").format(
+                id=last.id,
+                type=context._(TYPE_LABELS[last.type]),
+                state=context._(STATE_LABELS[last.state]),
+            ),
+        )
     data: dict[str, Any] = {}
     person = account.person if account is not None else None
     if person is not None:

@@ -148,6 +148,10 @@ async def test_mobile_member_path(
         account = await queries.account_by_telegram_id(session, demo["李强"].telegram_id)
         assert account is not None and account.person is not None
         assert account.person.status is PersonStatus.REGULAR
+    # The finished request is still shown before a new one starts.
+    await member.send("/relink")
+    last = await member.wait_reply()
+    assert "#1" in last.text and tr._("completed") in last.text
 
 
 @pytest.mark.parametrize("locale", LANGUAGES)
