@@ -1,0 +1,126 @@
+"""Calendar rule overrides (nearest wins, validated, audited, CLI) and party group meetings."""
+
+import pytest
+
+from bot.app import ZhibuApp
+from bot.compliance import OverrideError, _cli, _parser, branch_compliance, set_override
+from bot.demo import DemoUser
+from bot.fake_telegram import FakeTelegramClient
+from bot.rules.calendar import ObligationState, PeriodKind, period_containing
+from storage import queries
+from storage.db import SessionFactory
+from storage.models import OrgKind
+from tests.support.activity import activities, as_user, org_today
+
+
+async def _periods(db: SessionFactory, code: str) -> dict[str, PeriodKind]:
+    today = org_today()
+    async with db() as session:
+        branch = await queries.org_by_code(session, code)
+        assert branch is not None
+        statuses = await branch_compliance(session, branch, on=today, today=today)
+    return {status.rule.key: status.period.kind for status in statuses}
+
+
+async def test_the_nearest_override_wins(db: SessionFactory, demo: dict[str, DemoUser]) -> None:
+    assert (await _periods(db, "DEMO-B1"))["lecture"] is PeriodKind.QUARTER
+    async with db.begin() as session:
+        committee = await queries.org_by_code(session, "DEMO")
+        branch = await queries.org_by_code(session, "DEMO-B1")
+        assert committee is not None and branch is not None
+        await set_override(session, org=committee, rule_key="lecture", fields={"period": "half"})
+        await set_override(session, org=branch, rule_key="lecture", fields={"period": "quarter"})
+        await set_override(session, org=committee, rule_key="talk", fields={"enabled": False})
+    b1, b2 = await _periods(db, "DEMO-B1"), await _periods(db, "DEMO-B2")
+    assert b1["lecture"] is PeriodKind.QUARTER and b2["lecture"] is PeriodKind.HALF
+    assert "talk" not in b1 and "talk" not in b2  # disabled for the whole subtree
+    async with db() as session:
+        entries = await queries.audit_entries(session, action="calendar.rule_override")
+    assert [e.details["rule"] for e in entries] == ["lecture", "lecture", "talk"]
+
+
+async def test_an_invalid_override_is_refused(
+    db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    async with db.begin() as session:
+        committee = await queries.org_by_code(session, "DEMO")
+        assert committee is not None
+        with pytest.raises(OverrideError, match="only_quarter"):
+            await set_override(
+                session, org=committee, rule_key="committee_meeting", fields={"only_quarter": 4}
+            )
+        with pytest.raises(OverrideError, match="unknown rule"):
+            await set_override(session, org=committee, rule_key="dues", fields={})
+        with pytest.raises(OverrideError):
+            await set_override(session, org=committee, rule_key="lecture", fields={"min_count": 0})
+
+
+async def test_the_command_line_sets_and_shows_rules(
+    database_url: str,
+    db: SessionFactory,
+    demo: dict[str, DemoUser],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = _parser().parse_args(["set", "--org", "DEMO", "--rule", "lecture", "--period", "half"])
+    assert await _cli(args, database_url) == 0
+    assert "lecture: 1 per half" in capsys.readouterr().out
+    assert (await _periods(db, "DEMO-B3"))["lecture"] is PeriodKind.HALF
+    args = _parser().parse_args(["show", "--org", "NOPE"])
+    assert await _cli(args, database_url) == 1
+    args = _parser().parse_args(
+        ["set", "--org", "DEMO", "--rule", "themed_day", "--only-quarter", "2"]
+    )
+    assert await _cli(args, database_url) == 1
+    assert "refused" in capsys.readouterr().err
+
+
+async def test_due_follows_an_override(
+    bot: ZhibuApp, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    async with db.begin() as session:
+        committee = await queries.org_by_code(session, "DEMO")
+        assert committee is not None
+        await set_override(session, org=committee, rule_key="lecture", fields={"period": "half"})
+    half = period_containing(PeriodKind.HALF, org_today())
+    label = "first half" if half.start.month == 1 else "second half"
+    secretary = await as_user(client, demo, "陈静")
+    await secretary.send("/due")
+    due = await secretary.wait_reply()
+    assert f"⏳ Party lecture ({label} of {half.start.year}): due" in due.text
+
+
+async def test_party_group_meeting_asks_which_group(
+    bot: ZhibuApp, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    async with db.begin() as session:
+        branch = await queries.org_by_code(session, "DEMO-B1")
+        assert branch is not None
+        for code, name in (("DEMO-B1-G1", "First group"), ("DEMO-B1-G2", "Second group")):
+            await queries.add_org_unit(
+                session, code=code, kind=OrgKind.PARTY_GROUP, name=name, parent=branch
+            )
+    secretary = await as_user(client, demo, "王芳")
+    await secretary.send("/due")
+    due = await secretary.wait_reply()
+    assert "⏳ party group meeting (" in due.text  # the branch has groups now
+    await secretary.send("party group meeting today 3/4 topic: study")
+    group = await secretary.wait_reply()
+    assert "Which party group" in group.text
+    assert group.button_texts == ["First group", "Second group"]
+    await secretary.press(group, "Second group")
+    summary = await secretary.wait_edit()
+    await secretary.press(summary, "Save")
+    await secretary.wait_edit()
+    [activity] = await activities(db)
+    async with db() as session:
+        unit = await queries.org_by_code(session, "DEMO-B1-G2")
+        assert unit is not None
+    assert activity.party_group_id == unit.id and activity.day == org_today()
+    today = org_today()
+    async with db() as session:
+        b1 = await queries.org_by_code(session, "DEMO-B1")
+        assert b1 is not None
+        statuses = await branch_compliance(session, b1, on=today, today=today)
+    [group_rule] = [s for s in statuses if s.rule.key == "group_meeting"]
+    # One group met, the other has not yet: the obligation is still due for that group.
+    assert group_rule.state is ObligationState.DUE and len(group_rule.missing_groups) == 1
