@@ -82,7 +82,7 @@ from handlers.common import (
 )
 from storage import queries, relink_queries
 from storage.models import Account, OrgUnit
-from storage.models_relink import RelinkRequest
+from storage.models_relink import LostContactEntry, RelinkRequest
 
 log = logging.getLogger(__name__)
 
@@ -263,24 +263,15 @@ def card_text(
     if matches is not None and not for_member:
         if matches:
             lines.append(_("Possible matches in the lost-contact register:"))
-            for match in matches:
-                entry = match.entry
-                lines.append(
-                    "– "
-                    + escape(
-                        " · ".join(
-                            part
-                            for part in (
-                                entry.name,
-                                entry.branch_code or "?",
-                                str(entry.join_year or "?"),
-                            )
-                        )
-                    )
-                )
+            lines.extend("– " + escape(entry_label(match.entry)) for match in matches)
         else:
             lines.append(_("No match in the lost-contact register."))
     return "\n".join(lines)
+
+
+def entry_label(entry: LostContactEntry) -> str:
+    """A register row as the secretary recognises it: name · original branch · joining year."""
+    return " · ".join((entry.name, entry.branch_code or "?", str(entry.join_year or "?")))
 
 
 # Every button a card can carry: (verb, a representative action, its label).
@@ -676,7 +667,8 @@ async def text_received(update: Update, context: BotContext) -> str | int | None
         return None
     if draft.state == TALK_BY:
         held_on = dt.date.fromisoformat(str(draft.data["held_on"]))
-        return await _finish(update, context, request_id, EducationTalkHeld(held_on, text))
+        talk = CompleteStep(EducationTalkHeld(held_on, text))
+        return await _finish_action(update, context, request_id, talk)
     if verb == "let":
         number = text[:64]
         async with context.db.begin() as session:
@@ -722,7 +714,8 @@ async def text_received(update: Update, context: BotContext) -> str | int | None
         if not re.fullmatch(r"\d{1,3}", text):
             await answer(update, context, context._("Please send a number of months, like 6."))
             return None
-        return await _finish(update, context, request_id, DuesSettled(int(text)))
+        dues = CompleteStep(DuesSettled(int(text)))
+        return await _finish_action(update, context, request_id, dues)
     if verb == "rep":
         return await _report(update, context, request_id, text)
     actions: dict[str, Action] = {
@@ -735,12 +728,6 @@ async def text_received(update: Update, context: BotContext) -> str | int | None
         await _end_pending(update, context)
         return ConversationHandler.END
     return await _finish_action(update, context, request_id, actions[verb])
-
-
-async def _finish(
-    update: Update, context: BotContext, request_id: int, detail: EducationTalkHeld | DuesSettled
-) -> int | None:
-    return await _finish_action(update, context, request_id, CompleteStep(detail))
 
 
 async def _finish_action(
@@ -811,21 +798,7 @@ async def _identity(
         async with context.db() as session:
             matches = await service.register_matches(session, row, limit=3)
         if matches:
-            rows = [
-                [
-                    (
-                        " · ".join(
-                            (
-                                m.entry.name,
-                                m.entry.branch_code or "?",
-                                str(m.entry.join_year or "?"),
-                            )
-                        ),
-                        f"rl:idn:{row.id}:{m.entry.id}",
-                    )
-                ]
-                for m in matches
-            ]
+            rows = [[(entry_label(m.entry), f"rl:idn:{row.id}:{m.entry.id}")] for m in matches]
             rows.append([(context._("Not in the register"), f"rl:idn:{row.id}:0")])
             await edit_or_answer(
                 update,
