@@ -15,6 +15,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Account, OrgKind, OrgUnit, Person, Role, RoleAssignment
+from storage.models_grading import (
+    CampaignStatus,
+    GradingAssessment,
+    GradingCampaign,
+    RectificationItem,
+    RectificationStatus,
+)
 from storage.models_reminders import (
     BranchTerm,
     Reminder,
@@ -493,3 +500,45 @@ async def training_record(
             )
         ).all()
     )
+
+
+# ---- grading (read only: the grading feature owns these tables) -------------------------------
+
+
+async def open_campaigns(
+    session: AsyncSession, *, since: dt.datetime
+) -> list[tuple[int, int, str, dt.datetime]]:
+    """(campaign id, year, subtree path, deadline) of open campaigns with a recent deadline."""
+    rows = await session.execute(
+        select(GradingCampaign.id, GradingCampaign.year, OrgUnit.path, GradingCampaign.deadline)
+        .join(OrgUnit, OrgUnit.id == GradingCampaign.org_unit_id)
+        .where(GradingCampaign.status == CampaignStatus.OPEN, GradingCampaign.deadline >= since)
+    )
+    return [(row[0], row[1], row[2], row[3]) for row in rows]
+
+
+async def submitted_branches(session: AsyncSession, campaign_id: int) -> set[int]:
+    """Branches whose self-assessment of the campaign is submitted."""
+    rows = await session.scalars(
+        select(GradingAssessment.branch_id).where(
+            GradingAssessment.campaign_id == campaign_id,
+            GradingAssessment.submitted_at.is_not(None),
+        )
+    )
+    return set(rows.all())
+
+
+async def rectification_items(
+    session: AsyncSession, *, since: dt.date
+) -> list[tuple[int, int, str, dt.date, bool]]:
+    """(id, branch id, problem, due date, done) of items due since `since`."""
+    rows = await session.execute(
+        select(
+            RectificationItem.id,
+            RectificationItem.branch_id,
+            RectificationItem.problem,
+            RectificationItem.due_on,
+            RectificationItem.status == RectificationStatus.DONE,
+        ).where(RectificationItem.due_on >= since)
+    )
+    return [(row[0], row[1], row[2], row[3], bool(row[4])) for row in rows]

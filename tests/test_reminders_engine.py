@@ -82,7 +82,7 @@ async def test_quiet_hours_defer_to_the_morning_in_the_recipients_time_zone(
         account,
         "grd:1:x:1:d1",
         clock(),
-        kind="grading",
+        kind="rectification",
         urgent=True,
         payload={"title": "Grading 2026", "due_day": "2026-11-21"},
     )

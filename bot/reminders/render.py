@@ -176,7 +176,21 @@ def line(tr: Translator, row: Reminder, names: Names) -> str:
         return tr._("Send your yearly report to your home branch by {date}.").format(
             date=_day(tr, row)
         )
-    # Grading and rectification: the title was written by an admin or secretary.
+    if kind is ReminderKind.GRADING:
+        values = {
+            "branch": names.branch(tr, p.get("branch_id")),
+            "year": p.get("year", "?"),
+            "date": _day(tr, row),
+        }
+        if p.get("overdue"):
+            return tr._(
+                "{branch}: the self-assessment for classification and grading {year} was due by "
+                "{date} and is not submitted."
+            ).format(**values)
+        return tr._(
+            "{branch}: submit the self-assessment for classification and grading {year} by {date}."
+        ).format(**values)
+    # Rectification: the problem as the secretary or admin wrote it.
     title = escape(str(p.get("title", "")))
     if p.get("overdue"):
         return tr._("“{title}” was due by {date}.").format(title=title, date=_day(tr, row))

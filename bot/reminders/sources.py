@@ -238,6 +238,48 @@ async def _mobile_reports(
         )
 
 
+async def _grading(
+    session: AsyncSession, plan: p.Plan, window: p.Window, people: People, settings: Settings
+) -> None:
+    """Self-assessments not yet submitted, and rectification items not yet done."""
+    since = window.now - window.catch_up - dt.timedelta(days=2)
+    branches = await rq.branches(session)
+    for campaign_id, year, path, deadline in await rq.open_campaigns(session, since=since):
+        submitted = await rq.submitted_branches(session, campaign_id)
+        # The last day to act is the local day before a midnight deadline.
+        due_day = (deadline.astimezone(settings.tz) - dt.timedelta(microseconds=1)).date()
+        for branch_id, branch_path in branches:
+            if not branch_path.startswith(path) or branch_id not in people.by_branch:
+                continue
+            p.plan_deadline(
+                plan,
+                window,
+                p.DeadlineFact(
+                    kind=ReminderKind.GRADING,
+                    subject=f"grd:{campaign_id}:{branch_id}",
+                    due_day=due_day,
+                    recipients=tuple(people.by_branch[branch_id]),
+                    payload={"campaign_id": campaign_id, "year": year, "branch_id": branch_id},
+                    done=branch_id in submitted,
+                ),
+            )
+    for item_id, branch_id, problem, due_on, done in await rq.rectification_items(
+        session, since=since.date()
+    ):
+        p.plan_deadline(
+            plan,
+            window,
+            p.DeadlineFact(
+                kind=ReminderKind.RECTIFICATION,
+                subject=f"rect:{item_id}",
+                due_day=due_on,
+                recipients=tuple(people.by_branch.get(branch_id, ())),
+                payload={"branch_id": branch_id, "title": problem[:80]},
+                done=done,
+            ),
+        )
+
+
 async def _digests(
     session: AsyncSession, plan: p.Plan, window: p.Window, people: People, settings: Settings
 ) -> None:
@@ -286,6 +328,7 @@ async def build_plan(session: AsyncSession, settings: Settings, now: dt.datetime
     await _inductions(session, plan, window, people, settings)
     await _terms(session, plan, window, people, settings)
     await _mobile_reports(session, plan, window, settings)
+    await _grading(session, plan, window, people, settings)
     await _digests(session, plan, window, people, settings)
     return plan
 

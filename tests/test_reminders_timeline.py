@@ -1,0 +1,176 @@
+"""Planning over the database and sending, day by day: every kind fires at the right moment in
+the recipient's time zone and language, soft items wait for the digest, escalations reach the
+admin, and what is done is withdrawn."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select, update
+
+from bot.config import Settings
+from bot.demo import DemoUser
+from bot.fake_telegram import FakeTelegramClient
+from bot.fake_telegram.client import FakeUser
+from bot.reminders.engine import ReminderEngine
+from storage import queries
+from storage import reminder_queries as rq
+from storage.db import SessionFactory
+from storage.models import Person, Role, RoleAssignment
+from storage.models_grading import GradingAssessment, GradingCampaign
+from storage.models_reminders import Reminder, ReminderState, TrainingAudience, TrainingKind
+from tests.support.reminders import Clock, at, make_engine
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """Tuesday 2026-11-24 10:00 in Shanghai."""
+    return Clock(at("2026-11-24 10:00"))
+
+
+@pytest.fixture
+async def engine(
+    db: SessionFactory, settings: Settings, clock: Clock
+) -> AsyncIterator[ReminderEngine]:
+    """The engine at the test's clock."""
+    made, bot = await make_engine(db, settings, clock)
+    yield made
+    await bot.shutdown()
+
+
+async def _at(engine: ReminderEngine, clock: Clock, moment: dt.datetime) -> int:
+    clock.set(moment)
+    await engine.plan()
+    return (await engine.tick()).messages
+
+
+async def _setup(db: SessionFactory) -> None:
+    """王芳 was appointed on 1 June (induction due by 30 November), DEMO-B1's term ends on
+    31 January 2027, and a grading campaign closes at midnight before 1 December."""
+    async with db.begin() as session:
+        wang = await session.scalar(select(Person).where(Person.name == "王芳"))
+        assert wang is not None
+        await session.execute(
+            update(RoleAssignment)
+            .where(RoleAssignment.person_id == wang.id, RoleAssignment.role == Role.SECRETARY)
+            .values(created_at=at("2026-06-01 11:00"))
+        )
+        b1 = await queries.org_by_code(session, "DEMO-B1")
+        b2 = await queries.org_by_code(session, "DEMO-B2")
+        committee = await queries.org_by_code(session, "DEMO")
+        assert b1 is not None and b2 is not None and committee is not None
+        await rq.set_branch_term(session, org_unit_id=b1.id, started_on=dt.date(2024, 1, 31))
+        campaign = GradingCampaign(
+            org_unit_id=committee.id,
+            year=2026,
+            questionnaire_id="national-2012",
+            questionnaire_version="1",
+            deadline=at("2026-12-01 00:00"),
+        )
+        session.add(campaign)
+        await session.flush()
+        session.add(
+            GradingAssessment(
+                campaign_id=campaign.id, branch_id=b2.id, submitted_at=at("2026-11-20 09:00")
+            )
+        )
+
+
+async def test_each_kind_at_its_moment_in_the_recipients_language(
+    engine: ReminderEngine,
+    clock: Clock,
+    db: SessionFactory,
+    client: FakeTelegramClient,
+    demo: dict[str, DemoUser],
+) -> None:
+    await _setup(db)
+    users: dict[str, FakeUser] = {}
+    for name in ("王芳", "陈静", "周涛", "林书记"):
+        users[name] = await client.user(demo[name].telegram_id, name, language_code="zh-hans")
+
+    # Tue 24 Nov: 7 days before the month ends (soft: kept for the digest), 7 days before the
+    # induction and grading deadlines: one coalesced message each; 陈静's branch has submitted.
+    assert await _at(engine, clock, at("2026-11-24 10:00")) == 2
+    wang = (await users["王芳"].wait_reply()).text
+    assert (
+        "2条提醒" in wang and "任职培训" in wang and "还剩7天" in wang and "2026年11月30日" in wang
+    )
+    assert "自评" in (await users["周涛"].wait_reply()).text
+    await users["陈静"].expect_no_reply(within=0.1)
+    async with db() as session:
+        digested = await session.scalar(
+            select(Reminder.id).where(Reminder.state == ReminderState.IN_DIGEST).limit(1)
+        )
+    assert digested is not None
+
+    # Planning and ticking again later that day sends nothing twice.
+    assert await _at(engine, clock, at("2026-11-24 18:00")) == 0
+
+    # Mon 30 Nov 10:00: the digest, and the last day of the month, induction, grading and the
+    # two-month term warning in one message.
+    assert await _at(engine, clock, at("2026-11-30 10:00")) >= 3
+    texts = [m.text for m in await users["王芳"].wait_replies(2)]
+    digest = next(t for t in texts if "本周提醒" in t)
+    assert "本周到期" in digest
+    today = next(t for t in texts if "本周提醒" not in t)
+    assert "今天是" in today and "换届" in today and "还剩1天" in today
+    # The admin above the branch is warned about the term too.
+    assert "换届" in (await users["林书记"].wait_reply()).text
+
+    # Tue 1 Dec: overdue notices; the induction escalates to the admin at once.
+    await _at(engine, clock, at("2026-12-01 10:00"))
+    overdue = (await users["王芳"].wait_reply()).text
+    assert "尚未登记" in overdue and "尚未提交" in overdue and "组织部" in overdue
+    admin = (await users["林书记"].wait_reply()).text
+    assert "王芳" in admin and "任职培训" in admin
+
+    # Tue 8 Dec: seven days overdue, the missed November activities escalate too.
+    await users["林书记"].skip_pending()
+    await _at(engine, clock, at("2026-12-08 10:00"))
+    escalation = (await users["林书记"].wait_reply()).text
+    assert "第一党支部" in escalation and "逾期" in escalation
+
+
+async def test_attended_induction_withdraws_its_reminders(
+    engine: ReminderEngine,
+    clock: Clock,
+    db: SessionFactory,
+    client: FakeTelegramClient,
+    demo: dict[str, DemoUser],
+) -> None:
+    await _setup(db)
+    await engine.plan()
+    async with db() as session:
+        keys = set((await session.scalars(select(Reminder.dedupe_key))).all())
+    assert any(key.startswith("ind:") for key in keys)
+    async with db.begin() as session:
+        committee = await queries.org_by_code(session, "DEMO")
+        assert committee is not None
+        training = await rq.add_training(
+            session,
+            org=committee,
+            kind=TrainingKind.INDUCTION,
+            audience=TrainingAudience.SECRETARIES,
+            title="Induction",
+            place="Party school",
+            starts_at=at("2026-11-10 09:00"),
+            created_by=None,
+        )
+        wang = await session.scalar(select(Person).where(Person.name == "王芳"))
+        assert wang is not None
+        invitee = await rq.invitee(session, training_id=training.id, person_id=wang.id)
+        assert invitee is not None
+        invitee.attended = True
+    await engine.plan()
+    async with db() as session:
+        states = {
+            key: state
+            for key, state in await session.execute(
+                select(Reminder.dedupe_key, Reminder.state).where(
+                    Reminder.dedupe_key.startswith("ind:")
+                )
+            )
+        }
+    assert states and set(states.values()) == {ReminderState.CANCELLED}
