@@ -377,9 +377,11 @@ async def test_expired_transfer_is_a_pocket_member_for_both_secretaries_and_the_
     now = dt.datetime.now(dt.UTC)
     assert await check_pocket_members(bot, now + dt.timedelta(days=9)) == 0
     assert await check_pocket_members(bot, now + dt.timedelta(days=10, minutes=1)) == 1
+    flagged = {}
     for user in (home, receiving, admin):
-        flagged = await user.wait_reply()
-        assert "Pocket member" in flagged.text and "B2-7" in flagged.text
+        flagged[user.user_id] = await user.wait_reply()
+        assert "Pocket member" in flagged[user.user_id].text
+        assert "B2-7" in flagged[user.user_id].text
     heard = [(await member.wait_reply()).text for _ in range(3)]  # accepted, letter, expired
     assert "expired before the receiving branch accepted" in heard[-1]
     assert (await request_row(db)).state is RequestState.LETTER_EXPIRED
@@ -389,6 +391,23 @@ async def test_expired_transfer_is_a_pocket_member_for_both_secretaries_and_the_
     assert answer["text"].startswith("The transfer letter has expired")
     # The job is idempotent: nothing new to flag.
     assert await check_pocket_members(bot, now + dt.timedelta(days=20)) == 0
+    # The home branch follows up with a new letter, and this time it is accepted in time.
+    home_card = flagged[home.user_id]
+    assert home_card.button_texts == ["Issue transfer letter", "Cancel request"]
+    await home.press(home_card, "Issue transfer letter")
+    await home.wait_reply()
+    await home.send("B2-7 bis")
+    await home.press(await home.wait_reply(), "30 days")
+    assert "B2-7 bis" in (await home.wait_edit()).text
+    renewed = await receiving.wait_reply()
+    await receiving.press(renewed, "Accept the transfer")
+    assert "completed" in (await receiving.wait_edit()).text
+    async with db() as session:
+        account = await queries.account_by_telegram_id(session, demo["杨磊"].telegram_id)
+        assert account is not None and account.person is not None
+        assert account.person.branch is not None and account.person.branch.code == "DEMO-B1"
+        issued = await queries.audit_entries(session, action="relink.letter_issued")
+    assert [e.details.get("replaces") for e in issued] == [None, "B2-7"]
 
 
 async def test_a_member_cannot_decide_their_own_request_nor_a_stranger_see_it(
