@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
 
 from bot.relink.machine import FINAL_STATES, RequestState, RequestType
-from storage.models import Account, OrgUnit, Person, Role, RoleAssignment
+from storage.models import Account, OrgUnit, Role, RoleAssignment
 from storage.models_relink import LostContactEntry, RelinkLetter, RelinkRequest, RelinkStep
 
 _LOADED = (
@@ -171,11 +171,6 @@ async def unlinked_register_entries(session: AsyncSession) -> list[LostContactEn
     )
 
 
-async def register_entries(session: AsyncSession) -> list[LostContactEntry]:
-    """Every register row."""
-    return list(await session.scalars(select(LostContactEntry).order_by(LostContactEntry.id)))
-
-
 async def relinked_between(
     session: AsyncSession, start: dt.datetime, end: dt.datetime
 ) -> list[RelinkRequest]:
@@ -193,8 +188,3 @@ async def relinked_between(
             .order_by(RelinkRequest.completed_at)
         )
     )
-
-
-async def people_named(session: AsyncSession, name: str) -> list[Person]:
-    """People on any roster with exactly this name."""
-    return list(await session.scalars(select(Person).where(Person.name == name)))
