@@ -1,0 +1,95 @@
+"""Two bot processes on one PostgreSQL database deliver each reminder exactly once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.config import Settings
+from bot.fake_telegram import FakeTelegramClient
+from storage import reminder_queries as rq
+from storage.db import SessionFactory
+from storage.models import Account
+from storage.models_reminders import Reminder
+from tests.support import database
+from tests.support.bot import BotProcess, env_for
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        database.BACKEND != "postgresql",
+        reason="SQLite has no row locks: one bot process per SQLite database is supported; "
+        "this runs in the PostgreSQL pass",
+    ),
+]
+
+RECIPIENTS = 120
+FIRST_ID = 700_000
+
+
+async def test_two_processes_deliver_each_reminder_once(
+    settings: Settings, client: FakeTelegramClient, db: SessionFactory, tmp_path: Path
+) -> None:
+    # Reminders that fell due an hour ago, before either process started.
+    now = dt.datetime.now(dt.UTC)
+    due = now - dt.timedelta(hours=1)
+    users = []
+    async with db.begin() as session:
+        for n in range(RECIPIENTS):
+            account = Account(telegram_id=FIRST_ID + n, telegram_language="en", time_zone="Etc/UTC")
+            session.add(account)
+            await session.flush()
+            rows = [
+                {
+                    "account_id": account.id,
+                    "kind": "mobile_report",
+                    "subject": f"mob:{n}:{k}",
+                    "dedupe_key": f"mob:{n}:{k}:{account.id}:d7",
+                    "due_at": due - dt.timedelta(minutes=k),
+                    "deadline": None,
+                    # Urgent: no quiet hours, whatever the time of day the test runs.
+                    "urgent": True,
+                    "soft": False,
+                    "payload": {"due_day": "2026-12-01"},
+                    "state": "pending",
+                    "attempts": 0,
+                    "created_at": due,
+                }
+                # Every third recipient has two reminders: they come as one message.
+                for k in range(2 if n % 3 == 0 else 1)
+            ]
+            await rq.insert_reminders(session, rows)
+    for n in range(RECIPIENTS):
+        users.append(await client.user(FIRST_ID + n, f"U{n}", language_code="en"))
+
+    env = env_for(settings) | {
+        "ZHIBU_REMINDER_TICK_SECONDS": "0.2",
+        # Two processes share Telegram's 30/s between them.
+        "ZHIBU_DELIVERY_RATE": "12",
+    }
+    processes = [BotProcess(env, tmp_path / f"bot{i}.log") for i in (1, 2)]
+    for process in processes:
+        process.start()
+    try:
+        for user in users:
+            message = await user.wait_reply(timeout=60)
+            assert "yearly report" in message.text
+    finally:
+        codes = [await process.terminate() for process in processes]
+    assert codes == [0, 0], [p.log()[-2000:] for p in processes]
+    for user in users:
+        assert len(await user.messages()) == 1, user
+    async with db() as session:
+        states = dict(
+            (
+                await session.execute(select(Reminder.state, func.count()).group_by(Reminder.state))
+            ).all()
+        )
+    assert states == {"sent": RECIPIENTS + RECIPIENTS // 3}
+    senders = [p.log().count("reminders: TickReport(messages=") for p in processes]
+    assert all(senders), f"both processes should have sent some: {senders}"
+    stats = await client.flood_stats()
+    assert not stats.get("violations"), stats
