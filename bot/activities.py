@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import N_
-from bot.rules.dates import is_late
+from bot.rules.dates import DateError, is_late
 from bot.rules.kinds import ActivityKind
 from bot.rules.quicklog import MAX_ATTENDANCE, parse_quick_log
 from storage import activity_queries, queries
@@ -139,10 +139,13 @@ class ActivityDraft:
         return [name for name in REQUIRED_FIELDS if not given[name]]
 
 
-def draft_from_quick_log(text: str, *, branch_id: int, today: dt.date) -> ActivityDraft:
-    """A draft holding only what the message said (the flow asks for the rest)."""
+def draft_from_quick_log(
+    text: str, *, branch_id: int, today: dt.date
+) -> tuple[ActivityDraft, DateError | None]:
+    """A draft holding only what the message said (the flow asks for the rest), and why a
+    date that was written could not be used (in the future, no such day), if so."""
     parsed = parse_quick_log(text, today)
-    return ActivityDraft(
+    draft = ActivityDraft(
         branch_id=branch_id,
         kinds=[kind.value for kind in parsed.kinds],
         day=parsed.date,
@@ -152,6 +155,7 @@ def draft_from_quick_log(text: str, *, branch_id: int, today: dt.date) -> Activi
         place=parsed.place[:PLACE_LIMIT] if parsed.place else None,
         unparsed=parsed.unparsed[:TOPIC_LIMIT],
     )
+    return draft, parsed.date_error
 
 
 def draft_from_activity(activity: Activity) -> ActivityDraft:

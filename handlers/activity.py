@@ -410,9 +410,11 @@ async def quick_log(update: Update, context: BotContext) -> str | None:
         await refuse(update, context, _refuse_scope_text(context))
         return None
     text = _text(update) or ""
-    draft = draft_from_quick_log(
+    draft, date_error = draft_from_quick_log(
         text[:1000], branch_id=branches[0].org_id, today=today_in_org(context)
     )
+    if date_error in (DateError.FUTURE, DateError.INVALID):
+        await answer(update, context, _date_error_text(context, date_error))
     pending = draft.missing()
     if ActivityKind.GROUP_MEETING.value in draft.kinds:
         pending.append("group")

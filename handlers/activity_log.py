@@ -163,6 +163,9 @@ async def view_pressed(update: Update, context: BotContext) -> None:
     leader = principal.leads_branch(activity.branch_id)
     member_view = not leader and not principal.is_admin_of(activity.branch.path)
     rows = []
+    committee = ActivityKind.COMMITTEE_MEETING.value in activity.kinds
+    if activity.attachments and not (member_view and committee):
+        rows.append([(context._("Show photos and documents"), f"ac:f:{activity.id}")])
     if leader and not activity.voided:
         rows.append(
             [
@@ -176,10 +179,39 @@ async def view_pressed(update: Update, context: BotContext) -> None:
     )
 
 
+@sender(registered=True)
+async def files_pressed(update: Update, context: BotContext) -> None:
+    """Send an activity's photos and documents again, by their Telegram file ids."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    async with context.db() as session:
+        activity = await activity_queries.activity_by_id(session, int(query.data.split(":")[2]))
+    principal = context.principal
+    if activity is None or not may_view(principal, activity):
+        await refuse(update, context)
+        return
+    member_view = not principal.leads_branch(activity.branch_id) and not principal.is_admin_of(
+        activity.branch.path
+    )
+    if member_view and ActivityKind.COMMITTEE_MEETING.value in activity.kinds:
+        await refuse(update, context)
+        return
+    await query.answer()
+    chat = update.effective_chat
+    assert chat is not None
+    caption = context._("Activity #{id}").format(id=activity.id)
+    for attachment in activity.attachments:
+        if attachment.get("type") == "photo":
+            await context.bot.send_photo(chat.id, attachment["file_id"], caption=caption)
+        else:
+            await context.bot.send_document(chat.id, attachment["file_id"], caption=caption)
+
+
 def handlers() -> list[CommandHandler[BotContext, None] | CallbackQueryHandler[BotContext, None]]:
     """The handlers of this module."""
     return [
         CommandHandler("activities", list_activities),
         CallbackQueryHandler(page_pressed, pattern=r"^ac:p:\d{1,6}$"),
         CallbackQueryHandler(view_pressed, pattern=r"^ac:v:\d{1,12}:\d{1,6}$"),
+        CallbackQueryHandler(files_pressed, pattern=r"^ac:f:\d{1,12}$"),
     ]

@@ -86,6 +86,15 @@ async def test_guided_flow_in_english(
     async with db() as session:
         entries = await queries.audit_entries(session, action="activity.logged")
     assert [e.target_id for e in entries] == [activity.id]
+    # The attachments are kept as Telegram file ids and can be sent again from the log.
+    await secretary.send("/activities")
+    listing = await secretary.wait_reply()
+    await secretary.press(listing, listing.button_texts[0])
+    view = await secretary.wait_edit()
+    await secretary.press(view, "Show photos and documents")
+    photo, document = await secretary.wait_replies(2)
+    assert photo.photo is not None and photo.photo.data == PNG
+    assert document.document is not None and document.document.data == b"minutes"
 
 
 async def test_quick_log_in_english_saves_after_confirmation(
@@ -110,6 +119,13 @@ async def test_quick_log_asks_for_what_it_could_not_read(
     bot: ZhibuApp, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
 ) -> None:
     secretary = await as_user(client, demo, "周涛")
+    tomorrow = org_today() + dt.timedelta(days=1)
+    await secretary.send(f"committee meeting {tomorrow.isoformat()} 5/6 topic: planning")
+    assert "in the future" in (await secretary.wait_reply()).text
+    assert "When was it?" in (await secretary.wait_reply()).text
+    await secretary.send("/cancel")
+    await secretary.press(await secretary.wait_reply(), "Discard draft")
+    await secretary.wait_edit()
     # `11/20` alone is attendance 11 of 20: the date and topic are still missing.
     await secretary.send("支委会 11/20")
     date = await secretary.wait_reply()
