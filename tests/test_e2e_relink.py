@@ -1,6 +1,7 @@
 """Mobile and lost-contact members through the fake Bot API: the three paths in both languages,
 rejection, asking for more, an expired transfer, register matching and the illegal moves."""
 
+import asyncio
 import datetime as dt
 
 import pytest
@@ -503,3 +504,34 @@ async def test_a_restart_mid_request_keeps_every_answer(
         assert "was sent to Second Party Branch" in (await lost.wait_edit()).text
     row = await request_row(db)
     assert (row.name, row.join_year, row.city) == ("孙立", 2001, "Xi'an")
+
+
+async def test_two_deciders_pressing_at_once_decide_once(
+    bot: ZhibuApp, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    await _everyone_speaks(db, "en")
+    member, secretary, admin = await _users(client, demo, "en", "李强", "王芳", "林书记")
+    await _file_request(member, Translator("en"), "1. Report as a mobile member")
+    notice = await secretary.wait_reply()
+    await admin.send("/relink")
+    listing = await admin.wait_reply()
+    await admin.press(listing, "#1 李强")
+    card = await admin.wait_reply()
+    assert "Accept" in card.button_texts
+    presses = await asyncio.gather(secretary.press(notice, "Accept"), admin.press(card, "Accept"))
+    answers = [
+        (await user.callback_answer(update_id)).get("text")
+        for user, update_id in zip((secretary, admin), presses, strict=True)
+    ]
+    refusals = [text for text in answers if text]
+    # Exactly one decision went through; the other was told why nothing changed.
+    assert len(refusals) == 1
+    assert refusals[0] in (
+        "Someone else changed this request just now. Please look at it again.",
+        "That is not possible while the request is: active: managed by both branches. "
+        "Nothing was changed.",
+    )
+    row = await request_row(db)
+    assert row.state is RequestState.ACTIVE and row.version == 2
+    async with db() as session:
+        assert len(await queries.audit_entries(session, action="relink.accepted")) == 1
