@@ -58,6 +58,8 @@ async def _file_request(
     """Answer the /relink questions; returns the confirmation (after pressing Send)."""
     await user.send("/relink")
     kinds = await user.wait_reply()
+    if not kinds.buttons:  # the outcome of an earlier request comes first
+        kinds = await user.wait_reply()
     await user.press(kinds, tr._(kind_label))
     if name is not None:
         assert tr._("Your full name, as on your branch's roster:") in (await user.wait_reply()).text
@@ -535,3 +537,34 @@ async def test_two_deciders_pressing_at_once_decide_once(
     assert row.state is RequestState.ACTIVE and row.version == 2
     async with db() as session:
         assert len(await queries.audit_entries(session, action="relink.accepted")) == 1
+
+
+async def test_the_member_withdraws_and_the_home_side_cancels_with_a_reason(
+    bot: ZhibuApp, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    await _everyone_speaks(db, "en")
+    member, secretary = await _users(client, demo, "en", "张伟", "王芳")
+    tr = Translator("en")
+    await _file_request(member, tr, "1. Report as a mobile member")
+    await secretary.wait_reply()
+    await member.send("/relink")
+    card = await member.wait_reply()
+    await member.press(card, "Withdraw")
+    assert "withdrawn" in (await member.wait_edit()).text
+    assert "withdrawn by the member" in (await secretary.wait_reply()).text
+
+    await _file_request(
+        member, tr, "2. Transfer my ties", other_search="DEMO-B2", other_code="DEMO-B2"
+    )
+    notice = await secretary.wait_reply()
+    await secretary.press(notice, "Accept")
+    card = await secretary.wait_edit()
+    await secretary.press(card, "Cancel request")
+    await secretary.wait_reply()
+    await secretary.send("The member stays in town after all")
+    assert "cancelled" in (await secretary.wait_reply()).text
+    heard = [(await member.wait_reply()).text for _ in range(2)]
+    assert "The member stays in town after all" in heard[-1]
+    async with db() as session:
+        entries = await queries.audit_entries(session, action="relink.cancelled")
+    assert entries[0].details["reason"] == "The member stays in town after all"
