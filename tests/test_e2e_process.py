@@ -53,8 +53,7 @@ async def test_kill_9_mid_conversation_keeps_every_answer(
         welcome = await user.wait_reply(timeout=30)
         assert "Welcome, Kai Wen!" in welcome.text, process.log()
     finally:
-        if process.process and process.process.poll() is None:
-            process.kill()
+        process.ensure_stopped()
     async with db() as session:
         account = await queries.account_by_telegram_id(session, 77)
         assert account is not None and account.person is not None
@@ -66,10 +65,13 @@ async def test_sigterm_shuts_down_gracefully(
 ) -> None:
     process = BotProcess(env_for(settings), tmp_path / "bot.log")
     process.start()
-    user = await client.user(78, "Term", language_code="en")
-    await user.send("/start")
-    await user.wait_reply(timeout=30)
-    assert await process.terminate() == 0, process.log()
+    try:
+        user = await client.user(78, "Term", language_code="en")
+        await user.send("/start")
+        await user.wait_reply(timeout=30)
+        assert await process.terminate() == 0, process.log()
+    finally:
+        process.ensure_stopped()
     assert "123456:TEST" not in process.log()  # the token never reaches the logs
 
 

@@ -99,6 +99,11 @@ class BotProcess:
         self.process.kill()
         return self.process.wait()
 
+    def ensure_stopped(self) -> None:
+        """Kill the process if a failed test left it running (and reap it)."""
+        if self.process is not None and self.process.poll() is None:
+            self.kill()
+
     def log(self) -> str:
         """What the process printed."""
         return self._log_path.read_text(errors="replace")
