@@ -98,10 +98,22 @@ async def facts_by_branch(
     end: dt.date,
     branch_id: int | None = None,
     subtree_path: str | None = None,
+    since_by_kind: Mapping[ActivityKind, dt.date] | None = None,
 ) -> dict[int, list[ActivityFact]]:
-    """The activities that count between start and end, as ActivityFacts per branch."""
+    """The activities that count between start and end, as ActivityFacts per branch.
+
+    `since_by_kind` (see `earliest_windows`) skips what no rule's window can count.
+    """
+    since = None
+    if since_by_kind is not None:
+        since = {kind.value: day for kind, day in since_by_kind.items()}
     rows = await activity_queries.activity_facts_raw(
-        session, start=start, end=end, branch_id=branch_id, subtree_path=subtree_path
+        session,
+        start=start,
+        end=end,
+        branch_id=branch_id,
+        subtree_path=subtree_path,
+        since_by_kind=since,
     )
     # Hundreds of thousands of rows share a few hundred days and a few kind lists: parse each
     # distinct value once (this loop is most of the time of a large subtree's report).
@@ -125,6 +137,21 @@ async def facts_by_branch(
     return found
 
 
+def earliest_windows(
+    rule_sets: Iterable[Iterable[CalendarRule]], on: dt.date
+) -> dict[ActivityKind, dt.date]:
+    """For each kind some enabled rule counts, the earliest start of its windows around `on`."""
+    since: dict[ActivityKind, dt.date] = {}
+    for rules in rule_sets:
+        for rule in rules:
+            if not rule.enabled:
+                continue
+            start = rule.window(on).start
+            if rule.kind not in since or start < since[rule.kind]:
+                since[rule.kind] = start
+    return since
+
+
 def year_bounds(on: dt.date) -> tuple[dt.date, dt.date]:
     """Every rule window containing `on` lies in its calendar year."""
     return dt.date(on.year, 1, 1), dt.date(on.year, 12, 31)
@@ -135,11 +162,18 @@ async def branch_compliance(
 ) -> list[ObligationStatus]:
     """How one branch stands on its enabled rules in the periods containing `on`."""
     book = await rule_book(session, branch.path)
+    rules = book.rules_for(branch.path)
     start, end = year_bounds(on)
-    found = await facts_by_branch(session, start=start, end=end, branch_id=branch.id)
+    found = await facts_by_branch(
+        session,
+        start=start,
+        end=end,
+        branch_id=branch.id,
+        since_by_kind=earliest_windows([rules], on),
+    )
     activities = found.get(branch.id, [])
     groups = [row[0] for row in await activity_queries.party_groups(session, branch_id=branch.id)]
-    return compliance(book.rules_for(branch.path), activities, groups, on, today=today)
+    return compliance(rules, activities, groups, on, today=today)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,15 +190,22 @@ async def subtree_compliance(
     """Every branch of the subtree with its obligations, ordered by branch code."""
     branches = await activity_queries.branches_in_subtree(session, root.path)
     book = await rule_book(session)
+    rules = {branch.id: book.rules_for(branch.path) for branch in branches}
+    distinct = {id(branch_rules): branch_rules for branch_rules in rules.values()}
     start, end = year_bounds(on)
-    activities = await facts_by_branch(session, start=start, end=end, subtree_path=root.path)
+    activities = await facts_by_branch(
+        session,
+        start=start,
+        end=end,
+        subtree_path=root.path,
+        since_by_kind=earliest_windows(distinct.values(), on),
+    )
     groups: dict[int, list[int]] = {}
     for group_id, parent_id, *_ in await activity_queries.party_groups(
         session, subtree_path=root.path
     ):
         if parent_id is not None:
             groups.setdefault(parent_id, []).append(group_id)
-    rules = {branch.id: book.rules_for(branch.path) for branch in branches}
     judged = compliance_many(rules, activities, groups, on, today=today)
     return [BranchRow(branch, judged[branch.id]) for branch in branches]
 

@@ -6,10 +6,10 @@ Functions take the session first and never commit: the caller owns the transacti
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Row, String, Text, cast, func, select, type_coerce
+from sqlalchemy import Row, String, Text, cast, func, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -114,11 +114,14 @@ async def activity_facts_raw(
     end: dt.date,
     branch_id: int | None = None,
     subtree_path: str | None = None,
+    since_by_kind: Mapping[str, dt.date] | None = None,
 ) -> Sequence[Row[int, int, dt.date | str, str, int | None]]:
     """Like `activity_facts`, fast over hundreds of thousands of rows: undecoded values.
 
     `kinds` is the stored JSON text and `day` may be an ISO string (SQLite): there are few
     distinct values, so the caller parses each once (bot.compliance.facts_by_branch).
+    With `since_by_kind`, only activities of those kinds on or after that kind's date are
+    read (a monthly obligation needs only this month's meetings, not the whole year's).
     """
     columns = (
         Activity.branch_id,
@@ -131,6 +134,18 @@ async def activity_facts_raw(
     query = _facts_query(
         columns, start=start, end=end, branch_id=branch_id, subtree_path=subtree_path
     )
+    if since_by_kind is not None:
+        if not since_by_kind:
+            return []
+        kinds_text = cast(Activity.kinds, Text)
+        query = query.where(
+            or_(
+                *(
+                    (Activity.day >= since) & kinds_text.contains(f'"{kind}"', autoescape=True)
+                    for kind, since in sorted(since_by_kind.items())
+                )
+            )
+        )
     # A Core execution: plain columns need no ORM row processing.
     connection = await session.connection()
     return (await connection.execute(query)).all()
