@@ -63,6 +63,8 @@ from storage.models_grading import (
 
 FLOW = Flow("grading_answer")
 ANSWER = "answer"
+# 27 items of at most this many characters, with their answers, stay under 4096 characters.
+REVIEW_TEXT_LIMIT = 60
 
 # ---- the secretary's menu ------------------------------------------------------------------
 
@@ -198,7 +200,7 @@ def _answer_label(context: BotContext, item: Item, value: Answer | None) -> str:
             if option.id == value:
                 return option.label.for_locale(context.tr.locale)
     if item.type is AnswerType.TEXT:
-        return escape(str(value))
+        return escape(_short(str(value), 100))
     return score_text(float(value)) if isinstance(value, int | float) else str(value)
 
 
@@ -446,6 +448,11 @@ async def typed(update: Update, context: BotContext) -> str | int | None:
     return await _step(update, context, index=index, raw=text or "")
 
 
+def _short(text: str, limit: int = REVIEW_TEXT_LIMIT) -> str:
+    """An item's text cut for the review list, so the whole review fits one message."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _review(
     context: BotContext, campaign: GradingCampaign, assessment: GradingAssessment
 ) -> tuple[str, list[list[tuple[str, str]]]]:
@@ -460,7 +467,11 @@ def _review(
         if not of_ind:
             continue
         done = sum(1 for i in of_ind if i.id in assessment.answers)
-        lines.append(f"{escape(ind.name.for_locale(locale))}: {done}/{len(of_ind)}")
+        lines.append(f"<b>{escape(ind.name.for_locale(locale))}</b> {done}/{len(of_ind)}")
+        for item in of_ind:
+            number = items.index(item) + 1
+            label = _answer_label(context, item, assessment.answers.get(item.id))
+            lines.append(f"{number}. {escape(_short(item.text.for_locale(locale)))}: {label}")
         missing.extend(items.index(i) for i in of_ind if i.id not in assessment.answers)
     earned, possible = service.self_points(questionnaire, assessment.answers)
     lines.append("")

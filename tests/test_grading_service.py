@@ -210,3 +210,21 @@ async def test_cli_starts_a_campaign(
         await start_from_cli(settings, org_code="NOPE", deadline="2099-12-31")
     with pytest.raises(CommandError, match="deadline"):
         await start_from_cli(settings, org_code="DEMO", deadline="someday")
+
+
+def test_the_fast_xlsx_writer_is_read_back_by_openpyxl() -> None:
+    from bot.grading.xlsx import sheet_bytes
+
+    rows = [
+        ["B1", "第一<党>支部 & 'x'", 12, 3.5, None, True],
+        ["B2", "bad \x01 char", 0, -1.25, "", False],
+    ]
+    header = [f"c{i}" for i in range(30)]
+    data = sheet_bytes("grading/2026 with a very long title indeed", header, rows)
+    sheet = load_workbook(io.BytesIO(data)).active
+    table = list(sheet.iter_rows(values_only=True))
+    assert table[0] == tuple(header)
+    assert table[1][:6] == ("B1", "第一<党>支部 & 'x'", 12, 3.5, None, True)
+    assert table[2][:6] == ("B2", "bad  char", 0, -1.25, "", False)
+    assert sheet.cell(row=1, column=30).value == "c29"  # column AD
+    assert sheet.freeze_panes == "A2"

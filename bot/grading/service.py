@@ -13,7 +13,7 @@ import hashlib
 import io
 import secrets
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -735,38 +735,34 @@ def export_xlsx(
     questionnaire: Questionnaire, results: Sequence[BranchResult], labels: ExportLabels
 ) -> bytes:
     """One row per branch: scores per indicator, the components and the grade (no rank)."""
-    from openpyxl import Workbook
+    from bot.grading.xlsx import sheet_bytes
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("grading")
     indicators = questionnaire.indicators
-    sheet.append(
-        [
-            labels.branch_code,
-            labels.branch_name,
-            labels.members,
-            labels.member_answers,
-            labels.mass_answers,
-            labels.member_rate,
-            labels.mass_rate,
-            *(ind.name.for_locale(labels.locale) for ind in indicators),
-            labels.self_total,
-            labels.superior_total,
-            labels.final_score,
-            labels.grade,
-        ]
-    )
+    header = [
+        labels.branch_code,
+        labels.branch_name,
+        labels.members,
+        labels.member_answers,
+        labels.mass_answers,
+        labels.member_rate,
+        labels.mass_rate,
+        *(ind.name.for_locale(labels.locale) for ind in indicators),
+        labels.self_total,
+        labels.superior_total,
+        labels.final_score,
+        labels.grade,
+    ]
 
     def num(value: float | None) -> float | None:
         return None if value is None else round(value, 1)
 
-    for row in results:
-        result = row.result
-        scores = {s.indicator_id: s.score for s in result.indicators}
-        part = result.participation
-        summary = result.satisfaction
-        sheet.append(
-            [
+    def rows() -> Iterator[list[object]]:
+        for row in results:
+            result = row.result
+            scores = {s.indicator_id: s.score for s in result.indicators}
+            part = result.participation
+            summary = result.satisfaction
+            yield [
                 row.branch.code,
                 row.branch.display_name(labels.locale),
                 part.member_count if part else None,
@@ -780,10 +776,8 @@ def export_xlsx(
                 result.final_score,
                 labels.grades.get(result.grade or "", "") if result.grade else "",
             ]
-        )
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+
+    return sheet_bytes("grading", header, rows())
 
 
 def read_superior_xlsx(
