@@ -42,16 +42,27 @@ def _insert(session: AsyncSession) -> Any:
     return (postgresql if name == "postgresql" else sqlite).insert
 
 
-async def insert_reminders(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert reminder rows, skipping dedupe keys already present; how many were new."""
-    insert = _insert(session)
-    added = 0
+async def insert_reminders(
+    session: AsyncSession, rows: Sequence[dict[str, Any]], *, since: dt.datetime | None = None
+) -> int:
+    """Insert reminder rows, skipping dedupe keys already present; how many were offered new.
+
+    With `since` (no row is due before it), the keys already planned are read first and only
+    new rows are sent to the database; the unique key still settles races between processes.
+    """
+    if since is not None and rows:
+        known = set(
+            (
+                await session.scalars(select(Reminder.dedupe_key).where(Reminder.due_at >= since))
+            ).all()
+        )
+        rows = [row for row in rows if row["dedupe_key"] not in known]
+    # The table, not the mapped class: a Core executemany, without the ORM's bulk bookkeeping.
+    table = Reminder.__table__
+    statement = _insert(session)(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
     for start in range(0, len(rows), INSERT_CHUNK):
-        chunk = rows[start : start + INSERT_CHUNK]
-        statement = insert(Reminder).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        result = await session.execute(statement.returning(Reminder.id), chunk)
-        added += len(result.all())
-    return added
+        await session.execute(statement, rows[start : start + INSERT_CHUNK])
+    return len(rows)
 
 
 async def cancel_reminders(

@@ -50,7 +50,7 @@ def test_quiet_hours_cross_midnight_in_local_time() -> None:
 def test_training_reminders_24h_and_1h_before_for_those_coming() -> None:
     starts = at("2026-11-25 14:00")
     fact = p.TrainingFact(7, starts, False, (WANG, HANS), declined=(3,))
-    plan = _plan(at("2026-11-20 10:00"), p.plan_training, fact)
+    plan = _plan(at("2026-11-23 20:00"), p.plan_training, fact)
     assert _due(plan) == {
         "trn:7:1:24h": at("2026-11-24 14:00"),
         "trn:7:1:1h": at("2026-11-25 13:00"),
@@ -59,7 +59,7 @@ def test_training_reminders_24h_and_1h_before_for_those_coming() -> None:
     }
     assert plan.reminders["trn:7:1:1h"].urgent and not plan.reminders["trn:7:1:24h"].urgent
     assert plan.cancellations == [p.Cancellation("trn:7", 3)]
-    cancelled = _plan(at("2026-11-20 10:00"), p.plan_training, p.TrainingFact(7, starts, True, ()))
+    cancelled = _plan(at("2026-11-23 20:00"), p.plan_training, p.TrainingFact(7, starts, True, ()))
     assert not cancelled.reminders and cancelled.cancellations == [p.Cancellation("trn:7")]
     # Once it started nothing more is planned, even within the catch-up window.
     assert not _plan(at("2026-11-25 14:00"), p.plan_training, fact).reminders
@@ -72,20 +72,25 @@ def _status(state: ObligationState, day: dt.date, key: str = "themed_day") -> Ob
 
 def test_calendar_7_and_1_days_before_then_overdue_then_escalation() -> None:
     due = p.ObligationFact(4, _status(ObligationState.DUE, dt.date(2026, 11, 20)), (WANG, HANS), ())
-    plan = _plan(at("2026-11-20 10:00"), p.plan_obligation, due, escalate_after_days=7)
+    assert not _plan(
+        at("2026-11-20 10:00"), p.plan_obligation, due, escalate_after_days=7
+    ).reminders
+    plan = _plan(at("2026-11-23 10:00"), p.plan_obligation, due, escalate_after_days=7)
     assert _due(plan) == {
         "cal:4:themed_day:2026-11:1:d7": at("2026-11-24 09:00"),
         "cal:4:themed_day:2026-11:2:d7": at("2026-11-24 09:00", BERLIN),
     }
     week = plan.reminders["cal:4:themed_day:2026-11:1:d7"]
     assert week.soft and not week.urgent and week.deadline == at("2026-12-01 00:00")
-    plan = _plan(at("2026-11-25 10:00"), p.plan_obligation, due, escalate_after_days=7)
+    plan = _plan(at("2026-11-29 10:00"), p.plan_obligation, due, escalate_after_days=7)
     last = plan.reminders["cal:4:themed_day:2026-11:1:d1"]
     assert last.due_at == at("2026-11-30 09:00") and last.urgent and not last.soft
     overdue = p.ObligationFact(
         4, _status(ObligationState.OVERDUE, dt.date(2026, 11, 1)), (WANG,), (ADMIN,)
     )
     plan = _plan(at("2026-12-01 10:00"), p.plan_obligation, overdue, escalate_after_days=7)
+    assert _due(plan) == {"cal:4:themed_day:2026-11:1:overdue": at("2026-12-01 09:00")}
+    plan = _plan(at("2026-12-07 10:00"), p.plan_obligation, overdue, escalate_after_days=7)
     assert _due(plan) == {
         "cal:4:themed_day:2026-11:1:overdue": at("2026-12-01 09:00"),
         "cal:4:themed_day:2026-11:9:escalation": at("2026-12-08 09:00"),
@@ -140,9 +145,10 @@ def test_deadline_kinds_and_the_catch_up_window() -> None:
     assert _due(plan) == {
         "grd:3:4:2:d7": at("2026-11-24 09:00", BERLIN),
         "grd:3:4:2:d1": at("2026-11-30 09:00", BERLIN),
-        # Planned ahead; cancelled if the task is done by then.
-        "grd:3:4:2:overdue": at("2026-12-01 09:00", BERLIN),
     }
+    # The overdue notice is planned two days ahead (and cancelled if the task is done by then).
+    plan = _plan(at("2026-11-30 10:00"), p.plan_deadline, fact)
+    assert plan.reminders["grd:3:4:2:overdue"].due_at == at("2026-12-01 09:00", BERLIN)
     # A month later nothing is planned: those moments are older than the catch-up window.
     assert not _plan(at("2026-12-30 10:00"), p.plan_deadline, fact).reminders
     done = p.DeadlineFact(ReminderKind.RECTIFICATION, "rect:1", dt.date(2026, 11, 30), (), {})
@@ -151,12 +157,12 @@ def test_deadline_kinds_and_the_catch_up_window() -> None:
 
 def test_weekly_digest_on_the_readers_weekday_and_hour() -> None:
     monday = p.DigestReader(WANG, 1, 9)
-    plan = _plan(at("2026-11-20 10:00"), p.plan_digest, monday)
+    assert not _plan(at("2026-11-20 10:00"), p.plan_digest, monday).reminders
+    plan = _plan(at("2026-11-21 10:00"), p.plan_digest, monday)
     assert _due(plan) == {"dig:1:2026-W48": at("2026-11-23 09:00")}
     plan = _plan(at("2026-11-23 20:00"), p.plan_digest, monday)
-    assert _due(plan) == {
-        "dig:1:2026-W48": at("2026-11-23 09:00"),
-        "dig:1:2026-W49": at("2026-11-30 09:00"),
-    }
+    assert _due(plan) == {"dig:1:2026-W48": at("2026-11-23 09:00")}
+    plan = _plan(at("2026-11-28 10:00"), p.plan_digest, monday)
+    assert _due(plan) == {"dig:1:2026-W49": at("2026-11-30 09:00")}
     friday = p.DigestReader(HANS, 5, 17)
     assert p.next_digest(friday, at("2026-11-20 10:00")) == at("2026-11-20 17:00", BERLIN)

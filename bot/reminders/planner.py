@@ -3,20 +3,21 @@
 Every reminder gets a dedupe key naming its recipient, subject and moment, so planning the same
 facts again (every few minutes, after a restart, in two processes at once) inserts nothing new.
 A moment that passed longer ago than the catch-up window is not planned: a bot deployed in
-December does not nag about September. Moments up to the horizon ahead are planned early so the
-weekly digest can list what is coming.
+December does not nag about September. Moments up to the horizon (two days) ahead are planned
+early, so a planning run that is late or fails now and then loses nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.reminders.quiet import local_moment
-from bot.rules.calendar import ObligationState, ObligationStatus
+from bot.rules.calendar import ObligationState, ObligationStatus, Period
 from storage.models_reminders import ReminderKind
 
 # Hard deadlines this close are mandatory: no quiet hours, no muting.
@@ -24,6 +25,7 @@ URGENT_WITHIN = dt.timedelta(hours=24)
 # Reminders about a day arrive at this local hour (the deadline itself is local midnight).
 MORNING_HOUR = 9
 DIGEST_LATE = dt.timedelta(hours=12)
+ONE_DAY = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +81,36 @@ class Window:
 
     now: dt.datetime
     catch_up: dt.timedelta = dt.timedelta(days=7)
-    horizon: dt.timedelta = dt.timedelta(days=8)
+    # Planning runs every few minutes; two days ahead covers any restart. The digest's "coming
+    # up" comes from the 7-days-before rows, so it still looks more than a week ahead.
+    horizon: dt.timedelta = dt.timedelta(days=2)
+    # Local days that can hold a wanted moment in some time zone (a cheap date pre-check).
+    first_day: dt.date = field(init=False)
+    last_day: dt.date = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "first_day", (self.now - self.catch_up).date() - ONE_DAY)
+        object.__setattr__(self, "last_day", (self.now + self.horizon).date() + ONE_DAY)
 
     def wants(self, moment: dt.datetime) -> bool:
         """True when a reminder at `moment` should be in the table now."""
         return self.now - self.catch_up <= moment <= self.now + self.horizon
+
+    def may_want(self, day: dt.date) -> bool:
+        """False when no moment on `day`, in any time zone, can be wanted."""
+        return self.first_day <= day <= self.last_day
+
+
+@functools.lru_cache(maxsize=4096)
+def _days_wanted(window: Window, due_day: dt.date, days_before: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(d for d in days_before if window.may_want(due_day - dt.timedelta(days=d - 1)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _overdue_wanted(window: Window, due_day: dt.date, escalate_after_days: int) -> bool:
+    return window.may_want(due_day + ONE_DAY) or window.may_want(
+        due_day + dt.timedelta(days=1 + escalate_after_days)
+    )
 
 
 def local_midnight(day: dt.date, time_zone: str) -> dt.datetime:
@@ -112,9 +139,13 @@ def deadline_reminders(
     The deadline is the recipient's local midnight after `due_day`; "1 day before" is the
     morning of `due_day` itself, 15 hours before it, so it is mandatory.
     """
+    # Most deadlines are far away: skip them by date before any time-zone arithmetic.
+    wanted = _days_wanted(window, due_day, tuple(days_before))
+    if not wanted:
+        return
     for recipient in recipients:
         deadline = local_midnight(due_day + dt.timedelta(days=1), recipient.time_zone)
-        for days in days_before:
+        for days in wanted:
             due_at = _morning(due_day - dt.timedelta(days=days - 1), recipient)
             if not window.wants(due_at):
                 continue
@@ -146,6 +177,8 @@ def overdue_reminders(
     payload: dict[str, Any],
 ) -> None:
     """The day after a missed deadline tell those who had to act; later, tell their admin."""
+    if not _overdue_wanted(window, due_day, escalate_after_days):
+        return
     for recipient in recipients:
         due_at = _morning(due_day + dt.timedelta(days=1), recipient)
         if window.wants(due_at):
@@ -227,6 +260,14 @@ def plan_training(plan: Plan, window: Window, training: TrainingFact) -> None:
             )
 
 
+CALENDAR_DAYS = (7, 1)
+
+
+@functools.lru_cache(maxsize=1024)
+def _period_key(period: Period) -> str:
+    return period.key
+
+
 @dataclass(frozen=True, slots=True)
 class ObligationFact:
     """One calendar obligation of a branch, as bot.rules.calendar judged it."""
@@ -243,11 +284,19 @@ def plan_obligation(
     """7 days and 1 day before a period ends while not done; overdue the day after; escalate."""
     status = fact.status
     period = status.period
-    subject = f"cal:{fact.branch_id}:{status.rule.key}:{period.key}"
-    if status.state is ObligationState.DONE:
+    state = status.state
+    # Far from the period's end nothing is due yet: decide that before building any strings.
+    if state is ObligationState.DUE and not _days_wanted(window, period.end, CALENDAR_DAYS):
+        return
+    if state is ObligationState.OVERDUE and not _overdue_wanted(
+        window, period.end, escalate_after_days
+    ):
+        return
+    subject = f"cal:{fact.branch_id}:{status.rule.key}:{_period_key(period)}"
+    if state is ObligationState.DONE:
         plan.cancel(subject)
         return
-    payload = {"branch_id": fact.branch_id, "rule": status.rule.key, "period": period.key}
+    payload = {"branch_id": fact.branch_id, "rule": status.rule.key, "period": _period_key(period)}
     if status.state is ObligationState.DUE:
         deadline_reminders(
             plan,
@@ -256,7 +305,7 @@ def plan_obligation(
             subject=subject,
             recipients=fact.secretaries,
             due_day=period.end,
-            days_before=(7, 1),
+            days_before=CALENDAR_DAYS,
             payload=payload,
             soft_days=frozenset({7}),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import zoneinfo
 from dataclasses import dataclass
 
@@ -50,6 +51,7 @@ class QuietHours:
         return end.astimezone(dt.UTC)
 
 
+@functools.lru_cache(maxsize=8192)
 def local_moment(day: dt.date, hour: int, time_zone: str, minute: int = 0) -> dt.datetime:
     """UTC instant of a local wall-clock time on a day in a time zone."""
     zone = zoneinfo.ZoneInfo(time_zone)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.compliance import path_ids, rule_book, year_bounds
 from bot.config import Settings
 from bot.reminders import planner as p
-from bot.rules.calendar import ActivityFact, ObligationState, compliance_many
+from bot.rules.calendar import ActivityFact, CalendarRule, ObligationState, compliance_many
 from bot.rules.kinds import ActivityKind
 from storage import activity_queries
 from storage import reminder_queries as rq
@@ -70,6 +70,7 @@ class People:
 
     def __init__(self, secretaries: list[rq.LeaderRow], admins: list[rq.LeaderRow], tz: str):
         self.tz = tz
+        self.branches: list[tuple[int, str]] = []
         self.secretaries = secretaries
         self.by_branch: dict[int, list[p.Recipient]] = defaultdict(list)
         for row in secretaries:
@@ -91,18 +92,20 @@ class People:
 
 
 async def _people(session: AsyncSession, settings: Settings) -> People:
-    return People(
+    people = People(
         await rq.leaders(session, Role.SECRETARY),
         await rq.leaders(session, Role.ADMIN),
         settings.timezone,
     )
+    people.branches = await rq.branches(session)
+    return people
 
 
 async def _calendar(
     session: AsyncSession, plan: p.Plan, window: p.Window, people: People, settings: Settings
 ) -> None:
     """Every branch with a secretary, judged today and on the days whose periods just ended."""
-    branches = [(bid, path) for bid, path in await rq.branches(session) if bid in people.by_branch]
+    branches = [(bid, path) for bid, path in people.branches if bid in people.by_branch]
     if not branches:
         return
     today = window.now.astimezone(settings.tz).date()
@@ -126,7 +129,12 @@ async def _calendar(
         ):
             activities[row[0]].append(facts.fact(row))
         for on in (day for day in days if day.year == year):
-            judged = compliance_many(rules, activities, groups, on, today=today)
+            # On earlier days only the periods that have ended since matter (overdue ones);
+            # the periods they share with today are judged once, today.
+            judged_rules = rules if on == today else _ended_rules(rules, on, today)
+            if not judged_rules:
+                continue
+            judged = compliance_many(judged_rules, activities, groups, on, today=today)
             for branch_id, statuses in judged.items():
                 admins: tuple[p.Recipient, ...] | None = None
                 for status in statuses:
@@ -145,6 +153,23 @@ async def _calendar(
                         ),
                         escalate_after_days=settings.reminder_escalation_days,
                     )
+
+
+def _ended_rules(
+    rules: dict[int, list[CalendarRule]], on: dt.date, today: dt.date
+) -> dict[int, list[CalendarRule]]:
+    """Per branch, the rules whose window containing `on` ended before `today`."""
+    by_list: dict[int, list[CalendarRule]] = {}
+    ended: dict[int, list[CalendarRule]] = {}
+    for branch_id, branch_rules in rules.items():
+        found = by_list.get(id(branch_rules))
+        if found is None:
+            found = by_list[id(branch_rules)] = [
+                rule for rule in branch_rules if rule.window(on).end < today
+            ]
+        if found:
+            ended[branch_id] = found
+    return ended
 
 
 async def _trainings(session: AsyncSession, plan: p.Plan, window: p.Window, tz: str) -> None:
@@ -192,7 +217,7 @@ async def _inductions(
 async def _terms(
     session: AsyncSession, plan: p.Plan, window: p.Window, people: People, settings: Settings
 ) -> None:
-    paths = dict(await rq.branches(session))
+    paths = dict(people.branches)
     for term in await rq.branch_terms(session):
         years = term.term_years or (
             settings.term_years_village_community
@@ -243,7 +268,7 @@ async def _grading(
 ) -> None:
     """Self-assessments not yet submitted, and rectification items not yet done."""
     since = window.now - window.catch_up - dt.timedelta(days=2)
-    branches = await rq.branches(session)
+    branches = people.branches
     for campaign_id, year, path, deadline in await rq.open_campaigns(session, since=since):
         submitted = await rq.submitted_branches(session, campaign_id)
         # The last day to act is the local day before a midnight deadline.
@@ -301,10 +326,10 @@ async def _digests(
         )
 
 
-def _row(reminder: p.PlannedReminder, now: dt.datetime) -> dict[str, object]:
+def _row(reminder: p.PlannedReminder, now: dt.datetime) -> dict[str, Any]:
     return {
         "account_id": reminder.account_id,
-        "kind": reminder.kind.value,
+        "kind": str(reminder.kind),
         "subject": reminder.subject,
         "dedupe_key": reminder.dedupe_key,
         "due_at": reminder.due_at,
@@ -335,9 +360,9 @@ async def build_plan(session: AsyncSession, settings: Settings, now: dt.datetime
 
 async def store_plan(session: AsyncSession, plan: p.Plan, now: dt.datetime) -> tuple[int, int]:
     """Insert what is new and cancel what is no longer wanted: (inserted, cancelled)."""
-    inserted = await rq.insert_reminders(
-        session, [_row(reminder, now) for reminder in plan.reminders.values()]
-    )
+    rows = [_row(reminder, now) for reminder in plan.reminders.values()]
+    since = min((reminder.due_at for reminder in plan.reminders.values()), default=now)
+    inserted = await rq.insert_reminders(session, rows, since=since)
     cancelled = await rq.cancel_reminders(
         session, [(c.subject, c.account_id) for c in plan.cancellations]
     )
