@@ -45,6 +45,7 @@ from handlers.common import (
     sender,
 )
 from handlers.grading_labels import (
+    IDLE_TIMEOUT,
     KIND_NAMES,
     SATISFACTION_NAMES,
     YPN_NAMES,
@@ -594,6 +595,7 @@ def build() -> ConversationHandler[BotContext]:
         name=FLOW.name,
         persistent=True,
         allow_reentry=True,
+        conversation_timeout=IDLE_TIMEOUT,
     )
 
 

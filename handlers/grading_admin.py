@@ -37,7 +37,7 @@ from handlers.common import (
     refuse,
     sender,
 )
-from handlers.grading_labels import GRADE_NAMES, campaign_title, score_text
+from handlers.grading_labels import GRADE_NAMES, IDLE_TIMEOUT, campaign_title, score_text
 from storage import grading_queries as gq
 from storage import queries
 from storage.models import Account, OrgUnit, Role
@@ -508,6 +508,7 @@ def build() -> ConversationHandler[BotContext]:
         name=FLOW.name,
         persistent=True,
         allow_reentry=True,
+        conversation_timeout=IDLE_TIMEOUT,
     )
 
 

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from bot.context import BotContext
 from bot.grading.scoring import Grade
 from bot.i18n import N_
 from storage.models_grading import GradingCampaign
+
+# An open grading conversation takes the user's typed text before other flows see it, so one
+# left idle ends by itself: nothing is lost (questionnaire answers are saved item by item) and
+# text typed later for something else is not taken as an answer.
+IDLE_TIMEOUT = dt.timedelta(minutes=30)
 
 GRADE_NAMES: dict[str, str] = {
     Grade.GOOD: N_("good"),

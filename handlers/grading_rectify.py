@@ -32,7 +32,7 @@ from handlers.common import (
     refuse,
     sender,
 )
-from handlers.grading_labels import SATISFACTION_NAMES
+from handlers.grading_labels import IDLE_TIMEOUT, SATISFACTION_NAMES
 from storage import grading_queries as gq
 from storage.models import Account
 from storage.models_grading import GradingAssessment, RectificationStatus
@@ -326,6 +326,7 @@ def build() -> ConversationHandler[BotContext]:
         name=FLOW.name,
         persistent=True,
         allow_reentry=True,
+        conversation_timeout=IDLE_TIMEOUT,
     )
 
 

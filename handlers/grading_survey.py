@@ -34,7 +34,7 @@ from handlers.common import (
     refuse,
     sender,
 )
-from handlers.grading_labels import SATISFACTION_NAMES, campaign_title
+from handlers.grading_labels import IDLE_TIMEOUT, SATISFACTION_NAMES, campaign_title
 from storage import grading_queries as gq
 from storage import queries
 from storage.models import Account
@@ -448,6 +448,7 @@ def build() -> ConversationHandler[BotContext]:
         name=FLOW.name,
         persistent=True,
         allow_reentry=True,
+        conversation_timeout=IDLE_TIMEOUT,
     )
 
 
