@@ -167,7 +167,8 @@ async def _prompt(
 ) -> None:
     """Ask the question of `state` (editing the pressed message when `edit`)."""
     _ = context._
-    draft = ActivityDraft.from_data(data)
+    # Before a branch is chosen there is no draft yet, only the question which branch.
+    draft = ActivityDraft.from_data(data) if "branch_id" in data else ActivityDraft(0)
     rows: list[list[tuple[str, str]]] = []
     if state == "kinds":
         text = _(

@@ -1,6 +1,7 @@
 """Calendar rule overrides (nearest wins, validated, audited, CLI) and party group meetings."""
 
 import pytest
+from sqlalchemy import delete
 
 from bot.app import ZhibuApp
 from bot.compliance import OverrideError, _cli, _parser, branch_compliance, set_override
@@ -9,7 +10,7 @@ from bot.fake_telegram import FakeTelegramClient
 from bot.rules.calendar import ObligationState, PeriodKind, period_containing
 from storage import queries
 from storage.db import SessionFactory
-from storage.models import OrgKind
+from storage.models import OrgKind, Role, RoleAssignment
 from tests.support.activity import activities, as_user, org_today
 
 
@@ -124,3 +125,36 @@ async def test_party_group_meeting_asks_which_group(
     [group_rule] = [s for s in statuses if s.rule.key == "group_meeting"]
     # One group met, the other has not yet: the obligation is still due for that group.
     assert group_rule.state is ObligationState.DUE and len(group_rule.missing_groups) == 1
+
+
+async def test_deputies_log_and_a_lost_role_saves_nothing(
+    bot: ZhibuApp, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    async with db.begin() as session:
+        b1 = await queries.org_by_code(session, "DEMO-B1")
+        b2 = await queries.org_by_code(session, "DEMO-B2")
+        deputy = await queries.person_in_branch(session, branch=b1, name="李强")
+        assert b1 is not None and b2 is not None and deputy is not None
+        await queries.grant_role(session, person=deputy, org_unit=b1, role=Role.DEPUTY)
+        # 王芳 leads two branches: /log asks which one.
+        secretary = await queries.person_in_branch(session, branch=b1, name="王芳")
+        assert secretary is not None
+        await queries.grant_role(session, person=secretary, org_unit=b2, role=Role.SECRETARY)
+    wang = await as_user(client, demo, "王芳")
+    await wang.send("/log")
+    which = await wang.wait_reply()
+    assert which.button_texts == ["DEMO-B1", "DEMO-B2"]
+    await wang.press(which, "DEMO-B2")
+    kinds = await wang.wait_edit()
+    assert "What did the branch hold?" in kinds.text
+    li = await as_user(client, demo, "李强")
+    await li.send("themed party day today 3/4 topic: volunteering")
+    summary = await li.wait_reply()
+    assert "Kind: themed Party day" in summary.text
+    async with db.begin() as session:
+        await session.execute(delete(RoleAssignment).where(RoleAssignment.role == Role.DEPUTY))
+    update_id = await li.press(summary, "Save")
+    assert "Nothing was changed" in (await li.callback_answer(update_id))["text"]
+    assert await activities(db) == []
+    await li.send("/cancel")
+    assert "nothing to cancel" in (await li.wait_reply()).text
