@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import (
     CallbackQueryHandler,
@@ -34,6 +34,7 @@ from handlers.common import (
 )
 from handlers.grading_labels import IDLE_TIMEOUT, SATISFACTION_NAMES
 from storage import grading_queries as gq
+from storage import queries
 from storage.models import Account
 from storage.models_grading import GradingAssessment, RectificationStatus
 
@@ -117,6 +118,8 @@ async def mark_done(update: Update, context: BotContext) -> None:
         account = await session.get(Account, context.account.id) if context.account else None
         changed = await service.complete_rectification(session, item=item, actor=account, now=now)
         members = await gq.member_accounts(session, item.branch_id) if changed else []
+        branch = await queries.org_by_id(session, item.branch_id)
+        admins = await gq.admin_accounts_over(session, branch) if changed and branch else []
     if not changed:
         await refuse(update, context, context._("This item is already done."))
         return
@@ -127,6 +130,13 @@ async def mark_done(update: Update, context: BotContext) -> None:
             problem=escape(item.problem)
         ),
     )
+    for admin in admins:
+        tr = translator_for(admin, context.settings, None)
+        text = tr._("Rectification of {branch}: done — {problem}").format(
+            branch=escape(branch.display_name(tr.locale)) if branch else "?",
+            problem=escape(item.problem),
+        )
+        await _send(context, admin, text)
     for member in members:
         if context.account is not None and member.id == context.account.id:
             continue
@@ -135,17 +145,20 @@ async def mark_done(update: Update, context: BotContext) -> None:
             [(tr._(SATISFACTION_NAMES[v]), f"sr:{item.id}:{v}")]
             for v in service.SATISFACTION_VALUES
         ]
-        try:
-            await context.bot.send_message(
-                member.telegram_id,
-                tr._(
-                    "The branch reports this problem as rectified: {problem}. How satisfied are "
-                    "you with the result? (anonymous)"
-                ).format(problem=escape(item.problem)),
-                reply_markup=keyboard(rows),
-            )
-        except TelegramError as exc:
-            log.warning("could not ask account %s for a check: %s", member.id, exc)
+        text = tr._(
+            "The branch reports this problem as rectified: {problem}. How satisfied are you "
+            "with the result? (anonymous)"
+        ).format(problem=escape(item.problem))
+        await _send(context, member, text, keyboard(rows))
+
+
+async def _send(
+    context: BotContext, account: Account, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    try:
+        await context.bot.send_message(account.telegram_id, text, reply_markup=markup)
+    except TelegramError as exc:
+        log.warning("could not notify account %s: %s", account.id, exc)
 
 
 # ---- entering one item ---------------------------------------------------------------------

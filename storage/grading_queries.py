@@ -377,3 +377,19 @@ async def activity_counts(
         for kind in set(kinds or ()):
             counts[(str(kind), day.month)] += 1
     return dict(counts)
+
+
+async def admin_accounts_over(session: AsyncSession, unit: OrgUnit) -> list[Account]:
+    """Linked accounts of the admins of any node above or at this one."""
+    ids = [int(part) for part in unit.path.strip("/").split("/") if part]
+    if not ids:
+        return []
+    return list(
+        await session.scalars(
+            select(Account)
+            .join(RoleAssignment, RoleAssignment.person_id == Account.person_id)
+            .where(RoleAssignment.org_unit_id.in_(ids), RoleAssignment.role == Role.ADMIN)
+            .distinct()
+            .order_by(Account.id)
+        )
+    )

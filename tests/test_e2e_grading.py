@@ -445,6 +445,7 @@ async def test_weak_branch_rectification(
     listing = await secretary.wait_reply()
     await secretary.press(listing, "Mark 1 done")
     assert "Marked done" in (await secretary.wait_edit()).text
+    assert "机关党支部的整改：已完成 — 三会一课不经常" in (await admin.wait_reply()).text
     check = await member.wait_reply()
     assert "rectified" in check.text
     await member.press(check, "satisfied")
