@@ -14,12 +14,14 @@ from bot.config import Settings
 from bot.demo import DemoUser
 from bot.fake_telegram import FakeTelegramClient
 from bot.fake_telegram.client import FakeUser
+from bot.relink.machine import RequestState, RequestType
 from bot.reminders.engine import ReminderEngine
 from storage import queries
 from storage import reminder_queries as rq
 from storage.db import SessionFactory
 from storage.models import Person, Role, RoleAssignment
 from storage.models_grading import GradingAssessment, GradingCampaign
+from storage.models_relink import RelinkRequest
 from storage.models_reminders import Reminder, ReminderState, TrainingAudience, TrainingKind
 from tests.support.reminders import Clock, at, make_engine
 
@@ -174,3 +176,38 @@ async def test_attended_induction_withdraws_its_reminders(
             )
         }
     assert states and set(states.values()) == {ReminderState.CANCELLED}
+
+
+async def test_mobile_member_is_reminded_of_the_yearly_report_in_english(
+    engine: ReminderEngine,
+    clock: Clock,
+    db: SessionFactory,
+    client: FakeTelegramClient,
+    demo: dict[str, DemoUser],
+) -> None:
+    user = await client.user(demo["李强"].telegram_id, "Li", language_code="en")
+    async with db.begin() as session:
+        account = await queries.account_by_telegram_id(session, demo["李强"].telegram_id)
+        branch = await queries.org_by_code(session, "DEMO-B1")
+        assert account is not None and branch is not None
+        session.add(
+            RelinkRequest(
+                type=RequestType.MOBILE,
+                state=RequestState.ACTIVE,
+                requester_account_id=account.id,
+                person_id=account.person_id,
+                home_branch_id=branch.id,
+                name="李强",
+                city="Shenzhen",
+                # Last reported on 1 December 2025 (Shanghai): the next report is due by then.
+                last_report_at=at("2025-12-01 15:00"),
+            )
+        )
+    # Seven days before: "by 1 December 2026", in English, at nine in the morning.
+    assert await _at(engine, clock, at("2026-11-25 08:59")) == 0
+    assert await _at(engine, clock, at("2026-11-25 09:00")) == 1
+    assert "yearly report to your home branch by Dec 1, 2026" in (await user.wait_reply()).text
+    assert await _at(engine, clock, at("2026-12-01 09:00")) == 1
+    assert "by Dec 1, 2026" in (await user.wait_reply()).text
+    assert await _at(engine, clock, at("2026-12-02 09:00")) == 1
+    assert "was due by Dec 1, 2026" in (await user.wait_reply()).text
