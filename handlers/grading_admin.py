@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
@@ -25,7 +26,7 @@ from bot.context import BotContext
 from bot.conversation import Flow
 from bot.grading import service
 from bot.grading.chart import grade_bars
-from bot.grading.scoring import Grade
+from bot.grading.scoring import Grade, GradingConfig
 from bot.i18n import Translator
 from handlers.cancel import cancel_for
 from handlers.common import (
@@ -166,13 +167,63 @@ async def deadline_chosen(update: Update, context: BotContext) -> None:
     )
 
 
-def _summary(context: BotContext, config_floor: bool, deadline: dt.datetime) -> str:
-    config = service.make_config(satisfaction_floor=0.9 if config_floor else None)
+# Choices offered in the bot (the CLI takes any value): (self, superior) weights and the
+# lowest scores of good, fairly good and ordinary. The first of each is the default.
+WEIGHT_CHOICES = ((40, 60), (30, 70), (50, 50))
+BAND_CHOICES = ((90, 80, 60), (85, 75, 60), (95, 85, 70))
+
+
+@dataclass(frozen=True, slots=True)
+class Choices:
+    """What the admin chose so far, carried in the buttons' data (no draft needed)."""
+
+    org_id: int
+    days: int
+    floor: bool
+    weights: int = 0
+    bands: int = 0
+
+    @classmethod
+    def parse(cls, parts: list[str]) -> Choices | None:
+        """From `<org>:<days>:<0|1>[:<weights>:<bands>]`; None when out of range."""
+        try:
+            org_id, days, floor = int(parts[0]), int(parts[1]), parts[2]
+            weights, bands = (int(parts[3]), int(parts[4])) if len(parts) == 5 else (0, 0)
+        except (IndexError, ValueError):
+            return None
+        if (
+            days not in DEADLINE_DAYS
+            or floor not in ("0", "1")
+            or not 0 <= weights < len(WEIGHT_CHOICES)
+            or not 0 <= bands < len(BAND_CHOICES)
+        ):
+            return None
+        return cls(org_id, days, floor == "1", weights, bands)
+
+    def data(self, verb: str, *, weights: int | None = None, bands: int | None = None) -> str:
+        """Callback data for a button that keeps these choices (with one changed)."""
+        w = self.weights if weights is None else weights
+        b = self.bands if bands is None else bands
+        return f"ga:{verb}:{self.org_id}:{self.days}:{int(self.floor)}:{w}:{b}"
+
+    def config(self) -> GradingConfig:
+        """The campaign's configuration."""
+        self_weight, superior_weight = WEIGHT_CHOICES[self.weights]
+        return service.make_config(
+            self_weight=self_weight / 100,
+            superior_weight=superior_weight / 100,
+            bands=BAND_CHOICES[self.bands],
+            satisfaction_floor=0.9 if self.floor else None,
+        )
+
+
+def _summary(context: BotContext, choices: Choices, deadline: dt.datetime) -> str:
+    config = choices.config()
     _ = context._
     bands = ", ".join(
         f"{_(GRADE_NAMES[b.grade])} ≥ {score_text(b.min_score)}" for b in config.bands[:-1]
     )
-    rule = _("yes") if config_floor else _("no")
+    rule = _("yes") if choices.floor else _("no")
     return "\n".join(
         [
             _("Questionnaire: {title}").format(
@@ -206,30 +257,46 @@ def _deadline(context: BotContext, days: int) -> dt.datetime:
 
 @sender(registered=True, roles=ADMINS)
 async def rule_chosen(update: Update, context: BotContext) -> None:
-    """ga:y:<org>:<days>:<0|1>: show the summary to confirm."""
-    _prefix, _y, org_id, days, floor = _data(update)
-    if int(days) not in DEADLINE_DAYS or floor not in ("0", "1"):
+    """ga:y:<org>:<days>:<0|1>[:<weights>:<bands>]: the summary, to change or confirm."""
+    choices = Choices.parse(_data(update)[2:])
+    if choices is None:
         await refuse(update, context)
         return
+    _ = context._
     text = (
-        context._("Start this campaign?")
+        _("Start this campaign?")
         + "\n\n"
-        + _summary(context, floor == "1", _deadline(context, int(days)))
+        + _summary(context, choices, _deadline(context, choices.days))
+        + "\n\n"
+        + _("Other weights or grade limits can be chosen below.")
     )
-    rows = [[(context._("Start"), f"ga:go:{org_id}:{days}:{floor}")]]
+    rows = [
+        [(_("Start"), choices.data("go"))],
+        [
+            (f"{'✓ ' if i == choices.weights else ''}{s}/{p}", choices.data("y", weights=i))
+            for i, (s, p) in enumerate(WEIGHT_CHOICES)
+        ],
+        [
+            (
+                f"{'✓ ' if i == choices.bands else ''}{'/'.join(map(str, b))}",
+                choices.data("y", bands=i),
+            )
+            for i, b in enumerate(BAND_CHOICES)
+        ],
+    ]
     await edit_or_answer(update, context, text, keyboard(rows))
 
 
 @sender(registered=True, roles=ADMINS)
 async def start_pressed(update: Update, context: BotContext) -> None:
-    """ga:go:<org>:<days>:<0|1>: start the campaign and notify the secretaries."""
-    _prefix, _go, org_id, days, floor = _data(update)
-    if int(days) not in DEADLINE_DAYS or floor not in ("0", "1"):
+    """ga:go:<org>:<days>:<0|1>:<weights>:<bands>: start and notify the secretaries."""
+    choices = Choices.parse(_data(update)[2:])
+    if choices is None:
         await refuse(update, context)
         return
     now = context.settings.now()
     async with context.db.begin() as session:
-        org = await queries.org_by_id(session, int(org_id))
+        org = await queries.org_by_id(session, choices.org_id)
         if org is None or not context.principal.is_admin_of(org.path):
             await refuse(update, context)
             return
@@ -238,8 +305,8 @@ async def start_pressed(update: Update, context: BotContext) -> None:
             campaign, branches = await service.start_campaign(
                 session,
                 root=org,
-                deadline=_deadline(context, int(days)),
-                config=service.make_config(satisfaction_floor=0.9 if floor == "1" else None),
+                deadline=_deadline(context, choices.days),
+                config=choices.config(),
                 now=now,
                 actor=account,
             )
@@ -767,8 +834,8 @@ def handlers() -> list[CallbackQueryHandler[BotContext, None]]:
         CallbackQueryHandler(new_campaign, pattern=r"^ga:n$"),
         CallbackQueryHandler(node_chosen, pattern=r"^ga:d:\d{1,12}$"),
         CallbackQueryHandler(deadline_chosen, pattern=r"^ga:c:\d{1,12}:\d{1,3}$"),
-        CallbackQueryHandler(rule_chosen, pattern=r"^ga:y:\d{1,12}:\d{1,3}:[01]$"),
-        CallbackQueryHandler(start_pressed, pattern=r"^ga:go:\d{1,12}:\d{1,3}:[01]$"),
+        CallbackQueryHandler(rule_chosen, pattern=r"^ga:y:\d{1,12}:\d{1,3}:[01](:\d:\d)?$"),
+        CallbackQueryHandler(start_pressed, pattern=r"^ga:go:\d{1,12}:\d{1,3}:[01]:\d:\d$"),
         CallbackQueryHandler(progress, pattern=r"^ga:p:\d{1,12}$"),
         CallbackQueryHandler(finalise_asked, pattern=r"^ga:f:\d{1,12}$"),
         CallbackQueryHandler(finalise_confirmed, pattern=r"^ga:fy:\d{1,12}$"),

@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.demo import DemoUser
 from bot.fake_telegram import FakeTelegramClient
 from bot.fake_telegram.client import FakeMessage, FakeUser
+from bot.grading import service
 from storage.db import SessionFactory
 from storage.models_grading import GradingAssessment, MassSurveyCode, SatisfactionResponse
 from tests.support import grading
@@ -86,9 +87,20 @@ async def test_admin_starts_campaign_and_secretary_answers_with_prefill(
     assert "good ≥ 90, fairly good ≥ 80, ordinary ≥ 60" in summary.text
     assert "members 100 %, masses 10 % of members" in summary.text
     assert "bars the top two grades: yes" in summary.text
+    # Other weights and grade limits, chosen with buttons.
+    await admin.press(summary, "30/70")
+    summary = await admin.wait_edit()
+    assert "self-assessment 30 %, superior's assessment 70 %" in summary.text
+    await admin.press(summary, "85/75/60")
+    summary = await admin.wait_edit()
+    assert "good ≥ 85, fairly good ≥ 75, ordinary ≥ 60" in summary.text
+    assert "✓ 30/70" in summary.button_texts and "✓ 85/75/60" in summary.button_texts
     await admin.press(summary, "Start")
     started = await admin.wait_edit()
     assert "started for 3 branch(es)" in started.text
+    config = service.config_from_json((await grading.campaign(db, 1)).config)
+    assert (config.self_weight, config.superior_weight, config.mass_rate_floor) == (0.3, 0.7, 0.9)
+    assert [band.min_score for band in config.bands] == [85, 75, 60, 0]
     # Notified in the secretary's own language (the demo's Telegram language is Chinese).
     notice = await secretary.wait_reply()
     assert "分类定级测评已开始" in notice.text and "/grade" in notice.text
@@ -580,7 +592,7 @@ async def test_forged_buttons_outside_scope_change_nothing(
         "gq:a:0:maybe",
         f"ga:p:{campaign_id}",
         f"ga:fy:{campaign_id}",
-        "ga:go:1:30:0",
+        "ga:go:1:30:0:0:0",
     ):
         update_id = await secretary.press_data(question, data)
         answer = await secretary.callback_answer(update_id)
