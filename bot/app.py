@@ -107,10 +107,10 @@ def add_handlers(application: ZhibuApp) -> None:
     application.add_handler(relink_review.build())
     application.add_handler(start.build())
     application.add_handler(invite.build())
+    application.add_handler(notify.build())
     application.add_handler(relink.build())
     for handler in profile.handlers():
         application.add_handler(handler)
-    application.add_handler(notify.build())
     # Grading conversations are entered only by their own buttons; once one is open it takes
     # the user's text before other conversations' entry points (a date typed as a deadline is
     # not a quick log). `/report grading` goes before reports' /report.

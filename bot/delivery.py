@@ -322,6 +322,10 @@ class DeliveryService:
         self._sends: set[asyncio.Task[None]] = set()
         self._in_flight: set[int] = set()
         self._last_progress = -math.inf
+        self._idle_passes = 0
+        self._drain_waiters = 0
+        self._next_retry: dt.datetime | None = None
+        self._drain = asyncio.Condition()
 
     @property
     def bot(self) -> Bot:
@@ -367,6 +371,17 @@ class DeliveryService:
         """Look for work now (a notice was confirmed, cancelled or re-sent, or time moved on)."""
         self._wake.set()
 
+    async def drained(self) -> None:
+        """Wait until a fresh pass finds nothing to send (copies waiting out a backoff aside)."""
+        async with self._drain:
+            target = self._idle_passes + 2
+            self._drain_waiters += 1
+            self.wake()
+            try:
+                await self._drain.wait_for(lambda: self._idle_passes >= target)
+            finally:
+                self._drain_waiters -= 1
+
     def _now(self) -> dt.datetime:
         return self.settings.now()
 
@@ -384,8 +399,14 @@ class DeliveryService:
             await self._idle()
 
     async def _idle(self) -> None:
+        if self._drain_waiters:
+            self._wake.set()
+        timeout = self.settings.delivery_poll_seconds
+        if self._next_retry is not None:
+            until = (self._next_retry - self._now()).total_seconds()
+            timeout = max(0.01, min(timeout, until))
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), self.settings.delivery_poll_seconds)
+            await asyncio.wait_for(self._wake.wait(), timeout)
         self._wake.clear()
 
     async def _step(self) -> bool:
@@ -417,6 +438,12 @@ class DeliveryService:
             async with self.db.begin() as session:
                 await nq.reconcile_interrupted(session, self._now())
             await self._maybe_progress(final=True)
+            async with self.db() as session:
+                self._next_retry = await nq.next_retry_at(session)
+            if self._next_retry is None:
+                async with self._drain:
+                    self._idle_passes += 1
+                    self._drain.notify_all()
         return bool(batch)
 
     async def _maybe_progress(self, *, final: bool) -> None:

@@ -161,7 +161,7 @@ def status_text(tr: Translator, notice: Notice, counts: nq.NoticeCounts) -> str:
         NoticeState.CANCELLED: _("Notice #{id} was cancelled."),
     }
     lines = [titles[notice.state].format(id=notice.id, time=tr.datetime(notice.send_at, "short"))]
-    if notice.state is not NoticeState.SCHEDULED:
+    if counts.recipients:
         lines.append(progress_bar(counts.done, counts.recipients))
         lines.append(
             _(

@@ -517,8 +517,9 @@ async def confirm_pressed(update: Update, context: BotContext) -> int | str | No
         text = status_text(context.tr, notice, counts)
         if notice.send_at <= now:
             text = context._("Notice #{id} is going out.").format(id=notice.id)
-        markup = status_keyboard(context.tr, notice, counts)
-    await edit_or_answer(update, context, text, markup)
+        # Edited before the commit: once committed, the worker may report progress on this
+        # message, and this edit must not land after (and over) its summary.
+        await edit_or_answer(update, context, text, status_keyboard(context.tr, notice, counts))
     service = _delivery(context)
     if service is not None:
         service.wake()
@@ -612,6 +613,7 @@ async def stop_pressed(update: Update, context: BotContext) -> None:
     async with context.db.begin() as session:
         notice_row = await nq.notice_by_id(session, notice.id)
         assert notice_row is not None
+        was_scheduled = notice_row.state is NoticeState.SCHEDULED
         if notice_row.state not in (NoticeState.SCHEDULED, NoticeState.SENDING):
             stopped = None
         else:
@@ -626,11 +628,12 @@ async def stop_pressed(update: Update, context: BotContext) -> None:
                 org_unit_id=org.id,
                 details={"not_sent": stopped},
             )
-    prefix = (
-        context._("It has already gone out; nothing to cancel.")
-        if stopped is None
-        else context._("Cancelled: {count} copies will not be sent.").format(count=stopped)
-    )
+    if stopped is None:
+        prefix = context._("It has already gone out; nothing to cancel.")
+    elif was_scheduled:
+        prefix = context._("Cancelled before it went out.")
+    else:
+        prefix = context._("Cancelled: {count} copies will not be sent.").format(count=stopped)
     await _show_status(update, context, notice.id, prefix)
 
 
@@ -655,6 +658,15 @@ async def resend_pressed(update: Update, context: BotContext) -> None:
             if count and message is not None:
                 notice_row.admin_chat_id = message.chat_id
                 notice_row.progress_message_id = message.message_id
+                # As when confirming: shown before the worker can see the new round.
+                counts = await nq.notice_counts(session, notice_row.id)
+                text = context._(
+                    "Sending it again to {count} people who have not acknowledged."
+                ).format(count=count)
+                text += "\n\n" + status_text(context.tr, notice_row, counts)
+                await edit_or_answer(
+                    update, context, text, status_keyboard(context.tr, notice_row, counts)
+                )
             account = await session.get(Account, context.account.id) if context.account else None
             await queries.audit(
                 session,
@@ -668,10 +680,6 @@ async def resend_pressed(update: Update, context: BotContext) -> None:
     if count == 0:
         await query.answer(context._("Nobody is waiting to acknowledge it."), show_alert=True)
         return
-    prefix = context._("Sending it again to {count} people who have not acknowledged.").format(
-        count=count
-    )
-    await _show_status(update, context, notice.id, prefix)
     service = _delivery(context)
     if service is not None:
         service.wake()

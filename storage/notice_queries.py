@@ -318,6 +318,19 @@ async def pending_copies(
     return [Outgoing(*row) for row in rows]
 
 
+async def next_retry_at(session: AsyncSession) -> dt.datetime | None:
+    """When the earliest pending copy waiting out a backoff may go (None: none is waiting)."""
+    return await session.scalar(
+        select(func.min(NoticeDelivery.not_before))
+        .join(Notice, Notice.id == NoticeDelivery.notice_id)
+        .where(
+            NoticeDelivery.state == DeliveryState.PENDING,
+            NoticeDelivery.not_before.is_not(None),
+            Notice.state == NoticeState.SENDING,
+        )
+    )
+
+
 async def claim_copy(session: AsyncSession, delivery_id: int, *, lease_until: dt.datetime) -> bool:
     """Mark a pending copy as being sent; False when it was cancelled or taken meanwhile."""
     result = await session.execute(

@@ -1,38 +1,250 @@
-"""/notify end to end through the fake Bot API: compose, preview, send, acknowledge."""
+"""/notify end to end through the fake Bot API: compose, preview, send, acknowledge, re-send."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+import pytest
 from sqlalchemy import select
 
 from bot.app import ZhibuApp
 from bot.demo import DemoUser
-from bot.fake_telegram import FakeTelegramClient
+from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
+from storage import queries
 from storage.db import SessionFactory
-from storage.models_notices import DeliveryState, NoticeDelivery
-from tests.support.notices import ADMIN, compose, demo_users, wait_final
+from storage.models import Account, Person, PersonStatus, Role
+from storage.models_notices import DeliveryState, Notice, NoticeDelivery, NoticeState
+from tests.support.bot import running_bot
+from tests.support.notices import (
+    ADMIN,
+    compose,
+    delivery,
+    demo_users,
+    wait_status,
+    with_clock,
+)
+
+SECRETARIES = {"王芳", "陈静", "周涛"}
+MEMBERS = SECRETARIES | {"李强", "张伟", "刘洋", "杨磊", "赵敏", "吴军", "孙丽", "马超", "胡婷"}
 
 
-async def test_notice_to_members_with_acknowledgement(
+async def _recipients(db: SessionFactory, notice_id: int) -> dict[str, NoticeDelivery]:
+    async with db() as session:
+        rows = await session.execute(
+            select(Person.name, NoticeDelivery)
+            .join(Account, Account.id == NoticeDelivery.account_id)
+            .join(Person, Person.id == Account.person_id)
+            .where(NoticeDelivery.notice_id == notice_id)
+        )
+        return {name: row for name, row in rows}
+
+
+async def test_notice_to_members_with_acknowledgement_and_resend(
     bot: ZhibuApp, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
 ) -> None:
     users = await demo_users(client, demo)
     admin = users[ADMIN]
     summary = await compose(admin, "Meeting <b>tomorrow</b> & bring notes", ack=True)
-    assert "Recipients: 12" in summary.text
+    assert "Recipients: 12" in summary.text and "Acknowledgement: required" in summary.text
+    # The preview is the copy exactly as an English reader gets it.
+    previews = [m for m in await admin.messages() if m.button_texts == ["Acknowledge"]]
+    assert previews[-1].text.startswith("📢 Notice from Demo Sub-district Committee")
     await admin.press(summary, "Confirm and send")
-    final = await wait_final(admin)
-    assert "Sent 12" in final.text
+    final = await wait_status(admin, "has gone out")
+    assert "Sent 12" in final.text and "acknowledged 0" in final.text
     member = users["李强"]
     copy = await member.wait_reply()
     assert "Meeting <b>tomorrow</b> & bring notes" in copy.text
+    assert copy.source_text is not None and "&lt;b&gt;tomorrow&lt;/b&gt; &amp;" in copy.source_text
     assert copy.button_texts == ["Acknowledge"]
-    await member.press(copy, "Acknowledge")
+    update_id = await member.press(copy, "Acknowledge")
+    assert "recorded" in (await member.callback_answer(update_id))["text"]
     edited = await member.wait_edit()
     assert edited.button_texts[0].startswith("✓ Acknowledged")
+    # Pressing again changes nothing: the first time stays.
+    update_id = await member.press(edited, edited.button_texts[0])
+    assert "You acknowledged" in (await member.callback_answer(update_id))["text"]
     secretary = users["王芳"]
     copy = await secretary.wait_reply()
     assert copy.text.startswith("📢 示范街道党工委通知") and copy.button_texts == ["已阅"]
+    rows = await _recipients(db, 1)
+    assert set(rows) == MEMBERS and rows["李强"].acknowledged_at is not None
+    assert all(r.state is DeliveryState.SENT for r in rows.values())
+    # Re-send to the eleven who have not acknowledged.
+    await admin.send("/start")
+    await admin.wait_reply()
+    status = await admin.last_message()
+    assert status is not None
+    final = next(m for m in await admin.messages() if "has gone out" in m.text)
+    await admin.press(final, "Re-send to those who have not acknowledged")
+    again = await wait_status(admin, "has gone out")
+    assert "acknowledged 1" in again.text and "of 12" in again.text
+    second = await secretary.wait_reply()
+    await secretary.press(second, "已阅")
+    assert (await secretary.wait_edit()).button_texts[0].startswith("✓ 已阅")
+    assert len(await member.messages()) == 1
     async with db() as session:
-        rows = list(await session.scalars(select(NoticeDelivery)))
-    assert len(rows) == 12 and all(r.state is DeliveryState.SENT for r in rows)
-    assert sum(r.acknowledged_at is not None for r in rows) == 1
+        rounds = list(await session.scalars(select(NoticeDelivery.round)))
+    assert sorted(rounds) == [1] * 12 + [2] * 11
+    rows = await _recipients(db, 1)
+    assert rows["王芳"].acknowledged_at is not None
+
+
+@pytest.mark.parametrize("admin_language", ["en", "zh-hans"])
+async def test_every_audience_in_both_languages(
+    bot: ZhibuApp,
+    client: FakeTelegramClient,
+    db: SessionFactory,
+    demo: dict[str, DemoUser],
+    admin_language: str,
+) -> None:
+    async with db.begin() as session:
+        b1 = await queries.org_by_code(session, "DEMO-B1")
+        li = await session.scalar(select(Person).where(Person.name == "李强"))
+        zhang = await session.scalar(select(Person).where(Person.name == "张伟"))
+        assert b1 is not None and li is not None and zhang is not None
+        await queries.grant_role(session, person=li, org_unit=b1, role=Role.DEPUTY)
+        zhang.status = PersonStatus.MOBILE
+    users = await demo_users(client, demo, admin_language=admin_language)
+    admin = users[ADMIN]
+    chinese = admin_language != "en"
+    first, second = ("支部通知", "Branch notice") if chinese else ("Branch notice", "支部通知")
+    expected = {
+        "everyone": MEMBERS | {ADMIN},
+        "secretaries": SECRETARIES,
+        "committee": SECRETARIES | {"李强"},
+        "members": MEMBERS,
+        "mobile": {"张伟"},
+        "branches": {"陈静", "杨磊", "赵敏"},
+    }
+    for number, (audience, names) in enumerate(expected.items(), start=1):
+        text = f"{first} {number}"
+        summary = await compose(
+            admin,
+            text,
+            second=f"{second} {number}",
+            audience=audience,
+            branches=("DEMO-B2",),
+        )
+        count = len(names)
+        assert (f"接收人数：{count}" if chinese else f"Recipients: {count}") in summary.text
+        await admin.press(summary, data="ntf:confirm")
+        await wait_status(admin, "已发送完毕" if chinese else "has gone out")
+        rows = await _recipients(db, number)
+        assert set(rows) == names, audience
+        for name in names - {ADMIN}:
+            copy = await users[name].wait_reply()
+            if demo[name].language_code == "en":
+                assert f"Branch notice {number}" in copy.text and "Notice from" in copy.text
+            else:
+                assert f"支部通知 {number}" in copy.text and "通知</b>" not in copy.text
+
+
+async def test_scheduling_listing_and_cancelling(
+    telegram: FakeTelegramServer,
+    client: FakeTelegramClient,
+    db: SessionFactory,
+    database_url: str,
+    demo: dict[str, DemoUser],
+) -> None:
+    from tests.support.bot import settings_for
+
+    settings = with_clock(settings_for(database_url, telegram))
+    users = await demo_users(client, demo)
+    admin = users[ADMIN]
+    async with running_bot(settings) as app:
+        # 02:00 UTC is 10:00 in Shanghai.
+        summary = await compose(admin, "Lecture at three", at="2026-11-21 15:00")
+        assert "Sending: at" in summary.text
+        await admin.press(summary, "Confirm and send")
+        scheduled = await admin.wait_edit()
+        assert "Notice #1 is scheduled for" in scheduled.text
+        summary = await compose(admin, "Themed Party day", at="16:30")
+        await admin.press(summary, "Confirm and send")
+        await admin.wait_edit()
+        await admin.send("/notices")
+        listing = await admin.wait_reply()
+        assert "#1" in listing.text and "#2" in listing.text
+        assert listing.button_texts == ["Cancel #2", "Cancel #1"]
+        await admin.press(listing, "Cancel #1")
+        cancelled = await admin.wait_edit()
+        assert "Cancelled before it went out" in cancelled.text
+        assert "Notice #1 was cancelled" in cancelled.text and "Sent" not in cancelled.text
+        # Nothing goes out before its time.
+        await delivery(app).drained()
+        assert not await users["李强"].messages()
+        settings.advance(dt.timedelta(hours=7))
+        await delivery(app).drained()
+        await wait_status(admin, "Notice #2 has gone out")
+        copies = await users["李强"].messages()
+        assert [c.text.split("\n\n")[1] for c in copies] == ["Themed Party day"]
+        await admin.send("/notices")
+        assert "No notices" in (await admin.wait_reply()).text
+    async with db() as session:
+        states = dict((await session.execute(select(Notice.id, Notice.state))).all())
+    assert states == {1: NoticeState.CANCELLED, 2: NoticeState.DONE}
+
+
+async def test_too_long_text_and_photo_caption_limit(
+    bot: ZhibuApp, client: FakeTelegramClient, demo: dict[str, DemoUser]
+) -> None:
+    users = await demo_users(client, demo)
+    admin = users[ADMIN]
+    await admin.send("/notify")
+    await admin.wait_reply()
+    await admin.send("长" * 4096)
+    refusal = await admin.wait_reply()
+    assert "That is too long: 4096 characters" in refusal.text
+    await admin.send_photo(b"\x89PNG\r\n\x1a\n" + b"\0" * 32, caption="图" * 1000)
+    refusal = await admin.wait_reply()
+    assert "with a photo or document can have at most" in refusal.text
+    await admin.send("A short notice with the photo")
+    question = await admin.wait_reply()
+    assert question.button_texts[0] == "Add a 中文（简体） text"
+    await admin.press(question, data="ntf:second:skip")
+    audiences = await admin.wait_edit()
+    await admin.press(audiences, data="ntf:aud:secretaries")
+    await admin.press(await admin.wait_edit(), data="ntf:ack:0")
+    await admin.press(await admin.wait_edit(), data="ntf:when:now")
+    replies = await admin.wait_replies(3)
+    assert replies[1].photo is not None and "A short notice" in replies[1].text
+    await admin.press(replies[2], "Confirm and send")
+    await wait_status(admin, "has gone out")
+    copy = await users["周涛"].wait_reply()
+    assert copy.photo is not None and "A short notice with the photo" in copy.text
+
+
+async def test_blocked_readers_are_counted_and_skipped(
+    bot: ZhibuApp, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    users = await demo_users(client, demo)
+    admin = users[ADMIN]
+    await users["杨磊"].block()
+    await users["赵敏"].deactivate()
+    summary = await compose(admin, "Dues are due", audience="branches", branches=("DEMO-B2",))
+    await admin.press(summary, "Confirm and send")
+    final = await wait_status(admin, "has gone out")
+    assert "Sent 1 · failed 0 · unreachable 2" in final.text
+    summary = await compose(admin, "Dues reminder", audience="branches", branches=("DEMO-B2",))
+    assert "Recipients: 1" in summary.text and "2 more have blocked the bot" in summary.text
+
+
+async def test_members_cannot_notify_and_forged_buttons_change_nothing(
+    bot: ZhibuApp, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    users = await demo_users(client, demo)
+    await users["王芳"].send("/notify")
+    assert "无权" in (await users["王芳"].wait_reply()).text
+    admin = users[ADMIN]
+    summary = await compose(admin, "Only for B1", audience="branches", branches=("DEMO-B1",))
+    await admin.press(summary, "Confirm and send")
+    await wait_status(admin, "has gone out")
+    copy = await users["李强"].wait_reply()
+    # Someone else's copy, and a secretary trying to stop the notice.
+    others = (await _recipients(db, 1))["王芳"].id
+    update_id = await users["李强"].press_data(copy, f"ntc:ack:{others}")
+    assert "not available" in (await users["李强"].callback_answer(update_id))["text"]
+    update_id = await users["李强"].press_data(copy, "ntc:stop:1")
+    assert "not available" in (await users["李强"].callback_answer(update_id))["text"]
+    rows = await _recipients(db, 1)
+    assert all(r.acknowledged_at is None for r in rows.values())
