@@ -153,7 +153,6 @@ class ReminderEngine:
 
     async def _claim(self, report: TickReport) -> list[Claimed] | None:
         now = self.clock()
-        lease = now + dt.timedelta(seconds=self.settings.delivery_lease_seconds)
         async with self.db.begin() as session:
             resolved = await rq.reconcile_interrupted(session, now)
             if resolved:
@@ -183,9 +182,17 @@ class ReminderEngine:
                 else:
                     assert recipient is not None
                     row.state = ReminderState.SENDING
-                    row.lease_until = lease
                     row.attempts += 1
                     claimed.setdefault(row.account_id, Claimed(recipient, [])).rows.append(row)
+            # The lease covers the HTTP call plus the wait for this batch's turns at the gate,
+            # so a slow batch is not mistaken for one whose process died.
+            lease = now + dt.timedelta(
+                seconds=self.settings.delivery_lease_seconds
+                + 2 * len(claimed) / self.settings.delivery_rate
+            )
+            for batch in claimed.values():
+                for row in batch.rows:
+                    row.lease_until = lease
         return list(claimed.values())
 
     async def _deliver(self, claimed: Claimed, report: TickReport) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -128,31 +129,58 @@ async def _calendar(
             session, start=start, end=end, subtree_path="/"
         ):
             activities[row[0]].append(facts.fact(row))
-        for on in (day for day in days if day.year == year):
-            # On earlier days only the periods that have ended since matter (overdue ones);
-            # the periods they share with today are judged once, today.
-            judged_rules = rules if on == today else _ended_rules(rules, on, today)
-            if not judged_rules:
-                continue
-            judged = compliance_many(judged_rules, activities, groups, on, today=today)
-            for branch_id, statuses in judged.items():
-                admins: tuple[p.Recipient, ...] | None = None
-                for status in statuses:
-                    if status.state is ObligationState.NOT_APPLICABLE:
-                        continue
-                    if status.state is ObligationState.OVERDUE and admins is None:
-                        admins = people.admins_of(paths[branch_id])
-                    p.plan_obligation(
-                        plan,
-                        window,
-                        p.ObligationFact(
-                            branch_id,
-                            status,
-                            tuple(people.by_branch[branch_id]),
-                            admins or (),
-                        ),
-                        escalate_after_days=settings.reminder_escalation_days,
-                    )
+        on_days = [day for day in days if day.year == year]
+        # Judging a hundred thousand branches is CPU work: off the event loop, so the bot
+        # keeps answering while it plans.
+        await asyncio.to_thread(
+            _judge_and_plan,
+            plan,
+            window,
+            people,
+            settings,
+            rules,
+            activities,
+            groups,
+            paths,
+            on_days,
+            today,
+        )
+
+
+def _judge_and_plan(
+    plan: p.Plan,
+    window: p.Window,
+    people: People,
+    settings: Settings,
+    rules: dict[int, list[CalendarRule]],
+    activities: dict[int, list[ActivityFact]],
+    groups: dict[int, list[int]],
+    paths: dict[int, str],
+    on_days: list[dt.date],
+    today: dt.date,
+) -> None:
+    for on in on_days:
+        # On earlier days only the periods that have ended since matter (overdue ones);
+        # the periods they share with today are judged once, today.
+        judged_rules = rules if on == today else _ended_rules(rules, on, today)
+        if not judged_rules:
+            continue
+        judged = compliance_many(judged_rules, activities, groups, on, today=today)
+        for branch_id, statuses in judged.items():
+            admins: tuple[p.Recipient, ...] | None = None
+            for status in statuses:
+                if status.state is ObligationState.NOT_APPLICABLE:
+                    continue
+                if status.state is ObligationState.OVERDUE and admins is None:
+                    admins = people.admins_of(paths[branch_id])
+                p.plan_obligation(
+                    plan,
+                    window,
+                    p.ObligationFact(
+                        branch_id, status, tuple(people.by_branch[branch_id]), admins or ()
+                    ),
+                    escalate_after_days=settings.reminder_escalation_days,
+                )
 
 
 def _ended_rules(
