@@ -204,7 +204,11 @@ async def _prompt(
         text = _("Which party group held the meeting?")
         async with context.db() as session:
             groups = await activity_queries.party_groups(session, branch_id=draft.branch_id)
-        rows = [[(name, f"lg:g:{group_id}")] for group_id, _p, _c, name, _e in groups]
+        english = context.tr.locale == "en"
+        rows = [
+            [((name_en if english and name_en else name)[:60], f"lg:g:{group_id}")]
+            for group_id, _parent, _code, name, name_en in groups
+        ]
     elif state == "absent":
         marked = {int(a["person_id"]) for a in draft.absences}
         async with context.db() as session:
@@ -317,16 +321,21 @@ async def _step(
             return stored.state
         data = dict(stored.data)
         branch_id = data.get("branch_id")
-        if branch_id is not None and not context.principal.leads_branch(int(branch_id)):
+        # The role may have been taken away since the draft began: drop the draft.
+        lost_role = branch_id is not None and not context.principal.leads_branch(int(branch_id))
+        if lost_role:
             await FLOW.end(session, update)
-            await refuse(update, context, _refuse_scope_text(context))
-            return ConversationHandler.END  # type: ignore[return-value]
-        error = await apply(session, data)
-        if error is not None:
-            state = stored.state
+            error = None
         else:
-            state = next_state or _next_state(data)
-            await FLOW.save(session, update, state=state, data=data)
+            error = await apply(session, data)
+            if error is not None:
+                state = stored.state
+            else:
+                state = next_state or _next_state(data)
+                await FLOW.save(session, update, state=state, data=data)
+    if lost_role:
+        await refuse(update, context, _refuse_scope_text(context))
+        return ConversationHandler.END  # type: ignore[return-value]
     if error is not None:
         if update.callback_query is not None:
             await update.callback_query.answer(error[:200], show_alert=True)

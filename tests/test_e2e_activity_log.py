@@ -260,3 +260,24 @@ async def test_quick_log_in_chinese_with_several_kinds(
     [activity] = await activities(db)
     assert activity.kinds == ["general_meeting", "lecture"] and activity.day == org_today()
     assert activity.topic == "学习新党章" and activity.place == "会议室"
+
+
+async def test_quick_log_in_chinese(
+    bot: ZhibuApp, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    secretary = await as_user(client, demo, "陈静", "zh-hans")
+    await secretary.send("支委会 今天 7/9 议题：讨论发展对象")
+    summary = await secretary.wait_reply()
+    assert "请核对" in summary.text and "类型：支部委员会会议" in summary.text
+    assert "到会：应到 9 人，实到 7 人" in summary.text
+    assert "议题：讨论发展对象" in summary.text
+    assert summary.button_texts[-2:] == ["保存", "放弃"]
+    await secretary.press(summary, "放弃")
+    confirm = await secretary.wait_edit()
+    await secretary.press(confirm, "继续编辑")
+    summary = await secretary.wait_edit()
+    await secretary.press(summary, "保存")
+    assert "已保存：" in (await secretary.wait_edit()).text
+    [activity] = await activities(db)
+    assert activity.kinds == ["committee_meeting"] and activity.topic == "讨论发展对象"
+    assert (activity.present, activity.expected, activity.day) == (7, 9, org_today())
