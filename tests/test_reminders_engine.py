@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select, update
 
+from bot.app import ZhibuApp
 from bot.config import Settings
 from bot.demo import DemoUser
 from bot.fake_telegram import FakeTelegramClient
-from bot.reminders.engine import ReminderEngine
+from bot.reminders.engine import REMINDERS_KEY, ReminderEngine
 from storage import reminder_queries as rq
 from storage.db import SessionFactory
 from storage.models import Account
@@ -181,3 +182,12 @@ async def test_a_three_day_outage_gives_one_coalesced_message(
     async with db() as session:
         sizes = set((await session.scalars(select(Reminder.batch_size))).all())
     assert sizes == {24}
+
+
+async def test_the_jobs_run_late_rather_than_never_and_never_pile_up(bot: ZhibuApp) -> None:
+    assert bot.job_queue is not None
+    jobs = {job.name: job.job for job in bot.job_queue.jobs()}
+    for name in ("reminders.tick", "reminders.plan"):
+        job = jobs[name]
+        assert (job.coalesce, job.misfire_grace_time, job.max_instances) == (True, None, 1)
+    assert isinstance(bot.bot_data[REMINDERS_KEY], ReminderEngine)
