@@ -136,7 +136,7 @@ async def _branch_card(
         )
         buttons.append([(_("View the answers"), f"gq:v:{assessment.id}")])
     counts = await service.visible_counts(
-        session, campaign_id=campaign.id, branch_id=assessment.branch_id
+        session, campaign_id=campaign.id, branch_id=assessment.branch_id, closed=closed
     )
     lines.append(_survey_line(context, _("Members"), counts.member_total, counts.members))
     lines.append(_survey_line(context, _("Masses"), counts.mass_total, counts.masses))
@@ -169,7 +169,8 @@ def _survey_line(context: BotContext, who: str, total: int, counts: object) -> s
     _ = context._
     if counts is None:
         return _(
-            "{who}: {total} answer(s); the breakdown is shown from {minimum} answers on."
+            "{who}: {total} answer(s); the breakdown is shown after the deadline, from "
+            "{minimum} answers on."
         ).format(who=who, total=total, minimum=service.MIN_VISIBLE_ANSWERS)
     parts = [
         f"{_(SATISFACTION_NAMES[v])} {getattr(counts, v)}" for v in service.SATISFACTION_VALUES

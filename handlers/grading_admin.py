@@ -38,7 +38,13 @@ from handlers.common import (
     refuse,
     sender,
 )
-from handlers.grading_labels import GRADE_NAMES, IDLE_TIMEOUT, campaign_title, score_text
+from handlers.grading_labels import (
+    GRADE_NAMES,
+    IDLE_TIMEOUT,
+    SATISFACTION_NAMES,
+    campaign_title,
+    score_text,
+)
 from storage import grading_queries as gq
 from storage import queries
 from storage.models import Account, OrgUnit, Role
@@ -824,6 +830,12 @@ async def rectification_overview(update: Update, context: BotContext) -> None:
                     votes=votes,
                 )
             )
+            if votes >= service.MIN_VISIBLE_ANSWERS:
+                parts = ", ".join(
+                    f"{_(SATISFACTION_NAMES[v])} {checks[item.id].get(v, 0)}"
+                    for v in service.SATISFACTION_VALUES
+                )
+                lines.append(_("   Members' check: {counts}").format(counts=parts))
         del assessment
     await answer(update, context, "\n".join(lines))
 

@@ -90,15 +90,10 @@ async def show_list(update: Update, context: BotContext) -> None:
             )
         )
         if done:
+            # Only the number: the check has no end, and a breakdown seen before and after
+            # one member's answer would give that answer away. The admins see the breakdown.
             total = sum(checks[item.id].values())
-            if total >= service.MIN_VISIBLE_ANSWERS:
-                parts = ", ".join(
-                    f"{_(SATISFACTION_NAMES[v])} {checks[item.id].get(v, 0)}"
-                    for v in service.SATISFACTION_VALUES
-                )
-                lines.append(_("   Members' check: {counts}").format(counts=parts))
-            else:
-                lines.append(_("   Members' check: {total} answer(s) so far.").format(total=total))
+            lines.append(_("   Members' check: {total} answer(s) so far.").format(total=total))
         else:
             rows.append([(_("Mark {number} done").format(number=number), f"gr:d:{item.id}")])
     await answer(update, context, "\n".join(lines), keyboard(rows))

@@ -222,7 +222,7 @@ async def test_member_survey_is_anonymous_and_counted_from_five(
             secretary = await _user(client, demo, "周涛")
             await secretary.send("/grade")
             card = await secretary.wait_reply()
-            assert "Members: 4 answer(s); the breakdown is shown from 5 answers on" in card.text
+            assert "Members: 4 answer(s); the breakdown is shown after the deadline" in card.text
             assert "dissatisfied" not in card.text
     again = await _user(client, demo, "吴军")
     await again.send("/survey")
@@ -231,13 +231,20 @@ async def test_member_survey_is_anonymous_and_counted_from_five(
         (await again.messages())[0], f"sv:{campaign_id}:dissatisfied"
     )
     assert "already answered" in (await again.callback_answer(update_id))["text"]
+    # Five answers, but the survey is still open: a breakdown now and another after the next
+    # answer would give that answer away, so only the number is shown until the deadline.
     secretary = await _user(client, demo, "周涛")
+    await secretary.send("/grade")
+    card = await secretary.wait_reply()
+    assert "Members: 5 answer(s); the breakdown is shown after the deadline" in card.text
+    await grading.close_campaign(db, campaign_id)
     await secretary.send("/grade")
     card = await secretary.wait_reply()
     assert (
         "Members: 5 answers — satisfied 2, fairly satisfied 1, basically satisfied 1, "
         "dissatisfied 1" in card.text
     )
+    assert "Masses: 0 answer(s)" in card.text
     # Nothing stored links an answer to a person, an account or a time.
     columns = {c.key for c in inspect(SatisfactionResponse).columns}
     assert columns == {

@@ -138,7 +138,9 @@ async def test_mass_codes_are_hashed_and_work_once(
             session, code_hash=code_hash, value="dissatisfied", now=NOW
         )
         assert (outcome, response) == (service.CodeOutcome.USED, None)
-        counts = await service.visible_counts(session, campaign_id=campaign_id, branch_id=branch.id)
+        counts = await service.visible_counts(
+            session, campaign_id=campaign_id, branch_id=branch.id, closed=True
+        )
     assert (counts.mass_total, counts.masses) == (1, None)  # hidden below five answers
 
 

@@ -399,15 +399,20 @@ class VisibleCounts:
 
 
 async def visible_counts(
-    session: AsyncSession, *, campaign_id: int, branch_id: int
+    session: AsyncSession, *, campaign_id: int, branch_id: int, closed: bool
 ) -> VisibleCounts:
-    """The branch's survey counts, each group hidden below MIN_VISIBLE_ANSWERS answers."""
+    """The branch's survey counts: how many answered, and the breakdown once it is safe.
+
+    The breakdown of a group is shown only when the survey is closed and at least
+    MIN_VISIBLE_ANSWERS answered: shown while answers still arrive, comparing it before and
+    after one member's answer would reveal that answer.
+    """
     counts = await gq.satisfaction_counts(session, campaign_id, branch_id=branch_id)
     members = counts_of(counts.get((branch_id, SurveyGroup.MEMBER)))
     masses = counts_of(counts.get((branch_id, SurveyGroup.MASS)))
     return VisibleCounts(
-        members if members.total >= MIN_VISIBLE_ANSWERS else None,
-        masses if masses.total >= MIN_VISIBLE_ANSWERS else None,
+        members if closed and members.total >= MIN_VISIBLE_ANSWERS else None,
+        masses if closed and masses.total >= MIN_VISIBLE_ANSWERS else None,
         members.total,
         masses.total,
     )
