@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from pathlib import Path
 
 import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
+from bot.__main__ import main
 from bot.config import Settings
 from bot.demo import DemoUser
 from bot.errors import CommandError
@@ -230,3 +232,26 @@ def test_the_fast_xlsx_writer_is_read_back_by_openpyxl() -> None:
     assert table[2][:6] == ("B2", "bad  char", 0, -1.25, "", False)
     assert sheet.cell(row=1, column=30).value == "c29"  # column AD
     assert sheet.freeze_panes == "A2"
+
+
+def test_zhibu_grading_start_command(
+    cli_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    org = tmp_path / "org.csv"
+    org.write_text(
+        "code,parent,kind,name,name_en\nC1,,committee,街道党工委,Street Committee\n"
+        "B1,C1,branch,第一支部,First Branch\nB2,C1,branch,第二支部,Second Branch\n",
+        encoding="utf-8",
+    )
+    assert main(["org", "import", str(org)]) == 0
+    capsys.readouterr()
+    command = ["grading", "start", "--org", "C1", "--deadline", "2099-12-31"]
+    options = ["--self-weight", "0.3", "--superior-weight", "0.7", "--bands", "85,75,60"]
+    assert main([*command, *options, "--satisfaction-floor", "0.9"]) == 0
+    out = capsys.readouterr().out
+    assert "campaign 1 started for 2 branch(es) under C1" in out
+    assert "0 secretary account(s) notified" in out
+    assert main(["grading", "start", "--org", "C1", "--deadline", "tomorrow"]) == 1
+    assert "the deadline must be a date" in capsys.readouterr().err
+    assert main([*command, "--bands", "60,80,90"]) == 1
+    assert "bands must be ordered" in capsys.readouterr().err
