@@ -1,17 +1,37 @@
 """Calendar rule overrides (nearest wins, validated, audited, CLI) and party group meetings."""
 
+import datetime as dt
+import random
+
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
 from bot.app import ZhibuApp
-from bot.compliance import OverrideError, _cli, _parser, branch_compliance, set_override
+from bot.compliance import (
+    OverrideError,
+    _cli,
+    _parser,
+    branch_compliance,
+    rule_book,
+    set_override,
+    subtree_compliance,
+)
 from bot.demo import DemoUser
 from bot.fake_telegram import FakeTelegramClient
-from bot.rules.calendar import ObligationState, PeriodKind, period_containing
+from bot.rules.calendar import (
+    ActivityFact,
+    ObligationState,
+    PeriodKind,
+    compliance,
+    period_containing,
+    previous_period,
+)
+from bot.rules.kinds import ActivityKind
 from storage import queries
 from storage.db import SessionFactory
 from storage.models import OrgKind, Role, RoleAssignment
-from tests.support.activity import activities, as_user, org_today
+from storage.models_activity import Activity
+from tests.support.activity import activities, add_activity, as_user, org_today
 
 
 async def _periods(db: SessionFactory, code: str) -> dict[str, PeriodKind]:
@@ -158,3 +178,45 @@ async def test_deputies_log_and_a_lost_role_saves_nothing(
     assert await activities(db) == []
     await li.send("/cancel")
     assert "nothing to cancel" in (await li.wait_reply()).text
+
+
+async def test_reading_only_what_counts_gives_the_same_answers(
+    db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    rng = random.Random(19)
+    today = org_today()
+    kinds = list(ActivityKind)
+    stored: dict[str, list[ActivityFact]] = {code: [] for code in ("DEMO-B1", "DEMO-B2", "DEMO-B3")}
+    for n in range(300):
+        code = rng.choice(list(stored))
+        day = today - dt.timedelta(days=rng.randrange(500))
+        chosen = tuple(rng.sample(kinds, rng.choice((1, 1, 2))))
+        activity_id = await add_activity(db, code, day, chosen)
+        if rng.random() < 0.1:
+            async with db.begin() as session:
+                await session.execute(
+                    update(Activity).where(Activity.id == activity_id).values(voided=True)
+                )
+        else:
+            stored[code].append(ActivityFact(n, day, frozenset(chosen)))
+    async with db.begin() as session:
+        committee = await queries.org_by_code(session, "DEMO")
+        b2 = await queries.org_by_code(session, "DEMO-B2")
+        assert committee is not None and b2 is not None
+        await set_override(session, org=committee, rule_key="lecture", fields={"period": "half"})
+        await set_override(session, org=b2, rule_key="life_meeting", fields={"only_quarter": 4})
+        book = await rule_book(session)
+    month = period_containing(PeriodKind.MONTH, today)
+    for _ in range(14):
+        on = today if today in month else month.end
+        async with db() as session:
+            assert committee is not None
+            rows = await subtree_compliance(session, committee, on=on, today=today)
+        for row in rows:
+            expected = compliance(
+                book.rules_for(row.branch.path), stored[row.branch.code], [], on, today=today
+            )
+            got = [(s.rule.key, s.state, s.done_dates, s.count) for s in row.statuses]
+            want = [(s.rule.key, s.state, s.done_dates, s.count) for s in expected]
+            assert got == want, (row.branch.code, on)
+        month = previous_period(month)
