@@ -398,6 +398,15 @@ async def branch_pressed(update: Update, context: BotContext) -> str | None:
     if not context.principal.leads_branch(branch_id):
         await refuse(update, context, _refuse_scope_text(context))
         return None
+    async with context.db() as session:
+        stored = await FLOW.load(session, update)
+    if stored.seen(update) or stored.state != BRANCH:
+        return stored.state
+    quick = stored.data.get("quick")
+    if isinstance(quick, dict):
+        # A quick log from someone who leads several branches: it goes to the chosen one.
+        draft = ActivityDraft.from_data({**quick, "branch_id": branch_id})
+        return await _start_draft(update, context, draft, list(stored.data["quick_pending"]))
     draft = ActivityDraft(branch_id=branch_id)
     return await _start_draft(update, context, draft, list(GUIDED_FIELDS))
 
@@ -428,6 +437,12 @@ async def quick_log(update: Update, context: BotContext) -> str | None:
     pending = draft.missing()
     if ActivityKind.GROUP_MEETING.value in draft.kinds:
         pending.append("group")
+    if len(branches) > 1:
+        data = {"pending": [], "quick": draft.to_data(), "quick_pending": pending}
+        async with context.db.begin() as session:
+            await FLOW.save(session, update, state=BRANCH, data=data)
+        await _prompt(update, context, BRANCH, data, edit=False)
+        return BRANCH
     return await _start_draft(update, context, draft, pending)
 
 

@@ -167,6 +167,19 @@ async def test_deputies_log_and_a_lost_role_saves_nothing(
     await wang.press(which, "DEMO-B2")
     kinds = await wang.wait_edit()
     assert "What did the branch hold?" in kinds.text
+    await wang.send("/cancel")
+    await wang.press(await wang.wait_reply(), "Discard draft")
+    await wang.wait_edit()
+    # A quick log from her asks which branch too, and keeps what the message said.
+    await wang.send("committee meeting today 4/5 topic: budget")
+    which = await wang.wait_reply()
+    await wang.press(which, "DEMO-B2")
+    summary = await wang.wait_edit()
+    assert "Topic: budget" in summary.text and "4 present out of 5 expected" in summary.text
+    await wang.press(summary, "Save")
+    await wang.wait_edit()
+    [saved] = await activities(db)
+    assert saved.branch_id == b2.id and saved.topic == "budget"
     li = await as_user(client, demo, "李强")
     await li.send("themed party day today 3/4 topic: volunteering")
     summary = await li.wait_reply()
@@ -175,7 +188,7 @@ async def test_deputies_log_and_a_lost_role_saves_nothing(
         await session.execute(delete(RoleAssignment).where(RoleAssignment.role == Role.DEPUTY))
     update_id = await li.press(summary, "Save")
     assert "Nothing was changed" in (await li.callback_answer(update_id))["text"]
-    assert await activities(db) == []
+    assert [a.topic for a in await activities(db)] == ["budget"]
     await li.send("/cancel")
     assert "nothing to cancel" in (await li.wait_reply()).text
 
