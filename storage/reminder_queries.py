@@ -14,13 +14,14 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Account, OrgKind, OrgUnit, Person, Role, RoleAssignment
+from storage.models import Account, OrgKind, OrgUnit, Person, PersonStatus, Role, RoleAssignment
 from storage.models_grading import (
     CampaignStatus,
     GradingAssessment,
     GradingCampaign,
     RectificationItem,
     RectificationStatus,
+    SurveyParticipant,
 )
 from storage.models_reminders import (
     BranchTerm,
@@ -553,3 +554,31 @@ async def rectification_items(
         ).where(RectificationItem.due_on >= since)
     )
     return [(row[0], row[1], row[2], row[3], bool(row[4])) for row in rows]
+
+
+async def survey_members(
+    session: AsyncSession, campaign_id: int
+) -> list[tuple[int, str | None, int | None, bool]]:
+    """(account id, time zone, branch id, answered) of the members who can answer the branch
+    survey of a campaign (their branch takes part; lost-contact members excluded)."""
+    answered = select(SurveyParticipant.person_id).where(
+        SurveyParticipant.campaign_id == campaign_id, SurveyParticipant.subject == "branch"
+    )
+    rows = await session.execute(
+        select(
+            Account.id,
+            Account.time_zone,
+            Person.branch_id,
+            Person.id.in_(answered),
+        )
+        .join(Person, Person.id == Account.person_id)
+        .join(
+            GradingAssessment,
+            and_(
+                GradingAssessment.branch_id == Person.branch_id,
+                GradingAssessment.campaign_id == campaign_id,
+            ),
+        )
+        .where(Person.status != PersonStatus.LOST_CONTACT)
+    )
+    return [(row[0], row[1], row[2], bool(row[3])) for row in rows]

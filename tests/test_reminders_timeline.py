@@ -20,7 +20,7 @@ from storage import queries
 from storage import reminder_queries as rq
 from storage.db import SessionFactory
 from storage.models import Person, Role, RoleAssignment
-from storage.models_grading import GradingAssessment, GradingCampaign
+from storage.models_grading import GradingAssessment, GradingCampaign, SurveyParticipant
 from storage.models_relink import RelinkRequest
 from storage.models_reminders import Reminder, ReminderState, TrainingAudience, TrainingKind
 from tests.support.reminders import Clock, at, make_engine
@@ -211,3 +211,31 @@ async def test_mobile_member_is_reminded_of_the_yearly_report_in_english(
     assert "by Dec 1, 2026" in (await user.wait_reply()).text
     assert await _at(engine, clock, at("2026-12-02 09:00")) == 1
     assert "was due by Dec 1, 2026" in (await user.wait_reply()).text
+
+
+async def test_members_who_have_not_answered_the_survey_get_one_reminder_on_its_last_day(
+    engine: ReminderEngine,
+    clock: Clock,
+    db: SessionFactory,
+    client: FakeTelegramClient,
+    demo: dict[str, DemoUser],
+) -> None:
+    await _setup(db)
+    yang = await client.user(demo["杨磊"].telegram_id, "Yang", language_code="en")
+    zhao = await client.user(demo["赵敏"].telegram_id, "Zhao", language_code="en")
+    async with db.begin() as session:
+        campaign_id = await session.scalar(select(GradingCampaign.id))
+        person = await session.scalar(select(Person).where(Person.name == "赵敏"))
+        assert campaign_id is not None and person is not None
+        session.add(
+            SurveyParticipant(campaign_id=campaign_id, person_id=person.id, subject="branch")
+        )
+    await _at(engine, clock, at("2026-11-24 10:00"))
+    await yang.expect_no_reply(within=0.1)
+    await _at(engine, clock, at("2026-11-30 10:00"))
+    text = (await yang.wait_reply()).text
+    assert "Last day to answer the satisfaction survey" in text and "Second Party Branch" in text
+    await zhao.expect_no_reply(within=0.1)
+    # After the deadline the survey is closed: no "overdue" nag for members.
+    await _at(engine, clock, at("2026-12-01 10:00"))
+    await yang.expect_no_reply(within=0.1)

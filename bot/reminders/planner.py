@@ -432,6 +432,9 @@ class DeadlineFact:
     recipients: tuple[Recipient, ...]
     payload: dict[str, Any]
     done: bool = False
+    days_before: tuple[int, ...] = (7, 1)
+    # False where nothing can be done after the deadline (a survey closes).
+    overdue: bool = True
 
 
 def plan_deadline(plan: Plan, window: Window, fact: DeadlineFact) -> None:
@@ -446,9 +449,11 @@ def plan_deadline(plan: Plan, window: Window, fact: DeadlineFact) -> None:
         subject=fact.subject,
         recipients=fact.recipients,
         due_day=fact.due_day,
-        days_before=(7, 1),
+        days_before=fact.days_before,
         payload=fact.payload,
     )
+    if not fact.overdue:
+        return
     overdue_reminders(
         plan,
         window,

@@ -182,6 +182,11 @@ def line(tr: Translator, row: Reminder, names: Names) -> str:
             "year": p.get("year", "?"),
             "date": _day(tr, row),
         }
+        if p.get("survey"):
+            return tr._(
+                "Last day to answer the satisfaction survey about your branch, {branch} "
+                "(classification and grading {year}): send /survey."
+            ).format(**values)
         if p.get("overdue"):
             return tr._(
                 "{branch}: the self-assessment for classification and grading {year} was due by "

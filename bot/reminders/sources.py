@@ -297,6 +297,11 @@ async def _grading(
     """Self-assessments not yet submitted, and rectification items not yet done."""
     since = window.now - window.catch_up - dt.timedelta(days=2)
     branches = people.branches
+    paths = dict(branches)
+
+    def branch_path_of(branch_id: int) -> str:
+        return paths.get(branch_id, "")
+
     for campaign_id, year, path, deadline in await rq.open_campaigns(session, since=since):
         submitted = await rq.submitted_branches(session, campaign_id)
         # The last day to act is the local day before a midnight deadline.
@@ -314,6 +319,31 @@ async def _grading(
                     recipients=tuple(people.by_branch[branch_id]),
                     payload={"campaign_id": campaign_id, "year": year, "branch_id": branch_id},
                     done=branch_id in submitted,
+                ),
+            )
+        # Members answer the branch survey once; one reminder on its last day, not a week of nags.
+        for account_id, time_zone, member_branch, answered in await rq.survey_members(
+            session, campaign_id
+        ):
+            if member_branch is None or not branch_path_of(member_branch).startswith(path):
+                continue
+            p.plan_deadline(
+                plan,
+                window,
+                p.DeadlineFact(
+                    kind=ReminderKind.GRADING,
+                    subject=f"svy:{campaign_id}:{account_id}",
+                    due_day=due_day,
+                    recipients=(p.Recipient(account_id, time_zone or settings.timezone),),
+                    payload={
+                        "campaign_id": campaign_id,
+                        "year": year,
+                        "branch_id": member_branch,
+                        "survey": True,
+                    },
+                    done=answered,
+                    days_before=(1,),
+                    overdue=False,
                 ),
             )
     for item_id, branch_id, problem, due_on, done in await rq.rectification_items(
