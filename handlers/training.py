@@ -39,7 +39,7 @@ from handlers.common import (
 )
 from storage import queries
 from storage import reminder_queries as rq
-from storage.models import Account, Role
+from storage.models import Account, OrgUnit, Role
 from storage.models_reminders import Training, TrainingAudience, TrainingKind
 
 FLOW = Flow("training")
@@ -406,11 +406,61 @@ async def place_typed(update: Update, context: BotContext) -> str | None:
         if draft.seen(update):
             return None
         await FLOW.save(session, update, state=AUDIENCE, data={**draft.data, "place": place})
+        org = await queries.org_by_id(session, int(draft.data.get("org_id", 0)))
+    await _ask_audience(update, context, org)
+    return AUDIENCE
+
+
+async def _ask_audience(update: Update, context: BotContext, org: OrgUnit | None) -> None:
     rows = [
         [(context._(label), f"trn:aud:{audience.value}")]
         for audience, label in AUDIENCE_LABELS.items()
     ]
-    await answer(update, context, context._("Who is invited?"), keyboard(rows))
+    text = context._(
+        "Who in {org} is invited? To invite only part of it, type a code or name."
+    ).format(org=escape(org.display_name(context.tr.locale)) if org else "?")
+    await edit_or_answer(update, context, text, keyboard(rows))
+
+
+@sender(registered=True, roles=ADMINS)
+async def part_typed(update: Update, context: BotContext) -> str | None:
+    """Search the admin's subtree for the node whose people are invited."""
+    text = clean_text(update.effective_message.text if update.effective_message else None)
+    if text is None:
+        await _reprompt(update, context)
+        return None
+    async with context.db() as session:
+        found = await queries.search_org_units(session, text, limit=20)
+    allowed = [o for o in found if context.principal.is_admin_of(o.path)][:8]
+    if not allowed:
+        await answer(
+            update,
+            context,
+            context._("Nothing in your scope matches “{text}”. Try another code or name.").format(
+                text=escape(text)
+            ),
+        )
+        return None
+    rows = [
+        [(f"{o.code} {o.display_name(context.tr.locale)}"[:60], f"trn:sub:{o.id}")] for o in allowed
+    ]
+    await answer(update, context, context._("Choose one:"), keyboard(rows))
+    return None
+
+
+@sender(registered=True, roles=ADMINS)
+async def part_pressed(update: Update, context: BotContext) -> str | None:
+    """Invite only the people of the chosen node's subtree."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    async with context.db.begin() as session:
+        org = await queries.org_by_id(session, int(query.data.rsplit(":", 1)[1]))
+        if org is None or not context.principal.is_admin_of(org.path):
+            await refuse(update, context)
+            return None
+        draft = await FLOW.load(session, update)
+        await FLOW.save(session, update, state=AUDIENCE, data={**draft.data, "org_id": org.id})
+    await _ask_audience(update, context, org)
     return AUDIENCE
 
 
@@ -534,7 +584,11 @@ def build() -> ConversationHandler[BotContext]:
             TITLE: [MessageHandler(text, title_typed)],
             WHEN: [MessageHandler(text, when_typed)],
             PLACE: [MessageHandler(text, place_typed)],
-            AUDIENCE: [CallbackQueryHandler(audience_pressed, pattern=r"^trn:aud:[a-z]{1,16}$")],
+            AUDIENCE: [
+                CallbackQueryHandler(audience_pressed, pattern=r"^trn:aud:[a-z]{1,16}$"),
+                CallbackQueryHandler(part_pressed, pattern=r"^trn:sub:\d{1,12}$"),
+                MessageHandler(text, part_typed),
+            ],
             KIND: [CallbackQueryHandler(kind_pressed, pattern=r"^trn:kind:[a-z]{1,16}$")],
             CONFIRM: [CallbackQueryHandler(confirm_pressed, pattern=r"^trn:(ok|no)$")],
         },

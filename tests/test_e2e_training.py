@@ -67,6 +67,7 @@ async def test_admin_schedules_invitees_answer_and_are_reminded(
     assert "Where is it?" in (await admin.wait_reply()).text
     await admin.send("Room 301, 12 Jianshe Road")
     audiences = await admin.wait_reply()
+    assert "Who in Demo Sub-district Committee is invited?" in audiences.text
     await admin.press(audiences, "branch secretaries")
     kinds = await admin.wait_edit()
     await admin.press(kinds, "rotation training")
@@ -149,3 +150,34 @@ async def test_reminder_settings_mute_and_quiet_hours(
     # Forged data changes nothing.
     await user.press_data(view.message_id, "rem:t:nonsense")
     await user.expect_no_reply()
+
+
+async def test_admin_invites_only_part_of_the_organisation(
+    bot_at: ZhibuApp, clock: Clock, client: FakeTelegramClient, demo: dict[str, DemoUser]
+) -> None:
+    admin = await client.user(demo["林书记"].telegram_id, "Lin", language_code="en")
+    members = {
+        name: await client.user(demo[name].telegram_id, name, language_code="en")
+        for name in ("李强", "杨磊")
+    }
+    await admin.send("/training")
+    await admin.press(await admin.wait_reply(), "➕ New training")
+    await admin.wait_edit()
+    await admin.send("Branch study day")
+    await admin.wait_reply()
+    await admin.send("2026-11-28 09:30")
+    await admin.wait_reply()
+    await admin.send("https://meeting.example/abc")
+    await admin.wait_reply()
+    await admin.send("DEMO-B1")
+    choices = await admin.wait_reply()
+    await admin.press(choices, "DEMO-B1 First Party Branch")
+    audiences = await admin.wait_edit()
+    assert "Who in First Party Branch is invited?" in audiences.text
+    await admin.press(audiences, "everyone in the organisation")
+    await admin.press(await admin.wait_edit(), "rotation training")
+    await admin.press(await admin.wait_edit(), "Schedule")
+    assert "4 people invited" in (await admin.wait_edit()).text
+    invitation = await members["李强"].wait_reply()
+    assert "Branch study day" in invitation.text and "Nov 28, 2026 9:30" in invitation.text
+    await members["杨磊"].expect_no_reply()
