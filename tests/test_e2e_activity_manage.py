@@ -331,3 +331,30 @@ async def test_admin_compliance_report_with_chart_and_spreadsheet(
     assert f"Periods containing {label}" in previous.text
     assert (await admin.wait_reply()).photo is not None
     assert (await admin.wait_reply()).document is not None
+
+
+async def test_report_in_chinese_for_a_chosen_month(
+    bot: ZhibuApp, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    today = org_today()
+    last_month = previous_period(period_containing(PeriodKind.MONTH, today))
+    await add_activity(db, "DEMO-B2", last_month.end, (K.COMMITTEE_MEETING,))
+    admin = await as_user(client, demo, "林书记", "zh-hans")
+    await admin.send("/report compliance 2999-01")
+    assert "用法" in (await admin.wait_reply()).text
+    await admin.send(f"/report compliance {last_month.key}")
+    summary = await admin.wait_reply()
+    label = format_skeleton("yMMMM", last_month.start, locale="zh_Hans_CN")
+    assert f"统计期：包含{label}的各周期；共 3 个党支部。" in summary.text
+    assert f"2. 支部委员会会议（{label}）：已完成 1，待完成 0，已逾期 2" in summary.text
+    chart = await admin.wait_reply()
+    assert "绿色 D = 已完成" in chart.text
+    export = await admin.wait_reply()
+    assert export.document is not None
+    rows = list(openpyxl.load_workbook(io.BytesIO(export.document.data)).active.values)
+    assert rows[0][:3] == ("支部代码", "党支部", "1. 支部党员大会")
+    assert [(r[0], r[4]) for r in rows[1:]] == [
+        ("DEMO-B1", "已逾期"),
+        ("DEMO-B2", "已完成"),
+        ("DEMO-B3", "已逾期"),
+    ]
