@@ -34,7 +34,6 @@ from bot.grading.questionnaire import (
 )
 from bot.grading.scoring import Answer, Grade
 from handlers import grading_admin
-from handlers.cancel import cancel_for
 from handlers.common import (
     answer,
     edit_or_answer,
@@ -567,6 +566,19 @@ async def view_answers(update: Update, context: BotContext) -> None:
     await answer(update, context, "\n".join(lines))
 
 
+@sender()
+async def stop(update: Update, context: BotContext) -> int:
+    """/cancel in the questionnaire: the answers so far are kept (they are saved per item)."""
+    async with context.db.begin() as session:
+        await FLOW.end(session, update)
+    await answer(
+        update,
+        context,
+        context._("Stopped. Your answers so far are kept; send /grade to continue."),
+    )
+    return ConversationHandler.END
+
+
 async def _reprompt(update: Update, context: BotContext) -> None:
     await answer(
         update,
@@ -590,7 +602,7 @@ def build() -> ConversationHandler[BotContext]:
             ],
         },
         fallbacks=[
-            CommandHandler("cancel", cancel_for(FLOW)),
+            CommandHandler("cancel", stop),
             CallbackQueryHandler(in_conversation_fallbacks(_reprompt), pattern=r"^gq:"),
         ],
         name=FLOW.name,

@@ -184,6 +184,14 @@ async def test_resume_after_restart(
         await secretary.press(card, "填写自评表")
         resumed = await secretary.wait_reply()
         assert " 5/27" in resumed.text
+        # Stopping keeps every answer; the questionnaire opens again where it was left.
+        await secretary.send("/cancel")
+        assert "已答的内容都已保存" in (await secretary.wait_reply()).text
+        update_id = await secretary.press(resumed, "3")
+        assert "已失效" in (await secretary.callback_answer(update_id))["text"]
+        await secretary.send("/grade")
+        card = await secretary.wait_reply()
+        assert "已答 4/27" in card.text
     row = await grading.assessment(db, campaign_id, "DEMO-B2")
     assert row.answers == {
         "leader-committee": "yes",
