@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     invite_max_failures: Annotated[int, Field(ge=1, le=100)] = 5
     invite_failure_window_minutes: Annotated[int, Field(ge=1, le=1440)] = 10
     log_level: str = "INFO"
+    # Local rule: a transfer letter is valid 10 days in the city, 30 outside, 3 months at most.
+    relink_letter_days: Annotated[int, Field(ge=1, le=90)] = 30
     # Notices: Telegram allows about 30 messages a second overall (paid broadcasts up to 1,000)
     # and one a second per chat; broadcasts leave room for interactive replies.
     telegram_rate_limit: Annotated[int, Field(ge=1, le=1000)] = 30

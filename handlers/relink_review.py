@@ -36,7 +36,6 @@ from bot.conversation import Flow
 from bot.i18n import N_, Translator
 from bot.relink import service
 from bot.relink.machine import (
-    DEFAULT_LETTER_DAYS,
     MAX_LETTER_DAYS,
     Accept,
     AcceptTransfer,
@@ -91,7 +90,9 @@ AnyApp = Application[Any, Any, Any, Any, Any, Any]
 FLOW = Flow("relink_act")
 TEXT, LETTER_DAYS, TALK_BY = "text", "letter_days", "talk_by"
 LONG_TEXT = 300
-LETTER_DAY_CHOICES = (10, DEFAULT_LETTER_DAYS, MAX_LETTER_DAYS)
+def _letter_day_choices(default: int) -> list[int]:
+    """Buttons for a letter's validity: the city's 10 days, the configured default, the maximum."""
+    return sorted({10, default, MAX_LETTER_DAYS})
 CARD_PATTERN = r"^rl:[a-z]{1,4}:\d{1,12}(?::\d{1,12})?$"
 
 TYPE_LABELS = {
@@ -678,7 +679,7 @@ async def text_received(update: Update, context: BotContext) -> str | int | None
         rows = [
             [
                 (context._("{days} days").format(days=days), f"rlx:days:{days}")
-                for days in LETTER_DAY_CHOICES
+                for days in _letter_day_choices(context.settings.relink_letter_days)
             ]
         ]
         await answer(
@@ -687,7 +688,7 @@ async def text_received(update: Update, context: BotContext) -> str | int | None
             context._(
                 "How long is the letter valid? Usually {default} days; or type a number of "
                 "days (1 to {max})."
-            ).format(default=DEFAULT_LETTER_DAYS, max=MAX_LETTER_DAYS),
+            ).format(default=context.settings.relink_letter_days, max=MAX_LETTER_DAYS),
             keyboard(rows),
         )
         return LETTER_DAYS

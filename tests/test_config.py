@@ -53,3 +53,13 @@ def test_token_is_redacted_from_log_lines() -> None:
     )
     assert RedactSecrets(["42:SECRET"]).filter(record)
     assert record.getMessage() == "POST https://x/bot<redacted>/getMe"
+
+
+def test_letter_validity_default_is_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from handlers.relink_review import _letter_day_choices
+
+    monkeypatch.setenv("ZHIBU_RELINK_LETTER_DAYS", "20")
+    assert _letter_day_choices(load_settings().relink_letter_days) == [10, 20, 90]
+    monkeypatch.setenv("ZHIBU_RELINK_LETTER_DAYS", "120")
+    with pytest.raises(SettingsError, match="ZHIBU_RELINK_LETTER_DAYS"):
+        load_settings()

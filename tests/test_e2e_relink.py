@@ -400,7 +400,10 @@ async def test_expired_transfer_is_a_pocket_member_for_both_secretaries_and_the_
     await home.press(home_card, "Issue transfer letter")
     await home.wait_reply()
     await home.send("B2-7 bis")
-    await home.press(await home.wait_reply(), "30 days")
+    validity = await home.wait_reply()
+    # 10 days in the city, the configured default (ZHIBU_RELINK_LETTER_DAYS, 30), 3 months at most.
+    assert validity.button_texts == ["10 days", "30 days", "90 days"]
+    await home.press(validity, "30 days")
     assert "B2-7 bis" in (await home.wait_edit()).text
     renewed = await receiving.wait_reply()
     await receiving.press(renewed, "Accept the transfer")
