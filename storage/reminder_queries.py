@@ -124,11 +124,52 @@ class Recipient:
     quiet_end: int | None
 
 
+def _unreserved(now: dt.datetime) -> Any:
+    # A pending row with a live lease is reserved by a process about to send it.
+    return or_(Reminder.lease_until.is_(None), Reminder.lease_until < now)
+
+
+async def start_sending(
+    session: AsyncSession,
+    ids: Sequence[int],
+    *,
+    reserved_until: dt.datetime,
+    lease_until: dt.datetime,
+) -> bool:
+    """Move our reserved rows to 'sending' just before the call; False if any was taken over."""
+    mine = list(
+        (
+            await session.scalars(
+                select(Reminder.id)
+                .where(
+                    Reminder.id.in_(list(ids)),
+                    Reminder.state == ReminderState.PENDING,
+                    Reminder.lease_until == reserved_until,
+                )
+                .with_for_update()
+            )
+        ).all()
+    )
+    if len(mine) != len(ids):
+        return False
+    await session.execute(
+        update(Reminder)
+        .where(Reminder.id.in_(mine))
+        .values(
+            state=ReminderState.SENDING,
+            lease_until=lease_until,
+            attempts=Reminder.attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return True
+
+
 async def due_accounts(session: AsyncSession, *, now: dt.datetime, limit: int) -> list[int]:
     """Accounts with reminders due, the longest-waiting first."""
     rows = await session.execute(
         select(Reminder.account_id, func.min(Reminder.due_at).label("first"))
-        .where(Reminder.state == ReminderState.PENDING, Reminder.due_at <= now)
+        .where(Reminder.state == ReminderState.PENDING, Reminder.due_at <= now, _unreserved(now))
         .group_by(Reminder.account_id)
         .order_by("first")
         .limit(limit)
@@ -147,6 +188,7 @@ async def lock_due(
             Reminder.state == ReminderState.PENDING,
             Reminder.due_at <= now,
             Reminder.account_id.in_(account_ids),
+            _unreserved(now),
         )
         .order_by(Reminder.account_id, Reminder.due_at, Reminder.id)
         .with_for_update(skip_locked=True)
@@ -192,9 +234,13 @@ async def finish(
         values.update(sent_at=now, message_id=message_id, batch_size=len(ids))
     if retry_at is not None:
         values["due_at"] = retry_at
+    # 'sending' after a call; still 'pending' (reserved) when it never started.
     await session.execute(
         update(Reminder)
-        .where(Reminder.id.in_(list(ids)), Reminder.state == ReminderState.SENDING)
+        .where(
+            Reminder.id.in_(list(ids)),
+            Reminder.state.in_((ReminderState.SENDING, ReminderState.PENDING)),
+        )
         .values(**values)
         .execution_options(synchronize_session=False)
     )

@@ -138,11 +138,20 @@ async def test_restart_between_planning_and_sending_neither_loses_nor_repeats(
             .where(Reminder.dedupe_key == "mob:3:x:1:d7")
             .values(state=ReminderState.SENDING, lease_until=clock.now + dt.timedelta(seconds=30))
         )
+    # And one was reserved by a process that died before its turn to send came: never sent.
+    await add_reminder(db, account, "mob:4:x:1:d7", clock())
+    async with db.begin() as session:
+        await session.execute(
+            update(Reminder)
+            .where(Reminder.dedupe_key == "mob:4:x:1:d7")
+            .values(lease_until=clock.now + dt.timedelta(seconds=30))
+        )
     clock.advance(minutes=1)
     restarted, bot = await make_engine(db, settings, clock)
     try:
-        assert (await restarted.tick()).messages == 1
-        assert "yearly report" in (await user.wait_reply()).text
+        report = await restarted.tick()
+        assert (report.messages, report.reminders) == (1, 2)
+        assert (await user.wait_reply()).text.count("yearly report") == 2
         clock.advance(minutes=5)
         again, bot2 = await make_engine(db, settings, clock)
         try:
@@ -158,6 +167,7 @@ async def test_restart_between_planning_and_sending_neither_loses_nor_repeats(
         "mob:1:x:1:d7": "sent",
         "mob:2:x:1:d7": "sent",
         "mob:3:x:1:d7": "unconfirmed",
+        "mob:4:x:1:d7": "sent",
     }
 
 

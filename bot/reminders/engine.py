@@ -4,13 +4,17 @@ Exactly once, as far as it can be had (the same reasoning as bot.delivery for no
 
 * A reminder is a row. The planner inserts it under a unique dedupe key, so planning again,
   after a restart or in a second process, never makes a second one.
-* A tick claims every due row of a few recipients in one transaction: rows locked with
+* A tick reserves every due row of a few recipients in one transaction: rows locked with
   `FOR UPDATE SKIP LOCKED` on PostgreSQL (a second bot process skips them), decided (send,
-  mute, hold for quiet hours, leave to the digest) and, if sent, marked 'sending' with a lease.
-  That commit happens before the HTTP call, and 'sent' is recorded right after it.
-* A crash can only leave rows in 'sending'; once their lease is over they become
-  'unconfirmed': counted as delivered, never sent again. A repeated reminder is worse than a
-  missing one, and the weekly digest still lists the subject.
+  mute, hold for quiet hours, leave to the digest) and, if to be sent, reserved with a lease
+  while still 'pending'. Right before each HTTP call, when the flood gate gives the turn, the
+  message's rows move from our reservation to 'sending' in their own committed transaction,
+  and 'sent' is recorded right after the call.
+* A crash between the two leaves reservations only: when their lease is over they are due
+  again and go out once (they never left the process). A crash during the call leaves rows in
+  'sending'; once their lease is over they become 'unconfirmed': counted as delivered, never
+  sent again. A repeated reminder is worse than a missing one, and the weekly digest still
+  lists the subject. So the only loss is a call in flight, at most one per lane.
 * Everything that fell due while the bot was down is still 'pending' and goes out at the next
   tick. All of one recipient's due rows are claimed together and rendered as one message, so a
   three-day outage gives each person one coalesced message, not dozens.
@@ -97,6 +101,7 @@ class Claimed:
 
     recipient: rq.Recipient
     rows: list[Reminder]
+    reserved_until: dt.datetime | None = None
 
 
 @dataclass(slots=True)
@@ -181,16 +186,15 @@ class ReminderEngine:
                     report.deferred += 1
                 else:
                     assert recipient is not None
-                    row.state = ReminderState.SENDING
-                    row.attempts += 1
                     claimed.setdefault(row.account_id, Claimed(recipient, [])).rows.append(row)
-            # The lease covers the HTTP call plus the wait for this batch's turns at the gate,
-            # so a slow batch is not mistaken for one whose process died.
+            # The reservation covers this batch's wait for turns at the gate, so a slow batch
+            # is not taken over by another process; a dead process's expires and is retaken.
             lease = now + dt.timedelta(
                 seconds=self.settings.delivery_lease_seconds
                 + 2 * len(claimed) / self.settings.delivery_rate
             )
             for batch in claimed.values():
+                batch.reserved_until = lease
                 for row in batch.rows:
                     row.lease_until = lease
         return list(claimed.values())
@@ -212,17 +216,32 @@ class ReminderEngine:
         if obsolete:
             await self._finish(obsolete, ReminderState.SKIPPED, "obsolete")
             report.skipped += len(obsolete)
+        assert claimed.reserved_until is not None
         for message in messages:
             async with self._lanes:
-                await self._send(recipient, message, report)
+                await self._send(recipient, message, claimed.reserved_until, report)
 
     async def _send(
-        self, recipient: rq.Recipient, message: render.Message, report: TickReport
+        self,
+        recipient: rq.Recipient,
+        message: render.Message,
+        reserved_until: dt.datetime,
+        report: TickReport,
     ) -> None:
         state, message_id, error, retry_at = ReminderState.SENT, None, None, None
         ticket = await self.gate.acquire(
             recipient.telegram_id, broadcast=True, rate=self.settings.delivery_rate
         )
+        lease = self.clock() + dt.timedelta(seconds=self.settings.delivery_lease_seconds)
+        async with self.db.begin() as session:
+            started = await rq.start_sending(
+                session, message.ids, reserved_until=reserved_until, lease_until=lease
+            )
+        if not started:
+            # Our reservation ran out and another process took these over.
+            self.gate.cancel(ticket)
+            return
+        # Committed: from here until the outcome is recorded these rows are "in flight".
         try:
             sent: Message = await self.bot.send_message(
                 recipient.telegram_id,
