@@ -434,26 +434,37 @@ async def ask_superior(update: Update, context: BotContext) -> str | int | None:
         branch = await queries.org_by_id(session, assessment.branch_id)
         assert branch is not None
         await FLOW.save(session, update, state=TOTAL, data={"aid": assessment_id})
-    await answer(
-        update,
-        context,
-        context._("Superior's assessment of {branch}: type the total score, 0 to 100.").format(
-            branch=escape(branch.display_name(context.tr.locale))
-        ),
-    )
+    await answer(update, context, _superior_prompt(context, branch))
     return TOTAL
+
+
+def _superior_prompt(context: BotContext, branch: OrgUnit) -> str:
+    locale = context.tr.locale
+    indicators = ", ".join(
+        f"{escape(i.name.for_locale(locale))} ({score_text(i.points)})"
+        for i in service.item_indicators(service.load_default())
+    )
+    return context._(
+        "Superior's assessment of {branch}: type the total score from 0 to 100, or the points "
+        "of each indicator in this order, separated by spaces: {indicators}."
+    ).format(branch=escape(branch.display_name(locale)), indicators=indicators)
 
 
 @sender(registered=True, roles=ADMINS)
 async def superior_typed(update: Update, context: BotContext) -> str | int | None:
-    """Store the typed total."""
+    """Store the typed total, or points per indicator."""
     text = (update.effective_message.text or "") if update.effective_message else ""
-    try:
-        value = float(text.strip().replace(",", "."))
-    except ValueError:
-        value = -1.0
-    if not 0.0 <= value <= 100.0:
-        await answer(update, context, context._("Please type a number from 0 to 100."))
+    value = service.parse_superior(service.load_default(), text)
+    if value is None:
+        count = len(service.item_indicators(service.load_default()))
+        await answer(
+            update,
+            context,
+            context._(
+                "Please type one total from 0 to 100, or {count} indicator points, each within "
+                "its maximum."
+            ).format(count=count),
+        )
         return None
     async with context.db.begin() as session:
         draft = await FLOW.load(session, update)
@@ -482,7 +493,7 @@ async def superior_typed(update: Update, context: BotContext) -> str | int | Non
         update,
         context,
         context._("Saved: superior's score {score} for {branch}.").format(
-            score=score_text(value),
+            score=score_text(round(service.superior_points(service.load_default(), value), 1)),
             branch=escape(branch.display_name(context.tr.locale)) if branch else "?",
         ),
     )

@@ -364,11 +364,22 @@ async def test_superior_scores_finalise_and_report(
     assert "Self-assessments submitted: 2/3" in progress.text
     await admin.press(progress, "DEMO-B1: superior's score")
     ask = await admin.wait_reply()
-    assert "0 to 100" in ask.text
+    assert "from 0 to 100" in ask.text and "Leader (15), Work plan (10)" in ask.text
     await admin.send("120")
-    assert "from 0 to 100" in (await admin.wait_reply()).text
-    await admin.send("95")
-    assert "Saved: superior's score 95" in (await admin.wait_reply()).text
+    assert "one total from 0 to 100, or 6 indicator points" in (await admin.wait_reply()).text
+    await admin.send("16 10 10 10 10 20")  # more than the leader's 15 points
+    assert "one total from 0 to 100" in (await admin.wait_reply()).text
+    await admin.send("15 9 9 10 10 18")  # 71 of 75 points: 94.7 of 100
+    assert "Saved: superior's score 94.7" in (await admin.wait_reply()).text
+    row = await grading.assessment(db, campaign_id, "DEMO-B1")
+    assert row.superior == {
+        "leader": 15,
+        "plan": 9,
+        "rules": 9,
+        "venue": 10,
+        "support": 10,
+        "performance": 18,
+    }
 
     await admin.press(progress, "Import superior's scores (XLSX)")
     assert "XLSX" in (await admin.wait_reply()).text

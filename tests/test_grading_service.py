@@ -255,3 +255,21 @@ def test_zhibu_grading_start_command(
     assert "the deadline must be a date" in capsys.readouterr().err
     assert main([*command, "--bands", "60,80,90"]) == 1
     assert "bands must be ordered" in capsys.readouterr().err
+
+
+def test_superior_scores_typed_as_a_total_or_per_indicator() -> None:
+    q = service.load_default()
+    assert service.parse_superior(q, " 85.5 ") == 85.5
+    assert service.parse_superior(q, "15，8、9 10,7 18") == {
+        "leader": 15,
+        "plan": 8,
+        "rules": 9,
+        "venue": 10,
+        "support": 7,
+        "performance": 18,
+    }
+    assert service.parse_superior(q, "101") is None
+    assert service.parse_superior(q, "15 8 9") is None
+    assert service.parse_superior(q, "16 8 9 10 7 18") is None
+    assert service.parse_superior(q, "good") is None
+    assert service.superior_points(q, {i.id: i.points for i in service.item_indicators(q)}) == 100

@@ -11,6 +11,7 @@ import enum
 import functools
 import hashlib
 import io
+import re
 import secrets
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.grading.questionnaire import (
     AnswerType,
+    Indicator,
     IndicatorSource,
     PrefillSuggestion,
     Questionnaire,
@@ -523,6 +525,36 @@ def superior_value(stored: Mapping[str, float] | None) -> float | dict[str, floa
     if "total" in stored:
         return float(stored["total"])
     return {k: float(v) for k, v in stored.items()}
+
+
+def item_indicators(questionnaire: Questionnaire) -> list[Indicator]:
+    """The indicators scored from items (the superior gives points for these)."""
+    return [i for i in questionnaire.indicators if i.source is not IndicatorSource.SATISFACTION]
+
+
+def parse_superior(questionnaire: Questionnaire, text: str) -> float | dict[str, float] | None:
+    """A typed total ("85") or points per item indicator in order ("15 8 9 10 7 18")."""
+    parts = [p for p in re.split(r"[\s,，、;；/]+", text.strip()) if p]
+    try:
+        numbers = [float(p) for p in parts]
+    except ValueError:
+        return None
+    indicators = item_indicators(questionnaire)
+    value: float | dict[str, float]
+    if len(numbers) == 1:
+        value = numbers[0]
+    elif len(numbers) == len(indicators):
+        value = {ind.id: n for ind, n in zip(indicators, numbers, strict=True)}
+    else:
+        return None
+    return value if check_superior(questionnaire, value) is None else None
+
+
+def superior_points(questionnaire: Questionnaire, value: float | Mapping[str, float]) -> float:
+    """The superior's total 0..100 (points per indicator are scaled up to 100)."""
+    from bot.grading.scoring import superior_total
+
+    return superior_total(questionnaire, value, None)
 
 
 def check_superior(questionnaire: Questionnaire, value: float | Mapping[str, float]) -> str | None:
