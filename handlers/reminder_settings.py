@@ -25,6 +25,8 @@ WEEKDAYS = (
     N_("Saturday"),
     N_("Sunday"),
 )
+# Pressing the digest time moves it to the next of these hours.
+DIGEST_HOURS = (7, 8, 9, 10, 12, 14, 17, 18, 20)
 LEADER_KINDS = (
     ReminderKind.CALENDAR,
     ReminderKind.TERM,
@@ -46,6 +48,11 @@ def _kinds(context: BotContext) -> list[ReminderKind]:
     return kinds
 
 
+def _reads_digest(context: BotContext) -> bool:
+    # The weekly digest goes to branch secretaries (see bot.reminders.sources).
+    return Role.SECRETARY in context.principal.roles()
+
+
 def _view(context: BotContext, prefs: ReminderSettings) -> tuple[str, list[list[tuple[str, str]]]]:
     settings = context.settings
     start = prefs.quiet_start
@@ -63,20 +70,25 @@ def _view(context: BotContext, prefs: ReminderSettings) -> tuple[str, list[list[
         quiet = context._("Quiet hours: {start}–{end} ({zone}).").format(
             start=format_clock(start), end=format_clock(end), zone=context.tr.time_zone
         )
-    text = "\n".join(
-        [
-            context._("<b>Your reminders</b>"),
-            context._("Press a kind to turn it on or off."),
-            quiet,
+    digest = _reads_digest(context)
+    lines = [
+        context._("<b>Your reminders</b>"),
+        context._("Press a kind to turn it on or off."),
+        quiet,
+    ]
+    if digest:
+        lines.append(
             context._("Weekly digest: {day} at {hour}:00.").format(
                 day=context._(WEEKDAYS[weekday - 1]), hour=f"{hour:02d}"
-            ),
-            "",
-            context._(
-                "Deadlines within 24 hours always reach you, even during quiet hours or when muted."
-            ),
-        ]
-    )
+            )
+        )
+    lines += [
+        "",
+        context._(
+            "Deadlines within 24 hours always reach you, even during quiet hours or when muted."
+        ),
+    ]
+    text = "\n".join(lines)
     rows = [
         [
             (
@@ -92,12 +104,16 @@ def _view(context: BotContext, prefs: ReminderSettings) -> tuple[str, list[list[
     ]
     quiet_row.append((("• " if start == end else "") + context._("no quiet hours"), "rem:q:off"))
     rows.append(quiet_row)
+    if not digest:
+        return text, rows
+    later = next((h for h in DIGEST_HOURS if h > hour), DIGEST_HOURS[0])
     rows.append(
         [
             (
                 context._("Digest day: {day}").format(day=context._(WEEKDAYS[weekday - 1])),
                 f"rem:d:{weekday % 7 + 1}",
-            )
+            ),
+            (context._("Digest time: {hour}:00").format(hour=f"{hour:02d}"), f"rem:h:{later}"),
         ]
     )
     return text, rows
@@ -129,8 +145,10 @@ async def pressed(update: Update, context: BotContext) -> None:
             prefs.quiet_start, prefs.quiet_end = 0, 0
         elif what == "q" and value in QUIET_CHOICES:
             prefs.quiet_start, prefs.quiet_end = QUIET_CHOICES[value]
-        elif what == "d" and value.isdigit() and 1 <= int(value) <= 7:
+        elif what == "d" and _reads_digest(context) and value.isdigit() and 1 <= int(value) <= 7:
             prefs.digest_weekday = int(value)
+        elif what == "h" and _reads_digest(context) and value in {str(h) for h in DIGEST_HOURS}:
+            prefs.digest_hour = int(value)
         else:
             await refuse(update, context)
             return
@@ -142,5 +160,7 @@ def handlers() -> list[BaseHandler[Update, BotContext, object]]:
     """The /reminders command and its buttons."""
     return [
         CommandHandler("reminders", show),
-        CallbackQueryHandler(pressed, pattern=r"^rem:(t:[a-z_]{1,24}|q:[0-9a-z-]{1,8}|d:[1-7])$"),
+        CallbackQueryHandler(
+            pressed, pattern=r"^rem:(t:[a-z_]{1,24}|q:[0-9a-z-]{1,8}|d:[1-7]|h:\d{1,2})$"
+        ),
     ]

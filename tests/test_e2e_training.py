@@ -147,9 +147,28 @@ async def test_reminder_settings_mute_and_quiet_hours(
     async with db() as session:
         prefs = await rq.settings_of(session, (await account_of(db, "李强")).id)
     assert prefs.muted == ["training"] and (prefs.quiet_start, prefs.quiet_end) == (0, 0)
-    # Forged data changes nothing.
+    # Members get no digest, so they are not offered its settings, and forged data does nothing.
+    assert "Weekly digest" not in view.text and "Digest day: Monday" not in view.button_texts
+    await user.press_data(view.message_id, "rem:d:3")
     await user.press_data(view.message_id, "rem:t:nonsense")
     await user.expect_no_reply()
+    async with db() as session:
+        prefs = await rq.settings_of(session, (await account_of(db, "李强")).id)
+    assert prefs.digest_weekday is None and prefs.muted == ["training"]
+
+    # A secretary moves the digest to Tuesday at ten.
+    secretary = await client.user(demo["王芳"].telegram_id, "Wang", language_code="en")
+    await secretary.send("/reminders")
+    view = await secretary.wait_reply()
+    assert "Weekly digest: Monday at 09:00." in view.text
+    await secretary.press(view, "Digest time: 09:00")
+    view = await secretary.wait_edit()
+    assert "Weekly digest: Monday at 10:00." in view.text
+    await secretary.press(view, "Digest day: Monday")
+    assert "Weekly digest: Tuesday at 10:00." in (await secretary.wait_edit()).text
+    async with db() as session:
+        prefs = await rq.settings_of(session, (await account_of(db, "王芳")).id)
+    assert (prefs.digest_weekday, prefs.digest_hour) == (2, 10)
 
 
 async def test_admin_invites_only_part_of_the_organisation(
