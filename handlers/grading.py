@@ -7,7 +7,6 @@ holds only where the secretary is.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,7 +53,7 @@ from handlers.grading_labels import (
 )
 from storage import grading_queries as gq
 from storage import queries
-from storage.models import Account, OrgUnit
+from storage.models import Account
 from storage.models_grading import (
     CampaignStatus,
     GradingAssessment,
@@ -618,12 +617,3 @@ def handlers() -> list[CommandHandler[BotContext, None] | CallbackQueryHandler[B
         CommandHandler("grade", grade_menu),
         CallbackQueryHandler(view_answers, pattern=r"^gq:v:\d{1,12}$"),
     ]
-
-
-def _today(context: BotContext) -> dt.date:
-    return context.settings.now().astimezone(context.settings.tz).date()
-
-
-def branch_label(context: BotContext, branch: OrgUnit) -> str:
-    """A branch's name in the reader's language."""
-    return escape(branch.display_name(context.tr.locale))

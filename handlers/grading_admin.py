@@ -819,7 +819,7 @@ async def rectification_overview(update: Update, context: BotContext) -> None:
         await answer(update, context, _("No branch was graded weak."))
         return
     lines = [_("<b>Rectification</b>")]
-    for assessment, branch in weak:
+    for _assessment, branch in weak:
         own = [i for i in items if i.branch_id == branch.id]
         done = sum(1 for i in own if i.status.value == "done")
         lines.append(
@@ -847,7 +847,6 @@ async def rectification_overview(update: Update, context: BotContext) -> None:
                     for v in service.SATISFACTION_VALUES
                 )
                 lines.append(_("   Members' check: {counts}").format(counts=parts))
-        del assessment
     await answer(update, context, "\n".join(lines))
 
 

@@ -257,7 +257,7 @@ async def survey_command(update: Update, context: BotContext) -> None:
     sent = False
     async with context.db() as session:
         branch = await queries.org_by_id(session, branch_id)
-        for assessment, campaign in await gq.assessments_of_branches(session, [branch_id]):
+        for _assessment, campaign in await gq.assessments_of_branches(session, [branch_id]):
             if not service.is_closed(campaign, now) and not await gq.has_participated(
                 session, campaign_id=campaign.id, person_id=person_id, subject="branch"
             ):
@@ -288,7 +288,6 @@ async def survey_command(update: Update, context: BotContext) -> None:
                     ):
                         await _ask_rectification_check(update, context, item.id, item.problem)
                 sent = True
-            del assessment
     if not sent:
         await answer(update, context, _("There is no survey for you right now."))
 

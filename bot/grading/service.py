@@ -38,6 +38,7 @@ from bot.grading.scoring import (
     check_answer,
     grade_branch,
     score_item,
+    superior_total,
 )
 from storage import grading_queries as gq
 from storage import queries
@@ -48,6 +49,7 @@ from storage.models_grading import (
     GradingCampaign,
     RectificationItem,
     RectificationStatus,
+    SatisfactionResponse,
     SurveyGroup,
 )
 
@@ -383,8 +385,6 @@ async def answer_member_survey(
 
 async def add_comment(session: AsyncSession, response_id: int, comment: str) -> None:
     """Attach the optional comment to an answer just given."""
-    from storage.models_grading import SatisfactionResponse
-
     response = await session.get(SatisfactionResponse, response_id)
     if response is not None and response.comment is None:
         response.comment = comment[:COMMENT_LIMIT]
@@ -552,15 +552,11 @@ def parse_superior(questionnaire: Questionnaire, text: str) -> float | dict[str,
 
 def superior_points(questionnaire: Questionnaire, value: float | Mapping[str, float]) -> float:
     """The superior's total 0..100 (points per indicator are scaled up to 100)."""
-    from bot.grading.scoring import superior_total
-
     return superior_total(questionnaire, value, None)
 
 
 def check_superior(questionnaire: Questionnaire, value: float | Mapping[str, float]) -> str | None:
     """Why a superior's assessment is invalid, or None."""
-    from bot.grading.scoring import superior_total
-
     try:
         superior_total(questionnaire, value, None)
     except ValueError as exc:
