@@ -950,7 +950,9 @@ def build() -> ConversationHandler[BotContext]:
             CommandHandler("log", resume),
             CallbackQueryHandler(busy, pattern=r"^ac:[ex]:\d{1,12}$"),
             MessageHandler(~filters.COMMAND, in_conversation_fallbacks(_reprompt)),
-            CallbackQueryHandler(in_conversation_fallbacks(_reprompt)),
+            # Only our own stale buttons: /due's, /activities' and other features' buttons
+            # keep working while a draft is open.
+            CallbackQueryHandler(in_conversation_fallbacks(_reprompt), pattern=r"^lg:"),
         ],
         name=FLOW.name,
         persistent=True,

@@ -155,6 +155,11 @@ async def test_cancel_asks_before_discarding(
     kinds = await secretary.wait_reply()
     await secretary.press(kinds, "themed Party day")
     await secretary.wait_edit()
+    # Other features' buttons keep working while the draft is open.
+    await secretary.send("/due")
+    due = await secretary.wait_reply()
+    await secretary.press(due, "‹ Previous period")
+    assert "Periods containing" in (await secretary.wait_edit()).text
     await secretary.send("/cancel")
     confirm = await secretary.wait_reply()
     assert confirm.button_texts == ["Discard draft", "Keep editing"]
