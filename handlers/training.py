@@ -353,15 +353,15 @@ async def title_typed(update: Update, context: BotContext) -> str | None:
     return WHEN
 
 
+def _when_question(context: BotContext) -> str:
+    return context._(
+        "When does it start? Send the date and time in your time zone ({zone}), "
+        "for example 2026-12-05 14:30 or 12-05 14:30."
+    ).format(zone=context.tr.time_zone)
+
+
 async def _ask_when(update: Update, context: BotContext) -> None:
-    await answer(
-        update,
-        context,
-        context._(
-            "When does it start? Send the date and time in your time zone ({zone}), "
-            "for example 2026-12-05 14:30 or 12-05 14:30."
-        ).format(zone=context.tr.time_zone),
-    )
+    await answer(update, context, _when_question(context))
 
 
 @sender(registered=True, roles=ADMINS)
@@ -515,7 +515,7 @@ async def kind_pressed(update: Update, context: BotContext) -> str | None:
 
 
 @sender(registered=True, roles=ADMINS)
-async def confirm_pressed(update: Update, context: BotContext) -> int | None:
+async def confirm_pressed(update: Update, context: BotContext) -> int | str | None:
     """Schedule the training, invite its audience and wake the reminder tick."""
     query = update.callback_query
     assert query is not None and query.data is not None
@@ -532,28 +532,38 @@ async def confirm_pressed(update: Update, context: BotContext) -> int | None:
         if org is None or not context.principal.is_admin_of(org.path) or "starts_at" not in data:
             await refuse(update, context)
             return None
-        account = await session.get(Account, context.account.id) if context.account else None
-        training, invited = await schedule_training(
-            session,
-            org=org,
-            kind=TrainingKind(str(data["kind"])),
-            audience=TrainingAudience(str(data["audience"])),
-            title=str(data["title"]),
-            place=str(data["place"]),
-            starts_at=dt.datetime.fromisoformat(str(data["starts_at"])),
-            created_by=account,
-            now=now,
-        )
-        await queries.audit(
-            session,
-            action="training.schedule",
-            actor=account,
-            target_type="training",
-            target_id=training.id,
-            org_unit_id=org.id,
-            details={"invited": invited},
-        )
-        await FLOW.end(session, update)
+        starts_at = dt.datetime.fromisoformat(str(data["starts_at"]))
+        if starts_at <= now:
+            # A draft left open past its own start time: ask for the time again.
+            await FLOW.save(session, update, state=WHEN, data=data)
+            training, invited = None, 0
+        else:
+            account = await session.get(Account, context.account.id) if context.account else None
+            training, invited = await schedule_training(
+                session,
+                org=org,
+                kind=TrainingKind(str(data["kind"])),
+                audience=TrainingAudience(str(data["audience"])),
+                title=str(data["title"]),
+                place=str(data["place"]),
+                starts_at=starts_at,
+                created_by=account,
+                now=now,
+            )
+            await queries.audit(
+                session,
+                action="training.schedule",
+                actor=account,
+                target_type="training",
+                target_id=training.id,
+                org_unit_id=org.id,
+                details={"invited": invited},
+            )
+            await FLOW.end(session, update)
+    if training is None:
+        text = context._("I could not read that as a future date and time.")
+        await edit_or_answer(update, context, text + "\n\n" + _when_question(context))
+        return WHEN
     # The invitations are due now: don't wait for the next periodic tick.
     if context.job_queue is not None:
         context.job_queue.run_once(tick_job, 0, name="reminders.tick.now")

@@ -200,3 +200,26 @@ async def test_admin_invites_only_part_of_the_organisation(
     invitation = await members["李强"].wait_reply()
     assert "Branch study day" in invitation.text and "Nov 28, 2026 9:30" in invitation.text
     await members["杨磊"].expect_no_reply()
+
+
+async def test_a_draft_left_open_past_its_start_time_asks_for_the_time_again(
+    bot_at: ZhibuApp, clock: Clock, client: FakeTelegramClient, demo: dict[str, DemoUser]
+) -> None:
+    admin = await client.user(demo["林书记"].telegram_id, "Lin", language_code="en")
+    await admin.send("/training")
+    await admin.press(await admin.wait_reply(), "➕ New training")
+    await admin.wait_edit()
+    await admin.send("Evening class")
+    await admin.wait_reply()
+    await admin.send("11-20 19:00")
+    await admin.wait_reply()
+    await admin.send("Room 2")
+    await admin.press(await admin.wait_reply(), "branch secretaries")
+    await admin.press(await admin.wait_edit(), "rotation training")
+    summary = await admin.wait_edit()
+    clock.set(at("2026-11-20 19:30"))
+    await admin.press(summary, "Schedule")
+    again = (await admin.wait_edit()).text
+    assert "future date and time" in again and "When does it start?" in again
+    await admin.send("11-27 19:00")
+    assert "Where is it?" in (await admin.wait_reply()).text
