@@ -383,10 +383,14 @@ async def comment_typed(update: Update, context: BotContext) -> str | int | None
         draft = await FLOW.load(session, update)
         if draft.seen(update):
             return draft.state
-        if draft.data.get("step") != "text":
-            return None
-        await service.add_comment(session, int(draft.data.get("rid", 0)), text)
-        await FLOW.end(session, update)
+        step = draft.data.get("step")
+        if step == "text":
+            await service.add_comment(session, int(draft.data.get("rid", 0)), text)
+            await FLOW.end(session, update)
+    if step != "text":
+        # The survey is still waiting for its answer (a comment comes after it).
+        await answer(update, context, context._("Please choose an answer with the buttons above."))
+        return None
     await answer(update, context, context._("Thank you! Your comment is recorded anonymously."))
     return ConversationHandler.END
 

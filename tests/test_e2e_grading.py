@@ -16,6 +16,8 @@ from bot.demo import DemoUser
 from bot.fake_telegram import FakeTelegramClient
 from bot.fake_telegram.client import FakeMessage, FakeUser
 from bot.grading import service
+from storage import grading_queries as gq
+from storage import queries
 from storage.db import SessionFactory
 from storage.models_grading import GradingAssessment, MassSurveyCode, SatisfactionResponse
 from tests.support import grading
@@ -633,3 +635,31 @@ async def test_forged_buttons_outside_scope_change_nothing(
     assert (await grading.campaign(db, campaign_id)).status.value == "open"
     async with db() as session:
         assert list(await session.scalars(select(MassSurveyCode))) == []
+
+
+async def test_mass_survey_survives_a_restart(
+    settings: Settings, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    campaign_id = await grading.start_campaign(db)
+    async with db.begin() as session:
+        found = await gq.campaign_by_id(session, campaign_id)
+        branch = await queries.org_by_code(session, "DEMO-B2")
+        assert found is not None and branch is not None
+        [code] = await service.create_mass_codes(
+            session, campaign=found, branch_id=branch.id, count=1, actor=None, now=found.created_at
+        )
+    resident = await client.user(7001, "Resident", language_code="zh-hans")
+    async with running_bot(settings):
+        await resident.send(f"/start s-{code}")
+        survey = await resident.wait_reply()
+        assert "第二党支部" in survey.text
+    async with running_bot(settings):
+        await resident.send("挺好的")
+        assert "请用上方按钮选择答案" in (await resident.wait_reply()).text
+        await resident.press(survey, "基本满意")
+        await resident.wait_edit()
+        await resident.send("挺好的")
+        assert "匿名记录" in (await resident.wait_reply()).text
+    async with db() as session:
+        stored = (await session.execute(select(SatisfactionResponse))).scalars().all()
+    assert [(r.value, r.comment) for r in stored] == [("basically_satisfied", "挺好的")]
