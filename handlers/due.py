@@ -24,6 +24,7 @@ from bot.rules.calendar import (
 from handlers.activity import today_in_org
 from handlers.common import edit_or_answer, escape, keyboard, refuse, sender
 from storage import queries
+from storage.models import OrgKind
 
 STATE_MARKS = {
     ObligationState.DONE: "✅",
@@ -130,20 +131,51 @@ async def _show(update: Update, context: BotContext, branch_id: int, month: Peri
 
 def _refusal(context: BotContext) -> str:
     return context._(
-        "/due is for branch secretaries and deputies. Admins can see their subtree with "
-        "/report compliance. Nothing was changed."
+        "/due is for branch secretaries and deputies; admins send /due with a branch code "
+        "of their subtree, or /report compliance. Nothing was changed."
     )
+
+
+async def _may_see(context: BotContext, branch_id: int) -> bool:
+    """Leaders of the branch, and admins of a subtree containing it (read-only)."""
+    if context.principal.leads_branch(branch_id):
+        return True
+    if not context.principal.admin_grants():
+        return False
+    async with context.db() as session:
+        branch = await queries.org_by_id(session, branch_id)
+    return branch is not None and context.principal.is_admin_of(branch.path)
 
 
 @sender(registered=True)
 async def due(update: Update, context: BotContext) -> None:
-    """/due: the current periods of the sender's branch."""
+    """/due: the current periods of the sender's branch (or, for admins, of a named one)."""
+    today = today_in_org(context)
+    month = period_containing(PeriodKind.MONTH, today)
     led = context.principal.led_branches()
+    args = context.args or []
+    if args and context.principal.admin_grants():
+        async with context.db() as session:
+            branch = await queries.org_by_code(session, args[0][:64])
+        if (
+            branch is None
+            or branch.kind is not OrgKind.BRANCH
+            or not context.principal.is_admin_of(branch.path)
+        ):
+            await refuse(
+                update,
+                context,
+                context._("There is no branch {code} in your subtree.").format(
+                    code=escape(args[0][:64])
+                ),
+            )
+            return
+        await _show(update, context, branch.id, month)
+        return
     if not led:
         await refuse(update, context, _refusal(context))
         return
-    today = today_in_org(context)
-    await _show(update, context, led[0].org_id, period_containing(PeriodKind.MONTH, today))
+    await _show(update, context, led[0].org_id, month)
 
 
 @sender(registered=True)
@@ -159,7 +191,7 @@ async def due_period_pressed(update: Update, context: BotContext) -> None:
         month is None
         or month.kind is not PeriodKind.MONTH
         or month.start > today
-        or not context.principal.leads_branch(branch_id)
+        or not await _may_see(context, branch_id)
     ):
         await refuse(update, context, _refusal(context))
         return

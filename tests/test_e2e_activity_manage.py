@@ -189,6 +189,15 @@ async def test_members_see_their_branch_without_committee_minutes(
     for command in ("/log", "/due"):
         await admin.send(command)
         assert "Nothing was changed" in (await admin.wait_reply()).text
+    for command in ("/due DEMO", "/due NOPE"):  # the committee itself is no branch
+        await admin.send(command)
+        assert "There is no branch" in (await admin.wait_reply()).text
+    # Admins may read any branch's /due in their subtree, and browse it.
+    await admin.send("/due DEMO-B2")
+    due = await admin.wait_reply()
+    assert "What is due: Second Party Branch" in due.text
+    await admin.press(due, "‹ Previous period")
+    assert "Periods containing" in (await admin.wait_edit()).text
     [stored, _] = await activities(db)
     assert not stored.voided and stored.topic == "学习"
 
