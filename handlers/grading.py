@@ -64,6 +64,9 @@ FLOW = Flow("grading_answer")
 ANSWER = "answer"
 # 27 items of at most this many characters, with their answers, stay under 4096 characters.
 REVIEW_TEXT_LIMIT = 60
+# Survey comments on the branch card: how many, and how much of each, fit one message.
+COMMENTS_SHOWN = 10
+COMMENT_SHOWN = 200
 
 # ---- the secretary's menu ------------------------------------------------------------------
 
@@ -138,6 +141,14 @@ async def _branch_card(
     )
     lines.append(_survey_line(context, _("Members"), counts.member_total, counts.members))
     lines.append(_survey_line(context, _("Masses"), counts.mass_total, counts.masses))
+    if counts.members is not None or counts.masses is not None:
+        # Shown under the same rule as the breakdown, alphabetically (never in answer order).
+        notes = await gq.comments(session, campaign.id, assessment.branch_id)
+        if notes:
+            lines.append(_("Comments from the surveys:"))
+            lines.extend(
+                f"• {escape(_short(note, COMMENT_SHOWN))}" for note in notes[:COMMENTS_SHOWN]
+            )
     issued, used = await gq.mass_code_counts(
         session, campaign_id=campaign.id, branch_id=assessment.branch_id
     )

@@ -233,6 +233,7 @@ async def test_member_survey_is_anonymous_and_counted_from_five(
             await secretary.send("/grade")
             card = await secretary.wait_reply()
             assert "Members: 4 answer(s); the breakdown is shown after the deadline" in card.text
+            assert "会议通知" not in card.text  # comments follow the same rule
             assert "dissatisfied" not in card.text
     again = await _user(client, demo, "吴军")
     await again.send("/survey")
@@ -255,6 +256,7 @@ async def test_member_survey_is_anonymous_and_counted_from_five(
         "dissatisfied 1" in card.text
     )
     assert "Masses: 0 answer(s)" in card.text
+    assert "Comments from the surveys:\n• 会议通知能再早一点" in card.text
     # Nothing stored links an answer to a person, an account or a time.
     columns = {c.key for c in inspect(SatisfactionResponse).columns}
     assert columns == {
