@@ -17,19 +17,17 @@ from storage.models_reminders import Reminder
 from tests.support import database
 from tests.support.bot import BotProcess, env_for
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        database.BACKEND != "postgresql",
-        reason="SQLite has no row locks: one bot process per SQLite database is supported; "
-        "this runs in the PostgreSQL pass",
-    ),
-]
+pytestmark = pytest.mark.slow
 
 RECIPIENTS = 120
 FIRST_ID = 700_000
 
 
+@pytest.mark.skipif(
+    database.BACKEND != "postgresql",
+    reason="SQLite has no row locks: one bot process per SQLite database is supported; "
+    "this runs in the PostgreSQL pass",
+)
 async def test_two_processes_deliver_each_reminder_once(
     settings: Settings, client: FakeTelegramClient, db: SessionFactory, tmp_path: Path
 ) -> None:
@@ -93,3 +91,64 @@ async def test_two_processes_deliver_each_reminder_once(
     assert all(senders), f"both processes should have sent some: {senders}"
     stats = await client.flood_stats()
     assert not stats.get("violations"), stats
+
+
+async def test_kill_9_mid_sending_neither_repeats_nor_loses_more_than_the_call_in_flight(
+    settings: Settings, client: FakeTelegramClient, db: SessionFactory, tmp_path: Path
+) -> None:
+    count = 30
+    now = dt.datetime.now(dt.UTC)
+    async with db.begin() as session:
+        for n in range(count):
+            account = Account(telegram_id=FIRST_ID + n, telegram_language="en", time_zone="Etc/UTC")
+            session.add(account)
+            await session.flush()
+            await rq.insert_reminders(
+                session,
+                [
+                    {
+                        "account_id": account.id,
+                        "kind": "mobile_report",
+                        "subject": f"mob:{n}",
+                        "dedupe_key": f"mob:{n}:{account.id}:d7",
+                        # The earliest due goes first.
+                        "due_at": now - dt.timedelta(minutes=count - n),
+                        "deadline": None,
+                        "urgent": True,
+                        "soft": False,
+                        "payload": {"due_day": "2026-12-01"},
+                        "state": "pending",
+                        "attempts": 0,
+                        "created_at": now,
+                    }
+                ],
+            )
+    users = [await client.user(FIRST_ID + n, f"U{n}", language_code="en") for n in range(count)]
+    env = env_for(settings) | {
+        "ZHIBU_REMINDER_TICK_SECONDS": "0.2",
+        "ZHIBU_DELIVERY_RATE": "10",
+        "ZHIBU_DELIVERY_LEASE_SECONDS": "1",
+    }
+    process = BotProcess(env, tmp_path / "bot.log")
+    process.start()
+    try:
+        await users[2].wait_reply(timeout=60)
+        process.kill()  # no shutdown hooks: rows reserved or in flight stay as they are
+        process.start()
+        await users[-1].wait_reply(timeout=60)
+    finally:
+        code = await process.terminate()
+    assert code == 0, process.log()[-2000:]
+    received = [len(await user.messages()) for user in users]
+    assert max(received) == 1, received
+    async with db() as session:
+        states = dict(
+            (
+                await session.execute(select(Reminder.state, func.count()).group_by(Reminder.state))
+            ).all()
+        )
+    # Reserved rows were taken up again after the restart; only a call in flight at the kill
+    # can be missing, and it is recorded as unconfirmed, never sent twice.
+    unconfirmed = states.get("unconfirmed", 0)
+    assert states.get("sent", 0) + unconfirmed == count, states
+    assert received.count(0) <= unconfirmed <= settings.delivery_concurrency, (states, received)
