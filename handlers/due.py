@@ -23,7 +23,7 @@ from bot.rules.calendar import (
 )
 from handlers.activity import today_in_org
 from handlers.common import edit_or_answer, escape, keyboard, refuse, sender
-from storage import queries
+from storage import activity_queries, queries
 from storage.models import OrgKind
 
 STATE_MARKS = {
@@ -114,6 +114,15 @@ async def _show(update: Update, context: BotContext, branch_id: int, month: Peri
         statuses = await branch_compliance(
             session, branch, on=reference_day(month, today), today=today
         )
+        groups = {}
+        if any(status.missing_groups for status in statuses):
+            english = context.tr.locale == "en"
+            groups = {
+                group_id: name_en if english and name_en else name
+                for group_id, _parent, _code, name, name_en in await activity_queries.party_groups(
+                    session, branch_id=branch_id
+                )
+            }
     lines = [
         context._("<b>What is due: {branch}</b>").format(
             branch=escape(branch.display_name(context.tr.locale))
@@ -122,7 +131,16 @@ async def _show(update: Update, context: BotContext, branch_id: int, month: Peri
         "",
     ]
     shown = [s for s in statuses if s.state is not ObligationState.NOT_APPLICABLE]
-    lines.extend(status_line(context, status) for status in shown)
+    for status in shown:
+        line = status_line(context, status)
+        if status.missing_groups and status.state is not ObligationState.DONE:
+            names = context._(", ").join(
+                escape(groups.get(group_id, str(group_id))) for group_id in status.missing_groups
+            )
+            line += "\n    " + context._("party groups still to meet: {groups}").format(
+                groups=names
+            )
+        lines.append(line)
     if not shown:
         lines.append(context._("Nothing applies to this period."))
     rows = [month_buttons(context, f"du:{branch_id}", month, today)]

@@ -143,6 +143,9 @@ async def test_party_group_meeting_asks_which_group(
         assert b1 is not None
         statuses = await branch_compliance(session, b1, on=today, today=today)
     [group_rule] = [s for s in statuses if s.rule.key == "group_meeting"]
+    await secretary.send("/due")
+    due = await secretary.wait_reply()
+    assert "party groups still to meet: First group" in due.text
     # One group met, the other has not yet: the obligation is still due for that group.
     assert group_rule.state is ObligationState.DUE and len(group_rule.missing_groups) == 1
 
