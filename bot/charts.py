@@ -22,10 +22,11 @@ STATE_LETTERS = {
     ObligationState.OVERDUE: "X",
     ObligationState.NOT_APPLICABLE: "-",
 }
-CELL = 28
-LABEL_WIDTH = 120
-HEADER = 30
-MARGIN = 10
+CELL = 36
+LABEL_WIDTH = 150
+HEADER = 64
+MARGIN = 14
+FONT_SIZE = 16
 
 
 def _ascii(text: str) -> str:
@@ -36,19 +37,22 @@ def compliance_grid(
     rows: Sequence[str],
     columns: Sequence[str],
     states: Sequence[Sequence[ObligationState]],
+    *,
+    title: str = "",
 ) -> bytes:
     """A PNG grid: one row per branch (code), one column per obligation (number)."""
-    font = ImageFont.load_default()
+    font = ImageFont.load_default(size=FONT_SIZE)
     width = MARGIN * 2 + LABEL_WIDTH + CELL * max(1, len(columns))
     height = MARGIN * 2 + HEADER + CELL * max(1, len(rows))
     image = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(image)
     top = MARGIN + HEADER
     left = MARGIN + LABEL_WIDTH
+    draw.text((MARGIN, MARGIN), _ascii(title), fill="black", font=font, anchor="la")
     for index, column in enumerate(columns):
         x = left + index * CELL
         draw.text(
-            (x + CELL / 2, MARGIN + HEADER / 2),
+            (x + CELL / 2, top - CELL / 2),
             _ascii(column),
             fill="black",
             font=font,

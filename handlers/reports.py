@@ -107,6 +107,7 @@ async def _send_report(update: Update, context: BotContext, month: Period) -> No
         [row.branch.code for row in shown],
         [str(number) for number in range(1, len(RULE_KEYS) + 1)],
         [[_state(row, key) for key in RULE_KEYS] for row in shown],
+        title=f"Compliance {month.key}",
     )
     caption = _(
         "Rows: branches; columns: obligations 1–{count} as listed above. "
