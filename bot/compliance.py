@@ -233,10 +233,26 @@ async def set_override(
     actor: Account | None = None,
     actor_label: str = "cli",
 ) -> CalendarRuleOverride:
-    """Validate and store an override of one rule for the subtree of `org`, with an audit entry."""
+    """Validate and store an override of one rule for the subtree of `org`, with an audit entry.
+
+    Fields given as None keep what an earlier override at this node set (`reset_override`
+    removes it); the result is checked against the rule before anything is stored.
+    """
     rule = {rule.key: rule for rule in DEFAULT_RULES}.get(rule_key)
     if rule is None:
         raise OverrideError(f"unknown rule {rule_key!r}; known: {', '.join(RULE_KEYS)}")
+    existing = {
+        row.rule_key: row for row in await activity_queries.rule_overrides(session, [org.id])
+    }.get(rule_key)
+    if existing is not None:
+        kept = {
+            "period": existing.period,
+            "min_count": existing.min_count,
+            "scope": existing.scope,
+            "only_quarter": existing.only_quarter,
+            "enabled": existing.enabled,
+        }
+        fields = {**kept, **{k: v for k, v in fields.items() if v is not None}}
     enabled = fields.get("enabled")
     try:
         override = RuleOverride(
@@ -273,6 +289,31 @@ async def set_override(
         details={"rule": rule_key, **{k: v for k, v in fields.items() if v is not None}},
     )
     return row
+
+
+async def reset_override(
+    session: AsyncSession,
+    *,
+    org: OrgUnit,
+    rule_key: str,
+    actor: Account | None = None,
+    actor_label: str = "cli",
+) -> bool:
+    """Remove the override of one rule at `org` (audited); False when there was none."""
+    removed = await activity_queries.delete_rule_override(
+        session, org_unit_id=org.id, rule_key=rule_key
+    )
+    if removed:
+        await queries.audit(
+            session,
+            action="calendar.rule_override_removed",
+            actor=actor,
+            actor_label=actor_label,
+            target_type="calendar_rule_override",
+            org_unit_id=org.id,
+            details={"rule": rule_key},
+        )
+    return removed
 
 
 def _optional_int(value: object) -> int | None:

@@ -1,4 +1,5 @@
-"""/report compliance: admins see how the branches of their subtree stand (no ranking)."""
+"""/report compliance: admins see how the branches of their subtree stand (no ranking);
+/report rules: the calendar rules in force for their subtree, and changing one of them."""
 
 from __future__ import annotations
 
@@ -10,14 +11,25 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot.activities import KIND_LABELS
 from bot.charts import compliance_grid
 from bot.commands import ADMINS
-from bot.compliance import BranchRow, merge_subtrees, subtree_compliance
+from bot.compliance import (
+    BranchRow,
+    OverrideError,
+    merge_subtrees,
+    reset_override,
+    rule_book,
+    set_override,
+    subtree_compliance,
+)
 from bot.context import BotContext
+from bot.i18n import N_
 from bot.rules.calendar import (
     DEFAULT_RULES,
+    CalendarRule,
     ObligationState,
     ObligationStatus,
     Period,
     PeriodKind,
+    Scope,
     period_containing,
     period_from_key,
 )
@@ -26,7 +38,7 @@ from handlers.activity import today_in_org
 from handlers.common import answer, escape, keyboard, refuse, sender
 from handlers.due import month_buttons, period_label, reference_day
 from storage import queries
-from storage.models import OrgUnit
+from storage.models import Account, OrgUnit
 
 RULE_KEYS = tuple(rule.key for rule in DEFAULT_RULES)
 RULE_KINDS = {rule.key: rule.kind for rule in DEFAULT_RULES}
@@ -146,13 +158,101 @@ async def _send_report(update: Update, context: BotContext, month: Period) -> No
 
 
 def _usage(context: BotContext) -> str:
-    return context._("Usage: /report compliance [YYYY-MM]")
+    return context._("Usage: /report compliance [YYYY-MM] or /report rules")
+
+
+PERIOD_WORDS = {
+    PeriodKind.MONTH: N_("month"),
+    PeriodKind.QUARTER: N_("quarter"),
+    PeriodKind.HALF: N_("half year"),
+    PeriodKind.YEAR: N_("year"),
+}
+RULE_CHANGES = ("month", "quarter", "half", "year", "on", "off", "reset")
+
+
+def _rules_text(context: BotContext, org: OrgUnit, rules: list[CalendarRule]) -> str:
+    _ = context._
+    lines = [
+        _("<b>Calendar rules for {org}</b>").format(org=escape(org.display_name(context.tr.locale)))
+    ]
+    for number, rule in enumerate(rules, start=1):
+        line = _("{number}. {rule} ({key}): at least {count} every {period}").format(
+            number=number,
+            rule=_(KIND_LABELS[rule.kind]),
+            key=rule.key,
+            count=rule.min_count,
+            period=_(PERIOD_WORDS[rule.period]),
+        )
+        if rule.only_quarter:
+            line += " " + _("(in Q{quarter})").format(quarter=rule.only_quarter)
+        if rule.scope is Scope.PARTY_GROUP:
+            line += " " + _("(each party group)")
+        if not rule.enabled:
+            line += " " + _("(off)")
+        lines.append(line)
+    lines.append("")
+    usage = escape("/report rules <rule> <month|quarter|half|year|on|off|reset>")
+    lines.append(
+        _(
+            "To change one for your whole subtree: {usage}, e.g. {example}. "
+            "A setting nearer to a branch wins."
+        ).format(usage=f"<code>{usage}</code>", example="<code>/report rules lecture half</code>")
+    )
+    return "\n".join(lines)
+
+
+async def _rules(update: Update, context: BotContext, args: list[str]) -> None:
+    """Show the calendar rules in force at the admin's node, or change one of them."""
+    roots = await _roots(context)
+    if not roots or len(args) not in (1, 3):
+        await answer(update, context, _usage(context))
+        return
+    root = roots[0]
+    note = ""
+    async with context.db.begin() as session:
+        if len(args) == 3:
+            key, change = args[1].lower(), args[2].lower()
+            if key not in RULE_KEYS or change not in RULE_CHANGES:
+                note = context._("That change is not possible. Nothing was changed.")
+            else:
+                account = (
+                    await session.get(Account, context.account.id) if context.account else None
+                )
+                try:
+                    if change == "reset":
+                        await reset_override(
+                            session, org=root, rule_key=key, actor=account, actor_label="bot"
+                        )
+                    else:
+                        fields: dict[str, object] = (
+                            {"enabled": change == "on"}
+                            if change in ("on", "off")
+                            else {"period": change}
+                        )
+                        await set_override(
+                            session,
+                            org=root,
+                            rule_key=key,
+                            fields=fields,
+                            actor=account,
+                            actor_label="bot",
+                        )
+                    note = context._("Saved.")
+                except OverrideError:
+                    note = context._("That change is not possible. Nothing was changed.")
+        book = await rule_book(session, root.path)
+        rules = book.rules_for(root.path)
+    text = _rules_text(context, root, rules)
+    await answer(update, context, f"{note}\n\n{text}" if note else text)
 
 
 @sender(registered=True, roles=ADMINS)
 async def report(update: Update, context: BotContext) -> None:
     """/report compliance [YYYY-MM]: counts, a chart and a spreadsheet for the subtree."""
     args = context.args or []
+    if args and args[0].lower() == "rules":
+        await _rules(update, context, args)
+        return
     if not args or args[0].lower() != "compliance" or len(args) > 2:
         await answer(update, context, _usage(context))
         return

@@ -9,7 +9,18 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Row, String, Text, and_, cast, func, or_, select, type_coerce
+from sqlalchemy import (
+    Row,
+    String,
+    Text,
+    and_,
+    cast,
+    delete,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -216,3 +227,14 @@ async def save_rule_override(
         setattr(row, name, value)
     await session.flush()
     return row
+
+
+async def delete_rule_override(session: AsyncSession, *, org_unit_id: int, rule_key: str) -> bool:
+    """Remove the override of one rule at one node; True when there was one."""
+    result = await session.execute(
+        delete(CalendarRuleOverride).where(
+            CalendarRuleOverride.org_unit_id == org_unit_id,
+            CalendarRuleOverride.rule_key == rule_key,
+        )
+    )
+    return bool(getattr(result, "rowcount", 0))
