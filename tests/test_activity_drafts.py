@@ -1,0 +1,85 @@
+"""Activity drafts: JSON round trip, quick logs, saving, correcting and voiding (audited)."""
+
+import datetime as dt
+
+import pytest
+
+from bot.activities import (
+    ActivityDraft,
+    draft_from_activity,
+    draft_from_quick_log,
+    save_draft,
+    void_activity,
+)
+from bot.demo import DemoUser
+from bot.rules.dates import DateError
+from storage import activity_queries, queries
+from storage.db import SessionFactory
+
+TODAY = dt.date(2026, 11, 21)
+
+
+def test_a_draft_survives_json() -> None:
+    draft = ActivityDraft(
+        branch_id=3,
+        kinds=["general_meeting", "lecture"],
+        day=TODAY,
+        topic="学习",
+        present=7,
+        expected=9,
+        absences=[{"person_id": 1, "name": "张伟", "reason": "sick"}],
+        files=[{"type": "photo", "file_id": "abc", "name": None}],
+    )
+    assert ActivityDraft.from_data(draft.to_data()) == draft
+    assert draft.missing() == []
+    assert ActivityDraft(branch_id=3).missing() == ["kinds", "date", "topic", "attendance"]
+
+
+def test_a_quick_log_keeps_only_what_was_written() -> None:
+    draft, error = draft_from_quick_log("支委会 11/20", branch_id=1, today=TODAY)
+    assert draft.kinds == ["committee_meeting"] and (draft.present, draft.expected) == (11, 20)
+    assert draft.day is None and error is None and draft.missing() == ["date", "topic"]
+    draft, error = draft_from_quick_log(
+        "committee meeting 2026-12-01 7/9 topic: plans", branch_id=1, today=TODAY
+    )
+    assert error is DateError.FUTURE and draft.day is None and draft.topic == "plans"
+
+
+async def test_saving_correcting_and_voiding_are_audited(
+    db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    async with db.begin() as session:
+        branch = await queries.org_by_code(session, "DEMO-B1")
+        assert branch is not None
+        draft = ActivityDraft(
+            branch_id=branch.id,
+            kinds=["lecture", "general_meeting", "bogus"],
+            day=TODAY - dt.timedelta(days=8),
+            topic="学习",
+            present=3,
+            expected=4,
+        )
+        activity = await save_draft(session, draft, actor=None, today=TODAY)
+        assert activity.late and activity.kinds == ["general_meeting", "lecture"]
+        correction = draft_from_activity(activity)
+        correction.topic = "学习党章"
+        await save_draft(session, correction, actor=None, today=TODAY)
+        await void_activity(
+            session, activity, reason="重复记录", actor=None, now=dt.datetime.now(dt.UTC)
+        )
+        with pytest.raises(LookupError):
+            await save_draft(session, correction, actor=None, today=TODAY)
+        with pytest.raises(ValueError, match="incomplete"):
+            await save_draft(session, ActivityDraft(branch.id), actor=None, today=TODAY)
+    async with db() as session:
+        stored = await activity_queries.activity_by_id(session, activity.id)
+        entries = await queries.audit_entries(session)
+    assert stored is not None and stored.voided and stored.topic == "学习党章"
+    actions = [(e.action, e.target_id) for e in entries]
+    assert actions == [
+        ("activity.logged", activity.id),
+        ("activity.corrected", activity.id),
+        ("activity.voided", activity.id),
+    ]
+    assert entries[1].details["changes"] == {"topic": ["学习", "学习党章"]}
+    assert entries[2].details["reason"] == "重复记录"
