@@ -99,6 +99,14 @@ async def _send_report(update: Update, context: BotContext, month: Period) -> No
     for number, key in enumerate(RULE_KEYS, start=1):
         counts = Counter(_state(row, key) for row in rows)
         period = periods.get(key)
+        if counts[ObligationState.NOT_APPLICABLE] == len(rows):
+            # No party groups anywhere, a rule switched off, or a window not yet begun.
+            lines.append(
+                _("{number}. {rule}: does not apply to these branches in this period").format(
+                    number=number, rule=_(KIND_LABELS[RULE_KINDS[key]])
+                )
+            )
+            continue
         lines.append(
             _("{number}. {rule} ({period}): done {done}, due {due}, overdue {overdue}").format(
                 number=number,

@@ -313,6 +313,12 @@ async def test_admin_compliance_report_with_chart_and_spreadsheet(
             for s in (ObligationState.DONE, ObligationState.DUE, ObligationState.OVERDUE)
         )
         line = next(li for li in summary.text.splitlines() if li.startswith(f"{number}. "))
+        if not done + due + overdue:
+            assert (
+                line
+                == f"{number}. {ENGLISH[rule.key]}: does not apply to these branches in this period"
+            )
+            continue
         assert line.startswith(f"{number}. {ENGLISH[rule.key]} (")
         assert line.endswith(f"): done {done}, due {due}, overdue {overdue}")
     chart = await admin.wait_reply()
@@ -367,3 +373,18 @@ async def test_report_in_chinese_for_a_chosen_month(
         ("DEMO-B2", "已完成"),
         ("DEMO-B3", "已逾期"),
     ]
+
+
+async def test_help_lists_the_commands_of_each_role(
+    bot: ZhibuApp, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    expected = {
+        "王芳": ({"/log", "/activities", "/due"}, {"/report"}),
+        "李强": ({"/activities"}, {"/log", "/due", "/report"}),
+        "林书记": ({"/activities", "/report"}, {"/log", "/due"}),
+    }
+    for name, (shown, hidden) in expected.items():
+        user = await as_user(client, demo, name)
+        await user.send("/help")
+        commands = {line.split()[0] for line in (await user.wait_reply()).text.splitlines()[1:]}
+        assert shown <= commands and not hidden & commands, name
