@@ -22,7 +22,7 @@ class RedactSecrets(logging.Filter):
 
 
 def configure_logging(level: str, secrets: list[str]) -> None:
-    """Root logging to stderr with secrets redacted; httpx's per-request lines only at DEBUG."""
+    """Root logging to stderr with secrets redacted; per-request and per-job chatter muted."""
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactSecrets(secrets))
@@ -30,3 +30,5 @@ def configure_logging(level: str, secrets: list[str]) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # APScheduler logs two lines per run of every job; the reminder tick runs twice a minute.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
