@@ -534,7 +534,8 @@ def build() -> ConversationHandler[BotContext]:
         fallbacks=[
             CommandHandler("cancel", cancel_for(FLOW)),
             MessageHandler(~filters.COMMAND, in_conversation_fallbacks(_reprompt)),
-            CallbackQueryHandler(in_conversation_fallbacks(_reprompt)),
+            # Only this flow's own stale buttons: other features' buttons must reach their handlers.
+            CallbackQueryHandler(in_conversation_fallbacks(_reprompt), pattern=r"^rlq:"),
         ],
         name=FLOW.name,
         persistent=True,

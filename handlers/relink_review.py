@@ -90,9 +90,13 @@ AnyApp = Application[Any, Any, Any, Any, Any, Any]
 FLOW = Flow("relink_act")
 TEXT, LETTER_DAYS, TALK_BY = "text", "letter_days", "talk_by"
 LONG_TEXT = 300
+
+
 def _letter_day_choices(default: int) -> list[int]:
     """Buttons for a letter's validity: the city's 10 days, the configured default, the maximum."""
     return sorted({10, default, MAX_LETTER_DAYS})
+
+
 CARD_PATTERN = r"^rl:[a-z]{1,4}:\d{1,12}(?::\d{1,12})?$"
 
 TYPE_LABELS = {
@@ -916,7 +920,8 @@ def build() -> ConversationHandler[BotContext]:
         fallbacks=[
             CommandHandler("cancel", cancel_for(FLOW)),
             MessageHandler(~filters.COMMAND, in_conversation_fallbacks(_reprompt)),
-            CallbackQueryHandler(in_conversation_fallbacks(_reprompt)),
+            # Only this flow's own stale buttons: other features' buttons must reach their handlers.
+            CallbackQueryHandler(in_conversation_fallbacks(_reprompt), pattern=r"^rlx:"),
         ],
         name=FLOW.name,
         persistent=True,

@@ -74,3 +74,18 @@ async def test_sandbox_chat_switches_users_and_presses_numbered_buttons(
     assert "[#1 中文（简体）]  [#2 English]" in out
     assert "(edited) Done. I will write to you in English from now on." in out
     assert "no such button" in out
+
+
+async def test_other_buttons_work_while_registration_is_open(
+    bot: ZhibuApp, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    code = await _invite(db, Role.MEMBER, "DEMO-B1")
+    user = await client.user(62, "Lang", language_code="en")
+    await user.send(f"/start {code}")
+    assert "full name" in (await user.wait_reply()).text
+    await user.send("/lang")
+    menu = await user.wait_reply()
+    await user.press(menu, "中文（简体）")  # handled by /lang, not eaten by the open registration
+    assert (await user.wait_edit()).text == "好的，今后我将用中文与您交流。"
+    await user.send("吕 明")
+    assert "电话" in (await user.wait_reply()).text  # the registration carries on, now in Chinese
