@@ -5,13 +5,22 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
-from storage.models import Account, OrgKind, OrgUnit, Person, PersonStatus, Role, RoleAssignment
+from storage.models import (
+    Account,
+    OrgKind,
+    OrgUnit,
+    Person,
+    PersonStatus,
+    Role,
+    RoleAssignment,
+    UTCDateTime,
+)
 from storage.models_notices import (
     Audience,
     DeliveryState,
@@ -343,6 +352,47 @@ async def claim_copy(session: AsyncSession, delivery_id: int, *, lease_until: dt
         )
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def claim_copies(
+    session: AsyncSession, delivery_ids: Sequence[int], *, lease_until: dt.datetime
+) -> set[int]:
+    """Mark pending copies as being sent; returns those claimed (not cancelled or taken)."""
+    if not delivery_ids:
+        return set()
+    result = await session.execute(
+        update(NoticeDelivery)
+        .where(
+            NoticeDelivery.id.in_(list(delivery_ids)),
+            NoticeDelivery.state == DeliveryState.PENDING,
+        )
+        .values(
+            state=DeliveryState.SENDING,
+            lease_until=lease_until,
+            attempts=NoticeDelivery.attempts + 1,
+        )
+        .returning(NoticeDelivery.id)
+    )
+    return set(result.scalars())
+
+
+async def mark_sent(
+    session: AsyncSession, sent: Sequence[tuple[int, int | None, dt.datetime]]
+) -> None:
+    """Record copies Telegram accepted: (delivery id, message id, when), in one statement."""
+    table = cast(Table, NoticeDelivery.__table__)
+    await session.execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.state == DeliveryState.SENDING.value)
+        .values(
+            state=DeliveryState.SENT.value,
+            message_id=bindparam("b_message_id"),
+            sent_at=bindparam("b_sent_at", type_=UTCDateTime),
+            lease_until=None,
+            error=None,
+        ),
+        [{"b_id": i, "b_message_id": m, "b_sent_at": at} for i, m, at in sent],
+    )
 
 
 async def finish_copy(
