@@ -40,6 +40,7 @@ from handlers import (
     grading_rectify,
     grading_survey,
     invite,
+    notice_report,
     notify,
     profile,
     relink,
@@ -108,6 +109,8 @@ def add_handlers(application: ZhibuApp) -> None:
     application.add_handler(start.build())
     application.add_handler(invite.build())
     application.add_handler(notify.build())
+    for report_handler in notice_report.handlers():
+        application.add_handler(report_handler)
     application.add_handler(relink.build())
     for handler in profile.handlers():
         application.add_handler(handler)

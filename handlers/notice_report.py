@@ -1,0 +1,214 @@
+"""/report notices: acknowledgement per notice and per branch (XLSX and a chart), re-sending."""
+
+from __future__ import annotations
+
+import io
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from PIL import Image, ImageDraw
+from telegram import Update
+from telegram.ext import CommandHandler, filters
+
+from bot.context import BotContext
+from bot.i18n import Translator
+from bot.notices import AUDIENCE_LABELS
+from handlers.common import answer, escape, keyboard, sender
+from storage import notice_queries as nq
+from storage import queries
+from storage.models import OrgUnit, Role
+from storage.models_notices import Notice, NoticeState
+
+ADMINS = frozenset({Role.ADMIN})
+REPORTED = 20
+SHOWN = 5
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _sheet(book: Workbook, title: str, header: list[str], rows: list[list[object]]) -> None:
+    sheet = book.create_sheet(title[:31])
+    sheet.append(header)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.freeze_panes = "A2"
+    for row in rows:
+        sheet.append(row)
+    for index, name in enumerate(header, start=1):
+        letter = sheet.cell(row=1, column=index).column_letter
+        sheet.column_dimensions[letter].width = max(10, min(40, len(name) + 4))
+
+
+def workbook(
+    tr: Translator,
+    notices: list[tuple[Notice, nq.NoticeCounts]],
+    branches: list[nq.BranchAcknowledgement],
+    org_names: dict[int, OrgUnit],
+) -> bytes:
+    """Two sheets: one row per notice, one per notice and branch."""
+    _ = tr._
+    book = Workbook()
+    assert book.active is not None
+    book.remove(book.active)
+    notice_rows: list[list[object]] = []
+    for notice, counts in notices:
+        rate = _rate(counts.acknowledged, counts.sent) if notice.require_ack else None
+        notice_rows.append(
+            [
+                notice.id,
+                tr.datetime(notice.send_at, "short"),
+                notice.text_for(tr.locale)[:80],
+                _(AUDIENCE_LABELS[notice.audience]),
+                _("required") if notice.require_ack else _("not required"),
+                counts.recipients,
+                counts.sent,
+                counts.failed,
+                counts.unreachable,
+                counts.acknowledged,
+                round(rate, 4) if rate is not None else "",
+            ]
+        )
+    _sheet(
+        book,
+        _("Notices"),
+        [
+            _("Notice"),
+            _("Sent at"),
+            _("Text"),
+            _("Audience"),
+            _("Acknowledgement"),
+            _("Recipients"),
+            _("Delivered"),
+            _("Failed"),
+            _("Unreachable"),
+            _("Acknowledged"),
+            _("Acknowledgement rate"),
+        ],
+        notice_rows,
+    )
+    branch_rows: list[list[object]] = []
+    for row in branches:
+        org = org_names.get(row.branch_id) if row.branch_id is not None else None
+        rate = _rate(row.acknowledged, row.delivered)
+        branch_rows.append(
+            [
+                row.notice_id,
+                org.code if org else "",
+                org.display_name(tr.locale) if org else _("(no branch)"),
+                row.recipients,
+                row.delivered,
+                row.acknowledged,
+                round(rate, 4) if rate is not None else "",
+            ]
+        )
+    _sheet(
+        book,
+        _("By branch"),
+        [
+            _("Notice"),
+            _("Branch code"),
+            _("Branch"),
+            _("Recipients"),
+            _("Delivered"),
+            _("Acknowledged"),
+            _("Acknowledgement rate"),
+        ],
+        branch_rows,
+    )
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def chart(notices: list[tuple[Notice, nq.NoticeCounts]]) -> bytes | None:
+    """Bars of the acknowledgement rate of each notice that asked for it (PNG)."""
+    bars = [
+        (f"#{n.id}", c.acknowledged / c.sent)
+        for n, c in reversed(notices)
+        if n.require_ack and c.sent
+    ][-12:]
+    if not bars:
+        return None
+    width, height, margin = 80 + 70 * len(bars), 320, 40
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    base = height - margin
+    draw.line((margin, base, width - margin // 2, base), fill="black")
+    for index, (label, rate) in enumerate(bars):
+        left = margin + 10 + index * 70
+        top = base - int(rate * (height - 2 * margin))
+        draw.rectangle((left, top, left + 40, base), fill=(200, 30, 30))
+        draw.text((left, base + 6), label, fill="black")
+        draw.text((left, top - 14), f"{round(rate * 100)}%", fill="black")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@sender(registered=True, roles=ADMINS)
+async def report_notices(update: Update, context: BotContext) -> None:
+    """Acknowledgement of the subtree's recent notices: summary, spreadsheet, chart, re-send."""
+    _ = context._
+    async with context.db() as session:
+        roots = [
+            org
+            for g in context.principal.admin_grants()
+            if (org := await queries.org_by_id(session, g.org_id)) is not None
+        ]
+        notices = [
+            n
+            for n in await nq.notices_of(session, roots=roots, limit=REPORTED)
+            if n.state in (NoticeState.SENDING, NoticeState.DONE, NoticeState.CANCELLED)
+        ]
+        with_counts = [(n, await nq.notice_counts(session, n.id)) for n in notices]
+        branches = await nq.acknowledgement_by_branch(
+            session, [n.id for n in notices if n.require_ack]
+        )
+        org_ids = {b.branch_id for b in branches if b.branch_id is not None}
+        orgs = {i: o for i in org_ids if (o := await queries.org_by_id(session, i)) is not None}
+    if not with_counts:
+        await answer(update, context, _("No notices have gone out yet."))
+        return
+    lines = [_("<b>Notices</b> (latest first; acknowledged of delivered):")]
+    rows = []
+    for notice, counts in with_counts[:SHOWN]:
+        excerpt = notice.text_for(context.tr.locale)[:40]
+        if notice.require_ack:
+            rate = _rate(counts.acknowledged, counts.sent)
+            figure = _("{acknowledged} of {sent} acknowledged ({rate})").format(
+                acknowledged=counts.acknowledged,
+                sent=counts.sent,
+                rate=context.tr.percent(rate) if rate is not None else "—",
+            )
+        else:
+            figure = _("{sent} delivered, no acknowledgement asked").format(sent=counts.sent)
+        lines.append(f"#{notice.id} · {escape(excerpt)} · {figure}")
+        if (
+            notice.require_ack
+            and notice.state is NoticeState.DONE
+            and counts.acknowledged < counts.sent
+        ):
+            label = _("Re-send #{id} to those who have not acknowledged").format(id=notice.id)
+            rows.append([(label, f"ntc:again:{notice.id}")])
+    await answer(update, context, "\n".join(lines), keyboard(rows) if rows else None)
+    chat = update.effective_chat
+    assert chat is not None
+    await context.bot.send_document(
+        chat.id,
+        io.BytesIO(workbook(context.tr, with_counts, branches, orgs)),
+        filename="notices.xlsx",
+        caption=_("Acknowledgement per notice and per branch"),
+    )
+    png = chart(with_counts)
+    if png is not None:
+        await context.bot.send_photo(
+            chat.id, io.BytesIO(png), caption=_("Acknowledgement rate per notice")
+        )
+
+
+def handlers() -> list[CommandHandler[BotContext, None]]:
+    """Takes only `/report notices`; other reports go on to the next /report handler."""
+    only_notices = filters.Regex(r"^/report(@\w+)?\s+notices\s*$")
+    return [CommandHandler("report", report_notices, filters=only_notices)]
