@@ -248,3 +248,38 @@ async def test_members_cannot_notify_and_forged_buttons_change_nothing(
     assert "not available" in (await users["李强"].callback_answer(update_id))["text"]
     rows = await _recipients(db, 1)
     assert all(r.acknowledged_at is None for r in rows.values())
+
+
+async def test_cancelling_a_notice_while_it_goes_out(
+    telegram: FakeTelegramServer,
+    client: FakeTelegramClient,
+    db: SessionFactory,
+    database_url: str,
+    demo: dict[str, DemoUser],
+) -> None:
+    from tests.support.bot import settings_for
+
+    users = await demo_users(client, demo)
+    admin = users[ADMIN]
+    # Slow enough to press the button half way.
+    settings = settings_for(database_url, telegram, delivery_rate=4, delivery_concurrency=1)
+    async with running_bot(settings) as app:
+        summary = await compose(admin, "Postponed: see the next notice")
+        await admin.press(summary, "Confirm and send")
+        status = await admin.wait_edit()
+        assert status.button_texts == ["Cancel this notice"]
+        sent = telegram.sent_count
+        assert await telegram.wait_until(lambda: telegram.sent_count >= sent + 3)
+        await admin.press(status, "Cancel this notice")
+        cancelled = await wait_status(admin, "was cancelled")
+        assert "copies will not be sent" in cancelled.text
+        await delivery(app).drained()
+    rows = await _recipients(db, 1)
+    states = {r.state for r in rows.values()}
+    assert states == {DeliveryState.SENT, DeliveryState.CANCELLED}
+    delivered = sum(r.state is DeliveryState.SENT for r in rows.values())
+    assert 3 <= delivered < 12
+    received = 0
+    for name in MEMBERS:
+        received += len(await users[name].messages())
+    assert received == delivered
