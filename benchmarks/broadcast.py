@@ -127,7 +127,7 @@ def start_bot(
         ZHIBU_DELIVERY_RATE=str(rate),
         ZHIBU_PAID_BROADCAST="true" if paid else "false",
         ZHIBU_PAID_BROADCAST_RATE=str(paid_rate),
-        ZHIBU_DELIVERY_CONCURRENCY="16" if paid else "8",
+        ZHIBU_DELIVERY_CONCURRENCY="8",
         ZHIBU_DELIVERY_PROGRESS_SECONDS="5",
         PYTHONPATH=str(ROOT),
     )
