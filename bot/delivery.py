@@ -69,6 +69,8 @@ CLAIM_BATCH = 16
 CLAIM_WAIT = 0.005
 FLUSH_BATCH = 200
 FLUSH_WAIT = 0.05
+# Seconds stop() waits for the worker to finish its current copies before cancelling it.
+STOP_GRACE = 10.0
 
 
 def retry_seconds(error: RetryAfter) -> float:
@@ -397,9 +399,14 @@ class DeliveryService:
         self._stopping = True
         self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # The worker stops between copies by itself; cancelling it only as a last resort,
+            # since a cancel landing just after a claim's commit would strand those copies.
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), STOP_GRACE)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
         if self._sends:
             await asyncio.gather(*self._sends, return_exceptions=True)
         await self._flush_sent()
@@ -482,6 +489,11 @@ class DeliveryService:
             ticket = await self.gate.acquire(
                 copy.chat_id, lane=self._lane, broadcast=True, rate=self._rate
             )
+            if self._stopping:
+                self.gate.cancel(ticket)
+                self._in_flight.discard(copy.delivery_id)
+                self._lanes.release()
+                break
             if not ready:
                 oldest = loop.time()
             ready.append((copy, ticket))

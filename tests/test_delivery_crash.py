@@ -88,3 +88,44 @@ async def test_kill_mid_broadcast_then_restart_delivers_exactly_one_copy_each(
         states = collections.Counter(await session.scalars(select(NoticeDelivery.state)))
     assert set(states) == {DeliveryState.SENT, DeliveryState.UNCONFIRMED}
     assert states[DeliveryState.UNCONFIRMED] == in_flight
+
+
+@pytest.mark.slow
+async def test_sigterm_mid_broadcast_leaves_nothing_uncertain(
+    telegram: FakeTelegramServer,
+    client: FakeTelegramClient,
+    db: SessionFactory,
+    database_url: str,
+    demo: dict[str, DemoUser],
+    tmp_path: Path,
+) -> None:
+    users = await demo_users(client, demo)
+    total = 300
+    extra = await make_people(db, "DEMO-B2", 710000, total - 12)
+    for telegram_id in extra:
+        telegram.add_user(telegram_id, language_code="en")
+    chats = [d.telegram_id for d in demo.values() if d.name != ADMIN] + extra
+    env = env_for(settings_for(database_url, telegram))
+    env.update(ZHIBU_DELIVERY_RATE="200", ZHIBU_TELEGRAM_RATE_LIMIT="1000")
+    bot = BotProcess(env, tmp_path / "bot.log")
+    bot.start()
+    try:
+        admin = users[ADMIN]
+        summary = await compose(admin, "Dues for November")
+        before = telegram.sent_count
+        await admin.press(summary, "Confirm and send")
+        assert await telegram.wait_until(lambda: telegram.sent_count >= before + 50, 60)
+        assert await bot.terminate() == 0, bot.log()
+        async with db() as session:
+            states = collections.Counter(await session.scalars(select(NoticeDelivery.state)))
+        # A graceful stop records every call it made: nothing is left in flight.
+        assert DeliveryState.SENDING not in states and states[DeliveryState.PENDING] > 0
+        bot.start()
+        await wait_status(admin, "has gone out")
+    finally:
+        await bot.terminate()
+    copies = collections.Counter({c: len(telegram.bot_messages(c)) for c in chats})
+    assert set(copies.values()) == {1}
+    async with db() as session:
+        states = collections.Counter(await session.scalars(select(NoticeDelivery.state)))
+    assert states == {DeliveryState.SENT: total}
