@@ -283,3 +283,28 @@ async def test_cancelling_a_notice_while_it_goes_out(
     for name in MEMBERS:
         received += len(await users[name].messages())
     assert received == delivered
+
+
+async def test_document_goes_out_with_the_notice_as_its_caption(
+    bot: ZhibuApp, client: FakeTelegramClient, demo: dict[str, DemoUser]
+) -> None:
+    users = await demo_users(client, demo)
+    admin = users[ADMIN]
+    await admin.send("/notify")
+    await admin.wait_reply()
+    await admin.send_document(b"%PDF-1.4 plan", "plan.pdf", caption="The 2027 study plan")
+    question = await admin.wait_reply()
+    await admin.press(question, data="ntf:second:skip")
+    await admin.press(await admin.wait_edit(), data="ntf:aud:secretaries")
+    await admin.press(await admin.wait_edit(), data="ntf:ack:1")
+    await admin.press(await admin.wait_edit(), data="ntf:when:now")
+    heading, preview, summary = await admin.wait_replies(3)
+    assert heading.text == "Preview (English):"
+    assert preview.document is not None and preview.button_texts == ["Acknowledge"]
+    await admin.press(summary, "Confirm and send")
+    await wait_status(admin, "has gone out")
+    copy = await users["陈静"].wait_reply()
+    assert copy.document is not None and copy.document.data == b"%PDF-1.4 plan"
+    assert "The 2027 study plan" in copy.text and copy.button_texts == ["已阅"]
+    await users["陈静"].press(copy, "已阅")
+    assert (await users["陈静"].wait_edit()).button_texts[0].startswith("✓ 已阅")
