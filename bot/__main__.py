@@ -15,6 +15,9 @@ from bot.logs import configure_logging
 
 log = logging.getLogger("zhibu")
 
+# my_chat_member tells the bot when a user blocks or unblocks it (so notices skip or resume them).
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments and dispatch; returns the process exit code."""
@@ -128,11 +131,11 @@ def run(settings: Settings) -> int:
             url_path=_webhook_path(settings.webhook_url),
             webhook_url=settings.webhook_url,
             secret_token=secret,
-            allowed_updates=["message", "callback_query"],
+            allowed_updates=ALLOWED_UPDATES,
         )
     else:
         log.info("polling Telegram")
-        application.run_polling(allowed_updates=["message", "callback_query"])
+        application.run_polling(allowed_updates=ALLOWED_UPDATES)
     return 0
 
 

@@ -13,6 +13,7 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     Defaults,
@@ -144,6 +145,9 @@ def add_handlers(application: ZhibuApp) -> None:
     application.add_handler(MessageHandler(filters.COMMAND, common.unknown_command))
     application.add_handler(CallbackQueryHandler(common.stale_button))
     application.add_handler(MessageHandler(filters.ALL & ~filters.COMMAND, common.unexpected_input))
+    application.add_handler(
+        ChatMemberHandler(common.chat_member_changed, ChatMemberHandler.MY_CHAT_MEMBER)
+    )
     application.add_error_handler(common.error_handler)
     relink_review.schedule(application)
 

@@ -42,7 +42,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("log", N_("log a branch activity"), BRANCH_LEADERS),
     Command("activities", N_("the branch's recent activities"), REGISTERED_ROLES),
     Command("due", N_("what the branch still has to do this period"), BRANCH_LEADERS),
-    Command("report", N_("compliance report of your subtree"), ADMINS),
+    Command("report", N_("reports on your subtree: compliance, grading, relink, notices"), ADMINS),
     Command(
         "relink",
         N_("away from your branch or lost contact: report, transfer, reconnect"),

@@ -14,6 +14,7 @@ from telegram.error import BadRequest, TelegramError
 from bot.accounts import load_sender
 from bot.context import BotContext
 from bot.i18n import N_
+from storage import queries
 from storage.models import Role
 
 log = logging.getLogger(__name__)
@@ -208,3 +209,18 @@ ROLE_LABELS: dict[Role, str] = {
     Role.DEPUTY: N_("deputy secretary"),
     Role.MEMBER: N_("member"),
 }
+
+
+async def chat_member_changed(update: Update, context: BotContext) -> None:
+    """Note that a user blocked the bot (or unblocked it) so broadcasts skip or include them."""
+    change = update.my_chat_member
+    if change is None or change.chat.type != "private":
+        return
+    blocked = change.new_chat_member.status in ("kicked", "left")
+    async with context.db.begin() as session:
+        await queries.set_reachable(
+            session,
+            telegram_id=change.from_user.id,
+            reachable=not blocked,
+            now=context.settings.now(),
+        )

@@ -166,7 +166,10 @@ async def _send_report(update: Update, context: BotContext, month: Period) -> No
 
 
 def _usage(context: BotContext) -> str:
-    return context._("Usage: /report compliance [YYYY-MM] or /report rules")
+    return context._(
+        "Reports on your subtree: /report compliance [YYYY-MM], /report rules, "
+        "/report grading, /report relink or /report notices"
+    )
 
 
 PERIOD_WORDS = {

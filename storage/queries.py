@@ -170,7 +170,22 @@ async def ensure_account(
     else:
         account.telegram_language = language_code
         account.username = username
+        # Someone who writes to the bot can be reached again (they unblocked it).
+        account.unreachable_since = None
     return account
+
+
+async def set_reachable(
+    session: AsyncSession, *, telegram_id: int, reachable: bool, now: dt.datetime
+) -> None:
+    """Record that a user blocked (or unblocked) the bot, as Telegram reports it."""
+    account = await account_by_telegram_id(session, telegram_id)
+    if account is None:
+        return
+    if reachable:
+        account.unreachable_since = None
+    elif account.unreachable_since is None:
+        account.unreachable_since = now
 
 
 async def roles_of(session: AsyncSession, person_id: int) -> list[RoleAssignment]:

@@ -1,6 +1,7 @@
 """Cancel, overlong answers, a refused command menu, and the sandbox's terminal chat."""
 
 import logging
+from collections.abc import Awaitable
 
 import pytest
 from sqlalchemy import select
@@ -10,9 +11,10 @@ from bot.config import Settings
 from bot.demo import DemoUser
 from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
 from bot.sandbox import _Chat
+from storage import queries
 from storage.db import SessionFactory
 from storage.models import ConversationRecord, Role
-from tests.support.bot import running_bot
+from tests.support.bot import eventually, running_bot
 from tests.test_e2e_registration import _invite
 
 
@@ -89,3 +91,34 @@ async def test_other_buttons_work_while_registration_is_open(
     assert (await user.wait_edit()).text == "好的，今后我将用中文与您交流。"
     await user.send("吕 明")
     assert "电话" in (await user.wait_reply()).text  # the registration carries on, now in Chinese
+
+
+async def _account_unreachable(db: SessionFactory, telegram_id: int) -> bool:
+    async with db() as session:
+        account = await queries.account_by_telegram_id(session, telegram_id)
+        return account is not None and account.unreachable_since is not None
+
+
+async def test_blocking_and_unblocking_the_bot_is_noted(
+    bot: ZhibuApp,
+    client: FakeTelegramClient,
+    telegram: FakeTelegramServer,
+    db: SessionFactory,
+    demo: dict[str, DemoUser],
+) -> None:
+    user = await client.user(demo["李强"].telegram_id, "Li", language_code="en")
+    telegram.block_user(user.user_id)
+    assert await eventually(lambda: _account_unreachable(db, user.user_id))
+    telegram.unblock_user(user.user_id)
+    assert await eventually(lambda: _not(_account_unreachable(db, user.user_id)))
+    # Writing to the bot also makes an account reachable again.
+    telegram.block_user(user.user_id)
+    assert await eventually(lambda: _account_unreachable(db, user.user_id))
+    telegram.unblock_user(user.user_id)
+    await user.send("/me")
+    await user.wait_reply()
+    assert not await _account_unreachable(db, user.user_id)
+
+
+async def _not(check: Awaitable[bool]) -> bool:
+    return not await check

@@ -1272,18 +1272,21 @@ class FakeTelegramServer:
         self._notify()
         return update_id
 
+    def _chat_member(self, status: str) -> JSON:
+        member: JSON = {"user": self._bot_user(), "status": status}
+        if status == "kicked":
+            member["until_date"] = 0  # Telegram always sends it for a ban (0: forever)
+        return member
+
     def _push_member_update(self, user: SimulatedUser, old: str, new: str) -> None:
-        new_member: JSON = {"user": self._bot_user(), "status": new}
-        if new == "kicked":
-            new_member["until_date"] = 0
         self._push_update(
             {
                 "my_chat_member": {
                     "chat": user.chat_api(),
                     "from": user.to_api(),
                     "date": self._now(),
-                    "old_chat_member": {"user": self._bot_user(), "status": old},
-                    "new_chat_member": new_member,
+                    "old_chat_member": self._chat_member(old),
+                    "new_chat_member": self._chat_member(new),
                 }
             }
         )

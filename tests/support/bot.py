@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -107,3 +107,13 @@ class BotProcess:
     def log(self) -> str:
         """What the process printed."""
         return self._log_path.read_text(errors="replace")
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> bool:
+    """Re-check a database condition the bot reaches asynchronously (no reply to wait for)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.02)
+    return True
