@@ -92,6 +92,11 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         help="e.g. 0.9: a mass satisfaction rate below it bars good and fairly good",
     )
+    grading.add_argument(
+        "--questionnaire",
+        metavar="ID[@VERSION]",
+        help="a shipped questionnaire (bot/grading/questionnaires/; default: default-2012)",
+    )
     return parser
 
 
@@ -239,6 +244,7 @@ def grading_command(settings: Settings, args: argparse.Namespace) -> int:
                 member_target=args.member_target,
                 mass_target=args.mass_target,
                 satisfaction_floor=args.satisfaction_floor,
+                questionnaire=args.questionnaire,
             )
         )
     )

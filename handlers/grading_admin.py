@@ -26,6 +26,7 @@ from bot.context import BotContext
 from bot.conversation import Flow
 from bot.grading import service
 from bot.grading.chart import grade_bars
+from bot.grading.questionnaire import Questionnaire, shipped
 from bot.grading.scoring import Grade, GradingConfig
 from bot.i18n import Translator
 from handlers.cancel import cancel_for
@@ -188,29 +189,50 @@ class Choices:
     floor: bool
     weights: int = 0
     bands: int = 0
+    # Index into the registry of shipped questionnaires (0: the default); None: not asked yet.
+    questionnaire: int | None = None
 
     @classmethod
     def parse(cls, parts: list[str]) -> Choices | None:
-        """From `<org>:<days>:<0|1>[:<weights>:<bands>]`; None when out of range."""
+        """From `<org>:<days>:<0|1>[:<weights>:<bands>[:<questionnaire>]]`; None when invalid."""
+        if len(parts) not in (3, 5, 6):
+            return None
         try:
             org_id, days, floor = int(parts[0]), int(parts[1]), parts[2]
-            weights, bands = (int(parts[3]), int(parts[4])) if len(parts) == 5 else (0, 0)
-        except (IndexError, ValueError):
+            weights, bands = (int(parts[3]), int(parts[4])) if len(parts) >= 5 else (0, 0)
+            # Buttons from before questionnaires could be chosen (five parts) meant the default.
+            questionnaire = int(parts[5]) if len(parts) == 6 else (0 if len(parts) == 5 else None)
+        except ValueError:
             return None
         if (
             days not in DEADLINE_DAYS
             or floor not in ("0", "1")
             or not 0 <= weights < len(WEIGHT_CHOICES)
             or not 0 <= bands < len(BAND_CHOICES)
+            or (
+                questionnaire is not None and not 0 <= questionnaire < len(shipped().questionnaires)
+            )
         ):
             return None
-        return cls(org_id, days, floor == "1", weights, bands)
+        return cls(org_id, days, floor == "1", weights, bands, questionnaire)
 
-    def data(self, verb: str, *, weights: int | None = None, bands: int | None = None) -> str:
+    def data(
+        self,
+        verb: str,
+        *,
+        weights: int | None = None,
+        bands: int | None = None,
+        questionnaire: int | None = None,
+    ) -> str:
         """Callback data for a button that keeps these choices (with one changed)."""
         w = self.weights if weights is None else weights
         b = self.bands if bands is None else bands
-        return f"ga:{verb}:{self.org_id}:{self.days}:{int(self.floor)}:{w}:{b}"
+        q = (self.questionnaire or 0) if questionnaire is None else questionnaire
+        return f"ga:{verb}:{self.org_id}:{self.days}:{int(self.floor)}:{w}:{b}:{q}"
+
+    def chosen_questionnaire(self) -> Questionnaire:
+        """The questionnaire the campaign will use."""
+        return shipped().questionnaires[self.questionnaire or 0]
 
     def config(self) -> GradingConfig:
         """The campaign's configuration."""
@@ -233,7 +255,7 @@ def _summary(context: BotContext, choices: Choices, deadline: dt.datetime) -> st
     return "\n".join(
         [
             _("Questionnaire: {title}").format(
-                title=service.load_default().title.for_locale(context.tr.locale)
+                title=_questionnaire_label(context, choices.chosen_questionnaire())
             ),
             _("Deadline: {deadline}").format(deadline=context.tr.datetime(deadline, "short")),
             _("Weights: self-assessment {self} %, superior's assessment {superior} %.").format(
@@ -254,6 +276,12 @@ def _summary(context: BotContext, choices: Choices, deadline: dt.datetime) -> st
     )
 
 
+def _questionnaire_label(context: BotContext, questionnaire: Questionnaire) -> str:
+    """Its title in the reader's language, and its version."""
+    title = escape(questionnaire.title.for_locale(context.tr.locale))
+    return f"{title} ({escape(questionnaire.version)})"
+
+
 def _deadline(context: BotContext, days: int) -> dt.datetime:
     settings = context.settings
     local_day = settings.now().astimezone(settings.tz).date() + dt.timedelta(days=days)
@@ -263,12 +291,25 @@ def _deadline(context: BotContext, days: int) -> dt.datetime:
 
 @sender(registered=True, roles=ADMINS)
 async def rule_chosen(update: Update, context: BotContext) -> None:
-    """ga:y:<org>:<days>:<0|1>[:<weights>:<bands>]: the summary, to change or confirm."""
+    """ga:y:<org>:<days>:<0|1>[:<weights>:<bands>[:<questionnaire>]]: the summary.
+
+    Right after the rule, the questionnaire is asked for when more than one is shipped.
+    """
     choices = Choices.parse(_data(update)[2:])
     if choices is None:
         await refuse(update, context)
         return
     _ = context._
+    registry = shipped()
+    if choices.questionnaire is None and len(registry.questionnaires) > 1:
+        rows = [
+            [(_questionnaire_label(context, q), choices.data("y", questionnaire=i))]
+            for i, q in enumerate(registry.questionnaires)
+        ]
+        await edit_or_answer(
+            update, context, _("Which questionnaire should the branches answer?"), keyboard(rows)
+        )
+        return
     text = (
         _("Start this campaign?")
         + "\n\n"
@@ -315,6 +356,7 @@ async def start_pressed(update: Update, context: BotContext) -> None:
                 config=choices.config(),
                 now=now,
                 actor=account,
+                questionnaire=choices.chosen_questionnaire(),
             )
         except service.CampaignError:
             await refuse(update, context, context._("There are no branches to grade there."))
@@ -433,16 +475,17 @@ async def ask_superior(update: Update, context: BotContext) -> str | int | None:
             return ConversationHandler.END
         branch = await queries.org_by_id(session, assessment.branch_id)
         assert branch is not None
+        questionnaire = service.questionnaire_for(scoped[0])
         await FLOW.save(session, update, state=TOTAL, data={"aid": assessment_id})
-    await answer(update, context, _superior_prompt(context, branch))
+    await answer(update, context, _superior_prompt(context, branch, questionnaire))
     return TOTAL
 
 
-def _superior_prompt(context: BotContext, branch: OrgUnit) -> str:
+def _superior_prompt(context: BotContext, branch: OrgUnit, questionnaire: Questionnaire) -> str:
     locale = context.tr.locale
     indicators = ", ".join(
         f"{escape(i.name.for_locale(locale))} ({score_text(i.points)})"
-        for i in service.item_indicators(service.load_default())
+        for i in service.item_indicators(questionnaire)
     )
     return context._(
         "Superior's assessment of {branch}: type the total score from 0 to 100, or the points "
@@ -454,18 +497,6 @@ def _superior_prompt(context: BotContext, branch: OrgUnit) -> str:
 async def superior_typed(update: Update, context: BotContext) -> str | int | None:
     """Store the typed total, or points per indicator."""
     text = (update.effective_message.text or "") if update.effective_message else ""
-    value = service.parse_superior(service.load_default(), text)
-    if value is None:
-        count = len(service.item_indicators(service.load_default()))
-        await answer(
-            update,
-            context,
-            context._(
-                "Please type one total from 0 to 100, or {count} indicator points, each within "
-                "its maximum."
-            ).format(count=count),
-        )
-        return None
     async with context.db.begin() as session:
         draft = await FLOW.load(session, update)
         if draft.seen(update):
@@ -480,6 +511,19 @@ async def superior_typed(update: Update, context: BotContext) -> str | int | Non
             await FLOW.end(session, update)
             await refuse(update, context)
             return ConversationHandler.END
+        questionnaire = service.questionnaire_for(scoped[0])
+        value = service.parse_superior(questionnaire, text)
+        if value is None:
+            count = len(service.item_indicators(questionnaire))
+            await answer(
+                update,
+                context,
+                context._(
+                    "Please type one total from 0 to 100, or {count} indicator points, each "
+                    "within its maximum."
+                ).format(count=count),
+            )
+            return None
         account = await session.get(Account, context.account.id) if context.account else None
         problem = await service.set_superior(
             session, campaign=scoped[0], assessment=assessment, value=value, actor=account
@@ -493,7 +537,7 @@ async def superior_typed(update: Update, context: BotContext) -> str | int | Non
         update,
         context,
         context._("Saved: superior's score {score} for {branch}.").format(
-            score=score_text(round(service.superior_points(service.load_default(), value), 1)),
+            score=score_text(round(service.superior_points(questionnaire, value), 1)),
             branch=escape(branch.display_name(context.tr.locale)) if branch else "?",
         ),
     )
@@ -505,9 +549,11 @@ async def ask_xlsx(update: Update, context: BotContext) -> str | int | None:
     """ga:x:<campaign>: ask for the XLSX of superior's scores."""
     campaign_id = int(_data(update)[2])
     async with context.db.begin() as session:
-        if await _campaign_in_scope(session, context, campaign_id) is None:
+        scoped = await _campaign_in_scope(session, context, campaign_id)
+        if scoped is None:
             await refuse(update, context)
             return ConversationHandler.END
+        questionnaire = service.questionnaire_for(scoped[0])
         await FLOW.save(session, update, state=XLSX, data={"cid": campaign_id})
     await answer(
         update,
@@ -515,7 +561,7 @@ async def ask_xlsx(update: Update, context: BotContext) -> str | int | None:
         context._(
             "Send an XLSX file with a column <code>code</code> (the branch code) and either a "
             "column <code>total</code> (0–100) or one column per indicator: {indicators}."
-        ).format(indicators=", ".join(i.id for i in service.load_default().indicators)),
+        ).format(indicators=", ".join(i.id for i in questionnaire.indicators)),
     )
     return XLSX
 
@@ -856,8 +902,12 @@ def handlers() -> list[CallbackQueryHandler[BotContext, None]]:
         CallbackQueryHandler(new_campaign, pattern=r"^ga:n$"),
         CallbackQueryHandler(node_chosen, pattern=r"^ga:d:\d{1,12}$"),
         CallbackQueryHandler(deadline_chosen, pattern=r"^ga:c:\d{1,12}:\d{1,3}$"),
-        CallbackQueryHandler(rule_chosen, pattern=r"^ga:y:\d{1,12}:\d{1,3}:[01](:\d:\d)?$"),
-        CallbackQueryHandler(start_pressed, pattern=r"^ga:go:\d{1,12}:\d{1,3}:[01]:\d:\d$"),
+        CallbackQueryHandler(
+            rule_chosen, pattern=r"^ga:y:\d{1,12}:\d{1,3}:[01](:\d:\d(:\d{1,2})?)?$"
+        ),
+        CallbackQueryHandler(
+            start_pressed, pattern=r"^ga:go:\d{1,12}:\d{1,3}:[01]:\d:\d(:\d{1,2})?$"
+        ),
         CallbackQueryHandler(progress, pattern=r"^ga:p:\d{1,12}$"),
         CallbackQueryHandler(finalise_asked, pattern=r"^ga:f:\d{1,12}$"),
         CallbackQueryHandler(finalise_confirmed, pattern=r"^ga:fy:\d{1,12}$"),

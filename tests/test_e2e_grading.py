@@ -6,7 +6,9 @@ import datetime as dt
 import io
 import re
 import zoneinfo
+from pathlib import Path
 
+import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import inspect, select
 
@@ -15,7 +17,7 @@ from bot.config import Settings
 from bot.demo import DemoUser
 from bot.fake_telegram import FakeTelegramClient
 from bot.fake_telegram.client import FakeMessage, FakeUser
-from bot.grading import service
+from bot.grading import questionnaire, service
 from storage import grading_queries as gq
 from storage import queries
 from storage.db import SessionFactory
@@ -665,3 +667,62 @@ async def test_mass_survey_survives_a_restart(
     async with db() as session:
         stored = (await session.execute(select(SatisfactionResponse))).scalars().all()
     assert [(r.value, r.comment) for r in stored] == [("basically_satisfied", "挺好的")]
+
+
+async def test_admin_chooses_between_two_questionnaires(
+    bot: ZhibuApp,
+    client: FakeTelegramClient,
+    db: SessionFactory,
+    demo: dict[str, DemoUser],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    directory = grading.write_two_questionnaires(tmp_path)
+    monkeypatch.setattr(questionnaire, "QUESTIONNAIRE_DIR", directory)
+    admin = await _user(client, demo, "林书记")
+    await admin.send("/grade")
+    menu = await admin.wait_reply()
+    await admin.press(menu, "Start a campaign")
+    ask = await admin.wait_edit()
+    await admin.press(ask, "30 days")
+    rule = await admin.wait_edit()
+    await admin.press(rule, "No")
+    step = await admin.wait_edit()
+    assert "Which questionnaire should the branches answer?" in step.text
+    assert step.button_texts == [
+        "Party branch classification and grading (2012 template) (2012.1)",
+        "County branch questionnaire (2026.1)",
+    ]
+    # Forged data (an index out of range) is refused and starts nothing.
+    data = step.button_data("County branch questionnaire (2026.1)") or ""
+    assert re.fullmatch(r"ga:y:\d+:30:0:0:0:1", data), data
+    update_id = await admin.press_data(step, data[:-1] + "7")
+    assert "Nothing was changed" in (await admin.callback_answer(update_id))["text"]
+    update_id = await admin.press_data(step, data.replace("ga:y:", "ga:go:")[:-1] + "9")
+    assert "Nothing was changed" in (await admin.callback_answer(update_id))["text"]
+    await admin.press(step, "County branch questionnaire (2026.1)")
+    summary = await admin.wait_edit()
+    assert "Questionnaire: County branch questionnaire (2026.1)" in summary.text
+    # Other weights keep the chosen questionnaire.
+    await admin.press(summary, "30/70")
+    summary = await admin.wait_edit()
+    assert "Questionnaire: County branch questionnaire (2026.1)" in summary.text
+    await admin.press(summary, "Start")
+    started = await admin.wait_edit()
+    assert "started for 3 branch(es)" in started.text
+    campaign = await grading.campaign(db, 1)
+    assert (campaign.questionnaire_id, campaign.questionnaire_version) == (
+        grading.SECOND_QUESTIONNAIRE
+    )
+    assert service.questionnaire_for(campaign).title.en == "County branch questionnaire"
+    # The superior's score is asked for with the campaign's own questionnaire.
+    await admin.send("/grade")
+    menu = await admin.wait_reply()
+    await admin.press(menu, "#1: progress")
+    progress = await admin.wait_edit_or_reply()
+    await admin.press(progress, "DEMO-B1: superior's score")
+    prompt = await admin.wait_reply()
+    assert "Superior's assessment of" in prompt.text and "Leader (15)" in prompt.text
+    await admin.send("88")
+    saved = await admin.wait_reply()
+    assert "Saved: superior's score 88" in saved.text

@@ -16,8 +16,11 @@ from bot.grading import (
     load_default,
     load_questionnaire,
     parse_questionnaire,
+    questionnaire,
     suggest_prefill,
 )
+from bot.grading.questionnaire import DEFAULT_QUESTIONNAIRE
+from tests.support.grading import SECOND_QUESTIONNAIRE, write_two_questionnaires
 
 VALID = """\
 id = "t"
@@ -427,3 +430,64 @@ def test_min_per_period_above_one() -> None:
     counts = {("committee_meeting", 1): 2, ("committee_meeting", 2): 1}
     evidence = evaluate_prefill(rule, counts, through_month=2)
     assert (evidence.periods_met, evidence.total) == (1, 3)
+
+
+# ---- the registry of shipped questionnaires ------------------------------------------------
+
+
+def test_every_shipped_questionnaire_is_valid_and_the_default_comes_first() -> None:
+    registry = questionnaire.shipped()
+    assert registry.default.id == load_default().id
+    assert registry.default.version == load_default().version
+    shipped_files = sorted(questionnaire.QUESTIONNAIRE_DIR.glob("*.toml"))
+    assert len(registry.questionnaires) == len(shipped_files)
+
+
+def test_registry_reads_every_file_keyed_by_id_and_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(questionnaire, "QUESTIONNAIRE_DIR", write_two_questionnaires(tmp_path))
+    registry = questionnaire.shipped()
+    assert [(q.id, q.version) for q in registry.questionnaires] == [
+        ("default-2012", "2012.1"),
+        SECOND_QUESTIONNAIRE,
+    ]
+    second = registry.get(*SECOND_QUESTIONNAIRE)
+    assert second is not None and second.title.en == "County branch questionnaire"
+    assert registry.get("county-2026", "1999") is None
+    assert registry.resolve("county-2026") is second
+    assert registry.resolve("county-2026@2026.1") is second
+    assert registry.resolve("default-2012") is registry.default
+    with pytest.raises(LookupError, match=r"available: default-2012@2012.1 \(default\), county"):
+        registry.resolve("nope")
+    with pytest.raises(LookupError, match="is not shipped"):
+        registry.resolve("county-2026@1999")
+    # Validated once per directory.
+    assert questionnaire.shipped() is registry
+
+
+def test_registry_refuses_an_invalid_file_with_its_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_two_questionnaires(tmp_path)
+    (tmp_path / "broken.toml").write_text(VALID.replace("points = 30", "points = -3"), "utf-8")
+    with pytest.raises(QuestionnaireError) as info:
+        questionnaire.load_registry(tmp_path)
+    assert [str(p) for p in info.value.problems] == [
+        'broken.toml:23: item "a-1": points must be > 0'
+    ]
+    monkeypatch.setattr(questionnaire, "QUESTIONNAIRE_DIR", tmp_path)
+    with pytest.raises(QuestionnaireError, match=r"broken\.toml:23: item"):
+        questionnaire.shipped()
+
+
+def test_registry_refuses_a_duplicate_and_a_missing_default(tmp_path: Path) -> None:
+    write_two_questionnaires(tmp_path)
+    copy = (tmp_path / "county-2026.toml").read_text("utf-8")
+    (tmp_path / "county-copy.toml").write_text(copy, "utf-8")
+    with pytest.raises(QuestionnaireError, match=r"also in county-2026\.toml"):
+        questionnaire.load_registry(tmp_path)
+    (tmp_path / "county-copy.toml").unlink()
+    (tmp_path / DEFAULT_QUESTIONNAIRE).unlink()
+    with pytest.raises(QuestionnaireError, match=r"default-2012\.toml:0: missing"):
+        questionnaire.load_registry(tmp_path)

@@ -14,7 +14,7 @@ from bot.__main__ import main
 from bot.config import Settings
 from bot.demo import DemoUser
 from bot.errors import CommandError
-from bot.grading import service
+from bot.grading import questionnaire, service
 from bot.grading.cli import parse_bands, start_from_cli
 from bot.grading.scoring import GradingConfig
 from bot.i18n import Translator
@@ -216,6 +216,39 @@ async def test_cli_starts_a_campaign(
         await start_from_cli(settings, org_code="DEMO", deadline="someday")
 
 
+async def test_cli_starts_a_campaign_with_a_chosen_questionnaire(
+    settings: Settings,
+    db: SessionFactory,
+    demo: dict[str, DemoUser],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    shipped_dir = questionnaire.QUESTIONNAIRE_DIR
+    monkeypatch.setattr(
+        questionnaire, "QUESTIONNAIRE_DIR", grading.write_two_questionnaires(tmp_path)
+    )
+    quiet = settings.model_copy(update={"bot_token": None})
+    with pytest.raises(
+        CommandError, match=r"'nope' is not shipped; available: default-2012@2012\.1"
+    ):
+        await start_from_cli(quiet, org_code="DEMO", deadline="2099-12-31", questionnaire="nope")
+    summary = await start_from_cli(
+        quiet, org_code="DEMO", deadline="2099-12-31", questionnaire="county-2026@2026.1"
+    )
+    assert "with questionnaire county-2026@2026.1" in summary
+    summary = await start_from_cli(quiet, org_code="DEMO", deadline="2099-12-31")
+    assert "with questionnaire default-2012@2012.1" in summary
+    async with db() as session:
+        first, second = (await session.scalars(select(GradingCampaign).order_by("id"))).all()
+    assert (first.questionnaire_id, first.questionnaire_version) == grading.SECOND_QUESTIONNAIRE
+    assert service.questionnaire_for(first).title.en == "County branch questionnaire"
+    assert service.questionnaire_for(second) is questionnaire.shipped().default
+    # Once its questionnaire is no longer shipped, the campaign is refused clearly.
+    monkeypatch.setattr(questionnaire, "QUESTIONNAIRE_DIR", shipped_dir)
+    with pytest.raises(service.CampaignError, match=r"county-2026 2026\.1, which this version"):
+        service.questionnaire_for(first)
+
+
 def test_the_fast_xlsx_writer_is_read_back_by_openpyxl() -> None:
     from bot.grading.xlsx import sheet_bytes
 
@@ -255,6 +288,11 @@ def test_zhibu_grading_start_command(
     assert "the deadline must be a date" in capsys.readouterr().err
     assert main([*command, "--bands", "60,80,90"]) == 1
     assert "bands must be ordered" in capsys.readouterr().err
+    assert main([*command, "--questionnaire", "default-2012"]) == 0
+    assert "with questionnaire default-2012@2012.1" in capsys.readouterr().out
+    assert main([*command, "--questionnaire", "default-2012@1999"]) == 1
+    err = capsys.readouterr().err
+    assert "'default-2012@1999' is not shipped; available: default-2012@2012.1 (default)" in err
 
 
 def test_superior_scores_typed_as_a_total_or_per_indicator() -> None:

@@ -9,6 +9,7 @@ from bot.accounts import translator_for
 from bot.config import Settings
 from bot.errors import CommandError
 from bot.grading import service
+from bot.grading.questionnaire import shipped
 from storage import grading_queries as gq
 from storage import queries
 from storage.db import create_engine, session_factory
@@ -49,8 +50,16 @@ async def start_from_cli(
     member_target: float = 1.0,
     mass_target: float = 0.1,
     satisfaction_floor: float | None = None,
+    questionnaire: str | None = None,
 ) -> str:
-    """Start the campaign and return a one-line summary."""
+    """Start the campaign and return a one-line summary.
+
+    `questionnaire` is `ID` or `ID@VERSION` of a shipped questionnaire (default: the default).
+    """
+    try:
+        chosen = shipped().resolve(questionnaire) if questionnaire else shipped().default
+    except LookupError as exc:
+        raise CommandError(str(exc.args[0])) from None
     try:
         config = service.make_config(
             self_weight=self_weight,
@@ -76,6 +85,7 @@ async def start_from_cli(
                     config=config,
                     now=settings.now(),
                     year=year,
+                    questionnaire=chosen,
                 )
             except service.CampaignError as exc:
                 raise CommandError(str(exc)) from None
@@ -84,7 +94,8 @@ async def start_from_cli(
         await engine.dispose()
     notified = await _notify(settings, campaign.deadline, [a for a, _ in leaders])
     return (
-        f"campaign {campaign.id} started for {len(branches)} branch(es) under {org_code}, "
+        f"campaign {campaign.id} started for {len(branches)} branch(es) under {org_code} "
+        f"with questionnaire {chosen.id}@{chosen.version}, "
         f"deadline {campaign.deadline.isoformat()}; {notified} secretary account(s) notified"
     )
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import functools
 import hashlib
 import io
 import re
@@ -26,9 +25,10 @@ from bot.grading.questionnaire import (
     IndicatorSource,
     PrefillSuggestion,
     Questionnaire,
-    load_default,
+    shipped,
     suggest_prefill,
 )
+from bot.grading.questionnaire import load_default as load_default  # re-exported for callers
 from bot.grading.scoring import (
     Answer,
     Band,
@@ -137,18 +137,10 @@ def make_config(
         raise CampaignError(str(exc)) from None
 
 
-@functools.cache
-def _default_questionnaire() -> Questionnaire:
-    return load_default()
-
-
 def questionnaire_for(campaign: GradingCampaign) -> Questionnaire:
-    """The questionnaire a campaign was started with."""
-    questionnaire = _default_questionnaire()
-    if (questionnaire.id, questionnaire.version) != (
-        campaign.questionnaire_id,
-        campaign.questionnaire_version,
-    ):
+    """The questionnaire a campaign was started with (one of the shipped ones)."""
+    questionnaire = shipped().get(campaign.questionnaire_id, campaign.questionnaire_version)
+    if questionnaire is None:
         raise CampaignError(
             f"campaign {campaign.id} uses questionnaire {campaign.questionnaire_id} "
             f"{campaign.questionnaire_version}, which this version of Zhibu does not ship"
@@ -173,14 +165,25 @@ async def start_campaign(
     now: dt.datetime,
     actor: Account | None = None,
     year: int | None = None,
+    questionnaire: Questionnaire | None = None,
 ) -> tuple[GradingCampaign, list[OrgUnit]]:
-    """Start a campaign for every branch of the subtree; returns it with the branches."""
+    """Start a campaign for every branch of the subtree; returns it with the branches.
+
+    `questionnaire` is one of the shipped ones (default: the registry's default).
+    """
+    registry = shipped()
+    if questionnaire is None:
+        questionnaire = registry.default
+    elif registry.get(questionnaire.id, questionnaire.version) is None:
+        raise CampaignError(
+            f"questionnaire {questionnaire.id}@{questionnaire.version} is not shipped; "
+            f"available: {registry.describe()}"
+        )
     if deadline <= now:
         raise CampaignError("the deadline must be in the future")
     branches = await gq.branches_under(session, root)
     if not branches:
         raise CampaignError(f"{root.code} has no branches to grade")
-    questionnaire = _default_questionnaire()
     campaign = GradingCampaign(
         org_unit_id=root.id,
         year=year if year is not None else now.year,

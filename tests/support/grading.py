@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from bot.fake_telegram.client import FakeMessage, FakeUser
 from bot.grading import service
+from bot.grading.questionnaire import DEFAULT_QUESTIONNAIRE, QUESTIONNAIRE_DIR
 from storage import grading_queries as gq
 from storage import queries
 from storage.db import SessionFactory
@@ -132,3 +134,25 @@ async def set_superior(db: SessionFactory, campaign_id: int, branch: str, total:
             session, campaign=found, assessment=row, value=total, actor=None
         )
         assert problem is None
+
+
+SECOND_QUESTIONNAIRE = ("county-2026", "2026.1")
+
+
+def write_two_questionnaires(directory: Path) -> Path:
+    """The shipped default and a valid second questionnaire (another id, version and titles)."""
+    default = (QUESTIONNAIRE_DIR / DEFAULT_QUESTIONNAIRE).read_text(encoding="utf-8")
+    (directory / DEFAULT_QUESTIONNAIRE).write_text(default, encoding="utf-8")
+    second = (
+        default.replace('id = "default-2012"', 'id = "county-2026"', 1)
+        .replace('version = "2012.1"', 'version = "2026.1"', 1)
+        .replace('zh = "党支部分类定级评分表（2012 年模板）"', 'zh = "县委党支部评分表"', 1)
+        .replace(
+            'en = "Party branch classification and grading (2012 template)"',
+            'en = "County branch questionnaire"',
+            1,
+        )
+    )
+    assert second.count("county-2026") == 1 and "County branch questionnaire" in second
+    (directory / "county-2026.toml").write_text(second, encoding="utf-8")
+    return directory
