@@ -15,7 +15,7 @@ from bot.accounts import load_sender
 from bot.context import BotContext
 from bot.i18n import N_
 from storage import queries
-from storage.models import Role
+from storage.models import OrgUnit, Role
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +122,29 @@ def clean_text(text: str | None, *, limit: int = SHORT_TEXT_LIMIT) -> str | None
     if not value or len(value) > limit:
         return None
     return value
+
+
+async def offer_matching_nodes(
+    update: Update, context: BotContext, text: str, *, usable: Callable[[OrgUnit], bool], data: str
+) -> bool:
+    """Offer, as buttons `<data><id>`, the nodes matching a typed code or name that the sender
+    may use; say so when there are none. Returns whether anything was offered."""
+    async with context.db() as session:
+        found = await queries.search_org_units(session, text, limit=20)
+    allowed = [o for o in found if usable(o)][:8]
+    if not allowed:
+        await answer(
+            update,
+            context,
+            context._("Nothing in your scope matches “{text}”. Try another code or name.").format(
+                text=escape(text)
+            ),
+        )
+        return False
+    locale = context.tr.locale
+    rows = [[(f"{o.code} {o.display_name(locale)}"[:60], f"{data}{o.id}")] for o in allowed]
+    await answer(update, context, context._("Choose one:"), keyboard(rows))
+    return True
 
 
 async def error_handler(update: object, context: BotContext) -> None:

@@ -24,6 +24,7 @@ from handlers.common import (
     escape,
     in_conversation_fallbacks,
     keyboard,
+    offer_matching_nodes,
     refuse,
     sender,
 )
@@ -100,22 +101,14 @@ async def org_typed(update: Update, context: BotContext) -> str | None:
     if text is None:
         await _ask_org(update, context)
         return None
-    async with context.db() as session:
-        found = await queries.search_org_units(session, text, limit=20)
-    allowed = [o for o in found if context.principal.invitable_roles(o.path, o.id, o.kind)][:8]
-    if not allowed:
-        await answer(
-            update,
-            context,
-            context._("Nothing in your scope matches “{text}”. Try another code or name.").format(
-                text=escape(text)
-            ),
-        )
-        return None
-    rows = [
-        [(f"{o.code} {o.display_name(context.tr.locale)}"[:60], f"inv:org:{o.id}")] for o in allowed
-    ]
-    await answer(update, context, context._("Choose one:"), keyboard(rows))
+    principal = context.principal
+    await offer_matching_nodes(
+        update,
+        context,
+        text,
+        usable=lambda o: bool(principal.invitable_roles(o.path, o.id, o.kind)),
+        data="inv:org:",
+    )
     return None
 
 

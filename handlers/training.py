@@ -34,6 +34,7 @@ from handlers.common import (
     escape,
     in_conversation_fallbacks,
     keyboard,
+    offer_matching_nodes,
     refuse,
     sender,
 )
@@ -429,22 +430,10 @@ async def part_typed(update: Update, context: BotContext) -> str | None:
     if text is None:
         await _reprompt(update, context)
         return None
-    async with context.db() as session:
-        found = await queries.search_org_units(session, text, limit=20)
-    allowed = [o for o in found if context.principal.is_admin_of(o.path)][:8]
-    if not allowed:
-        await answer(
-            update,
-            context,
-            context._("Nothing in your scope matches “{text}”. Try another code or name.").format(
-                text=escape(text)
-            ),
-        )
-        return None
-    rows = [
-        [(f"{o.code} {o.display_name(context.tr.locale)}"[:60], f"trn:sub:{o.id}")] for o in allowed
-    ]
-    await answer(update, context, context._("Choose one:"), keyboard(rows))
+    principal = context.principal
+    await offer_matching_nodes(
+        update, context, text, usable=lambda o: principal.is_admin_of(o.path), data="trn:sub:"
+    )
     return None
 
 
