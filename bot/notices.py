@@ -108,39 +108,6 @@ def _plain(markup: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", markup))
 
 
-# ---- when to send ----------------------------------------------------------------------------
-
-_FULL = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})[ T]+(\d{1,2})[:：](\d{2})$")
-_MONTH_DAY = re.compile(r"^(\d{1,2})-(\d{1,2})[ T]+(\d{1,2})[:：](\d{2})$")
-_TIME = re.compile(r"^(\d{1,2})[:：](\d{2})$")
-
-
-def parse_send_time(text: str, *, now: dt.datetime, tz: dt.tzinfo) -> dt.datetime | None:
-    """A future time typed as YYYY-MM-DD HH:MM, MM-DD HH:MM or HH:MM (local), in UTC."""
-    value = " ".join(text.split())
-    local_now = now.astimezone(tz)
-    try:
-        if match := _FULL.match(value):
-            y, mo, d, h, mi = (int(g) for g in match.groups())
-            moment = dt.datetime(y, mo, d, h, mi, tzinfo=tz)
-        elif match := _MONTH_DAY.match(value):
-            mo, d, h, mi = (int(g) for g in match.groups())
-            moment = dt.datetime(local_now.year, mo, d, h, mi, tzinfo=tz)
-            if moment <= local_now:
-                moment = moment.replace(year=local_now.year + 1)
-        elif match := _TIME.match(value):
-            h, mi = (int(g) for g in match.groups())
-            moment = local_now.replace(hour=h, minute=mi, second=0, microsecond=0)
-            if moment <= local_now:
-                moment += dt.timedelta(days=1)
-        else:
-            return None
-    except ValueError:
-        return None
-    result = moment.astimezone(dt.UTC)
-    return result if result > now else None
-
-
 # ---- progress ----------------------------------------------------------------------------------
 
 

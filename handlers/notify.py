@@ -25,12 +25,12 @@ from bot.notices import (
     acked_keyboard,
     audience_label,
     other_locale,
-    parse_send_time,
     render,
     status_keyboard,
     status_text,
     text_limit,
 )
+from bot.rules.dates import parse_future_datetime
 from handlers.cancel import cancel_for
 from handlers.common import (
     answer,
@@ -375,7 +375,7 @@ async def receive_time(update: Update, context: BotContext) -> str | None:
     """Parse the chosen time; it must be in the future."""
     message = update.effective_message
     now = context.settings.now()
-    moment = parse_send_time((message.text or "") if message else "", now=now, tz=context.tr.tz)
+    moment = parse_future_datetime((message.text or "") if message else "", now, context.tr.tz)
     if moment is None:
         await answer(
             update,

@@ -22,10 +22,10 @@ from bot.reminders.engine import tick_job
 from bot.reminders.render import training_line, when
 from bot.reminders.trainings import (
     answer_invitation,
-    parse_when,
     schedule_training,
     toggle_attendance,
 )
+from bot.rules.dates import parse_future_datetime
 from handlers.cancel import cancel_for
 from handlers.common import (
     answer,
@@ -369,7 +369,7 @@ async def _ask_when(update: Update, context: BotContext) -> None:
 async def when_typed(update: Update, context: BotContext) -> str | None:
     """Store the start time (in the admin's zone) and ask where."""
     text = update.effective_message.text if update.effective_message else None
-    starts_at = parse_when(text or "", context.settings.now(), context.tr.time_zone)
+    starts_at = parse_future_datetime(text or "", context.settings.now(), context.tr.tz)
     if starts_at is None:
         await answer(
             update,

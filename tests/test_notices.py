@@ -8,7 +8,7 @@ import zoneinfo
 from telegram.constants import MessageLimit
 
 from bot.i18n import Translator, load_catalogs
-from bot.notices import frame, parse_send_time, progress_bar, text_limit
+from bot.notices import frame, progress_bar, text_limit
 from storage.models import OrgKind, OrgUnit
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -32,20 +32,6 @@ def test_limit_leaves_room_for_the_widest_frame() -> None:
     assert text_limit(org, require_ack=True, with_media=True) == plain - (
         MessageLimit.MAX_TEXT_LENGTH - MessageLimit.CAPTION_LENGTH
     )
-
-
-def test_send_times_in_the_admins_zone() -> None:
-    def at(text: str) -> dt.datetime | None:
-        return parse_send_time(text, now=NOW, tz=SHANGHAI)
-
-    assert at("2026-11-21 15:00") == dt.datetime(2026, 11, 21, 7, 0, tzinfo=dt.UTC)
-    assert at("11-22 9:30") == dt.datetime(2026, 11, 22, 1, 30, tzinfo=dt.UTC)
-    assert at("16：30") == dt.datetime(2026, 11, 21, 8, 30, tzinfo=dt.UTC)
-    # A time of day already past today means tomorrow; a past date is refused.
-    assert at("09:00") == dt.datetime(2026, 11, 22, 1, 0, tzinfo=dt.UTC)
-    assert at("2026-11-20 09:00") is None
-    assert at("2026-02-30 09:00") is None
-    assert at("tomorrow") is None
 
 
 def test_progress_bar() -> None:

@@ -1,6 +1,7 @@
 """Activity dates as secretaries type them, and the late-entry flag."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -13,6 +14,7 @@ from bot.rules.dates import (
     fold_width,
     is_late,
     parse_activity_date,
+    parse_future_datetime,
 )
 
 TODAY = date(2026, 11, 20)
@@ -234,3 +236,38 @@ def test_month_day_is_the_latest_such_day_not_after_today(day: date, back: int) 
 def test_late_iff_more_than_seven_days(day: date, offset: int) -> None:
     logged = day + timedelta(days=offset)
     assert is_late(day, logged) == ((logged - day).days > 7)
+
+
+# ---- future moments typed by admins --------------------------------------------------------
+
+_SHANGHAI = ZoneInfo("Asia/Shanghai")
+_NOW = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-21 15:00", datetime(2026, 11, 21, 7, 0, tzinfo=UTC)),
+        ("11-22 9:30", datetime(2026, 11, 22, 1, 30, tzinfo=UTC)),
+        ("11月25日 14:00", datetime(2026, 11, 25, 6, 0, tzinfo=UTC)),
+        ("11月25日14点", datetime(2026, 11, 25, 6, 0, tzinfo=UTC)),
+        ("2026/11/25 14:00", datetime(2026, 11, 25, 6, 0, tzinfo=UTC)),
+        ("16：30", datetime(2026, 11, 21, 8, 30, tzinfo=UTC)),
+        ("09:00", datetime(2026, 11, 22, 1, 0, tzinfo=UTC)),  # past today: tomorrow
+        ("01-05 10:00", datetime(2027, 1, 5, 2, 0, tzinfo=UTC)),  # no year: the next one
+        ("2026-11-20 09:00", None),  # past
+        ("2026-02-30 09:00", None),  # no such day
+        ("25:00", None),
+        ("tomorrow", None),
+        ("", None),
+    ],
+)
+def test_future_moments_in_the_admins_zone(text: str, expected: datetime | None) -> None:
+    assert parse_future_datetime(text, _NOW, _SHANGHAI) == expected
+
+
+@FAST
+@given(st.text(max_size=200))
+def test_future_moment_never_raises_and_is_never_past(text: str) -> None:
+    moment = parse_future_datetime(text, _NOW, _SHANGHAI)
+    assert moment is None or moment > _NOW

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
-import zoneinfo
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,43 +17,6 @@ from storage.models_reminders import (
     TrainingAudience,
     TrainingKind,
 )
-
-_WHEN = re.compile(
-    r"(?:(?P<year>\d{4})\s*[-/.年]\s*)?(?P<month>\d{1,2})\s*[-/.月]\s*(?P<day>\d{1,2})\s*日?"
-    r"\s*(?:[ T]\s*)?(?P<hour>\d{1,2})\s*[:：点时]\s*(?P<minute>\d{2})?\s*分?"
-)
-
-
-def parse_when(text: str, now: dt.datetime, time_zone: str) -> dt.datetime | None:
-    """ "2026-11-25 14:00", "11-25 14:00" or "11月25日 14:00" in the admin's zone, as UTC.
-
-    Without a year, the next such date from today. None when unreadable or not in the future.
-    """
-    match = _WHEN.fullmatch(text.strip())
-    if match is None:
-        return None
-    zone = zoneinfo.ZoneInfo(time_zone)
-    local_now = now.astimezone(zone)
-    year = int(match["year"]) if match["year"] else local_now.year
-    try:
-        moment = dt.datetime(
-            year,
-            int(match["month"]),
-            int(match["day"]),
-            int(match["hour"]),
-            int(match["minute"] or 0),
-            tzinfo=zone,
-        )
-    except ValueError:
-        return None
-    if match["year"] is None and moment < local_now:
-        try:
-            moment = moment.replace(year=year + 1)
-        except ValueError:
-            return None
-    if moment <= local_now:
-        return None
-    return moment.astimezone(dt.UTC)
 
 
 async def schedule_training(

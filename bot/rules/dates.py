@@ -11,7 +11,7 @@ Accepted forms (full-width digits and punctuation too):
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import StrEnum
 
 LATE_AFTER_DAYS = 7
@@ -189,3 +189,37 @@ def find_dates(text: str, today: date) -> list[DateToken]:
 def is_late(activity_date: date, logged_on: date, late_after_days: int = LATE_AFTER_DAYS) -> bool:
     """Tell whether an activity logged on `logged_on` is a late entry (more than N days after)."""
     return (logged_on - activity_date).days > late_after_days
+
+
+# ---- a moment in the future, typed by an admin (notices, trainings) ------------------------
+
+_MOMENT = re.compile(
+    r"(?:(?:(?P<year>\d{4})\s*[-/.年]\s*)?(?P<month>\d{1,2})\s*[-/.月]\s*(?P<day>\d{1,2})\s*日?"
+    r"\s*(?:[ T]\s*)?)?(?P<hour>\d{1,2})\s*[:：点时]\s*(?P<minute>\d{2})?\s*分?"
+)
+
+
+def parse_future_datetime(text: str, now: datetime, tz: tzinfo) -> datetime | None:
+    """A future local moment typed as `2026-11-25 14:00`, `11-25 14:00`, `11月25日 14点` or
+    `14:00`, returned in UTC; None when unreadable, impossible or not in the future.
+
+    Without a year: the next such date. A time of day alone: today, or tomorrow once it is past.
+    """
+    match = _MOMENT.fullmatch(" ".join(text.split()))
+    if match is None:
+        return None
+    local_now = now.astimezone(tz)
+    hour, minute = int(match["hour"]), int(match["minute"] or 0)
+    try:
+        if match["month"] is None:
+            moment = local_now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+            if moment <= local_now:
+                moment += timedelta(days=1)
+        else:
+            year = int(match["year"]) if match["year"] else local_now.year
+            moment = datetime(year, int(match["month"]), int(match["day"]), hour, minute, tzinfo=tz)
+            if match["year"] is None and moment <= local_now:
+                moment = moment.replace(year=year + 1)
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment > local_now else None
