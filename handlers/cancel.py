@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import Update
-from telegram.ext import ConversationHandler
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.context import BotContext
 from bot.conversation import Flow
-from handlers.common import answer, sender
+from handlers.common import answer, in_conversation_fallbacks, sender
 
 
 def cancel_for(flow: Flow) -> Callable[[Update, BotContext], Coroutine[Any, Any, int | None]]:
@@ -30,3 +38,21 @@ def cancel_for(flow: Flow) -> Callable[[Update, BotContext], Coroutine[Any, Any,
 async def nothing_to_cancel(update: Update, context: BotContext) -> None:
     """/cancel outside any conversation."""
     await answer(update, context, context._("There is nothing to cancel."))
+
+
+def conversation_fallbacks(
+    flow: Flow,
+    reprompt: Callable[[Update, BotContext], Coroutine[Any, Any, None]],
+    *,
+    button_prefix: str,
+) -> list[BaseHandler[Update, BotContext, Any]]:
+    """The usual fallbacks of a conversation: /cancel, odd input answered with the question
+    again, and stale buttons of this flow only — other features' buttons (such as /lang's)
+    must still reach their own handlers while the conversation is open."""
+    return [
+        CommandHandler("cancel", cancel_for(flow)),
+        MessageHandler(~filters.COMMAND, in_conversation_fallbacks(reprompt)),
+        CallbackQueryHandler(
+            in_conversation_fallbacks(reprompt), pattern=rf"^{re.escape(button_prefix)}:"
+        ),
+    ]

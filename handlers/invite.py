@@ -15,14 +15,13 @@ from bot.commands import LEADERS
 from bot.context import BotContext
 from bot.conversation import Flow
 from bot.invites import create_invite, deep_link, parse_duration
-from handlers.cancel import cancel_for
+from handlers.cancel import conversation_fallbacks
 from handlers.common import (
     ROLE_LABELS,
     answer,
     clean_text,
     edit_or_answer,
     escape,
-    in_conversation_fallbacks,
     keyboard,
     offer_matching_nodes,
     refuse,
@@ -224,12 +223,7 @@ def build() -> ConversationHandler[BotContext]:
             USES: [CallbackQueryHandler(uses_pressed, pattern=r"^inv:uses:\d{1,4}$")],
             EXPIRY: [CallbackQueryHandler(expiry_pressed, pattern=r"^inv:exp:\d{1,3}d$")],
         },
-        fallbacks=[
-            CommandHandler("cancel", cancel_for(FLOW)),
-            MessageHandler(~filters.COMMAND, in_conversation_fallbacks(_reprompt)),
-            # Only this flow's own stale buttons: other features' buttons must reach their handlers.
-            CallbackQueryHandler(in_conversation_fallbacks(_reprompt), pattern=r"^inv:"),
-        ],
+        fallbacks=conversation_fallbacks(FLOW, _reprompt, button_prefix="inv"),
         name=FLOW.name,
         persistent=True,
         allow_reentry=True,

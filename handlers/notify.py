@@ -31,12 +31,11 @@ from bot.notices import (
     text_limit,
 )
 from bot.rules.dates import parse_future_datetime
-from handlers.cancel import cancel_for
+from handlers.cancel import conversation_fallbacks
 from handlers.common import (
     answer,
     edit_or_answer,
     escape,
-    in_conversation_fallbacks,
     keyboard,
     refuse,
     sender,
@@ -728,11 +727,7 @@ def build() -> ConversationHandler[BotContext]:
             AT: [MessageHandler(filters.TEXT & ~filters.COMMAND, receive_time)],
             CONFIRM: [CallbackQueryHandler(confirm_pressed, pattern=r"^ntf:(confirm|cancel)$")],
         },
-        fallbacks=[
-            CommandHandler("cancel", cancel_for(FLOW)),
-            MessageHandler(~filters.COMMAND, in_conversation_fallbacks(_reprompt)),
-            CallbackQueryHandler(in_conversation_fallbacks(_reprompt)),
-        ],
+        fallbacks=conversation_fallbacks(FLOW, _reprompt, button_prefix="ntf"),
         name=FLOW.name,
         persistent=True,
         allow_reentry=True,

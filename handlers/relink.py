@@ -27,13 +27,12 @@ from bot.conversation import Flow
 from bot.imports import PARTY_FOUNDED_YEAR, looks_like_id_number
 from bot.relink import service
 from bot.relink.machine import RequestType
-from handlers.cancel import cancel_for
+from handlers.cancel import conversation_fallbacks
 from handlers.common import (
     answer,
     clean_text,
     edit_or_answer,
     escape,
-    in_conversation_fallbacks,
     keyboard,
     refuse,
     sender,
@@ -531,12 +530,7 @@ def build() -> ConversationHandler[BotContext]:
             CallbackQueryHandler(new_pressed, pattern=r"^rlq:new$"),
         ],
         states=dict.fromkeys(STATES, step),
-        fallbacks=[
-            CommandHandler("cancel", cancel_for(FLOW)),
-            MessageHandler(~filters.COMMAND, in_conversation_fallbacks(_reprompt)),
-            # Only this flow's own stale buttons: other features' buttons must reach their handlers.
-            CallbackQueryHandler(in_conversation_fallbacks(_reprompt), pattern=r"^rlq:"),
-        ],
+        fallbacks=conversation_fallbacks(FLOW, _reprompt, button_prefix="rlq"),
         name=FLOW.name,
         persistent=True,
         allow_reentry=True,

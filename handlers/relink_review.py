@@ -22,7 +22,6 @@ from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
-    CommandHandler,
     ConversationHandler,
     MessageHandler,
     filters,
@@ -68,13 +67,12 @@ from bot.relink.machine import (
     apply,
 )
 from bot.rules.dates import parse_activity_date
-from handlers.cancel import cancel_for
+from handlers.cancel import conversation_fallbacks
 from handlers.common import (
     answer,
     clean_text,
     edit_or_answer,
     escape,
-    in_conversation_fallbacks,
     keyboard,
     refuse,
     sender,
@@ -917,12 +915,7 @@ def build() -> ConversationHandler[BotContext]:
                 MessageHandler(text, letter_days),
             ],
         },
-        fallbacks=[
-            CommandHandler("cancel", cancel_for(FLOW)),
-            MessageHandler(~filters.COMMAND, in_conversation_fallbacks(_reprompt)),
-            # Only this flow's own stale buttons: other features' buttons must reach their handlers.
-            CallbackQueryHandler(in_conversation_fallbacks(_reprompt), pattern=r"^rlx:"),
-        ],
+        fallbacks=conversation_fallbacks(FLOW, _reprompt, button_prefix="rlx"),
         name=FLOW.name,
         persistent=True,
         allow_reentry=True,

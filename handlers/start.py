@@ -19,13 +19,12 @@ from bot.conversation import Flow
 from bot.grading.service import MASS_CODE_PREFIX
 from bot.invites import Redeem, complete_registration, consume, redeem
 from handlers import grading_survey
-from handlers.cancel import cancel_for
+from handlers.cancel import conversation_fallbacks
 from handlers.common import (
     ROLE_LABELS,
     answer,
     clean_text,
     escape,
-    in_conversation_fallbacks,
     keyboard,
     sender,
 )
@@ -241,12 +240,7 @@ def build() -> ConversationHandler[BotContext]:
                 CallbackQueryHandler(receive_phone, pattern=r"^reg:skip$"),
             ],
         },
-        fallbacks=[
-            CommandHandler("cancel", cancel_for(FLOW)),
-            MessageHandler(~filters.COMMAND, in_conversation_fallbacks(_reprompt)),
-            # Only this flow's own stale buttons: other features' buttons must reach their handlers.
-            CallbackQueryHandler(in_conversation_fallbacks(_reprompt), pattern=r"^reg:"),
-        ],
+        fallbacks=conversation_fallbacks(FLOW, _reprompt, button_prefix="reg"),
         name=FLOW.name,
         persistent=True,
         allow_reentry=True,

@@ -26,13 +26,12 @@ from bot.reminders.trainings import (
     toggle_attendance,
 )
 from bot.rules.dates import parse_future_datetime
-from handlers.cancel import cancel_for
+from handlers.cancel import conversation_fallbacks
 from handlers.common import (
     answer,
     clean_text,
     edit_or_answer,
     escape,
-    in_conversation_fallbacks,
     keyboard,
     offer_matching_nodes,
     refuse,
@@ -591,11 +590,7 @@ def build() -> ConversationHandler[BotContext]:
             KIND: [CallbackQueryHandler(kind_pressed, pattern=r"^trn:kind:[a-z]{1,16}$")],
             CONFIRM: [CallbackQueryHandler(confirm_pressed, pattern=r"^trn:(ok|no)$")],
         },
-        fallbacks=[
-            CommandHandler("cancel", cancel_for(FLOW)),
-            MessageHandler(~filters.COMMAND, in_conversation_fallbacks(_reprompt)),
-            CallbackQueryHandler(in_conversation_fallbacks(_reprompt), pattern=r"^trn:"),
-        ],
+        fallbacks=conversation_fallbacks(FLOW, _reprompt, button_prefix="trn"),
         name=FLOW.name,
         persistent=True,
         allow_reentry=True,
