@@ -113,7 +113,7 @@ async def create_notice(url: str, status_message_id: int) -> int:
 
 
 def start_bot(
-    url: str, port: int, *, paid: bool, rate: float, paid_rate: float
+    url: str, port: int, *, paid: bool, rate: float, paid_rate: float, concurrency: int | None
 ) -> subprocess.Popen[bytes]:
     """`python -m bot run` against the fake server."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZHIBU_")}
@@ -127,10 +127,11 @@ def start_bot(
         ZHIBU_DELIVERY_RATE=str(rate),
         ZHIBU_PAID_BROADCAST="true" if paid else "false",
         ZHIBU_PAID_BROADCAST_RATE=str(paid_rate),
-        ZHIBU_DELIVERY_CONCURRENCY="8",
         ZHIBU_DELIVERY_PROGRESS_SECONDS="5",
         PYTHONPATH=str(ROOT),
     )
+    if concurrency:
+        env["ZHIBU_DELIVERY_CONCURRENCY"] = str(concurrency)
     return subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env)
 
 
@@ -160,11 +161,14 @@ async def run_mode(
     rate: float,
     paid_rate: float,
     probe_every: float,
+    concurrency: int | None,
 ) -> None:
     """One notice to everyone, measured."""
     async with FakeTelegramClient(f"http://127.0.0.1:{port}", timeout=120) as client:
         admin = await client.user(ADMIN_ID, "林书记", language_code="en")
-        bot = start_bot(url, port, paid=paid, rate=rate, paid_rate=paid_rate)
+        bot = start_bot(
+            url, port, paid=paid, rate=rate, paid_rate=paid_rate, concurrency=concurrency
+        )
         try:
             await admin.send("/notices")
             status = await admin.wait_reply(timeout=60)
@@ -228,6 +232,9 @@ def main() -> None:
     parser.add_argument(
         "--probe-every", type=float, default=3.0, help="seconds between interactive /help"
     )
+    parser.add_argument(
+        "--concurrency", type=int, help="copies in flight (default: the bot's own default)"
+    )
     parser.add_argument("--database-url", help="an empty database (default: temporary SQLite)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -247,6 +254,7 @@ def main() -> None:
                         rate=args.rate,
                         paid_rate=args.paid_rate,
                         probe_every=args.probe_every,
+                        concurrency=args.concurrency,
                     )
                 )
         finally:

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     paid_broadcast_limit: Annotated[int, Field(ge=1, le=1000)] = 1000
     paid_broadcast_rate: Annotated[float, Field(gt=0, le=1000)] = 1000
     delivery_concurrency: Annotated[int, Field(ge=1, le=256)] = 8
+    # A paid broadcast needs more copies in flight to keep 1,000 a second going while each
+    # waits for its answer. Each is a copy a crash could leave unconfirmed.
+    paid_broadcast_concurrency: Annotated[int, Field(ge=1, le=256)] = 32
     # Longer than any HTTP call may take: a copy still 'sending' after this was interrupted.
     delivery_lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 30
     delivery_poll_seconds: Annotated[float, Field(gt=0, le=600)] = 2

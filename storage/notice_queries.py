@@ -360,18 +360,21 @@ async def claim_copies(
     """Mark pending copies as being sent; returns those claimed (not cancelled or taken)."""
     if not delivery_ids:
         return set()
+    # On the table, not the entity: nothing loaded needs synchronising, and the ORM's bulk
+    # machinery was a tenth of a paid broadcast's CPU.
+    table = cast(Table, NoticeDelivery.__table__)
     result = await session.execute(
-        update(NoticeDelivery)
+        update(table)
         .where(
-            NoticeDelivery.id.in_(list(delivery_ids)),
-            NoticeDelivery.state == DeliveryState.PENDING,
+            table.c.id.in_(list(delivery_ids)),
+            table.c.state == DeliveryState.PENDING.value,
         )
         .values(
-            state=DeliveryState.SENDING,
-            lease_until=lease_until,
-            attempts=NoticeDelivery.attempts + 1,
+            state=DeliveryState.SENDING.value,
+            lease_until=bindparam("b_lease", lease_until, type_=UTCDateTime),
+            attempts=table.c.attempts + 1,
         )
-        .returning(NoticeDelivery.id)
+        .returning(table.c.id)
     )
     return set(result.scalars())
 

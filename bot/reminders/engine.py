@@ -41,6 +41,7 @@ from bot.delivery import FloodGate, retry_seconds
 from bot.i18n import Translator, resolve_locale
 from bot.reminders import render, sources
 from bot.reminders.quiet import QuietHours, parse_clock
+from bot.transport import SendFailure, classify_network_error
 from storage import reminder_queries as rq
 from storage.db import SessionFactory
 from storage.models_reminders import Reminder, ReminderKind, ReminderState
@@ -259,11 +260,10 @@ class ReminderEngine:
             state, error = ReminderState.SKIPPED, exc.message[:200]
         except BadRequest as exc:
             state, error = ReminderState.FAILED, exc.message[:200]
-        except TimedOut:
-            state, error = ReminderState.UNCONFIRMED, "timed out; may have arrived"
-        except NetworkError as exc:
-            if exc.message.startswith("httpx.") and "ConnectError" not in exc.message:
-                state, error = ReminderState.UNCONFIRMED, exc.message[:200]
+        except NetworkError as exc:  # TimedOut included
+            if classify_network_error(exc) is SendFailure.MAYBE_SENT:
+                reason = "timed out; may have arrived" if isinstance(exc, TimedOut) else exc.message
+                state, error = ReminderState.UNCONFIRMED, reason[:200]
             else:
                 # Never reached Telegram: safe to try again shortly.
                 state, error = ReminderState.PENDING, exc.message[:200]
