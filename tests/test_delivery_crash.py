@@ -16,11 +16,15 @@ from tests.support.bot import BotProcess, env_for, settings_for
 from tests.support.notices import ADMIN, compose, demo_users, make_people, wait_status
 
 RECIPIENTS = 2000
-LANES = 8
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    ("paid", "lanes"), [(False, 8), (True, 32)], ids=["30-per-second", "paid-broadcast"]
+)
 async def test_kill_mid_broadcast_then_restart_delivers_exactly_one_copy_each(
+    paid: bool,
+    lanes: int,
     telegram: FakeTelegramServer,
     client: FakeTelegramClient,
     db: SessionFactory,
@@ -37,7 +41,10 @@ async def test_kill_mid_broadcast_then_restart_delivers_exactly_one_copy_each(
     env.update(
         ZHIBU_DELIVERY_RATE="1000",
         ZHIBU_TELEGRAM_RATE_LIMIT="1000",
-        ZHIBU_DELIVERY_CONCURRENCY=str(LANES),
+        ZHIBU_DELIVERY_CONCURRENCY=str(lanes),
+        # Paid mode: its own, larger number of copies in flight, and allow_paid_broadcast.
+        ZHIBU_PAID_BROADCAST="true" if paid else "false",
+        ZHIBU_PAID_BROADCAST_CONCURRENCY=str(lanes),
         ZHIBU_DELIVERY_LEASE_SECONDS="2",
         ZHIBU_DELIVERY_POLL_SECONDS="0.5",
         # No progress edits while sending: every call in flight at the kill is a notice copy.
@@ -61,7 +68,7 @@ async def test_kill_mid_broadcast_then_restart_delivers_exactly_one_copy_each(
         def held() -> int:
             return sum(telegram.method_calls[m] for m in calls) - telegram.sent_count
 
-        assert await telegram.wait_until(lambda: held() >= LANES, 30), bot.log()
+        assert await telegram.wait_until(lambda: held() >= lanes, 30), bot.log()
         bot.kill()
         telegram.set_latency(0.0)
         async with db() as session:
@@ -70,7 +77,7 @@ async def test_kill_mid_broadcast_then_restart_delivers_exactly_one_copy_each(
             )
         # Each lane's copy is held at the server; copies sent just before may still await
         # their group commit. Both are resolved as delivered after the restart.
-        assert in_flight is not None and in_flight >= LANES
+        assert in_flight is not None and in_flight >= lanes
         assert telegram.sent_count < before + RECIPIENTS
         bot.start()
         everyone = before + RECIPIENTS
