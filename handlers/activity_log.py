@@ -27,21 +27,24 @@ PAGE_SIZE = 8
 class LogScope:
     """Whose activities the sender may list."""
 
-    branch_id: int | None
-    subtree_path: str | None
+    branch_ids: tuple[int, ...]
+    subtree_paths: tuple[str, ...]
     leader: bool
+
+    @property
+    def several_branches(self) -> bool:
+        """Whether the list mixes branches (each line then names its branch)."""
+        return bool(self.subtree_paths) or len(self.branch_ids) > 1
 
 
 def scope_of(principal: Principal) -> LogScope | None:
-    """The branch the sender leads, else their own branch, else their admin subtree."""
-    led = principal.led_branches()
-    if led:
-        return LogScope(led[0].org_id, None, True)
+    """Every branch the sender leads and every subtree they administer; else their branch."""
+    led = tuple(dict.fromkeys(g.org_id for g in principal.led_branches()))
+    admin = tuple(g.org_path for g in principal.admin_grants())
+    if led or admin:
+        return LogScope(led, admin, bool(led))
     if principal.branch_id is not None:
-        return LogScope(principal.branch_id, None, False)
-    admin = principal.admin_grants()
-    if admin:
-        return LogScope(None, admin[0].org_path, False)
+        return LogScope((principal.branch_id,), (), False)
     return None
 
 
@@ -71,8 +74,8 @@ async def _show_page(update: Update, context: BotContext, page: int) -> None:
     async with context.db() as session:
         activities, total = await activity_queries.recent_activities(
             session,
-            branch_id=scope.branch_id,
-            subtree_path=scope.subtree_path,
+            branch_ids=scope.branch_ids,
+            subtree_paths=scope.subtree_paths,
             offset=page * PAGE_SIZE,
             limit=PAGE_SIZE,
         )
@@ -87,7 +90,7 @@ async def _show_page(update: Update, context: BotContext, page: int) -> None:
         total=total, page=page + 1, pages=pages
     )
     rows = [
-        [(_line(context, a, with_branch=scope.subtree_path is not None), f"ac:v:{a.id}:{page}")]
+        [(_line(context, a, with_branch=scope.several_branches), f"ac:v:{a.id}:{page}")]
         for a in activities
     ]
     nav = []

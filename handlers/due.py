@@ -144,6 +144,10 @@ async def _show(update: Update, context: BotContext, branch_id: int, month: Peri
     if not shown:
         lines.append(context._("Nothing applies to this period."))
     rows = [month_buttons(context, f"du:{branch_id}", month, today)]
+    others = [g for g in context.principal.led_branches() if g.org_id != branch_id]
+    if others and context.principal.leads_branch(branch_id):
+        # Someone leading several branches switches between them, in the same period.
+        rows.append([(g.org_code, f"du:{g.org_id}:{month.key}") for g in others[:6]])
     await edit_or_answer(update, context, "\n".join(lines), keyboard(rows))
 
 
@@ -167,18 +171,18 @@ async def _may_see(context: BotContext, branch_id: int) -> bool:
 
 @sender(registered=True)
 async def due(update: Update, context: BotContext) -> None:
-    """/due: the current periods of the sender's branch (or, for admins, of a named one)."""
+    """/due: the current periods of the sender's (first) branch, or of a named one in scope."""
     today = today_in_org(context)
     month = period_containing(PeriodKind.MONTH, today)
     led = context.principal.led_branches()
     args = context.args or []
-    if args and context.principal.admin_grants():
+    if args and (context.principal.admin_grants() or led):
         async with context.db() as session:
             branch = await queries.org_by_code(session, args[0][:64])
         if (
             branch is None
             or branch.kind is not OrgKind.BRANCH
-            or not context.principal.is_admin_of(branch.path)
+            or not await _may_see(context, branch.id)
         ):
             await refuse(
                 update,

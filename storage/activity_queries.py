@@ -52,18 +52,18 @@ def _in_subtree(path: str) -> Any:
 async def recent_activities(
     session: AsyncSession,
     *,
-    branch_id: int | None = None,
-    subtree_path: str | None = None,
+    branch_ids: Sequence[int] = (),
+    subtree_paths: Sequence[str] = (),
     offset: int = 0,
     limit: int = 8,
 ) -> tuple[list[Activity], int]:
-    """One page of activities of a branch (or of a subtree), newest first, and the total."""
-    if branch_id is not None:
-        where = Activity.branch_id == branch_id
-    elif subtree_path is not None:
-        where = _in_subtree(subtree_path)
-    else:
+    """One page of activities of some branches and subtrees, newest first, and the total."""
+    if not branch_ids and not subtree_paths:
         raise ValueError("a branch or a subtree is required")
+    conditions = [_in_subtree(path) for path in subtree_paths]
+    if branch_ids:
+        conditions.append(Activity.branch_id.in_(list(branch_ids)))
+    where = or_(*conditions)
     total = await session.scalar(select(func.count()).select_from(Activity).where(where))
     rows = await session.scalars(
         select(Activity)

@@ -21,6 +21,7 @@ from bot.rules.calendar import (
 from bot.rules.kinds import ActivityKind
 from storage import queries
 from storage.db import SessionFactory
+from storage.models import Role
 from tests.support.activity import activities, add_activity, as_user, org_today
 
 K = ActivityKind
@@ -228,6 +229,45 @@ async def test_secretaries_stay_inside_their_branch(
     assert "not registered" in (await stranger.wait_reply()).text
     [stored] = await activities(db)
     assert not stored.voided
+
+
+async def test_a_secretary_of_two_branches_sees_and_switches_between_both(
+    bot: ZhibuApp, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    today = org_today()
+    await add_activity(db, "DEMO-B1", today, (K.COMMITTEE_MEETING,), topic="B1 committee")
+    await add_activity(db, "DEMO-B2", today, (K.THEMED_DAY,), topic="B2 themed day")
+    await add_activity(db, "DEMO-B3", today, (K.TALK,), topic="B3 talk")
+    async with db.begin() as session:
+        b1 = await queries.org_by_code(session, "DEMO-B1")
+        b2 = await queries.org_by_code(session, "DEMO-B2")
+        assert b1 is not None and b2 is not None
+        wang = await queries.person_in_branch(session, branch=b1, name="王芳")
+        assert wang is not None
+        await queries.grant_role(session, person=wang, org_unit=b2, role=Role.SECRETARY)
+    secretary = await as_user(client, demo, "王芳")
+    # /activities lists both led branches, each line naming its branch; not the third.
+    await secretary.send("/activities")
+    listing = await secretary.wait_reply()
+    assert "Activities (2)" in listing.text
+    labels = " | ".join(listing.button_texts)
+    assert "DEMO-B1" in labels and "B1 committee" in labels
+    assert "DEMO-B2" in labels and "B2 themed day" in labels
+    assert "B3 talk" not in labels
+    # /due shows the first branch and offers the other; switching keeps the period.
+    await secretary.send("/due")
+    due = await secretary.wait_reply()
+    assert "First Party Branch" in due.text and "DEMO-B2" in due.button_texts
+    await secretary.press(due, "DEMO-B2")
+    switched = await secretary.wait_edit()
+    assert "Second Party Branch" in switched.text
+    assert "✅ themed Party day (" in switched.text
+    assert "DEMO-B1" in switched.button_texts
+    # A code works too, within what they lead.
+    await secretary.send("/due DEMO-B2")
+    assert "Second Party Branch" in (await secretary.wait_reply()).text
+    await secretary.send("/due DEMO-B3")
+    assert "There is no branch DEMO-B3 in your subtree." in (await secretary.wait_reply()).text
 
 
 async def test_due_before_and_after_logging(
