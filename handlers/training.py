@@ -22,6 +22,7 @@ from bot.reminders.engine import tick_job
 from bot.reminders.render import training_line, when
 from bot.reminders.trainings import (
     answer_invitation,
+    cancel_training,
     schedule_training,
     toggle_attendance,
 )
@@ -213,10 +214,76 @@ async def view_pressed(update: Update, context: BotContext) -> None:
             else "",
         ]
     ).strip()
+    if training.cancelled_at is not None:
+        text += "\n" + context._("Cancelled on {date}.").format(
+            date=when(context.tr, training.cancelled_at)
+        )
     rows = []
-    if training.starts_at <= context.settings.now():
+    if training.cancelled_at is None and training.starts_at <= context.settings.now():
         rows.append([(context._("Record attendance"), f"trn:att:{training.id}:0")])
+    elif training.cancelled_at is None:
+        rows.append([(context._("Cancel this training"), f"trn:c:{training.id}")])
     await edit_or_answer(update, context, text, keyboard(rows) if rows else None)
+
+
+def _still_open(training: Training | None, now: dt.datetime) -> bool:
+    return training is not None and training.cancelled_at is None and training.starts_at > now
+
+
+@sender(registered=True, roles=ADMINS)
+async def cancel_pressed(update: Update, context: BotContext) -> None:
+    """Ask before calling a training off: its invitees will be told."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    training_id = int(query.data.rsplit(":", 1)[1])
+    async with context.db() as session:
+        training = await _own_training(context, session, training_id)
+    if training is None or not _still_open(training, context.settings.now()):
+        await refuse(update, context, context._("This training can no longer be cancelled."))
+        return
+    text = context._(
+        "Cancel the training {training}? Everyone who was invited and has not declined will be "
+        "told it will not take place. This cannot be undone."
+    ).format(training=_training_line(context, training))
+    rows = [
+        [(context._("Yes, cancel the training"), f"trn:cy:{training.id}")],
+        [(context._("No, keep it"), f"trn:v:{training.id}")],
+    ]
+    await edit_or_answer(update, context, text, keyboard(rows))
+
+
+@sender(registered=True, roles=ADMINS)
+async def cancel_confirmed(update: Update, context: BotContext) -> None:
+    """Call the training off, withdraw its reminders and tell those who were invited."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    now = context.settings.now()
+    async with context.db.begin() as session:
+        training = await _own_training(context, session, int(query.data.rsplit(":", 1)[1]))
+        told = None
+        if training is not None and _still_open(training, now):
+            told = await cancel_training(session, training=training, now=now)
+            account = await session.get(Account, context.account.id) if context.account else None
+            await queries.audit(
+                session,
+                action="training.cancel",
+                actor=account,
+                target_type="training",
+                target_id=training.id,
+                org_unit_id=training.org_unit_id,
+                details={"told": told},
+            )
+    if training is None or told is None:
+        await refuse(update, context, context._("This training can no longer be cancelled."))
+        return
+    if context.job_queue is not None:
+        context.job_queue.run_once(tick_job, 0, name="reminders.tick.now")
+    text = context.tr.ngettext(
+        "Cancelled: {training}. {count} person will be told.",
+        "Cancelled: {training}. {count} people will be told.",
+        told,
+    ).format(training=_training_line(context, training), count=told)
+    await edit_or_answer(update, context, text)
 
 
 async def _attendance(update: Update, context: BotContext, training_id: int, page: int) -> None:
@@ -607,6 +674,8 @@ def handlers() -> list[BaseHandler[Update, BotContext, object]]:
     return [
         CommandHandler("training", training_menu),
         CallbackQueryHandler(view_pressed, pattern=r"^trn:v:\d{1,12}$"),
+        CallbackQueryHandler(cancel_pressed, pattern=r"^trn:c:\d{1,12}$"),
+        CallbackQueryHandler(cancel_confirmed, pattern=r"^trn:cy:\d{1,12}$"),
         CallbackQueryHandler(attendance_pressed, pattern=r"^trn:att:\d{1,12}:\d{1,4}$"),
         CallbackQueryHandler(attended_pressed, pattern=r"^trn:a:\d{1,12}:\d{1,12}:\d{1,4}$"),
     ]

@@ -223,3 +223,75 @@ async def test_a_draft_left_open_past_its_start_time_asks_for_the_time_again(
     assert "future date and time" in again and "When does it start?" in again
     await admin.send("11-27 19:00")
     assert "Where is it?" in (await admin.wait_reply()).text
+
+
+async def test_admin_cancels_a_training_and_those_invited_are_told_once(
+    bot_at: ZhibuApp,
+    clock: Clock,
+    client: FakeTelegramClient,
+    db: SessionFactory,
+    demo: dict[str, DemoUser],
+) -> None:
+    admin = await client.user(demo["林书记"].telegram_id, "Lin", language_code="en")
+    secretaries = {
+        name: await client.user(demo[name].telegram_id, name, language_code="zh-hans")
+        for name in SECRETARIES
+    }
+    await admin.send("/training")
+    await admin.press(await admin.wait_reply(), "➕ New training")
+    await admin.wait_edit()
+    await admin.send("Party history")
+    await admin.wait_reply()
+    await admin.send("11-25 14:00")
+    await admin.wait_reply()
+    await admin.send("Room 301")
+    await admin.press(await admin.wait_reply(), "branch secretaries")
+    await admin.press(await admin.wait_edit(), "rotation training")
+    await admin.press(await admin.wait_edit(), "Schedule")
+    assert "3 people invited" in (await admin.wait_edit()).text
+    invitations = {name: await user.wait_reply() for name, user in secretaries.items()}
+    await secretaries["王芳"].press(invitations["王芳"], "我会参加")
+    await secretaries["王芳"].wait_edit()
+    await secretaries["陈静"].press(invitations["陈静"], "我无法参加")
+    await secretaries["陈静"].wait_edit()
+
+    await admin.send("/training")
+    menu = await admin.wait_reply()
+    await admin.press(menu, next(b for b in menu.button_texts if "Party history" in b))
+    view = await admin.wait_edit()
+    # Asked first; "keep it" changes nothing.
+    await admin.press(view, "Cancel this training")
+    question = await admin.wait_edit()
+    assert "Cancel the training “Party history”" in question.text
+    assert "cannot be undone" in question.text
+    await admin.press(question, "No, keep it")
+    view = await admin.wait_edit()
+    assert "Cancel this training" in view.button_texts
+    await admin.press(view, "Cancel this training")
+    await admin.press(await admin.wait_edit(), "Yes, cancel the training")
+    done = await admin.wait_edit()
+    # Told: the one who accepted and the one who did not answer; not the one who declined.
+    assert "Cancelled: “Party history”" in done.text and "2 people will be told" in done.text
+    for name in ("王芳", "周涛"):
+        notice = await secretaries[name].wait_reply()
+        assert "已取消：培训“Party history”" in notice.text and "不再举行" in notice.text
+        assert notice.button_texts == []
+    await secretaries["陈静"].expect_no_reply()
+    # The old invitation's buttons are closed, and no reminder follows.
+    update_id = await secretaries["周涛"].press(invitations["周涛"], "我会参加")
+    assert "此邀请已失效" in (await secretaries["周涛"].callback_answer(update_id))["text"]
+    engine = _engine(bot_at)
+    clock.set(at("2026-11-24 14:00"))
+    await engine.plan()
+    assert (await engine.tick()).messages == 0
+    # Gone from the menu; the stale confirmation button and a forged one are refused.
+    await admin.send("/training")
+    assert not any("Party history" in b for b in (await admin.wait_reply()).button_texts)
+    update_id = await admin.press_data(done, "trn:cy:1")
+    assert "can no longer be cancelled" in (await admin.callback_answer(update_id))["text"]
+    update_id = await secretaries["王芳"].press_data(invitations["王芳"], "trn:cy:1")
+    refusal = await secretaries["王芳"].callback_answer(update_id)
+    assert "您的角色无权进行此操作" in refusal["text"]
+    async with db() as session:
+        training = await rq.training_by_id(session, 1)
+    assert training is not None and training.cancelled_at is not None

@@ -100,7 +100,10 @@ def obsolete(row: Reminder, names: Names, now: dt.datetime) -> bool:
     """True when the reminder no longer makes sense (its training started or was cancelled)."""
     if row.kind in (ReminderKind.TRAINING, ReminderKind.TRAINING_INVITE):
         training = names.trainings.get(row.payload.get("training_id", -1))
-        return training is None or training.cancelled_at is not None or training.starts_at <= now
+        if training is None or training.starts_at <= now:
+            return True
+        # The notice that a training is off is the one message its cancellation leaves.
+        return training.cancelled_at is not None and not row.payload.get("cancelled")
     return False
 
 
@@ -112,7 +115,9 @@ def line(tr: Translator, row: Reminder, names: Names) -> str:
         training = names.trainings.get(p.get("training_id", -1))
         if training is None:
             return "?"
-        if p.get("lead") == "1h":
+        if p.get("cancelled"):
+            text = tr._("Cancelled: the training {training} will not take place.")
+        elif p.get("lead") == "1h":
             text = tr._("Training in one hour: {training}")
         elif p.get("lead") == "24h":
             text = tr._("Training tomorrow: {training}")
@@ -277,6 +282,8 @@ async def compose(
     for row in rows:
         if obsolete(row, names, now):
             skipped.append(row.id)
+        elif row.kind == ReminderKind.TRAINING_INVITE and row.payload.get("cancelled"):
+            messages.append(Message((row.id,), _fit("❌ " + line(tr, row, names))))
         elif row.kind == ReminderKind.TRAINING_INVITE:
             text = "📚 " + line(tr, row, names) + "\n\n" + tr._("Will you attend?")
             messages.append(

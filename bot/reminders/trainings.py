@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import reminder_queries as rq
@@ -101,3 +101,51 @@ async def toggle_attendance(
     invitee.attended = not invitee.attended
     training.attendance_recorded_at = now
     return invitee.attended
+
+
+async def cancel_training(session: AsyncSession, *, training: Training, now: dt.datetime) -> int:
+    """Call off a training that has not started; how many invitees will be told.
+
+    Its pending reminders are withdrawn. Those who were sent the invitation and did not
+    decline get one message saying it is off (an invitation kind, so it cannot be muted);
+    nobody hears of a training they were never told about.
+    """
+    training.cancelled_at = now
+    subject = f"trn:{training.id}"
+    await session.execute(
+        update(Reminder)
+        .where(Reminder.subject == subject, Reminder.state == ReminderState.PENDING)
+        .values(state=ReminderState.CANCELLED)
+        .execution_options(synchronize_session=False)
+    )
+    told = set(
+        await session.scalars(
+            select(Reminder.account_id).where(
+                Reminder.subject == subject,
+                Reminder.kind == ReminderKind.TRAINING_INVITE.value,
+                Reminder.state.in_([ReminderState.SENT, ReminderState.UNCONFIRMED]),
+            )
+        )
+    )
+    rows = [
+        {
+            "account_id": account_id,
+            "kind": ReminderKind.TRAINING_INVITE.value,
+            # Its own subject: the planner withdraws whatever is still pending about the
+            # cancelled training itself, and this notice may be held for quiet hours.
+            "subject": f"{subject}:off",
+            "dedupe_key": f"{subject}:{account_id}:cancelled",
+            "due_at": now,
+            "deadline": training.starts_at,
+            "urgent": False,
+            "soft": False,
+            "payload": {"training_id": training.id, "cancelled": True},
+            "state": ReminderState.PENDING.value,
+            "attempts": 0,
+            "created_at": now,
+        }
+        for account_id, _zone, _person, rsvp in await rq.invitee_accounts(session, training.id)
+        if account_id in told and rsvp != "no"
+    ]
+    await rq.insert_reminders(session, rows)
+    return len(rows)
