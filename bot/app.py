@@ -29,6 +29,7 @@ from bot.i18n import Translator, load_catalogs
 from bot.notices import notice_delivery
 from bot.persistence import DatabasePersistence
 from bot.reminders.engine import REMINDERS_KEY, ReminderEngine, schedule
+from bot.transport import AiohttpRequest
 from bot.updates import PerChatUpdateProcessor
 from handlers import (
     activity,
@@ -77,6 +78,9 @@ def build_application(settings: Settings, *, rate_limit: bool = True) -> ZhibuAp
         .token(token)
         .base_url(settings.bot_api_url)
         .base_file_url(settings.file_url)
+        # aiohttp under PTB's request hook: a third of httpx's CPU per call (bot/transport.py).
+        .request(AiohttpRequest(connection_pool_size=64))
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
         .context_types(ContextTypes(context=BotContext))
         .persistence(DatabasePersistence(services.db))

@@ -32,7 +32,6 @@ import dataclasses
 import datetime as dt
 import logging
 import math
-import sys
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -51,12 +50,6 @@ from storage.db import SessionFactory
 from storage.models_notices import DeliveryState
 
 log = logging.getLogger(__name__)
-
-# httpcore asks for sniffio on every request to tell asyncio from trio; when it is not installed
-# (it is optional) each call runs a failing import that searches sys.path: a few hundred
-# microseconds per message, a fifth of a broadcast's CPU. Recording it as absent makes that
-# import fail at once, with the same outcome (asyncio).
-sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 
 Clock = Callable[[], float]
 

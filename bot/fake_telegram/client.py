@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 from collections.abc import Iterable
 from typing import Any
 
-import httpx
+import aiohttp
 
 JSON = dict[str, Any]
 
@@ -100,7 +101,10 @@ class FakeTelegramClient:
     """Control API client: create users, read what the bot did, set limits and faults."""
 
     def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout)
+        self._base_url = base_url.rstrip("/")
+        self._timeout = timeout
+        # Created on first use, inside the event loop that will use it.
+        self._http: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> FakeTelegramClient:
         return self
@@ -110,29 +114,44 @@ class FakeTelegramClient:
 
     async def aclose(self) -> None:
         """Close the HTTP connections."""
-        await self._http.aclose()
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._http is None or self._http.closed:
+            # aiohttp, not httpx: every simulated user may hold a long poll at once, and
+            # httpcore scans its whole pool on each request (quadratic in users: the load
+            # generator, not the bot, was the bottleneck of the benchmarks with 200 users).
+            self._http = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0),
+                cookie_jar=aiohttp.DummyCookieJar(),
+            )
+        return self._http
 
     async def call(
         self, verb: str, path: str, body: JSON | None = None, *, timeout: float | None = None
     ) -> Any:
         """Call a /_fake/ endpoint; test misuse surfaces as AssertionError."""
-        request_timeout = httpx.USE_CLIENT_DEFAULT if timeout is None else timeout
+        url = f"{self._base_url}/_fake/{path}"
+        limit = aiohttp.ClientTimeout(total=self._timeout if timeout is None else timeout)
         if verb == "GET":
-            response = await self._http.get(f"/_fake/{path}", params=body, timeout=request_timeout)
+            request = self._session().get(url, params=body, timeout=limit)
         else:
-            response = await self._http.post(
-                f"/_fake/{path}", json=body or {}, timeout=request_timeout
-            )
-        if response.headers.get("Content-Type", "").startswith("application/octet-stream"):
-            response.raise_for_status()
-            return response.content
-        if not response.headers.get("Content-Type", "").startswith("application/json"):
-            raise FakeTelegramError(
-                f"{verb} /_fake/{path}: HTTP {response.status_code} {response.text[:200]!r}"
-            )
-        payload = response.json()
-        if response.status_code == 400:
-            raise AssertionError(payload["description"])
+            request = self._session().post(url, json=body or {}, timeout=limit)
+        async with request as response:
+            content_type = response.headers.get("Content-Type", "")
+            if content_type.startswith("application/octet-stream"):
+                response.raise_for_status()
+                return await response.read()
+            if not content_type.startswith("application/json"):
+                text = await response.text()
+                raise FakeTelegramError(
+                    f"{verb} /_fake/{path}: HTTP {response.status} {text[:200]!r}"
+                )
+            payload = json.loads(await response.read())
+            if response.status == 400:
+                raise AssertionError(payload["description"])
         if not payload.get("ok"):
             raise FakeTelegramError(f"{verb} /_fake/{path}: {payload.get('description')}")
         return payload["result"]
