@@ -7,12 +7,10 @@ no draft; entering a score or uploading an XLSX is a small persistent conversati
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.error import TelegramError
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -21,14 +19,15 @@ from telegram.ext import (
     filters,
 )
 
-from bot.accounts import translator_for
 from bot.context import BotContext
 from bot.conversation import Flow
 from bot.grading import service
+from bot.grading.announce import GRADED, OPENED, announcement_rows
 from bot.grading.chart import grade_bars
 from bot.grading.questionnaire import Questionnaire, shipped
 from bot.grading.scoring import Grade, GradingConfig
 from bot.i18n import Translator
+from bot.reminders.engine import tick_job
 from handlers.cancel import cancel_for
 from handlers.common import (
     answer,
@@ -48,10 +47,9 @@ from handlers.grading_labels import (
 )
 from storage import grading_queries as gq
 from storage import queries
+from storage import reminder_queries as rq
 from storage.models import Account, OrgUnit, Role
 from storage.models_grading import CampaignStatus, GradingCampaign
-
-log = logging.getLogger(__name__)
 
 ADMINS = frozenset({Role.ADMIN})
 FLOW = Flow("grading_superior")
@@ -362,6 +360,9 @@ async def start_pressed(update: Update, context: BotContext) -> None:
             await refuse(update, context, context._("There are no branches to grade there."))
             return
         leaders = await gq.leader_accounts(session, [b.id for b in branches])
+        await rq.insert_reminders(
+            session, announcement_rows(campaign, leaders, event=OPENED, now=now)
+        )
     await edit_or_answer(
         update,
         context,
@@ -369,27 +370,13 @@ async def start_pressed(update: Update, context: BotContext) -> None:
             "Campaign #{id} started for {count} branch(es). Secretaries are notified."
         ).format(id=campaign.id, count=len(branches)),
     )
-    await notify_secretaries(context, campaign, leaders)
+    _send_now(context)
 
 
-async def notify_secretaries(
-    context: BotContext, campaign: GradingCampaign, leaders: list[tuple[Account, int]]
-) -> None:
-    """Tell each secretary that a campaign is open, in their own language."""
-    for account, _branch_id in leaders:
-        tr = translator_for(account, context.settings, None)
-        text = tr._(
-            "A classification and grading campaign has started for your branch. Answer the "
-            "self-assessment by {deadline}: send /grade."
-        ).format(deadline=tr.datetime(campaign.deadline, "short"))
-        await _send(context, account, text)
-
-
-async def _send(context: BotContext, account: Account, text: str) -> None:
-    try:
-        await context.bot.send_message(account.telegram_id, text)
-    except TelegramError as exc:
-        log.warning("could not notify account %s: %s", account.id, exc)
+def _send_now(context: BotContext) -> None:
+    """The announcements are due now: don't wait for the reminder engine's next tick."""
+    if context.job_queue is not None:
+        context.job_queue.run_once(tick_job, 0, name="reminders.tick.now")
 
 
 # ---- progress ------------------------------------------------------------------------------
@@ -686,6 +673,11 @@ async def finalise_confirmed(update: Update, context: BotContext) -> None:
             await refuse(update, context, context._("This campaign is already finalised."))
             return
         leaders = await gq.leader_accounts(session, [r.branch.id for r in results])
+        grades = {r.branch.id: r.result.grade for r in results}
+        await rq.insert_reminders(
+            session,
+            announcement_rows(campaign, leaders, event=GRADED, now=now, grades=grades),
+        )
     config = service.config_from_json(campaign.config)
     distribution = service.grade_distribution(results, config)
     await edit_or_answer(
@@ -695,23 +687,7 @@ async def finalise_confirmed(update: Update, context: BotContext) -> None:
             distribution=_distribution_text(context.tr, distribution)
         ),
     )
-    by_branch = {r.branch.id: r for r in results}
-    for leader, branch_id in leaders:
-        row = by_branch[branch_id]
-        tr = translator_for(leader, context.settings, None)
-        text = tr._("Classification and grading {year}: your branch is graded {grade}.").format(
-            year=campaign.year, grade=_grade(tr, row.result.grade)
-        )
-        if row.result.grade == Grade.WEAK:
-            text += "\n" + tr._(
-                "Please enter the rectification: each problem with its measures, deadline and "
-                "responsible person. Send /grade."
-            )
-        await _send(context, leader, text)
-
-
-def _grade(tr: Translator, grade: str | None) -> str:
-    return tr._(GRADE_NAMES[grade]) if grade in GRADE_NAMES else "—"
+    _send_now(context)
 
 
 def _distribution_text(tr: Translator, distribution: dict[str, int]) -> str:
@@ -721,6 +697,10 @@ def _distribution_text(tr: Translator, distribution: dict[str, int]) -> str:
         for grade, count in distribution.items()
     ]
     return ", ".join(parts)
+
+
+def _grade(tr: Translator, grade: str | None) -> str:
+    return tr._(GRADE_NAMES[grade]) if grade in GRADE_NAMES else "—"
 
 
 # ---- report --------------------------------------------------------------------------------

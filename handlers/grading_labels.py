@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.context import BotContext
-from bot.grading.scoring import Grade
+from bot.grading.scoring import GRADE_NAMES
 from bot.i18n import N_
 from storage.models_grading import GradingCampaign
 
@@ -14,12 +14,6 @@ from storage.models_grading import GradingCampaign
 # text typed later for something else is not taken as an answer.
 IDLE_TIMEOUT = dt.timedelta(minutes=30)
 
-GRADE_NAMES: dict[str, str] = {
-    Grade.GOOD: N_("good"),
-    Grade.FAIRLY_GOOD: N_("fairly good"),
-    Grade.ORDINARY: N_("ordinary"),
-    Grade.WEAK: N_("weak"),
-}
 SATISFACTION_NAMES: dict[str, str] = {
     "satisfied": N_("satisfied"),
     "fairly_satisfied": N_("fairly satisfied"),

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from bot.app import ZhibuApp
 from bot.config import Settings
@@ -15,6 +16,11 @@ from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
 from storage.db import SessionFactory, create_engine, session_factory
 from tests.support import database
 from tests.support.bot import TOKEN, running_bot, settings_for
+
+# Property tests check what is true, not how fast: on a loaded 2-core CI machine a single example
+# can take longer than Hypothesis's default 200 ms deadline, which fails the run for nothing.
+hypothesis_settings.register_profile("zhibu", deadline=None)
+hypothesis_settings.load_profile("zhibu")
 
 
 @pytest.fixture(scope="session")

@@ -283,7 +283,7 @@ def test_zhibu_grading_start_command(
     assert main([*command, *options, "--satisfaction-floor", "0.9"]) == 0
     out = capsys.readouterr().out
     assert "campaign 1 started for 2 branch(es) under C1" in out
-    assert "0 secretary account(s) notified" in out
+    assert "0 secretary account(s) will be notified by the running bot" in out
     assert main(["grading", "start", "--org", "C1", "--deadline", "tomorrow"]) == 1
     assert "the deadline must be a date" in capsys.readouterr().err
     assert main([*command, "--bands", "60,80,90"]) == 1

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
-from bot.accounts import translator_for
 from bot.config import Settings
 from bot.errors import CommandError
 from bot.grading import service
+from bot.grading.announce import OPENED, announcement_rows
 from bot.grading.questionnaire import shipped
 from storage import grading_queries as gq
 from storage import queries
+from storage import reminder_queries as rq
 from storage.db import create_engine, session_factory
-from storage.models import Account
-
-log = logging.getLogger(__name__)
 
 
 def parse_bands(text: str) -> tuple[float, float, float]:
@@ -90,38 +87,16 @@ async def start_from_cli(
             except service.CampaignError as exc:
                 raise CommandError(str(exc)) from None
             leaders = await gq.leader_accounts(session, [b.id for b in branches])
+            # Sent by the running bot's reminder engine (its next tick), in each reader's
+            # language and within the flood limits the bot keeps, not by a second Bot here.
+            await rq.insert_reminders(
+                session, announcement_rows(campaign, leaders, event=OPENED, now=settings.now())
+            )
     finally:
         await engine.dispose()
-    notified = await _notify(settings, campaign.deadline, [a for a, _ in leaders])
     return (
         f"campaign {campaign.id} started for {len(branches)} branch(es) under {org_code} "
         f"with questionnaire {chosen.id}@{chosen.version}, "
-        f"deadline {campaign.deadline.isoformat()}; {notified} secretary account(s) notified"
+        f"deadline {campaign.deadline.isoformat()}; {len(leaders)} secretary account(s) "
+        "will be notified by the running bot"
     )
-
-
-async def _notify(settings: Settings, deadline: dt.datetime, accounts: list[Account]) -> int:
-    """Message the secretaries through the Bot API (nothing without a token: /grade shows it)."""
-    if settings.bot_token is None or not accounts:
-        return 0
-    from telegram import Bot
-    from telegram.error import TelegramError
-
-    sent = 0
-    async with Bot(
-        settings.bot_token.get_secret_value(),
-        base_url=settings.bot_api_url,
-        base_file_url=settings.file_url,
-    ) as bot:
-        for account in accounts:
-            tr = translator_for(account, settings, None)
-            text = tr._(
-                "A classification and grading campaign has started for your branch. Answer the "
-                "self-assessment by {deadline}: send /grade."
-            ).format(deadline=tr.datetime(deadline, "short"))
-            try:
-                await bot.send_message(account.telegram_id, text)
-                sent += 1
-            except TelegramError as exc:
-                log.warning("could not notify account %s: %s", account.id, exc)
-    return sent

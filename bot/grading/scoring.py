@@ -41,6 +41,7 @@ from bot.grading.questionnaire import (
     Questionnaire,
     YesPartlyNo,
 )
+from bot.i18n import N_
 
 Answer = str | int | float
 
@@ -52,6 +53,15 @@ class Grade(StrEnum):
     FAIRLY_GOOD = "fairly_good"
     ORDINARY = "ordinary"
     WEAK = "weak"
+
+
+# Marked for translation here, translated where shown (handlers, reminders).
+GRADE_NAMES: dict[str, str] = {
+    Grade.GOOD: N_("good"),
+    Grade.FAIRLY_GOOD: N_("fairly good"),
+    Grade.ORDINARY: N_("ordinary"),
+    Grade.WEAK: N_("weak"),
+}
 
 
 class Component(StrEnum):

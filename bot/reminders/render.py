@@ -13,6 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
 from bot.activities import KIND_LABELS
+from bot.grading.scoring import GRADE_NAMES, Grade
 from bot.i18n import N_, Translator
 from bot.rules.calendar import DEFAULT_RULES
 from storage import reminder_queries as rq
@@ -187,6 +188,28 @@ def line(tr: Translator, row: Reminder, names: Names) -> str:
             "year": p.get("year", "?"),
             "date": _day(tr, row),
         }
+        if p.get("event") == "opened":
+            deadline = p.get("deadline")
+            return tr._(
+                "{branch}: the classification and grading campaign {year} has started. Answer "
+                "the self-assessment by {deadline}: send /grade."
+            ).format(
+                deadline=tr.datetime(dt.datetime.fromisoformat(deadline), "short")
+                if isinstance(deadline, str)
+                else "?",
+                **values,
+            )
+        if p.get("event") == "graded":
+            grade = p.get("grade")
+            text = tr._("{branch}: classification and grading {year}: graded {grade}.").format(
+                grade=tr._(GRADE_NAMES[grade]) if grade in GRADE_NAMES else "—", **values
+            )
+            if grade == Grade.WEAK:
+                text += "\n" + tr._(
+                    "Please enter the rectification: each problem with its measures, deadline "
+                    "and responsible person. Send /grade."
+                )
+            return text
         if p.get("survey"):
             return tr._(
                 "Last day to answer the satisfaction survey about your branch, {branch} "
@@ -299,7 +322,12 @@ async def compose(
             batch.append(row)
     if len(batch) == 1:
         row = batch[0]
-        icon = "⚠️ " if row.kind == ReminderKind.ESCALATION or row.payload.get("overdue") else "⏰ "
+        if row.kind == ReminderKind.ESCALATION or row.payload.get("overdue"):
+            icon = "⚠️ "
+        elif row.payload.get("event"):  # news about grading, not a reminder
+            icon = "📋 "
+        else:
+            icon = "⏰ "
         messages.append(Message((row.id,), _fit(icon + line(tr, row, names))))
     elif batch:
         header = tr.ngettext(
