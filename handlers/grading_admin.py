@@ -27,7 +27,7 @@ from bot.grading.chart import grade_bars
 from bot.grading.questionnaire import Questionnaire, shipped
 from bot.grading.scoring import Grade, GradingConfig
 from bot.i18n import Translator
-from bot.reminders.engine import tick_job
+from bot.reminders.engine import tick_now
 from handlers.cancel import cancel_for
 from handlers.common import (
     answer,
@@ -370,13 +370,7 @@ async def start_pressed(update: Update, context: BotContext) -> None:
             "Campaign #{id} started for {count} branch(es). Secretaries are notified."
         ).format(id=campaign.id, count=len(branches)),
     )
-    _send_now(context)
-
-
-def _send_now(context: BotContext) -> None:
-    """The announcements are due now: don't wait for the reminder engine's next tick."""
-    if context.job_queue is not None:
-        context.job_queue.run_once(tick_job, 0, name="reminders.tick.now")
+    tick_now(context.job_queue)
 
 
 # ---- progress ------------------------------------------------------------------------------
@@ -687,7 +681,7 @@ async def finalise_confirmed(update: Update, context: BotContext) -> None:
             distribution=_distribution_text(context.tr, distribution)
         ),
     )
-    _send_now(context)
+    tick_now(context.job_queue)
 
 
 def _distribution_text(tr: Translator, distribution: dict[str, int]) -> str:

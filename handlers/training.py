@@ -18,7 +18,7 @@ from telegram.ext import (
 from bot.context import BotContext
 from bot.conversation import Flow
 from bot.i18n import N_
-from bot.reminders.engine import tick_job
+from bot.reminders.engine import tick_now
 from bot.reminders.render import training_line, when
 from bot.reminders.trainings import (
     answer_invitation,
@@ -276,8 +276,7 @@ async def cancel_confirmed(update: Update, context: BotContext) -> None:
     if training is None or told is None:
         await refuse(update, context, context._("This training can no longer be cancelled."))
         return
-    if context.job_queue is not None:
-        context.job_queue.run_once(tick_job, 0, name="reminders.tick.now")
+    tick_now(context.job_queue)
     text = context.tr.ngettext(
         "Cancelled: {training}. {count} person will be told.",
         "Cancelled: {training}. {count} people will be told.",
@@ -619,9 +618,7 @@ async def confirm_pressed(update: Update, context: BotContext) -> int | str | No
         text = context._("I could not read that as a future date and time.")
         await edit_or_answer(update, context, text + "\n\n" + _when_question(context))
         return WHEN
-    # The invitations are due now: don't wait for the next periodic tick.
-    if context.job_queue is not None:
-        context.job_queue.run_once(tick_job, 0, name="reminders.tick.now")
+    tick_now(context.job_queue)
     text = context.tr.ngettext(
         "Scheduled: {training}. {count} person invited.",
         "Scheduled: {training}. {count} people invited.",

@@ -10,7 +10,7 @@ import pytest
 from bot.app import ZhibuApp
 from bot.config import Settings
 from bot.demo import DemoUser
-from bot.fake_telegram import FakeTelegramClient
+from bot.fake_telegram import FakeMessage, FakeTelegramClient, FakeUser
 from bot.reminders.engine import REMINDERS_KEY, ReminderEngine
 from storage import reminder_queries as rq
 from storage.db import SessionFactory
@@ -33,6 +33,20 @@ async def bot_at(settings: Settings, clock: Clock) -> AsyncIterator[ZhibuApp]:
     """The real bot, started after the clock is in place."""
     async with running_bot(settings) as application:
         yield application
+
+
+async def _compose(admin: FakeUser, title: str, starts: str, place: str) -> FakeMessage:
+    """A rotation training for the branch secretaries, up to its summary (not yet scheduled)."""
+    await admin.send("/training")
+    await admin.press(await admin.wait_reply(), "➕ New training")
+    await admin.wait_edit()
+    for answer in (title, starts):
+        await admin.send(answer)
+        await admin.wait_reply()
+    await admin.send(place)
+    await admin.press(await admin.wait_reply(), "branch secretaries")
+    await admin.press(await admin.wait_edit(), "rotation training")
+    return await admin.wait_edit()
 
 
 def _engine(application: ZhibuApp) -> ReminderEngine:
@@ -206,17 +220,7 @@ async def test_a_draft_left_open_past_its_start_time_asks_for_the_time_again(
     bot_at: ZhibuApp, clock: Clock, client: FakeTelegramClient, demo: dict[str, DemoUser]
 ) -> None:
     admin = await client.user(demo["林书记"].telegram_id, "Lin", language_code="en")
-    await admin.send("/training")
-    await admin.press(await admin.wait_reply(), "➕ New training")
-    await admin.wait_edit()
-    await admin.send("Evening class")
-    await admin.wait_reply()
-    await admin.send("11-20 19:00")
-    await admin.wait_reply()
-    await admin.send("Room 2")
-    await admin.press(await admin.wait_reply(), "branch secretaries")
-    await admin.press(await admin.wait_edit(), "rotation training")
-    summary = await admin.wait_edit()
+    summary = await _compose(admin, "Evening class", "11-20 19:00", "Room 2")
     clock.set(at("2026-11-20 19:30"))
     await admin.press(summary, "Schedule")
     again = (await admin.wait_edit()).text
@@ -237,17 +241,7 @@ async def test_admin_cancels_a_training_and_those_invited_are_told_once(
         name: await client.user(demo[name].telegram_id, name, language_code="zh-hans")
         for name in SECRETARIES
     }
-    await admin.send("/training")
-    await admin.press(await admin.wait_reply(), "➕ New training")
-    await admin.wait_edit()
-    await admin.send("Party history")
-    await admin.wait_reply()
-    await admin.send("11-25 14:00")
-    await admin.wait_reply()
-    await admin.send("Room 301")
-    await admin.press(await admin.wait_reply(), "branch secretaries")
-    await admin.press(await admin.wait_edit(), "rotation training")
-    await admin.press(await admin.wait_edit(), "Schedule")
+    await admin.press(await _compose(admin, "Party history", "11-25 14:00", "Room 301"), "Schedule")
     assert "3 people invited" in (await admin.wait_edit()).text
     invitations = {name: await user.wait_reply() for name, user in secretaries.items()}
     await secretaries["王芳"].press(invitations["王芳"], "我会参加")

@@ -35,6 +35,7 @@ from typing import Any
 from telegram import Bot, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.ext import JobQueue
 
 from bot.config import Settings
 from bot.delivery import FloodGate, retry_seconds
@@ -332,6 +333,13 @@ async def tick_job(context: Any) -> None:
         return
     if report.messages or report.failed:
         log.info("reminders: %s", report)
+
+
+def tick_now(job_queue: JobQueue[Any] | None) -> None:
+    """Rows just became due (invitations, announcements): send them without waiting for the
+    next periodic tick."""
+    if job_queue is not None:
+        job_queue.run_once(tick_job, 0, name="reminders.tick.now")
 
 
 async def plan_job(context: Any) -> None:
