@@ -83,8 +83,10 @@ class AiohttpRequest(BaseRequest):
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._pool_size),
                 headers={"User-Agent": self.USER_AGENT},
-                # The Bot API answers JSON we parse ourselves; no cookies, no proxies from env.
                 cookie_jar=aiohttp.DummyCookieJar(),
+                # HTTPS_PROXY / NO_PROXY from the environment, as PTB's default backend does:
+                # where api.telegram.org is not reachable directly, the bot goes through one.
+                trust_env=True,
             )
 
     async def shutdown(self) -> None:

@@ -134,3 +134,34 @@ async def test_connection_dropped_after_sending_may_have_arrived() -> None:
 )
 def test_classification_of_the_default_backend(error: NetworkError, meaning: SendFailure) -> None:
     assert classify_network_error(error) is meaning
+
+
+async def test_the_standard_proxy_variables_are_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where api.telegram.org is not reachable directly, deployments set HTTPS_PROXY."""
+    seen: list[bytes] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(await reader.readline())
+        while (await reader.readline()).strip():
+            pass  # headers; the body is not needed
+        body = b'{"ok": true, "result": {"via": "proxy"}}'
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
+        )
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    try:
+        async with AiohttpRequest() as request:
+            result = await request.post(f"http://bot-api.example/bot{TOKEN}/getMe")
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert result == {"via": "proxy"}
+    assert seen == [f"POST http://bot-api.example/bot{TOKEN}/getMe HTTP/1.1\r\n".encode()]
