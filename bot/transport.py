@@ -16,7 +16,9 @@ cannot have left (no connection could be made or taken from the pool), `TimedOut
 from __future__ import annotations
 
 import enum
+import urllib.request
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from telegram.error import NetworkError, TimedOut
@@ -71,6 +73,7 @@ class AiohttpRequest(BaseRequest):
         self._connect_timeout = connect_timeout
         self._pool_timeout = pool_timeout
         self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[tuple[str, str], str | None] = {}
 
     @property
     def read_timeout(self) -> float | None:
@@ -84,9 +87,6 @@ class AiohttpRequest(BaseRequest):
                 connector=aiohttp.TCPConnector(limit=self._pool_size),
                 headers={"User-Agent": self.USER_AGENT},
                 cookie_jar=aiohttp.DummyCookieJar(),
-                # HTTPS_PROXY / NO_PROXY from the environment, as PTB's default backend does:
-                # where api.telegram.org is not reachable directly, the bot goes through one.
-                trust_env=True,
             )
 
     async def shutdown(self) -> None:
@@ -134,7 +134,9 @@ class AiohttpRequest(BaseRequest):
             else:
                 data = request_data.json_parameters
         try:
-            async with session.request(method, url, data=data, timeout=timeout) as response:
+            async with session.request(
+                method, url, data=data, timeout=timeout, proxy=self._proxy_for(url)
+            ) as response:
                 return response.status, await response.read()
         except aiohttp.ConnectionTimeoutError as exc:
             raise NotSent(
@@ -146,6 +148,20 @@ class AiohttpRequest(BaseRequest):
             raise NotSent(f"aiohttp.{type(exc).__name__}: {exc}") from exc
         except (aiohttp.ClientError, OSError) as exc:
             raise MaybeSent(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+
+    def _proxy_for(self, url: str) -> str | None:
+        """HTTPS_PROXY / HTTP_PROXY / NO_PROXY, as PTB's default backend honours them: where
+        api.telegram.org is not reachable directly, the bot goes through a proxy.
+
+        Read once per host, not per call: aiohttp's trust_env looks them up (and ~/.netrc) on
+        every request, which cost 7 % of a paid broadcast's rate.
+        """
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.hostname or "")
+        if key not in self._proxies:
+            bypass = bool(urllib.request.proxy_bypass(key[1])) if key[1] else True
+            self._proxies[key] = None if bypass else urllib.request.getproxies().get(key[0])
+        return self._proxies[key]
 
     @staticmethod
     def _given(value: Any, default: float | None) -> float | None:
