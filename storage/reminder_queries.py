@@ -26,6 +26,7 @@ from storage.models_grading import (
 from storage.models_reminders import (
     BranchTerm,
     Reminder,
+    ReminderKind,
     ReminderSettings,
     ReminderState,
     Training,
@@ -503,6 +504,19 @@ async def invitee_accounts(
         .where(TrainingInvitee.training_id == training_id)
     )
     return [(row[0], row[1], row[2], row[3]) for row in rows]
+
+
+async def invitation_sent_to(session: AsyncSession, training_id: int) -> set[int]:
+    """Accounts the training's invitation went out to (or may have: unconfirmed)."""
+    return set(
+        await session.scalars(
+            select(Reminder.account_id).where(
+                Reminder.subject == f"trn:{training_id}",
+                Reminder.kind == ReminderKind.TRAINING_INVITE.value,
+                Reminder.state.in_([ReminderState.SENT, ReminderState.UNCONFIRMED]),
+            )
+        )
+    )
 
 
 async def upcoming_trainings(session: AsyncSession, *, now: dt.datetime) -> list[Training]:

@@ -13,9 +13,10 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bot.reminders.planner import PlannedReminder
 from storage.models import Account
 from storage.models_grading import GradingCampaign
-from storage.models_reminders import ReminderKind, ReminderState
+from storage.models_reminders import ReminderKind
 
 OPENED, GRADED = "opened", "graded"
 
@@ -42,21 +43,17 @@ def announcement_rows(
         else:
             payload["grade"] = (grades or {}).get(branch_id)
         rows.append(
-            {
-                "account_id": account.id,
-                "kind": ReminderKind.GRADING.value,
+            PlannedReminder(
+                account_id=account.id,
+                kind=ReminderKind.GRADING,
                 # Not the deadline reminders' subject, which the planner withdraws once the
                 # branch has submitted.
-                "subject": f"grd-news:{campaign.id}:{branch_id}",
-                "dedupe_key": f"grd-news:{campaign.id}:{branch_id}:{account.id}:{event}",
-                "due_at": now,
-                "deadline": campaign.deadline if event == OPENED else None,
-                "urgent": True,
-                "soft": False,
-                "payload": payload,
-                "state": ReminderState.PENDING.value,
-                "attempts": 0,
-                "created_at": now,
-            }
+                subject=f"grd-news:{campaign.id}:{branch_id}",
+                dedupe_key=f"grd-news:{campaign.id}:{branch_id}:{account.id}:{event}",
+                due_at=now,
+                deadline=campaign.deadline if event == OPENED else None,
+                urgent=True,
+                payload=payload,
+            ).row(now)
         )
     return rows

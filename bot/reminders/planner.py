@@ -50,6 +50,23 @@ class PlannedReminder:
     soft: bool = False
     payload: dict[str, Any] = field(default_factory=dict)
 
+    def row(self, now: dt.datetime) -> dict[str, Any]:
+        """The row to insert: pending, never tried, created now."""
+        return {
+            "account_id": self.account_id,
+            "kind": str(self.kind),
+            "subject": self.subject,
+            "dedupe_key": self.dedupe_key,
+            "due_at": self.due_at,
+            "deadline": self.deadline,
+            "urgent": self.urgent,
+            "soft": self.soft,
+            "payload": self.payload,
+            "state": "pending",
+            "attempts": 0,
+            "created_at": now,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Cancellation:

@@ -384,23 +384,6 @@ async def _digests(
         )
 
 
-def _row(reminder: p.PlannedReminder, now: dt.datetime) -> dict[str, Any]:
-    return {
-        "account_id": reminder.account_id,
-        "kind": str(reminder.kind),
-        "subject": reminder.subject,
-        "dedupe_key": reminder.dedupe_key,
-        "due_at": reminder.due_at,
-        "deadline": reminder.deadline,
-        "urgent": reminder.urgent,
-        "soft": reminder.soft,
-        "payload": reminder.payload,
-        "state": "pending",
-        "attempts": 0,
-        "created_at": now,
-    }
-
-
 async def build_plan(session: AsyncSession, settings: Settings, now: dt.datetime) -> p.Plan:
     """Run every rule over the current facts."""
     window = p.Window(now, catch_up=dt.timedelta(days=settings.reminder_catch_up_days))
@@ -418,7 +401,7 @@ async def build_plan(session: AsyncSession, settings: Settings, now: dt.datetime
 
 async def store_plan(session: AsyncSession, plan: p.Plan, now: dt.datetime) -> tuple[int, int]:
     """Insert what is new and cancel what is no longer wanted: (inserted, cancelled)."""
-    rows = [_row(reminder, now) for reminder in plan.reminders.values()]
+    rows = [reminder.row(now) for reminder in plan.reminders.values()]
     since = min((reminder.due_at for reminder in plan.reminders.values()), default=now)
     inserted = await rq.insert_reminders(session, rows, since=since)
     cancelled = await rq.cancel_reminders(

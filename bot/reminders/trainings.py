@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.reminders.planner import PlannedReminder
 from storage import reminder_queries as rq
 from storage.models import Account, OrgUnit
 from storage.models_reminders import (
@@ -48,20 +49,15 @@ async def schedule_training(
     )
     invited = await rq.invitee_accounts(session, training.id)
     rows = [
-        {
-            "account_id": account_id,
-            "kind": ReminderKind.TRAINING_INVITE.value,
-            "subject": f"trn:{training.id}",
-            "dedupe_key": f"trn:{training.id}:{account_id}:invite",
-            "due_at": now,
-            "deadline": starts_at,
-            "urgent": False,
-            "soft": False,
-            "payload": {"training_id": training.id},
-            "state": ReminderState.PENDING.value,
-            "attempts": 0,
-            "created_at": now,
-        }
+        PlannedReminder(
+            account_id=account_id,
+            kind=ReminderKind.TRAINING_INVITE,
+            subject=f"trn:{training.id}",
+            dedupe_key=f"trn:{training.id}:{account_id}:invite",
+            due_at=now,
+            deadline=starts_at,
+            payload={"training_id": training.id},
+        ).row(now)
         for account_id, _zone, _person, _rsvp in invited
     ]
     await rq.insert_reminders(session, rows)
@@ -112,38 +108,20 @@ async def cancel_training(session: AsyncSession, *, training: Training, now: dt.
     """
     training.cancelled_at = now
     subject = f"trn:{training.id}"
-    await session.execute(
-        update(Reminder)
-        .where(Reminder.subject == subject, Reminder.state == ReminderState.PENDING)
-        .values(state=ReminderState.CANCELLED)
-        .execution_options(synchronize_session=False)
-    )
-    told = set(
-        await session.scalars(
-            select(Reminder.account_id).where(
-                Reminder.subject == subject,
-                Reminder.kind == ReminderKind.TRAINING_INVITE.value,
-                Reminder.state.in_([ReminderState.SENT, ReminderState.UNCONFIRMED]),
-            )
-        )
-    )
+    await rq.cancel_reminders(session, [(subject, None)])
+    told = await rq.invitation_sent_to(session, training.id)
     rows = [
-        {
-            "account_id": account_id,
-            "kind": ReminderKind.TRAINING_INVITE.value,
+        PlannedReminder(
+            account_id=account_id,
+            kind=ReminderKind.TRAINING_INVITE,
             # Its own subject: the planner withdraws whatever is still pending about the
             # cancelled training itself, and this notice may be held for quiet hours.
-            "subject": f"{subject}:off",
-            "dedupe_key": f"{subject}:{account_id}:cancelled",
-            "due_at": now,
-            "deadline": training.starts_at,
-            "urgent": False,
-            "soft": False,
-            "payload": {"training_id": training.id, "cancelled": True},
-            "state": ReminderState.PENDING.value,
-            "attempts": 0,
-            "created_at": now,
-        }
+            subject=f"{subject}:off",
+            dedupe_key=f"{subject}:{account_id}:cancelled",
+            due_at=now,
+            deadline=training.starts_at,
+            payload={"training_id": training.id, "cancelled": True},
+        ).row(now)
         for account_id, _zone, _person, rsvp in await rq.invitee_accounts(session, training.id)
         if account_id in told and rsvp != "no"
     ]
