@@ -56,6 +56,9 @@ Clock = Callable[[], float]
 # Calls Telegram counts against the flood limits; reads and callback answers are free.
 FLOOD_LIMITED_PREFIXES = ("send", "edit", "copy", "forward")
 FREE_LANE, PAID_LANE = "free", "paid"
+# A notice's attachment kind -> the Bot API method sending it (the file id goes in a parameter
+# of the same name, the text as its caption).
+MEDIA_METHODS = {"photo": "sendPhoto", "document": "sendDocument"}
 
 # Copies that got their slot within CLAIM_WAIT seconds are claimed in one commit (at most
 # CLAIM_BATCH); 'sent' outcomes are recorded together FLUSH_WAIT seconds later (or at
@@ -654,20 +657,14 @@ class DeliveryService:
         """
         assert self._request is not None, "DeliveryService.start() first"
         params: dict[str, Any] = {"chat_id": chat_id, "parse_mode": ParseMode.HTML.value}
-        if rendered.media_kind == "photo" and rendered.media_file_id:
-            method, params["photo"], params["caption"] = (
-                "sendPhoto",
-                rendered.media_file_id,
-                rendered.text,
-            )
-        elif rendered.media_kind == "document" and rendered.media_file_id:
-            method, params["document"], params["caption"] = (
-                "sendDocument",
-                rendered.media_file_id,
-                rendered.text,
-            )
+        media = rendered.media_kind if rendered.media_file_id else None
+        if media in MEDIA_METHODS:
+            method = MEDIA_METHODS[media]
+            params[media] = rendered.media_file_id
+            params["caption"] = rendered.text
         else:
-            method, params["text"] = "sendMessage", rendered.text
+            method = "sendMessage"
+            params["text"] = rendered.text
         if rendered.keyboard is not None:
             params["reply_markup"] = rendered.keyboard
         if self._paid:

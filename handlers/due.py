@@ -24,7 +24,7 @@ from bot.rules.calendar import (
 from handlers.activity import today_in_org
 from handlers.common import edit_or_answer, escape, keyboard, refuse, sender
 from storage import activity_queries, queries
-from storage.models import OrgKind
+from storage.models import OrgKind, OrgUnit
 
 STATE_MARKS = {
     ObligationState.DONE: "✅",
@@ -158,15 +158,21 @@ def _refusal(context: BotContext) -> str:
     )
 
 
-async def _may_see(context: BotContext, branch_id: int) -> bool:
+def _may_see_branch(context: BotContext, branch: OrgUnit) -> bool:
     """Leaders of the branch, and admins of a subtree containing it (read-only)."""
+    principal = context.principal
+    return principal.leads_branch(branch.id) or principal.is_admin_of(branch.path)
+
+
+async def _may_see(context: BotContext, branch_id: int) -> bool:
+    """As _may_see_branch, reading the branch only when the answer depends on its place."""
     if context.principal.leads_branch(branch_id):
         return True
     if not context.principal.admin_grants():
         return False
     async with context.db() as session:
         branch = await queries.org_by_id(session, branch_id)
-    return branch is not None and context.principal.is_admin_of(branch.path)
+    return branch is not None and _may_see_branch(context, branch)
 
 
 @sender(registered=True)
@@ -182,7 +188,7 @@ async def due(update: Update, context: BotContext) -> None:
         if (
             branch is None
             or branch.kind is not OrgKind.BRANCH
-            or not await _may_see(context, branch.id)
+            or not _may_see_branch(context, branch)
         ):
             await refuse(
                 update,
