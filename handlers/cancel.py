@@ -44,15 +44,16 @@ def conversation_fallbacks(
     flow: Flow,
     reprompt: Callable[[Update, BotContext], Coroutine[Any, Any, None]],
     *,
-    button_prefix: str,
+    button_prefix: str | None,
 ) -> list[BaseHandler[Update, BotContext, Any]]:
     """The usual fallbacks of a conversation: /cancel, odd input answered with the question
-    again, and stale buttons of this flow only — other features' buttons (such as /lang's)
-    must still reach their own handlers while the conversation is open."""
-    return [
+    again, and stale buttons of this flow only (with a button_prefix) — other features'
+    buttons (such as /lang's) must still reach their own handlers while it is open."""
+    fallbacks: list[BaseHandler[Update, BotContext, Any]] = [
         CommandHandler("cancel", cancel_for(flow)),
         MessageHandler(~filters.COMMAND, in_conversation_fallbacks(reprompt)),
-        CallbackQueryHandler(
-            in_conversation_fallbacks(reprompt), pattern=rf"^{re.escape(button_prefix)}:"
-        ),
     ]
+    if button_prefix is not None:
+        pattern = rf"^{re.escape(button_prefix)}:"
+        fallbacks.append(CallbackQueryHandler(in_conversation_fallbacks(reprompt), pattern=pattern))
+    return fallbacks

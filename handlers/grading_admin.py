@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import (
     CallbackQueryHandler,
-    CommandHandler,
     ConversationHandler,
     MessageHandler,
     filters,
@@ -28,12 +27,11 @@ from bot.grading.questionnaire import Questionnaire, shipped
 from bot.grading.scoring import Grade, GradingConfig
 from bot.i18n import Translator
 from bot.reminders.engine import tick_now
-from handlers.cancel import cancel_for
+from handlers.cancel import conversation_fallbacks
 from handlers.common import (
     answer,
     edit_or_answer,
     escape,
-    in_conversation_fallbacks,
     keyboard,
     refuse,
     sender,
@@ -612,10 +610,8 @@ def build() -> ConversationHandler[BotContext]:
             TOTAL: [MessageHandler(filters.TEXT & ~filters.COMMAND, superior_typed)],
             XLSX: [MessageHandler(filters.Document.ALL, xlsx_received)],
         },
-        fallbacks=[
-            CommandHandler("cancel", cancel_for(FLOW)),
-            MessageHandler(~filters.COMMAND, in_conversation_fallbacks(_reprompt)),
-        ],
+        # Stale buttons of these flows are answered by the global stale-button handler.
+        fallbacks=conversation_fallbacks(FLOW, _reprompt, button_prefix=None),
         name=FLOW.name,
         persistent=True,
         allow_reentry=True,

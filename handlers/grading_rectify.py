@@ -9,7 +9,6 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import (
     CallbackQueryHandler,
-    CommandHandler,
     ConversationHandler,
     MessageHandler,
     filters,
@@ -21,13 +20,12 @@ from bot.context import BotContext
 from bot.conversation import Flow
 from bot.grading import service
 from bot.grading.scoring import Grade
-from handlers.cancel import cancel_for
+from handlers.cancel import conversation_fallbacks
 from handlers.common import (
     answer,
     clean_text,
     edit_or_answer,
     escape,
-    in_conversation_fallbacks,
     keyboard,
     refuse,
     sender,
@@ -327,10 +325,8 @@ def build() -> ConversationHandler[BotContext]:
             ],
             RESPONSIBLE: [MessageHandler(text, responsible_typed)],
         },
-        fallbacks=[
-            CommandHandler("cancel", cancel_for(FLOW)),
-            MessageHandler(~filters.COMMAND, in_conversation_fallbacks(_reprompt)),
-        ],
+        # Stale buttons of these flows are answered by the global stale-button handler.
+        fallbacks=conversation_fallbacks(FLOW, _reprompt, button_prefix=None),
         name=FLOW.name,
         persistent=True,
         allow_reentry=True,

@@ -23,13 +23,12 @@ from bot.commands import LEADERS
 from bot.context import BotContext
 from bot.conversation import Flow
 from bot.grading import service
-from handlers.cancel import cancel_for
+from handlers.cancel import conversation_fallbacks
 from handlers.common import (
     answer,
     clean_text,
     edit_or_answer,
     escape,
-    in_conversation_fallbacks,
     keyboard,
     refuse,
     sender,
@@ -444,10 +443,8 @@ def build() -> ConversationHandler[BotContext]:
                 CallbackQueryHandler(comment_skipped, pattern=r"^sv:skip$"),
             ],
         },
-        fallbacks=[
-            CommandHandler("cancel", cancel_for(FLOW)),
-            MessageHandler(~filters.COMMAND, in_conversation_fallbacks(_reprompt)),
-        ],
+        # Stale buttons of these flows are answered by the global stale-button handler.
+        fallbacks=conversation_fallbacks(FLOW, _reprompt, button_prefix=None),
         name=FLOW.name,
         persistent=True,
         allow_reentry=True,
