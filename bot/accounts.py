@@ -51,11 +51,24 @@ def translator_for(
     account: Account | None, settings: Settings, language_code: str | None
 ) -> Translator:
     """The reader's translator: stored preference, then Telegram's language, then the default."""
-    stored = account.locale if account else None
-    locale = resolve_locale(
-        stored,
-        language_code or (account.telegram_language if account else None),
-        settings.default_locale,
+    return reader_translator(
+        settings,
+        locale=account.locale if account else None,
+        telegram_language=language_code or (account.telegram_language if account else None),
+        time_zone=account.time_zone if account else None,
     )
-    zone = (account.time_zone if account else None) or settings.timezone
-    return Translator(locale, zone)
+
+
+def reader_translator(
+    settings: Settings,
+    *,
+    locale: str | None,
+    telegram_language: str | None,
+    time_zone: str | None,
+) -> Translator:
+    """translator_for from an account's columns, for callers holding rows rather than an
+    Account (the delivery and reminder workers, per message)."""
+    return Translator(
+        resolve_locale(locale, telegram_language, settings.default_locale),
+        time_zone or settings.timezone,
+    )

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
-from bot.accounts import translator_for
+from bot.accounts import reader_translator, translator_for
 from bot.config import SUPPORTED_LOCALES, Settings
 from bot.delivery import DeliveryService, FloodGate, Rendered
 from bot.i18n import N_, Translator
@@ -214,10 +214,12 @@ class NoticeRenderer:
                 media_file_id=notice.media_file_id,
             )
             self._templates[copy.notice_id] = template
-        account = Account(
-            locale=copy.locale, telegram_language=copy.telegram_language, time_zone=copy.time_zone
+        tr = reader_translator(
+            self._settings,
+            locale=copy.locale,
+            telegram_language=copy.telegram_language,
+            time_zone=copy.time_zone,
         )
-        tr = translator_for(account, self._settings, None)
         body = template.texts.get(tr.locale) or template.texts.get(template.primary, "")
         return render(
             tr,

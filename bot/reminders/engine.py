@@ -37,9 +37,10 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import JobQueue
 
+from bot.accounts import reader_translator
 from bot.config import Settings
 from bot.delivery import FloodGate, retry_seconds
-from bot.i18n import Translator, resolve_locale
+from bot.i18n import Translator
 from bot.reminders import render, sources
 from bot.reminders.quiet import QuietHours, parse_clock
 from bot.transport import SendFailure, classify_network_error
@@ -93,8 +94,12 @@ def decide(
 
 def translator(recipient: rq.Recipient, settings: Settings) -> Translator:
     """The recipient's language and time zone (as bot.accounts.translator_for)."""
-    locale = resolve_locale(recipient.locale, recipient.telegram_language, settings.default_locale)
-    return Translator(locale, recipient.time_zone or settings.timezone)
+    return reader_translator(
+        settings,
+        locale=recipient.locale,
+        telegram_language=recipient.telegram_language,
+        time_zone=recipient.time_zone,
+    )
 
 
 @dataclass(slots=True)
