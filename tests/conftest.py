@@ -13,9 +13,11 @@ from bot.app import ZhibuApp
 from bot.config import Settings
 from bot.demo import DemoUser, seed_demo
 from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
+from bot.reminders.engine import ReminderEngine
 from storage.db import SessionFactory, create_engine, session_factory
 from tests.support import database
 from tests.support.bot import TOKEN, running_bot, settings_for
+from tests.support.reminders import Clock, make_engine
 
 # Property tests check what is true, not how fast: on a loaded 2-core CI machine a single example
 # can take longer than Hypothesis's default 200 ms deadline, which fails the run for nothing.
@@ -100,3 +102,14 @@ def cli_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]
     # main() points the root logger at the captured stderr, which is closed after the test.
     root.handlers[:] = handlers
     root.setLevel(level)
+
+
+@pytest.fixture
+async def engine(
+    db: SessionFactory, settings: Settings, clock: Clock
+) -> AsyncIterator[ReminderEngine]:
+    """The reminder engine on the test database and the fake server, at the module's `clock`
+    (each module that uses it says what day its story starts)."""
+    made, bot = await make_engine(db, settings, clock)
+    yield made
+    await bot.shutdown()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import select, update
@@ -24,16 +23,6 @@ from tests.support.reminders import Clock, account_of, add_reminder, at, make_en
 def clock() -> Clock:
     """Friday 2026-11-20 10:00 in Shanghai."""
     return Clock(at("2026-11-20 10:00"))
-
-
-@pytest.fixture
-async def engine(
-    db: SessionFactory, settings: Settings, clock: Clock
-) -> AsyncIterator[ReminderEngine]:
-    """The reminder engine on the test database and the fake server, at the test's clock."""
-    made, bot = await make_engine(db, settings, clock)
-    yield made
-    await bot.shutdown()
 
 
 async def test_due_reminder_goes_out_once_in_the_recipients_language(

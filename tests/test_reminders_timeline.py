@@ -5,12 +5,10 @@ admin, and what is done is withdrawn."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import select, update
 
-from bot.config import Settings
 from bot.demo import DemoUser
 from bot.fake_telegram import FakeTelegramClient
 from bot.fake_telegram.client import FakeUser
@@ -23,23 +21,13 @@ from storage.models import Person, Role, RoleAssignment
 from storage.models_grading import GradingAssessment, GradingCampaign, SurveyParticipant
 from storage.models_relink import RelinkRequest
 from storage.models_reminders import Reminder, ReminderState, TrainingAudience, TrainingKind
-from tests.support.reminders import Clock, at, make_engine
+from tests.support.reminders import Clock, at
 
 
 @pytest.fixture
 def clock() -> Clock:
     """Tuesday 2026-11-24 10:00 in Shanghai."""
     return Clock(at("2026-11-24 10:00"))
-
-
-@pytest.fixture
-async def engine(
-    db: SessionFactory, settings: Settings, clock: Clock
-) -> AsyncIterator[ReminderEngine]:
-    """The engine at the test's clock."""
-    made, bot = await make_engine(db, settings, clock)
-    yield made
-    await bot.shutdown()
 
 
 async def _at(engine: ReminderEngine, clock: Clock, moment: dt.datetime) -> int:
