@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.reminders.planner import PlannedReminder
 from storage import reminder_queries as rq
 from storage.models import Account, OrgUnit
 from storage.models_reminders import (
-    Reminder,
     ReminderKind,
-    ReminderState,
     Training,
     TrainingAudience,
     TrainingKind,
@@ -73,17 +70,9 @@ async def answer_invitation(
         return False
     invitee.rsvp = "yes" if attend else "no"
     if not attend:
-        await session.execute(
-            update(Reminder)
-            .where(
-                Reminder.subject == f"trn:{training.id}",
-                Reminder.account_id == account_id,
-                Reminder.state == ReminderState.PENDING,
-                Reminder.kind == ReminderKind.TRAINING.value,
-            )
-            .values(state=ReminderState.CANCELLED)
-            .execution_options(synchronize_session=False)
-        )
+        # Their invitation was answered, so what is pending about the training for them is
+        # its reminders.
+        await rq.cancel_reminders(session, [(f"trn:{training.id}", account_id)])
     return True
 
 
