@@ -91,8 +91,10 @@ async def test_no_answer_in_time_may_have_arrived(bot: Bot, telegram: FakeTelegr
 async def test_no_free_connection_was_not_sent(bot: Bot, telegram: FakeTelegramServer) -> None:
     telegram.set_latency(1.0)
     # Two pooled connections, both busy: the third call waits 0.3 s for one, then gives up.
+    before = telegram.method_calls["sendmessage"]
     busy = [asyncio.create_task(bot.send_message(USER, f"busy {i}")) for i in range(2)]
-    await asyncio.sleep(0.1)
+    # Both have reached the server (and hold their connections) before the third is tried.
+    assert await telegram.wait_until(lambda: telegram.method_calls["sendmessage"] >= before + 2)
     with pytest.raises(NotSent, match="Pool timeout") as failed:
         await bot.send_message(USER, "third")
     assert classify_network_error(failed.value) is SendFailure.NOT_SENT
