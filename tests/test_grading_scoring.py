@@ -1,7 +1,6 @@
 """Scoring: item points, satisfaction, renormalisation, bands, the cap rule, properties."""
 
 import random
-import time
 from collections.abc import Mapping
 
 import pytest
@@ -521,7 +520,8 @@ def test_default_config_is_the_documented_one() -> None:
     assert DEFAULT_CONFIG.mass_rate_floor is None
 
 
-def test_ten_thousand_branches_score_quickly() -> None:
+def test_ten_thousand_random_branches_each_get_a_grade_in_range() -> None:
+    # How fast is benchmarks/grading.py's business; this checks every combination is graded.
     rng = random.Random(7)
     options = {item.id: item for item in Q.items}
 
@@ -545,11 +545,12 @@ def test_ten_thousand_branches_score_quickly() -> None:
         )
         for _ in range(10_000)
     ]
-    start = time.perf_counter()
     results = [
         grade_branch(Q, answers=a, superior=s, members=m, masses=ms, member_count=30, config=CAP)
         for a, m, ms, s in branches
     ]
-    elapsed = time.perf_counter() - start
     assert len(results) == 10_000
-    assert elapsed < 3.0, f"scoring 10,000 branches took {elapsed:.2f} s"
+    bands = {band.grade for band in CAP.bands}
+    for result in results:
+        assert result.final_score is not None and 0 <= result.final_score <= 100, result
+        assert result.grade in bands, result
