@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy import func, select
 
 from bot.app import ZhibuApp
 from bot.config import Settings
@@ -14,6 +15,7 @@ from bot.fake_telegram import FakeMessage, FakeTelegramClient, FakeUser
 from bot.reminders.engine import REMINDERS_KEY, ReminderEngine
 from storage import reminder_queries as rq
 from storage.db import SessionFactory
+from storage.models_reminders import Reminder, ReminderState
 from tests.support.bot import running_bot
 from tests.support.reminders import Clock, account_of, at
 
@@ -289,3 +291,52 @@ async def test_admin_cancels_a_training_and_those_invited_are_told_once(
     async with db() as session:
         training = await rq.training_by_id(session, 1)
     assert training is not None and training.cancelled_at is not None
+
+
+async def test_declining_after_reminders_were_planned_withdraws_them(
+    bot_at: ZhibuApp,
+    clock: Clock,
+    client: FakeTelegramClient,
+    db: SessionFactory,
+    demo: dict[str, DemoUser],
+) -> None:
+    admin = await client.user(demo["林书记"].telegram_id, "Lin", language_code="en")
+    chen = await client.user(demo["陈静"].telegram_id, "陈静", language_code="zh-hans")
+    others = [
+        await client.user(demo[name].telegram_id, name, language_code="zh-hans")
+        for name in ("王芳", "周涛")
+    ]
+    await admin.press(await _compose(admin, "Party history", "11-25 14:00", "Room 301"), "Schedule")
+    await admin.wait_edit()
+    invitation = await chen.wait_reply()
+    for user in others:
+        await user.wait_reply()
+    engine = _engine(bot_at)
+    # The planner plans what falls due soon: an hour before the day-before reminder.
+    clock.set(at("2026-11-24 13:00"))
+    await engine.plan()
+    chen_account = (await account_of(db, "陈静")).id
+
+    async def pending_for_chen() -> int:
+        async with db() as session:
+            return (
+                await session.scalar(
+                    select(func.count())
+                    .select_from(Reminder)
+                    .where(
+                        Reminder.account_id == chen_account,
+                        Reminder.subject == "trn:1",
+                        Reminder.state == ReminderState.PENDING,
+                    )
+                )
+                or 0
+            )
+
+    assert await pending_for_chen() > 0
+    await chen.press(invitation, "我无法参加")
+    assert "您不参加" in (await chen.wait_edit()).text
+    assert await pending_for_chen() == 0
+    # The day before, without planning again: only those still coming are reminded.
+    clock.set(at("2026-11-24 14:00"))
+    assert (await engine.tick()).messages == 2
+    await chen.expect_no_reply()
