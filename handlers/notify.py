@@ -684,22 +684,47 @@ async def resend_pressed(update: Update, context: BotContext) -> None:
         service.wake()
 
 
+NOTICES_PAGE = 8
+LISTED_STATES = (NoticeState.SCHEDULED, NoticeState.SENDING)
+
+
 @sender(registered=True, roles=ADMINS)
 async def list_notices(update: Update, context: BotContext) -> None:
-    """List scheduled notices and those going out, each with a button to cancel it."""
+    """/notices: scheduled notices and those going out, each with a button to cancel it."""
+    await _notices_page(update, context, 0)
+
+
+@sender(registered=True, roles=ADMINS)
+async def notices_page_pressed(update: Update, context: BotContext) -> None:
+    """‹ Newer / Older ›: another page of /notices."""
+    assert update.callback_query is not None and update.callback_query.data is not None
+    await _notices_page(update, context, int(update.callback_query.data.split(":")[2]))
+
+
+async def _notices_page(update: Update, context: BotContext, page: int) -> None:
     async with context.db() as session:
         roots = [
             org
             for g in context.principal.admin_grants()
             if (org := await queries.org_by_id(session, g.org_id)) is not None
         ]
+        total = await nq.count_notices(session, roots=roots, states=LISTED_STATES)
+        pages = max(1, -(-total // NOTICES_PAGE))
+        # A page that emptied since its button was sent shows the last one there is.
+        page = min(page, pages - 1)
         notices = await nq.notices_of(
-            session, roots=roots, states=(NoticeState.SCHEDULED, NoticeState.SENDING)
+            session,
+            roots=roots,
+            states=LISTED_STATES,
+            offset=page * NOTICES_PAGE,
+            limit=NOTICES_PAGE,
         )
     if not notices:
-        await answer(update, context, context._("No notices are scheduled or going out."))
+        await edit_or_answer(update, context, context._("No notices are scheduled or going out."))
         return
     lines = [context._("Scheduled notices and notices going out:")]
+    if pages > 1:
+        lines[0] += " " + context._("page {page} of {pages}").format(page=page + 1, pages=pages)
     rows = []
     for notice in notices:
         excerpt = notice.text_for(context.tr.locale)[:60]
@@ -707,7 +732,14 @@ async def list_notices(update: Update, context: BotContext) -> None:
         lines.append(f"#{notice.id} · {when} · {escape(excerpt)}")
         label = context._("Cancel #{id}").format(id=notice.id)
         rows.append([(label, f"ntc:stop:{notice.id}")])
-    await answer(update, context, "\n".join(lines), keyboard(rows))
+    nav = []
+    if page > 0:
+        nav.append((context._("‹ Newer"), f"ntc:list:{page - 1}"))
+    if page + 1 < pages:
+        nav.append((context._("Older ›"), f"ntc:list:{page + 1}"))
+    if nav:
+        rows.append(nav)
+    await edit_or_answer(update, context, "\n".join(lines), keyboard(rows))
 
 
 def build() -> ConversationHandler[BotContext]:
@@ -744,6 +776,7 @@ def handlers() -> list[BaseHandler[Update, BotContext, object]]:
         CallbackQueryHandler(acknowledge_pressed, pattern=r"^ntc:ack(ed)?:\d{1,12}$"),
         CallbackQueryHandler(stop_pressed, pattern=r"^ntc:stop:\d{1,12}$"),
         CallbackQueryHandler(resend_pressed, pattern=r"^ntc:again:\d{1,12}$"),
+        CallbackQueryHandler(notices_page_pressed, pattern=r"^ntc:list:\d{1,4}$"),
         CallbackQueryHandler(ignore_preview_button, pattern=r"^ntf:noop$"),
         CommandHandler("notices", list_notices),
     ]

@@ -283,15 +283,35 @@ async def notices_of(
     roots: Sequence[OrgUnit],
     states: Iterable[NoticeState] | None = None,
     limit: int = 50,
+    offset: int = 0,
 ) -> list[Notice]:
     """Notices sent from within these subtrees, newest first."""
     if not roots:
         return []
+    query = _notices_in(roots, states)
+    return list(
+        await session.scalars(query.order_by(Notice.id.desc()).offset(offset).limit(limit))
+    )
+
+
+async def count_notices(
+    session: AsyncSession, *, roots: Sequence[OrgUnit], states: Iterable[NoticeState] | None = None
+) -> int:
+    """How many notices notices_of could list."""
+    if not roots:
+        return 0
+    counted = _notices_in(roots, states).with_only_columns(func.count(Notice.id))
+    return int(await session.scalar(counted) or 0)
+
+
+def _notices_in(
+    roots: Sequence[OrgUnit], states: Iterable[NoticeState] | None
+) -> Select[Notice]:
     subtrees = or_(*(OrgUnit.path.startswith(r.path, autoescape=True) for r in roots))
     query = select(Notice).join(OrgUnit, OrgUnit.id == Notice.org_unit_id).where(subtrees)
     if states is not None:
         query = query.where(Notice.state.in_(list(states)))
-    return list(await session.scalars(query.order_by(Notice.id.desc()).limit(limit)))
+    return query
 
 
 # ---- the outbox -------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from tests.support.notices import (
     compose,
     delivery,
     demo_users,
+    notice_now,
     wait_status,
     with_clock,
 )
@@ -183,6 +184,41 @@ async def test_scheduling_listing_and_cancelling(
     async with db() as session:
         states = dict((await session.execute(select(Notice.id, Notice.state))).all())
     assert states == {1: NoticeState.CANCELLED, 2: NoticeState.DONE}
+
+
+async def test_a_long_list_of_scheduled_notices_comes_in_pages(
+    bot: ZhibuApp, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    users = await demo_users(client, demo)
+    admin = users[ADMIN]
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)
+    ids = [await notice_now(db, now=later, text=f"Notice number {n}") for n in range(1, 11)]
+    await admin.send("/notices")
+    first = await admin.wait_reply()
+    assert "page 1 of 2" in first.text
+    # Newest first, eight to a page, and a way to the rest.
+    assert first.button_texts == [f"Cancel #{i}" for i in reversed(ids[2:])] + ["Older ›"]
+    await admin.press(first, "Older ›")
+    second = await admin.wait_edit()
+    assert "page 2 of 2" in second.text and "Notice number 1" in second.text
+    assert second.button_texts == [f"Cancel #{ids[1]}", f"Cancel #{ids[0]}", "‹ Newer"]
+    # A page that no longer exists shows the last one; someone else's press is refused.
+    await admin.send("/notices")
+    await admin.press_data(await admin.wait_reply(), "ntc:list:9")
+    assert "page 2 of 2" in (await admin.wait_edit()).text
+    await users["王芳"].send("/notices")
+    refused = await users["王芳"].wait_reply()
+    assert "无权" in refused.text
+    update_id = await users["王芳"].press_data(refused, "ntc:list:0")
+    assert "无权" in (await users["王芳"].callback_answer(update_id))["text"]
+    # Two cancelled: the rest fit on one page.
+    for notice_id in ids[:2]:
+        await admin.send("/notices")
+        await admin.press_data(await admin.wait_reply(), f"ntc:stop:{notice_id}")
+        assert "Cancelled before it went out" in (await admin.wait_edit()).text
+    await admin.send("/notices")
+    listing = await admin.wait_reply()
+    assert "page" not in listing.text and len(listing.button_texts) == 8
 
 
 async def test_too_long_text_and_photo_caption_limit(
