@@ -84,29 +84,59 @@ def _training_line(context: BotContext, training: Training) -> str:
 # ---- the menu and the yearly record -----------------------------------------------------------
 
 
+MENU_PAGE = 8
+
+
 @sender(registered=True)
 async def training_menu(update: Update, context: BotContext) -> None:
     """Admins: schedule or open a training. Everyone else: their training record this year."""
-    now = context.settings.now()
     if context.principal.admin_grants():
-        rows: list[list[tuple[str, str]]] = [[(context._("➕ New training"), "trn:new")]]
-        async with context.db() as session:
-            for org_id in _admin_org_ids(context):
-                org = await queries.org_by_id(session, org_id)
-                if org is None:
-                    continue
-                since = now - dt.timedelta(days=30)
-                for training in await rq.trainings_in_subtree(session, org.path, since=since):
-                    label = f"{when(context.tr, training.starts_at)} {training.title}"
-                    rows.append([(label[:60], f"trn:v:{training.id}")])
-        await answer(
-            update,
-            context,
-            context._("Trainings: schedule a new one, or open one to see answers and attendance."),
-            keyboard(rows),
-        )
+        await _menu_page(update, context, 0)
         return
-    await answer(update, context, await _record_text(context, now))
+    await answer(update, context, await _record_text(context, context.settings.now()))
+
+
+@sender(registered=True, roles=ADMINS)
+async def menu_page_pressed(update: Update, context: BotContext) -> None:
+    """‹ Earlier / Later ›: another page of the admin's trainings."""
+    assert update.callback_query is not None and update.callback_query.data is not None
+    await _menu_page(update, context, int(update.callback_query.data.split(":")[2]))
+
+
+async def _menu_page(update: Update, context: BotContext, page: int) -> None:
+    # From a month back, so attendance can still be recorded for recent ones.
+    since = context.settings.now() - dt.timedelta(days=30)
+    async with context.db() as session:
+        paths = [
+            org.path
+            for org_id in _admin_org_ids(context)
+            if (org := await queries.org_by_id(session, org_id)) is not None
+        ]
+        trainings, total = await rq.trainings_in_subtrees(
+            session, paths, since=since, offset=page * MENU_PAGE, limit=MENU_PAGE
+        )
+        pages = max(1, -(-total // MENU_PAGE))
+        if page >= pages:
+            # A page that emptied since its button was sent: the last one there is.
+            page = pages - 1
+            trainings, total = await rq.trainings_in_subtrees(
+                session, paths, since=since, offset=page * MENU_PAGE, limit=MENU_PAGE
+            )
+    rows: list[list[tuple[str, str]]] = [[(context._("➕ New training"), "trn:new")]]
+    for training in trainings:
+        label = f"{when(context.tr, training.starts_at)} {training.title}"
+        rows.append([(label[:60], f"trn:v:{training.id}")])
+    nav = []
+    if page > 0:
+        nav.append((context._("‹ Earlier"), f"trn:m:{page - 1}"))
+    if page + 1 < pages:
+        nav.append((context._("Later ›"), f"trn:m:{page + 1}"))
+    if nav:
+        rows.append(nav)
+    text = context._("Trainings: schedule a new one, or open one to see answers and attendance.")
+    if pages > 1:
+        text += " " + context._("page {page} of {pages}").format(page=page + 1, pages=pages)
+    await edit_or_answer(update, context, text, keyboard(rows))
 
 
 async def _record_text(context: BotContext, now: dt.datetime) -> str:
@@ -670,6 +700,7 @@ def handlers() -> list[BaseHandler[Update, BotContext, object]]:
     """The /training command and the admin's view and attendance buttons."""
     return [
         CommandHandler("training", training_menu),
+        CallbackQueryHandler(menu_page_pressed, pattern=r"^trn:m:\d{1,4}$"),
         CallbackQueryHandler(view_pressed, pattern=r"^trn:v:\d{1,12}$"),
         CallbackQueryHandler(cancel_pressed, pattern=r"^trn:c:\d{1,12}$"),
         CallbackQueryHandler(cancel_confirmed, pattern=r"^trn:cy:\d{1,12}$"),

@@ -289,9 +289,7 @@ async def notices_of(
     if not roots:
         return []
     query = _notices_in(roots, states)
-    return list(
-        await session.scalars(query.order_by(Notice.id.desc()).offset(offset).limit(limit))
-    )
+    return list(await session.scalars(query.order_by(Notice.id.desc()).offset(offset).limit(limit)))
 
 
 async def count_notices(
@@ -304,9 +302,7 @@ async def count_notices(
     return int(await session.scalar(counted) or 0)
 
 
-def _notices_in(
-    roots: Sequence[OrgUnit], states: Iterable[NoticeState] | None
-) -> Select[Notice]:
+def _notices_in(roots: Sequence[OrgUnit], states: Iterable[NoticeState] | None) -> Select[Notice]:
     subtrees = or_(*(OrgUnit.path.startswith(r.path, autoescape=True) for r in roots))
     query = select(Notice).join(OrgUnit, OrgUnit.id == Notice.org_unit_id).where(subtrees)
     if states is not None:

@@ -530,25 +530,32 @@ async def upcoming_trainings(session: AsyncSession, *, now: dt.datetime) -> list
     )
 
 
-async def trainings_in_subtree(
-    session: AsyncSession, path: str, *, since: dt.datetime
-) -> list[Training]:
-    """Trainings of the subtree starting from `since`, soonest first."""
-    return list(
-        (
-            await session.scalars(
-                select(Training)
-                .join(OrgUnit, OrgUnit.id == Training.org_unit_id)
-                .where(
-                    OrgUnit.path.startswith(path),
-                    Training.starts_at >= since,
-                    Training.cancelled_at.is_(None),
-                )
-                .order_by(Training.starts_at)
-                .limit(20)
-            )
-        ).all()
+async def trainings_in_subtrees(
+    session: AsyncSession,
+    paths: Sequence[str],
+    *,
+    since: dt.datetime,
+    offset: int = 0,
+    limit: int = 20,
+) -> tuple[list[Training], int]:
+    """A page of the trainings of these subtrees starting from `since`, soonest first, and how
+    many there are in all."""
+    if not paths:
+        return [], 0
+    query = (
+        select(Training)
+        .join(OrgUnit, OrgUnit.id == Training.org_unit_id)
+        .where(
+            or_(*(OrgUnit.path.startswith(path, autoescape=True) for path in paths)),
+            Training.starts_at >= since,
+            Training.cancelled_at.is_(None),
+        )
     )
+    total = await session.scalar(query.with_only_columns(func.count(Training.id)))
+    page = await session.scalars(
+        query.order_by(Training.starts_at, Training.id).offset(offset).limit(limit)
+    )
+    return list(page.all()), int(total or 0)
 
 
 async def training_record(

@@ -13,9 +13,10 @@ from bot.config import Settings
 from bot.demo import DemoUser
 from bot.fake_telegram import FakeMessage, FakeTelegramClient, FakeUser
 from bot.reminders.engine import REMINDERS_KEY, ReminderEngine
+from storage import queries
 from storage import reminder_queries as rq
 from storage.db import SessionFactory
-from storage.models_reminders import Reminder, ReminderState
+from storage.models_reminders import Reminder, ReminderState, TrainingAudience, TrainingKind
 from tests.support.bot import running_bot
 from tests.support.reminders import Clock, account_of, at
 
@@ -340,3 +341,48 @@ async def test_declining_after_reminders_were_planned_withdraws_them(
     clock.set(at("2026-11-24 14:00"))
     assert (await engine.tick()).messages == 2
     await chen.expect_no_reply()
+
+
+async def test_the_admins_training_list_comes_in_pages(
+    bot_at: ZhibuApp, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    admin = await client.user(demo["林书记"].telegram_id, "Lin", language_code="en")
+    async with db.begin() as session:
+        org = await queries.org_by_code(session, "DEMO")
+        assert org is not None
+        for day in range(1, 11):
+            await rq.add_training(
+                session,
+                org=org,
+                kind=TrainingKind.ROTATION,
+                audience=TrainingAudience.SECRETARIES,
+                title=f"Session {day}",
+                place="Room 1",
+                starts_at=at(f"2026-12-{day:02d} 09:00"),
+                created_by=None,
+            )
+    await admin.send("/training")
+    first = await admin.wait_reply()
+    assert "page 1 of 2" in first.text
+    # Soonest first, eight to a page after "New training", and a way to the later ones.
+    assert first.button_texts[0] == "➕ New training"
+    assert [b.partition("\u202fAM ")[2] for b in first.button_texts[1:9]] == [
+        f"Session {d}" for d in range(1, 9)
+    ]
+    assert first.button_texts[-1] == "Later ›"
+    await admin.press(first, "Later ›")
+    second = await admin.wait_edit()
+    assert "page 2 of 2" in second.text
+    assert [b.partition("\u202fAM ")[2] for b in second.button_texts[1:3]] == [
+        "Session 9",
+        "Session 10",
+    ]
+    assert second.button_texts[-1] == "‹ Earlier"
+    await admin.press(second, next(b for b in second.button_texts if "Session 10" in b))
+    assert "Session 10" in (await admin.wait_edit()).text
+    # Someone without the role cannot page through it.
+    member = await client.user(demo["李强"].telegram_id, "Li", language_code="en")
+    await member.send("/training")
+    record = await member.wait_reply()
+    update_id = await member.press_data(record, "trn:m:1")
+    assert "not available" in (await member.callback_answer(update_id))["text"]
