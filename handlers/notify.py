@@ -254,12 +254,18 @@ async def audience_pressed(update: Update, context: BotContext) -> str | None:
     return ACK
 
 
+BRANCHES_PAGE = 10
+
+
 async def _show_branches(update: Update, context: BotContext, data: dict[str, object]) -> None:
     chosen = set(data.get("branch_ids") or [])  # type: ignore[call-overload]
     async with context.db() as session:
         org = await queries.org_by_id(session, int(data["org_id"]))  # type: ignore[call-overload]
         assert org is not None
         branches = await nq.branches_in(session, org)
+    # A committee may have hundreds of branches; Telegram takes at most 100 buttons.
+    pages = max(1, -(-len(branches) // BRANCHES_PAGE))
+    page = min(int(data.get("branch_page") or 0), pages - 1)  # type: ignore[call-overload]
     locale = context.tr.locale
     rows = [
         [
@@ -268,10 +274,21 @@ async def _show_branches(update: Update, context: BotContext, data: dict[str, ob
                 f"ntf:br:{b.id}",
             )
         ]
-        for b in branches
+        for b in branches[page * BRANCHES_PAGE : (page + 1) * BRANCHES_PAGE]
     ]
+    nav = []
+    if page > 0:
+        nav.append(("‹", f"ntf:br:p{page - 1}"))
+    if page + 1 < pages:
+        nav.append(("›", f"ntf:br:p{page + 1}"))
+    if nav:
+        rows.append(nav)
     rows.append([(context._("Done"), "ntf:br:done")])
     text = context._("Choose the branches (press again to remove), then press Done.")
+    if pages > 1:
+        text += "\n" + context._("page {page} of {pages}").format(page=page + 1, pages=pages)
+    if chosen:
+        text += "\n" + context._("Chosen: {count}").format(count=len(chosen))
     await edit_or_answer(update, context, text, keyboard(rows))
 
 
@@ -293,6 +310,9 @@ async def branch_pressed(update: Update, context: BotContext) -> str | None:
                 )
                 return None
             await FLOW.save(session, update, state=ACK, data=data)
+        elif value.startswith("p"):
+            data["branch_page"] = int(value[1:])
+            await FLOW.save(session, update, state=BRANCHES, data=data)
         else:
             org = await queries.org_by_id(session, int(value))
             root = await queries.org_by_id(session, int(data["org_id"]))
@@ -753,7 +773,9 @@ def build() -> ConversationHandler[BotContext]:
             SECOND: [CallbackQueryHandler(second_pressed, pattern=r"^ntf:second:(add|skip)$")],
             TEXT2: [MessageHandler(filters.TEXT & ~filters.COMMAND, receive_text)],
             AUDIENCE: [CallbackQueryHandler(audience_pressed, pattern=r"^ntf:aud:[a-z]{1,16}$")],
-            BRANCHES: [CallbackQueryHandler(branch_pressed, pattern=r"^ntf:br:(\d{1,12}|done)$")],
+            BRANCHES: [
+                CallbackQueryHandler(branch_pressed, pattern=r"^ntf:br:(\d{1,12}|done|p\d{1,4})$")
+            ],
             ACK: [CallbackQueryHandler(ack_pressed, pattern=r"^ntf:ack:[01]$")],
             WHEN: [CallbackQueryHandler(when_pressed, pattern=r"^ntf:when:(now|later)$")],
             AT: [MessageHandler(filters.TEXT & ~filters.COMMAND, receive_time)],

@@ -12,7 +12,7 @@ from bot.demo import DemoUser
 from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
 from storage import queries
 from storage.db import SessionFactory
-from storage.models import Account, Person, PersonStatus, Role
+from storage.models import Account, OrgKind, Person, PersonStatus, Role
 from storage.models_notices import DeliveryState, Notice, NoticeDelivery, NoticeState
 from tests.support.bot import running_bot
 from tests.support.notices import (
@@ -219,6 +219,58 @@ async def test_a_long_list_of_scheduled_notices_comes_in_pages(
     await admin.send("/notices")
     listing = await admin.wait_reply()
     assert "page" not in listing.text and len(listing.button_texts) == 8
+
+
+async def test_a_committee_with_many_branches_picks_them_page_by_page(
+    bot: ZhibuApp, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    users = await demo_users(client, demo)
+    admin = users[ADMIN]
+    async with db.begin() as session:
+        committee = await queries.org_by_code(session, "DEMO")
+        assert committee is not None
+        # With the three demo branches, 123: more than one keyboard may hold.
+        for n in range(120):
+            await queries.add_org_unit(
+                session,
+                code=f"DEMO-X{n:03d}",
+                kind=OrgKind.BRANCH,
+                name=f"第{n}支部",
+                name_en=f"Branch {n}",
+                parent=committee,
+            )
+    await admin.send("/notify")
+    await admin.wait_reply()
+    await admin.send("Only two branches")
+    await admin.press(await admin.wait_reply(), data="ntf:second:skip")
+    await admin.press(await admin.wait_edit(), data="ntf:aud:branches")
+    picker = await admin.wait_edit()
+    assert "page 1 of 13" in picker.text
+    assert len(picker.button_texts) == 10 + 1 + 1  # ten branches, ›, Done
+    assert picker.button_texts[0].startswith("DEMO-B1 ")
+    await admin.press(picker, picker.button_texts[0])
+    picker = await admin.wait_edit()
+    assert picker.button_texts[0].startswith("✓ DEMO-B1 ") and "Chosen: 1" in picker.text
+    # Forward two pages, choose one there; the choice on page 1 is kept.
+    for _ in range(2):
+        await admin.press(picker, "›")
+        picker = await admin.wait_edit()
+    assert "page 3 of 13" in picker.text
+    label = next(b for b in picker.button_texts if b.startswith("DEMO-X017 "))
+    await admin.press(picker, label)
+    picker = await admin.wait_edit()
+    assert "page 3 of 13" in picker.text and "Chosen: 2" in picker.text
+    await admin.press(picker, "‹")
+    picker = await admin.wait_edit()
+    assert "page 2 of 13" in picker.text
+    await admin.press(picker, data="ntf:br:done")
+    await admin.press(await admin.wait_edit(), data="ntf:ack:0")
+    await admin.press(await admin.wait_edit(), data="ntf:when:now")
+    summary = await admin.wait_reply()
+    while "Recipients" not in summary.text:  # after the preview
+        summary = await admin.wait_reply()
+    # 王芳 and her three members; the new branch has nobody yet.
+    assert "Recipients: 4" in summary.text, summary.text
 
 
 async def test_too_long_text_and_photo_caption_limit(

@@ -210,6 +210,10 @@ async def test_send_edit_and_delete_are_recorded(server: FakeTelegramServer, bot
             {"text": "x", "reply_markup": keyboard(("Too long", "中" * 22))},
             "Bad Request: BUTTON_DATA_INVALID",
         ),
+        (
+            {"text": "x", "reply_markup": keyboard(*((f"B{n}", f"b{n}") for n in range(101)))},
+            "Bad Request: reply markup is too long",
+        ),
         ({"text": "x", "chat_id": 424242}, "Bad Request: chat not found"),
     ],
 )
@@ -235,7 +239,12 @@ async def test_limits_count_characters_after_html_parsing(bot: Bot) -> None:
     # 64 bytes of callback data, in 32 two-byte characters.
     two_byte_data = await bot.send_message(ALICE, "ok", reply_markup=keyboard(("Fits", "ü" * 32)))
 
+    hundred = await bot.send_message(
+        ALICE, "ok", reply_markup=keyboard(*((f"B{n}", f"b{n}") for n in range(100)))
+    )
+
     assert len(exactly.text) == 4096
+    assert hundred.reply_markup is not None and len(hundred.reply_markup.inline_keyboard) == 100
     assert two_byte_data.reply_markup is not None
 
 

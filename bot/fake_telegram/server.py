@@ -2034,6 +2034,9 @@ def _scope_key(scope: Any) -> str:
     return json.dumps(scope if isinstance(scope, dict) else {"type": "default"}, sort_keys=True)
 
 
+MAX_INLINE_BUTTONS = 100
+
+
 def _validate_inline_keyboard(rows: Any) -> None:
     """Reject inline keyboards Telegram rejects, with its error texts."""
     if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
@@ -2041,6 +2044,10 @@ def _validate_inline_keyboard(rows: Any) -> None:
             "can't parse inline keyboard button: "
             'field "inline_keyboard" must be an Array of Arrays'
         )
+    # Telegram refuses an inline keyboard of more than 100 buttons (an unpaged list of a large
+    # organisation's branches would be one).
+    if sum(len(row) for row in rows) > MAX_INLINE_BUTTONS:
+        raise _bad_request("reply markup is too long")
     for row in rows:
         for button in row:
             if not isinstance(button, dict) or not button.get("text"):
