@@ -111,6 +111,8 @@ def add_handlers(application: ZhibuApp) -> None:
         application.add_handler(invitation_handler)
     # Buttons on relink request cards too, and the words some of them ask for.
     application.add_handler(relink_review.build())
+    for relink_handler in relink.handlers():
+        application.add_handler(relink_handler)
     application.add_handler(start.build())
     application.add_handler(invite.build())
     application.add_handler(notify.build())

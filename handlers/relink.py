@@ -80,40 +80,68 @@ HOME_KINDS = (OrgKind.COMMITTEE, OrgKind.GENERAL_BRANCH)
 # ---- entry: state of an open request, the leaders' list, or a new request -----------------
 
 
+LIST_PAGE = 10
+
+
 @sender()
 async def relink(update: Update, context: BotContext) -> str | int | None:
     """Show the open request or the leaders' list; otherwise start a new request."""
     account_id = context.account.id if context.account else 0
-    principal = context.principal
-    leads = bool(principal.led_branches() or principal.admin_grants())
+    if _leads(context):
+        await _list_page(update, context, 0)
+        return ConversationHandler.END
     async with context.db() as session:
         own = await relink_queries.open_request_of(session, account_id)
-        listed = []
-        if leads:
-            listed = await relink_queries.requests_touching(
-                session,
-                branch_ids=[g.org_id for g in principal.led_branches()],
-                subtree_paths=[g.org_path for g in principal.admin_grants()],
-            )
-    if own is not None and not leads:
+    if own is not None:
         await show_card(update, context, own.id, edit=False)
-        return ConversationHandler.END
-    if leads:
-        await _list(update, context, listed, own_id=own.id if own else None)
         return ConversationHandler.END
     return await _start_new(update, context)
 
 
-async def _list(
-    update: Update, context: BotContext, rows: list[Any], *, own_id: int | None
-) -> None:
+@sender(registered=True)
+async def list_page_pressed(update: Update, context: BotContext) -> None:
+    """‹ / ›: another page of the leaders' list."""
+    assert update.callback_query is not None and update.callback_query.data is not None
+    if not _leads(context):
+        await refuse(update, context)
+        return
+    await _list_page(update, context, int(update.callback_query.data.split(":")[1]))
+
+
+def _leads(context: BotContext) -> bool:
+    return bool(context.principal.led_branches() or context.principal.admin_grants())
+
+
+async def _list_page(update: Update, context: BotContext, page: int) -> None:
     _ = context._
+    principal = context.principal
+    branch_ids = [g.org_id for g in principal.led_branches()]
+    subtree_paths = [g.org_path for g in principal.admin_grants()]
+    async with context.db() as session:
+        own = await relink_queries.open_request_of(
+            session, context.account.id if context.account else 0
+        )
+        total = await relink_queries.count_requests_touching(
+            session, branch_ids=branch_ids, subtree_paths=subtree_paths
+        )
+        pages = max(1, -(-total // LIST_PAGE))
+        # A page that emptied since its button was sent shows the last one there is.
+        page = min(page, pages - 1)
+        rows = await relink_queries.requests_touching(
+            session,
+            branch_ids=branch_ids,
+            subtree_paths=subtree_paths,
+            offset=page * LIST_PAGE,
+            limit=LIST_PAGE,
+        )
     now = context.settings.now()
     lines = [_("<b>Requests of mobile and lost-contact members in your scope</b>")]
+    if pages > 1:
+        lines[0] += " " + _("page {page} of {pages}").format(page=page + 1, pages=pages)
     buttons: list[list[tuple[str, str]]] = []
     if not rows:
         lines.append(_("No open requests."))
-    for row in rows[:30]:
+    for row in rows:
         days = max(0, (now - row.submitted_at).days)
         lines.append(
             _("#{id} {name}: {type}, {state}, {days} days").format(
@@ -125,11 +153,18 @@ async def _list(
             )
         )
         buttons.append([(f"#{row.id} {row.name}"[:60], f"rl:v:{row.id}")])
-    if own_id is not None:
-        buttons.append([(_("My own request"), f"rl:v:{own_id}")])
+    nav = []
+    if page > 0:
+        nav.append(("‹", f"rll:{page - 1}"))
+    if page + 1 < pages:
+        nav.append(("›", f"rll:{page + 1}"))
+    if nav:
+        buttons.append(nav)
+    if own is not None:
+        buttons.append([(_("My own request"), f"rl:v:{own.id}")])
     else:
         buttons.append([(_("Make a request of my own"), "rlq:new")])
-    await answer(update, context, "\n".join(lines), keyboard(buttons))
+    await edit_or_answer(update, context, "\n".join(lines), keyboard(buttons))
 
 
 @sender()
@@ -535,3 +570,8 @@ def build() -> ConversationHandler[BotContext]:
         persistent=True,
         allow_reentry=True,
     )
+
+
+def handlers() -> list[BaseHandler[Update, BotContext, object]]:
+    """Paging the leaders' list: outside the conversation, so it never ends a draft."""
+    return [CallbackQueryHandler(list_page_pressed, pattern=r"^rll:\d{1,4}$")]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
 
@@ -81,8 +81,41 @@ async def requests_touching(
     branch_ids: Sequence[int] = (),
     subtree_paths: Sequence[str] = (),
     open_only: bool = True,
+    offset: int = 0,
+    limit: int | None = None,
 ) -> list[RelinkRequest]:
-    """Requests whose home or receiving node is one of the branches or inside a subtree."""
+    """Requests whose home or receiving node is one of the branches or inside a subtree,
+    oldest first."""
+    query = _touching(branch_ids, subtree_paths, open_only)
+    if query is None:
+        return []
+    query = (
+        query.options(*_LOADED)
+        .order_by(RelinkRequest.submitted_at, RelinkRequest.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(await session.scalars(query))
+
+
+async def count_requests_touching(
+    session: AsyncSession,
+    *,
+    branch_ids: Sequence[int] = (),
+    subtree_paths: Sequence[str] = (),
+    open_only: bool = True,
+) -> int:
+    """How many requests requests_touching could list."""
+    query = _touching(branch_ids, subtree_paths, open_only)
+    if query is None:
+        return 0
+    counted = query.with_only_columns(func.count(RelinkRequest.id)).order_by(None)
+    return int(await session.scalar(counted) or 0)
+
+
+def _touching(
+    branch_ids: Sequence[int], subtree_paths: Sequence[str], open_only: bool
+) -> Select[RelinkRequest] | None:
     home = aliased(OrgUnit)
     receiving = aliased(OrgUnit)
     conditions: list[ColumnElement[bool]] = []
@@ -93,18 +126,16 @@ async def requests_touching(
         conditions.append(home.path.startswith(path, autoescape=True))
         conditions.append(receiving.path.startswith(path, autoescape=True))
     if not conditions:
-        return []
+        return None
     query = (
         select(RelinkRequest)
         .join(home, RelinkRequest.home_branch_id == home.id)
         .outerjoin(receiving, RelinkRequest.receiving_branch_id == receiving.id)
         .where(or_(*conditions))
-        .options(*_LOADED)
-        .order_by(RelinkRequest.submitted_at, RelinkRequest.id)
     )
     if open_only:
         query = query.where(RelinkRequest.state.not_in(list(FINAL_STATES)))
-    return list(await session.scalars(query))
+    return query
 
 
 async def leader_accounts(session: AsyncSession, branch_id: int) -> list[Account]:

@@ -13,7 +13,8 @@ from bot.demo import DemoUser
 from bot.fake_telegram import FakeTelegramClient
 from bot.fake_telegram.client import FakeMessage, FakeUser
 from bot.i18n import Translator
-from bot.relink.machine import RequestState
+from bot.relink import service
+from bot.relink.machine import RequestState, RequestType
 from handlers.relink_review import check_pocket_members
 from storage import queries
 from storage.db import SessionFactory
@@ -571,3 +572,46 @@ async def test_the_member_withdraws_and_the_home_side_cancels_with_a_reason(
     async with db() as session:
         entries = await queries.audit_entries(session, action="relink.cancelled")
     assert entries[0].details["reason"] == "The member stays in town after all"
+
+
+async def test_a_long_list_of_requests_comes_in_pages(
+    bot: ZhibuApp, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    async with db.begin() as session:
+        branch = await queries.org_by_code(session, "DEMO-B1")
+        assert branch is not None
+        for n in range(12):
+            account = Account(telegram_id=800_000 + n, telegram_language="en")
+            session.add(account)
+            await session.flush()
+            new = service.NewRequest(
+                type=RequestType.RECONNECT,
+                name=f"Member {n:02d}",
+                home_id=branch.id,
+                receiving_id=None,
+                join_year=2010,
+                city="Hangzhou",
+            )
+            outcome = await service.submit_request(
+                session, account=account, new=new, now=dt.datetime.now(dt.UTC)
+            )
+            assert outcome.request is not None, outcome
+    (secretary, member) = await _users(client, demo, "en", "王芳", "李强")
+    await secretary.send("/relink")
+    first = await secretary.wait_reply()
+    assert "page 1 of 2" in first.text
+    # Oldest first, ten to a page.
+    assert [b.split(" ", 1)[1] for b in first.button_texts[:10]] == [
+        f"Member {n:02d}" for n in range(10)
+    ]
+    assert first.button_texts[10:] == ["›", "Make a request of my own"]
+    await secretary.press(first, "›")
+    second = await secretary.wait_edit()
+    assert "page 2 of 2" in second.text and "Member 11" in second.text
+    assert second.button_texts[2:] == ["‹", "Make a request of my own"]
+    await secretary.press(second, second.button_texts[0])
+    assert "Member 10" in (await secretary.wait_reply()).text
+    # A member who leads nothing cannot page through the list.
+    await member.send("/me")
+    update_id = await member.press_data(await member.wait_reply(), "rll:0")
+    assert "not available" in (await member.callback_answer(update_id))["text"]
