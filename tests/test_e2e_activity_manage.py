@@ -22,6 +22,7 @@ from bot.rules.kinds import ActivityKind
 from storage import queries
 from storage.db import SessionFactory
 from storage.models import Role
+from storage.models_activity import Activity
 from tests.support.activity import activities, add_activity, as_user, org_today
 
 K = ActivityKind
@@ -428,3 +429,31 @@ async def test_help_lists_the_commands_of_each_role(
         await user.send("/help")
         commands = {line.split()[0] for line in (await user.wait_reply()).text.splitlines()[1:]}
         assert shown <= commands and not hidden & commands, name
+
+
+async def test_an_activity_too_long_for_one_message_comes_in_parts(
+    bot: ZhibuApp, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    # A large branch: 2,500 characters of minutes and 200 people absent, over 4,096 in all.
+    activity_id = await add_activity(
+        db, "DEMO-B1", org_today(), (K.GENERAL_MEETING,), minutes="讨论" * 1250, expected=400
+    )
+    async with db.begin() as session:
+        activity = await session.get(Activity, activity_id)
+        assert activity is not None
+        activity.absences = [
+            {"person_id": None, "name": f"党员{n:03d}", "reason": "work"} for n in range(200)
+        ]
+    secretary = await as_user(client, demo, "王芳")
+    await secretary.send("/activities")
+    listing = await secretary.wait_reply()
+    await secretary.press(listing, listing.button_texts[0])
+    parts = [await secretary.wait_reply()]
+    while not parts[-1].button_texts:
+        parts.append(await secretary.wait_reply())
+    whole = "\n".join(part.text for part in parts)
+    assert len(parts) > 1 and all(len(part.text) <= 4096 for part in parts)
+    assert f"Activity #{activity_id}" in parts[0].text and "党员199 (on duty at work)" in whole
+    # Cut at lines where it can be: the minutes arrive whole; the buttons come with the last.
+    assert "Minutes: " + "讨论" * 1250 in whole
+    assert "Correct" in parts[-1].button_texts
