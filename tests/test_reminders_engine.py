@@ -190,3 +190,31 @@ async def test_the_jobs_run_late_rather_than_never_and_never_pile_up(bot: ZhibuA
         job = jobs[name]
         assert (job.coalesce, job.misfire_grace_time, job.max_instances) == (True, None, 1)
     assert isinstance(bot.bot_data[REMINDERS_KEY], ReminderEngine)
+
+
+async def test_a_batch_too_long_for_one_message_ends_with_an_ellipsis_not_an_error(
+    engine: ReminderEngine,
+    clock: Clock,
+    db: SessionFactory,
+    client: FakeTelegramClient,
+    demo: dict[str, DemoUser],
+) -> None:
+    user = await client.user(demo["王芳"].telegram_id, "王芳", language_code="en")
+    account = await account_of(db, "王芳")
+    # Forty rectification items with long titles (escaped: & and < in them) due at once.
+    for n in range(40):
+        await add_reminder(
+            db,
+            account,
+            f"grd:{n}:x:1:d1",
+            clock(),
+            kind="rectification",
+            urgent=True,
+            payload={"title": f"Item {n:02d} <study> " + "&" * 120, "due_day": "2026-11-21"},
+        )
+    report = await engine.tick()
+    assert report.messages == 1 and report.failed == 0
+    message = await user.wait_reply()
+    assert message.text.startswith("🔔 40条提醒") and message.text.endswith("\n…")
+    assert len(message.text) <= 4096 and "Item 00 <study> &&&" in message.text
+    assert set((await states(db)).values()) == {"sent"}

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.fake_telegram.server import parse_html
-from handlers.common import split_message, utf16_length
+from bot.telegram_text import split_message, utf16_length
 
 
 def _words(text: str) -> str:

@@ -16,6 +16,7 @@ from bot.activities import KIND_LABELS
 from bot.grading.scoring import GRADE_NAMES, Grade
 from bot.i18n import N_, Translator
 from bot.rules.calendar import DEFAULT_RULES
+from bot.telegram_text import split_message
 from storage import reminder_queries as rq
 from storage.models import OrgUnit, Person
 from storage.models_reminders import Reminder, ReminderKind, Training
@@ -252,8 +253,11 @@ class Message:
 
 
 def _fit(text: str) -> str:
-    limit = int(MessageLimit.MAX_TEXT_LENGTH)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """One message, whatever the length: a digest is one message by design, so one too long
+    for Telegram ends, at a line break, with "…" (cutting the HTML anywhere could break a tag,
+    and Telegram would refuse the whole message)."""
+    parts = split_message(text, int(MessageLimit.MAX_TEXT_LENGTH) - 2)
+    return parts[0] if len(parts) == 1 else parts[0] + "\n…"
 
 
 async def digest_text(
