@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from bot.config import Settings, SettingsError, load_settings
@@ -120,10 +123,16 @@ def run(settings: Settings) -> int:
             flush=True,
         )
         return sandbox(settings)
-    prepare_database(settings)
-    from bot.app import build_application
+    with _stop_requests() as stop_requested:
+        prepare_database(settings)
+        from bot.app import build_application
 
-    application = build_application(settings)
+        application = build_application(settings)
+    if stop_requested.is_set():
+        # Asked to stop while migrating or loading: the migration was let finish, and no
+        # update has been taken yet, so there is nothing to hand over.
+        log.info("stopped before serving")
+        return 0
     if settings.webhook_url:
         host, _, port = settings.webhook_listen.rpartition(":")
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
@@ -142,6 +151,30 @@ def run(settings: Settings) -> int:
         log.info("polling Telegram")
         application.run_polling(allowed_updates=ALLOWED_UPDATES)
     return 0
+
+
+@contextlib.contextmanager
+def _stop_requests() -> Iterator[threading.Event]:
+    """Hold SIGTERM and SIGINT during start-up; the event says whether one came.
+
+    Python's default would end the process at once, halfway through a migration (SQLite's DDL
+    is not transactional). Afterwards, until PTB installs its own handlers (which stop it
+    cleanly), a signal exits normally rather than killing the process.
+    """
+    requested = threading.Event()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for sig in signals:
+        signal.signal(sig, lambda *_: requested.set())
+    log.info("starting")
+    try:
+        yield requested
+    finally:
+        for sig in signals:
+            signal.signal(sig, _exit_quietly)
+
+
+def _exit_quietly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _webhook_path(url: str) -> str:

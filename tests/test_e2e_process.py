@@ -14,8 +14,9 @@ from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
 from bot.invites import create_invite
 from storage import queries
 from storage.db import SessionFactory
+from storage.migrate import is_up_to_date
 from storage.models import Role
-from tests.support.bot import BotProcess, env_for
+from tests.support.bot import BotProcess, env_for, eventually, settings_for
 
 pytestmark = pytest.mark.slow
 
@@ -73,6 +74,30 @@ async def test_sigterm_shuts_down_gracefully(
     finally:
         process.ensure_stopped()
     assert "123456:TEST" not in process.log()  # the token never reaches the logs
+
+
+async def test_sigterm_during_start_up_lets_the_migration_finish_and_exits_cleanly(
+    telegram: FakeTelegramServer, tmp_path: Path
+) -> None:
+    # An empty database: the bot migrates it from nothing, the slowest start there is.
+    url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+    process = BotProcess(env_for(settings_for(url, telegram)), tmp_path / "bot.log")
+    process.start()
+    try:
+        assert await eventually(lambda: _logged(process, "INFO zhibu: starting"), within=30)
+        code = await process.terminate()
+    finally:
+        process.ensure_stopped()
+    log = process.log()
+    assert code == 0, log
+    # Told while migrating or loading, it finishes that and stops before taking any update.
+    assert "stopped before serving" in log and "Application started" not in log, log
+    assert "migration" in log.lower()
+    assert is_up_to_date(url)
+
+
+async def _logged(process: BotProcess, line: str) -> bool:
+    return line in process.log()
 
 
 def _free_port() -> int:
