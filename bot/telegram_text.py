@@ -14,6 +14,11 @@ def utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def fits_one_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> bool:
+    """Whether Telegram takes the HTML text as one message."""
+    return _shown_length(text) <= limit
+
+
 def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
     """Cut a long reply into messages Telegram accepts, at line breaks.
 
@@ -21,7 +26,7 @@ def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[
     arrive in parts, not fail. Our HTML never spans lines, so every part stays well-formed.
     What is measured is what Telegram counts: the text once tags and entities are parsed.
     """
-    if _shown_length(text) <= limit:
+    if fits_one_message(text, limit):
         return [text]
     parts: list[str] = []
     current = ""

@@ -6,6 +6,7 @@ import functools
 import html
 import logging
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -14,7 +15,7 @@ from telegram.error import BadRequest, TelegramError
 from bot.accounts import load_sender
 from bot.context import BotContext
 from bot.i18n import N_
-from bot.telegram_text import split_message
+from bot.telegram_text import fits_one_message, split_message
 from storage import queries
 from storage.models import OrgUnit, Role
 
@@ -89,7 +90,7 @@ async def edit_or_answer(
     """Edit the message whose button was pressed, or send a new one for typed input (or for a
     text too long for one message, which then comes in parts)."""
     query = update.callback_query
-    if query is not None and isinstance(query.message, Message) and len(split_message(text)) == 1:
+    if query is not None and isinstance(query.message, Message) and fits_one_message(text):
         await query.answer()
         try:
             await query.message.edit_text(text, reply_markup=keyboard)
@@ -115,6 +116,43 @@ def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Which page of a long list is shown (from 0) and how many there are."""
+
+    index: int
+    count: int
+    size: int
+
+    @classmethod
+    def of(cls, requested: int, total: int, size: int) -> Page:
+        """The requested page, or the last one there is: a list may have shrunk since its
+        page button was sent."""
+        count = max(1, -(-total // size))
+        return cls(min(max(requested, 0), count - 1), count, size)
+
+    @property
+    def offset(self) -> int:
+        """How many items come before this page."""
+        return self.index * self.size
+
+    def buttons(self, data: str, back: str = "‹", forward: str = "›") -> list[tuple[str, str]]:
+        """A row to the neighbouring pages (empty when there is one page); `data` is the
+        callback data with `{}` where the page number goes."""
+        row = []
+        if self.index > 0:
+            row.append((back, data.format(self.index - 1)))
+        if self.index + 1 < self.count:
+            row.append((forward, data.format(self.index + 1)))
+        return row
+
+    def caption(self, context: BotContext) -> str:
+        """ "page 2 of 5", or nothing when everything fits on one page."""
+        if self.count == 1:
+            return ""
+        return context._("page {page} of {pages}").format(page=self.index + 1, pages=self.count)
 
 
 def escape(text: str) -> str:

@@ -151,15 +151,11 @@ def chart(notices: list[tuple[Notice, nq.NoticeCounts]]) -> bytes | None:
 async def report_notices(update: Update, context: BotContext) -> None:
     """Acknowledgement of the subtree's recent notices: summary, spreadsheet, chart, re-send."""
     _ = context._
+    paths = [g.org_path for g in context.principal.admin_grants()]
     async with context.db() as session:
-        roots = [
-            org
-            for g in context.principal.admin_grants()
-            if (org := await queries.org_by_id(session, g.org_id)) is not None
-        ]
         notices = [
             n
-            for n in await nq.notices_of(session, roots=roots, limit=REPORTED)
+            for n in await nq.notices_of(session, subtree_paths=paths, limit=REPORTED)
             if n.state in (NoticeState.SENDING, NoticeState.DONE, NoticeState.CANCELLED)
         ]
         with_counts = [(n, await nq.notice_counts(session, n.id)) for n in notices]

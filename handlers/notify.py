@@ -33,6 +33,7 @@ from bot.notices import (
 from bot.rules.dates import parse_future_datetime
 from handlers.cancel import conversation_fallbacks
 from handlers.common import (
+    Page,
     answer,
     edit_or_answer,
     escape,
@@ -264,8 +265,8 @@ async def _show_branches(update: Update, context: BotContext, data: dict[str, ob
         assert org is not None
         branches = await nq.branches_in(session, org)
     # A committee may have hundreds of branches; Telegram takes at most 100 buttons.
-    pages = max(1, -(-len(branches) // BRANCHES_PAGE))
-    page = min(int(data.get("branch_page") or 0), pages - 1)  # type: ignore[call-overload]
+    requested = int(data.get("branch_page") or 0)  # type: ignore[call-overload]
+    shown = Page.of(requested, len(branches), BRANCHES_PAGE)
     locale = context.tr.locale
     rows = [
         [
@@ -274,19 +275,15 @@ async def _show_branches(update: Update, context: BotContext, data: dict[str, ob
                 f"ntf:br:{b.id}",
             )
         ]
-        for b in branches[page * BRANCHES_PAGE : (page + 1) * BRANCHES_PAGE]
+        for b in branches[shown.offset : shown.offset + BRANCHES_PAGE]
     ]
-    nav = []
-    if page > 0:
-        nav.append(("‹", f"ntf:br:p{page - 1}"))
-    if page + 1 < pages:
-        nav.append(("›", f"ntf:br:p{page + 1}"))
+    nav = shown.buttons("ntf:br:p{}")
     if nav:
         rows.append(nav)
     rows.append([(context._("Done"), "ntf:br:done")])
     text = context._("Choose the branches (press again to remove), then press Done.")
-    if pages > 1:
-        text += "\n" + context._("page {page} of {pages}").format(page=page + 1, pages=pages)
+    if shown.count > 1:
+        text += "\n" + shown.caption(context)
     if chosen:
         text += "\n" + context._("Chosen: {count}").format(count=len(chosen))
     await edit_or_answer(update, context, text, keyboard(rows))
@@ -722,29 +719,22 @@ async def notices_page_pressed(update: Update, context: BotContext) -> None:
 
 
 async def _notices_page(update: Update, context: BotContext, page: int) -> None:
+    paths = [g.org_path for g in context.principal.admin_grants()]
     async with context.db() as session:
-        roots = [
-            org
-            for g in context.principal.admin_grants()
-            if (org := await queries.org_by_id(session, g.org_id)) is not None
-        ]
-        total = await nq.count_notices(session, roots=roots, states=LISTED_STATES)
-        pages = max(1, -(-total // NOTICES_PAGE))
-        # A page that emptied since its button was sent shows the last one there is.
-        page = min(page, pages - 1)
+        total = await nq.count_notices(session, subtree_paths=paths, states=LISTED_STATES)
+        shown = Page.of(page, total, NOTICES_PAGE)
         notices = await nq.notices_of(
             session,
-            roots=roots,
+            subtree_paths=paths,
             states=LISTED_STATES,
-            offset=page * NOTICES_PAGE,
+            offset=shown.offset,
             limit=NOTICES_PAGE,
         )
     if not notices:
         await edit_or_answer(update, context, context._("No notices are scheduled or going out."))
         return
-    lines = [context._("Scheduled notices and notices going out:")]
-    if pages > 1:
-        lines[0] += " " + context._("page {page} of {pages}").format(page=page + 1, pages=pages)
+    title = context._("Scheduled notices and notices going out:")
+    lines = [f"{title} {shown.caption(context)}".rstrip()]
     rows = []
     for notice in notices:
         excerpt = notice.text_for(context.tr.locale)[:60]
@@ -752,11 +742,7 @@ async def _notices_page(update: Update, context: BotContext, page: int) -> None:
         lines.append(f"#{notice.id} · {when} · {escape(excerpt)}")
         label = context._("Cancel #{id}").format(id=notice.id)
         rows.append([(label, f"ntc:stop:{notice.id}")])
-    nav = []
-    if page > 0:
-        nav.append((context._("‹ Newer"), f"ntc:list:{page - 1}"))
-    if page + 1 < pages:
-        nav.append((context._("Older ›"), f"ntc:list:{page + 1}"))
+    nav = shown.buttons("ntc:list:{}", context._("‹ Newer"), context._("Older ›"))
     if nav:
         rows.append(nav)
     await edit_or_answer(update, context, "\n".join(lines), keyboard(rows))

@@ -29,6 +29,7 @@ from bot.relink import service
 from bot.relink.machine import RequestType
 from handlers.cancel import conversation_fallbacks
 from handlers.common import (
+    Page,
     answer,
     clean_text,
     edit_or_answer,
@@ -124,20 +125,17 @@ async def _list_page(update: Update, context: BotContext, page: int) -> None:
         total = await relink_queries.count_requests_touching(
             session, branch_ids=branch_ids, subtree_paths=subtree_paths
         )
-        pages = max(1, -(-total // LIST_PAGE))
-        # A page that emptied since its button was sent shows the last one there is.
-        page = min(page, pages - 1)
+        shown = Page.of(page, total, LIST_PAGE)
         rows = await relink_queries.requests_touching(
             session,
             branch_ids=branch_ids,
             subtree_paths=subtree_paths,
-            offset=page * LIST_PAGE,
+            offset=shown.offset,
             limit=LIST_PAGE,
         )
     now = context.settings.now()
-    lines = [_("<b>Requests of mobile and lost-contact members in your scope</b>")]
-    if pages > 1:
-        lines[0] += " " + _("page {page} of {pages}").format(page=page + 1, pages=pages)
+    title = _("<b>Requests of mobile and lost-contact members in your scope</b>")
+    lines = [f"{title} {shown.caption(context)}".rstrip()]
     buttons: list[list[tuple[str, str]]] = []
     if not rows:
         lines.append(_("No open requests."))
@@ -153,11 +151,7 @@ async def _list_page(update: Update, context: BotContext, page: int) -> None:
             )
         )
         buttons.append([(f"#{row.id} {row.name}"[:60], f"rl:v:{row.id}")])
-    nav = []
-    if page > 0:
-        nav.append(("‹", f"rll:{page - 1}"))
-    if page + 1 < pages:
-        nav.append(("›", f"rll:{page + 1}"))
+    nav = shown.buttons("rll:{}")
     if nav:
         buttons.append(nav)
     if own is not None:

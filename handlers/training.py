@@ -29,6 +29,7 @@ from bot.reminders.trainings import (
 from bot.rules.dates import parse_future_datetime
 from handlers.cancel import conversation_fallbacks
 from handlers.common import (
+    Page,
     answer,
     clean_text,
     edit_or_answer,
@@ -106,37 +107,27 @@ async def menu_page_pressed(update: Update, context: BotContext) -> None:
 async def _menu_page(update: Update, context: BotContext, page: int) -> None:
     # From a month back, so attendance can still be recorded for recent ones.
     since = context.settings.now() - dt.timedelta(days=30)
+    paths = [g.org_path for g in context.principal.admin_grants()]
     async with context.db() as session:
-        paths = [
-            org.path
-            for org_id in _admin_org_ids(context)
-            if (org := await queries.org_by_id(session, org_id)) is not None
-        ]
         trainings, total = await rq.trainings_in_subtrees(
             session, paths, since=since, offset=page * MENU_PAGE, limit=MENU_PAGE
         )
-        pages = max(1, -(-total // MENU_PAGE))
-        if page >= pages:
-            # A page that emptied since its button was sent: the last one there is.
-            page = pages - 1
+        shown = Page.of(page, total, MENU_PAGE)
+        if shown.index != page:
             trainings, total = await rq.trainings_in_subtrees(
-                session, paths, since=since, offset=page * MENU_PAGE, limit=MENU_PAGE
+                session, paths, since=since, offset=shown.offset, limit=MENU_PAGE
             )
     rows: list[list[tuple[str, str]]] = [[(context._("➕ New training"), "trn:new")]]
     for training in trainings:
         label = f"{when(context.tr, training.starts_at)} {training.title}"
         rows.append([(label[:60], f"trn:v:{training.id}")])
-    nav = []
-    if page > 0:
-        nav.append((context._("‹ Earlier"), f"trn:m:{page - 1}"))
-    if page + 1 < pages:
-        nav.append((context._("Later ›"), f"trn:m:{page + 1}"))
+    nav = shown.buttons("trn:m:{}", context._("‹ Earlier"), context._("Later ›"))
     if nav:
         rows.append(nav)
     text = context._("Trainings: schedule a new one, or open one to see answers and attendance.")
-    if pages > 1:
-        text += " " + context._("page {page} of {pages}").format(page=page + 1, pages=pages)
-    await edit_or_answer(update, context, text, keyboard(rows))
+    await edit_or_answer(
+        update, context, f"{text} {shown.caption(context)}".rstrip(), keyboard(rows)
+    )
 
 
 async def _record_text(context: BotContext, now: dt.datetime) -> str:
@@ -322,21 +313,18 @@ async def _attendance(update: Update, context: BotContext, training_id: int, pag
     if training is None or training.starts_at > context.settings.now():
         await refuse(update, context)
         return
-    chunk = people[page * ATTENDANCE_PAGE : (page + 1) * ATTENDANCE_PAGE]
+    shown = Page.of(page, len(people), ATTENDANCE_PAGE)
+    chunk = people[shown.offset : shown.offset + ATTENDANCE_PAGE]
     rows = [
         [
             (
                 ("✅ " if invitee.attended else "▫️ ") + name,
-                f"trn:a:{training_id}:{invitee.person_id}:{page}",
+                f"trn:a:{training_id}:{invitee.person_id}:{shown.index}",
             )
         ]
         for invitee, name in chunk
     ]
-    navigation = []
-    if page > 0:
-        navigation.append(("◀", f"trn:att:{training_id}:{page - 1}"))
-    if (page + 1) * ATTENDANCE_PAGE < len(people):
-        navigation.append(("▶", f"trn:att:{training_id}:{page + 1}"))
+    navigation = shown.buttons(f"trn:att:{training_id}:{{}}", "◀", "▶")
     if navigation:
         rows.append(navigation)
     rows.append([(context._("Done"), f"trn:v:{training_id}")])

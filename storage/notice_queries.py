@@ -280,30 +280,33 @@ async def cancel_notice(session: AsyncSession, notice: Notice, now: dt.datetime)
 async def notices_of(
     session: AsyncSession,
     *,
-    roots: Sequence[OrgUnit],
+    subtree_paths: Sequence[str],
     states: Iterable[NoticeState] | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> list[Notice]:
     """Notices sent from within these subtrees, newest first."""
-    if not roots:
+    if not subtree_paths:
         return []
-    query = _notices_in(roots, states)
+    query = _notices_in(subtree_paths, states)
     return list(await session.scalars(query.order_by(Notice.id.desc()).offset(offset).limit(limit)))
 
 
 async def count_notices(
-    session: AsyncSession, *, roots: Sequence[OrgUnit], states: Iterable[NoticeState] | None = None
+    session: AsyncSession,
+    *,
+    subtree_paths: Sequence[str],
+    states: Iterable[NoticeState] | None = None,
 ) -> int:
     """How many notices notices_of could list."""
-    if not roots:
+    if not subtree_paths:
         return 0
-    counted = _notices_in(roots, states).with_only_columns(func.count(Notice.id))
+    counted = _notices_in(subtree_paths, states).with_only_columns(func.count(Notice.id))
     return int(await session.scalar(counted) or 0)
 
 
-def _notices_in(roots: Sequence[OrgUnit], states: Iterable[NoticeState] | None) -> Select[Notice]:
-    subtrees = or_(*(OrgUnit.path.startswith(r.path, autoescape=True) for r in roots))
+def _notices_in(paths: Sequence[str], states: Iterable[NoticeState] | None) -> Select[Notice]:
+    subtrees = or_(*(OrgUnit.path.startswith(path, autoescape=True) for path in paths))
     query = select(Notice).join(OrgUnit, OrgUnit.id == Notice.org_unit_id).where(subtrees)
     if states is not None:
         query = query.where(Notice.state.in_(list(states)))

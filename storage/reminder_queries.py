@@ -67,6 +67,9 @@ async def insert_reminders(
     return len(rows)
 
 
+_PREFILTER_ABOVE = 8
+
+
 async def cancel_reminders(
     session: AsyncSession, subjects: Iterable[tuple[str, int | None]]
 ) -> int:
@@ -74,16 +77,21 @@ async def cancel_reminders(
     subjects = list(subjects)
     if not subjects:
         return 0
-    # Most subjects the planner calls done never had a reminder: cancel only pending ones.
-    pending = set(
-        (
-            await session.scalars(
-                select(Reminder.subject).where(Reminder.state == ReminderState.PENDING).distinct()
-            )
-        ).all()
-    )
-    everyone = sorted({s for s, account in subjects if account is None and s in pending})
-    one = sorted({(s, a) for s, a in subjects if a is not None and s in pending})
+    if len(subjects) > _PREFILTER_ABOVE:
+        # Most subjects the planner calls done never had a reminder: rather than an update for
+        # each, find which have pending ones first. A handler's one or two go straight on.
+        pending = set(
+            (
+                await session.scalars(
+                    select(Reminder.subject)
+                    .where(Reminder.state == ReminderState.PENDING)
+                    .distinct()
+                )
+            ).all()
+        )
+        subjects = [(s, a) for s, a in subjects if s in pending]
+    everyone = sorted({s for s, account in subjects if account is None})
+    one = sorted({(s, a) for s, a in subjects if a is not None})
     cancelled = 0
     for start in range(0, len(everyone), INSERT_CHUNK):
         result = await session.execute(
