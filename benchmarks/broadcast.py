@@ -36,13 +36,13 @@ from _common import ROOT, TOKEN, percentile, start_fake_server, stop
 from sqlalchemy import insert, select
 
 from bot.demo import seed_demo
+from bot.enums import NoticeAudience
 from bot.fake_telegram import FakeTelegramClient
 from storage import notice_queries as nq
 from storage import queries
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import Account, Person
-from storage.models_notices import Audience
 
 FIRST_ID = 5_000_000
 PROBES = (990_001, 990_002, 990_003)
@@ -97,7 +97,7 @@ async def create_notice(url: str, status_message_id: int) -> int:
             session,
             org=org,
             created_by=admin,
-            audience=Audience.MEMBERS,
+            audience=NoticeAudience.MEMBERS,
             branch_ids=[],
             texts={
                 "en": "Organisational life meeting on Monday at 9:00.",

@@ -28,12 +28,13 @@ from _common import TOKEN, median, percentile, start_fake_server, start_python, 
 from sqlalchemy import insert, text
 
 from bot.compliance import subtree_compliance
+from bot.enums import OrgKind, Role
 from bot.fake_telegram import FakeTelegramClient
 from bot.rules.kinds import ActivityKind
 from storage import queries
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
-from storage.models import Account, OrgKind, OrgUnit, Person, Role, RoleAssignment
+from storage.models import Account, OrgUnit, Person, RoleAssignment
 from storage.models_activity import Activity
 
 CHUNK = 10_000

@@ -20,19 +20,15 @@ from pathlib import Path
 
 from sqlalchemy import insert, update
 
+from bot.enums import OrgKind, SurveyGroup
 from bot.grading import service
 from bot.i18n import Translator, load_catalogs
 from handlers.grading_admin import export_labels
 from storage import queries
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
-from storage.models import OrgKind, OrgUnit, Person
-from storage.models_grading import (
-    GradingAssessment,
-    GradingCampaign,
-    SatisfactionResponse,
-    SurveyGroup,
-)
+from storage.models import OrgUnit, Person
+from storage.models_grading import GradingAssessment, GradingCampaign, SatisfactionResponse
 
 CHUNK = 20_000
 

@@ -32,13 +32,14 @@ from telegram.request import HTTPXRequest
 
 from bot.config import Settings
 from bot.delivery import FloodGate
+from bot.enums import OrgKind, Role
 from bot.fake_telegram import FakeTelegramClient
 from bot.reminders.engine import ReminderEngine
 from bot.reminders.sources import plan_reminders
 from storage import queries
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
-from storage.models import Account, OrgKind, OrgUnit, Person, Role, RoleAssignment
+from storage.models import Account, OrgUnit, Person, RoleAssignment
 from storage.models_reminders import Reminder
 
 CHUNK = 10_000

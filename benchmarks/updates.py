@@ -16,11 +16,12 @@ from pathlib import Path
 
 from _common import TOKEN, median, start_fake_server, start_python, stop
 
+from bot.enums import OrgKind
 from bot.fake_telegram import FakeTelegramClient
 from storage import queries
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
-from storage.models import Account, OrgKind, Person
+from storage.models import Account, Person
 
 ZHIBU_BOT = """
 import asyncio

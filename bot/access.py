@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from storage.models import OrgKind, Role
+from bot.enums import OrgKind, Role
 
 # Higher number = more authority; invites may grant only roles at or below the inviter's own.
 ROLE_RANK = {Role.MEMBER: 0, Role.DEPUTY: 1, Role.SECRETARY: 2, Role.ADMIN: 3}

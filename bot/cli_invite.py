@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from bot.config import Settings
+from bot.enums import Role
 from bot.errors import CommandError
 from bot.invites import InviteError, create_invite, deep_link, parse_duration
 from storage import queries
 from storage.db import create_engine, session_factory
-from storage.models import Role
 
 
 async def bot_username(settings: Settings) -> str:

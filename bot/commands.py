@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.access import Principal
+from bot.enums import Role
 from bot.i18n import N_
-from storage.models import Role
 
 EVERYONE: frozenset[Role] = frozenset()
 LEADERS = frozenset({Role.SECRETARY, Role.DEPUTY, Role.ADMIN})

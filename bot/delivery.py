@@ -44,10 +44,10 @@ from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
 from bot.config import Settings
+from bot.enums import DeliveryState
 from bot.transport import AiohttpRequest, SendFailure, classify_network_error
 from storage import notice_queries as nq
 from storage.db import SessionFactory
-from storage.models_notices import DeliveryState
 
 log = logging.getLogger(__name__)
 

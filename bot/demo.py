@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.enums import OrgKind, Role
 from storage import queries
-from storage.models import Account, OrgKind, Person, Role
+from storage.models import Account, Person
 
 # (code, name, name_en, secretary, members)
 BRANCHES = (

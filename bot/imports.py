@@ -26,9 +26,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from bot.enums import OrgKind, PersonStatus, Role
 from storage import queries
 from storage.db import create_engine, session_factory
-from storage.models import OrgKind, OrgUnit, Person, PersonStatus, Role, RoleAssignment
+from storage.models import OrgUnit, Person, RoleAssignment
 
 E = TypeVar("E", bound=enum.Enum)
 

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.enums import OrgKind, Role
 from storage import queries
-from storage.models import Account, Invite, InviteFailure, OrgKind, OrgUnit, Person, Role
+from storage.models import Account, Invite, InviteFailure, OrgUnit, Person
 
 # No 0/O, 1/I/L: codes are read aloud and typed from paper as often as tapped.
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"

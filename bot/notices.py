@@ -17,21 +17,22 @@ from telegram.constants import MessageLimit
 from bot.accounts import reader_translator, translator_for
 from bot.config import SUPPORTED_LOCALES, Settings
 from bot.delivery import DeliveryService, FloodGate, Rendered
+from bot.enums import NoticeAudience, NoticeState
 from bot.i18n import N_, Translator
 from storage import notice_queries as nq
 from storage.db import SessionFactory
 from storage.models import Account, OrgUnit
-from storage.models_notices import Audience, Notice, NoticeState
+from storage.models_notices import Notice
 
 log = logging.getLogger(__name__)
 
-AUDIENCE_LABELS: dict[Audience, str] = {
-    Audience.EVERYONE: N_("everyone in the organisation"),
-    Audience.SECRETARIES: N_("branch secretaries only"),
-    Audience.COMMITTEE: N_("branch committee members (secretaries and deputies)"),
-    Audience.MEMBERS: N_("members"),
-    Audience.MOBILE: N_("mobile members"),
-    Audience.BRANCHES: N_("chosen branches"),
+AUDIENCE_LABELS: dict[NoticeAudience, str] = {
+    NoticeAudience.EVERYONE: N_("everyone in the organisation"),
+    NoticeAudience.SECRETARIES: N_("branch secretaries only"),
+    NoticeAudience.COMMITTEE: N_("branch committee members (secretaries and deputies)"),
+    NoticeAudience.MEMBERS: N_("members"),
+    NoticeAudience.MOBILE: N_("mobile members"),
+    NoticeAudience.BRANCHES: N_("chosen branches"),
 }
 
 PROGRESS_BAR_WIDTH = 10
@@ -288,7 +289,9 @@ class NoticeProgress:
         )
 
 
-def audience_label(tr: Translator, audience: Audience, branches: Iterable[OrgUnit] = ()) -> str:
+def audience_label(
+    tr: Translator, audience: NoticeAudience, branches: Iterable[OrgUnit] = ()
+) -> str:
     """The audience in words, with the chosen branches' codes."""
     label = tr._(AUDIENCE_LABELS[audience])
     codes = [b.code for b in branches]

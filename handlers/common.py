@@ -14,10 +14,11 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.accounts import load_sender
 from bot.context import BotContext
+from bot.enums import Role
 from bot.i18n import N_
 from bot.telegram_text import fits_one_message, split_message
 from storage import queries
-from storage.models import OrgUnit, Role
+from storage.models import OrgUnit
 
 log = logging.getLogger(__name__)
 

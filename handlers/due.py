@@ -11,6 +11,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot.activities import KIND_LABELS
 from bot.compliance import branch_compliance
 from bot.context import BotContext
+from bot.enums import OrgKind
 from bot.rules.calendar import (
     ObligationState,
     ObligationStatus,
@@ -24,7 +25,7 @@ from bot.rules.calendar import (
 from handlers.activity import today_in_org
 from handlers.common import edit_or_answer, escape, keyboard, refuse, sender
 from storage import activity_queries, queries
-from storage.models import OrgKind, OrgUnit
+from storage.models import OrgUnit
 
 STATE_MARKS = {
     ObligationState.DONE: "✅",

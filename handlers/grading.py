@@ -22,6 +22,7 @@ from telegram.ext import (
 from bot.commands import LEADERS
 from bot.context import BotContext
 from bot.conversation import Flow
+from bot.enums import CampaignStatus
 from bot.grading import service
 from bot.grading.questionnaire import (
     AnswerType,
@@ -54,11 +55,7 @@ from handlers.grading_labels import (
 from storage import grading_queries as gq
 from storage import queries
 from storage.models import Account
-from storage.models_grading import (
-    CampaignStatus,
-    GradingAssessment,
-    GradingCampaign,
-)
+from storage.models_grading import GradingAssessment, GradingCampaign
 
 FLOW = Flow("grading_answer")
 ANSWER = "answer"

@@ -20,6 +20,7 @@ from telegram.ext import (
 
 from bot.context import BotContext
 from bot.conversation import Flow
+from bot.enums import CampaignStatus, Role
 from bot.grading import service
 from bot.grading.announce import GRADED, OPENED, announcement_rows
 from bot.grading.chart import grade_bars
@@ -46,8 +47,8 @@ from handlers.grading_labels import (
 from storage import grading_queries as gq
 from storage import queries
 from storage import reminder_queries as rq
-from storage.models import Account, OrgUnit, Role
-from storage.models_grading import CampaignStatus, GradingCampaign
+from storage.models import Account, OrgUnit
+from storage.models_grading import GradingCampaign
 
 ADMINS = frozenset({Role.ADMIN})
 FLOW = Flow("grading_superior")

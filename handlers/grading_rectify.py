@@ -18,6 +18,7 @@ from bot.accounts import translator_for
 from bot.commands import LEADERS
 from bot.context import BotContext
 from bot.conversation import Flow
+from bot.enums import RectificationStatus
 from bot.grading import service
 from bot.grading.scoring import Grade
 from handlers.cancel import conversation_fallbacks
@@ -34,7 +35,7 @@ from handlers.grading_labels import IDLE_TIMEOUT, SATISFACTION_NAMES
 from storage import grading_queries as gq
 from storage import queries
 from storage.models import Account
-from storage.models_grading import GradingAssessment, RectificationStatus
+from storage.models_grading import GradingAssessment
 
 log = logging.getLogger(__name__)
 

@@ -22,6 +22,7 @@ from bot.accounts import translator_for
 from bot.commands import LEADERS
 from bot.context import BotContext
 from bot.conversation import Flow
+from bot.enums import RectificationStatus
 from bot.grading import service
 from handlers.cancel import conversation_fallbacks
 from handlers.common import (
@@ -37,7 +38,7 @@ from handlers.grading_labels import IDLE_TIMEOUT, SATISFACTION_NAMES, campaign_t
 from storage import grading_queries as gq
 from storage import queries
 from storage.models import Account
-from storage.models_grading import RectificationItem, RectificationStatus
+from storage.models_grading import RectificationItem
 
 log = logging.getLogger(__name__)
 

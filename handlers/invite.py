@@ -14,6 +14,7 @@ from telegram.ext import (
 from bot.commands import LEADERS
 from bot.context import BotContext
 from bot.conversation import Flow
+from bot.enums import Role
 from bot.invites import create_invite, deep_link, parse_duration
 from handlers.cancel import conversation_fallbacks
 from handlers.common import (
@@ -28,7 +29,7 @@ from handlers.common import (
     sender,
 )
 from storage import queries
-from storage.models import Account, OrgUnit, Role
+from storage.models import Account, OrgUnit
 
 FLOW = Flow("invite")
 ORG, ROLE, USES, EXPIRY = "org", "role", "uses", "expiry"

@@ -11,13 +11,14 @@ from telegram import Update
 from telegram.ext import CommandHandler, filters
 
 from bot.context import BotContext
+from bot.enums import NoticeState, Role
 from bot.i18n import Translator
 from bot.notices import AUDIENCE_LABELS
 from handlers.common import answer, escape, keyboard, sender
 from storage import notice_queries as nq
 from storage import queries
-from storage.models import OrgUnit, Role
-from storage.models_notices import Notice, NoticeState
+from storage.models import OrgUnit
+from storage.models_notices import Notice
 
 ADMINS = frozenset({Role.ADMIN})
 REPORTED = 20

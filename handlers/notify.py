@@ -19,6 +19,7 @@ from telegram.ext import (
 from bot.context import BotContext
 from bot.conversation import Flow
 from bot.delivery import DELIVERY_KEY, DeliveryService
+from bot.enums import MediaKind, NoticeAudience, NoticeState, Role
 from bot.i18n import Translator
 from bot.notices import (
     AUDIENCE_LABELS,
@@ -44,8 +45,8 @@ from handlers.common import (
 from handlers.profile import LANGUAGE_NAMES
 from storage import notice_queries as nq
 from storage import queries
-from storage.models import Account, OrgUnit, Role
-from storage.models_notices import Audience, MediaKind, Notice, NoticeState
+from storage.models import Account, OrgUnit
+from storage.models_notices import Notice
 
 ADMINS = frozenset({Role.ADMIN})
 FLOW = Flow("notify")
@@ -237,7 +238,7 @@ async def audience_pressed(update: Update, context: BotContext) -> str | None:
     """Store the audience; for chosen branches, show the branch picker."""
     assert update.callback_query is not None and update.callback_query.data is not None
     try:
-        audience = Audience(update.callback_query.data.rsplit(":", 1)[1])
+        audience = NoticeAudience(update.callback_query.data.rsplit(":", 1)[1])
     except ValueError:
         await refuse(update, context)
         return None
@@ -246,7 +247,7 @@ async def audience_pressed(update: Update, context: BotContext) -> str | None:
         if draft.state != AUDIENCE:
             return draft.state
         data = {**draft.data, "audience": audience.value, "branch_ids": []}
-        state = BRANCHES if audience is Audience.BRANCHES else ACK
+        state = BRANCHES if audience is NoticeAudience.BRANCHES else ACK
         await FLOW.save(session, update, state=state, data=data)
     if state == BRANCHES:
         await _show_branches(update, context, data)
@@ -415,7 +416,7 @@ async def _preview(update: Update, context: BotContext, data: dict[str, object])
     async with context.db() as session:
         org = await queries.org_by_id(session, int(data["org_id"]))  # type: ignore[call-overload]
         assert org is not None
-        audience = Audience(str(data["audience"]))
+        audience = NoticeAudience(str(data["audience"]))
         branch_ids = [int(b) for b in data.get("branch_ids") or []]  # type: ignore[attr-defined]
         recipients = await nq.audience_recipients(
             session, root=org, audience=audience, branch_ids=branch_ids
@@ -462,7 +463,7 @@ async def _preview(update: Update, context: BotContext, data: dict[str, object])
     )
     lines = [
         context._("Recipients: {count}").format(count=len(recipients) - unreachable),
-        context._("Audience: {audience}").format(
+        context._("NoticeAudience: {audience}").format(
             audience=escape(audience_label(context.tr, audience, branches))
         ),
         context._("Acknowledgement: {required}").format(
@@ -508,7 +509,7 @@ async def confirm_pressed(update: Update, context: BotContext) -> int | str | No
             session,
             org=org,
             created_by=account,
-            audience=Audience(data["audience"]),
+            audience=NoticeAudience(data["audience"]),
             branch_ids=[int(b) for b in data.get("branch_ids") or []],
             texts=dict(data["texts"]),
             primary_locale=str(data["primary"]),

@@ -8,9 +8,10 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot.commands import commands_for
 from bot.config import SUPPORTED_LOCALES
 from bot.context import BotContext
+from bot.enums import PersonStatus, Role
 from bot.i18n import Translator
 from handlers.common import ROLE_LABELS, answer, edit_or_answer, escape, keyboard, sender
-from storage.models import Account, PersonStatus, Role
+from storage.models import Account
 
 # Language names are shown in their own language, so they are not translated.
 LANGUAGE_NAMES = {"zh_Hans": "中文（简体）", "en": "English"}

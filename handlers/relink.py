@@ -24,9 +24,9 @@ from telegram.ext import (
 
 from bot.context import BotContext
 from bot.conversation import Flow
+from bot.enums import OrgKind, RequestType
 from bot.imports import PARTY_FOUNDED_YEAR, looks_like_id_number
 from bot.relink import service
-from bot.relink.machine import RequestType
 from handlers.cancel import conversation_fallbacks
 from handlers.common import (
     Page,
@@ -47,7 +47,7 @@ from handlers.relink_review import (
     show_card,
 )
 from storage import queries, relink_queries
-from storage.models import Account, OrgKind, OrgUnit
+from storage.models import Account, OrgUnit
 
 FLOW = Flow("relink")
 TYPE, NAME, HOME, YEAR, CITY, EMPLOYER, PHONE, OTHER, CONFIRM = (

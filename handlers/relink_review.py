@@ -32,6 +32,7 @@ from bot.accounts import principal_of, translator_for
 from bot.config import Settings
 from bot.context import SERVICES_KEY, BotContext, Services
 from bot.conversation import Flow
+from bot.enums import ReconnectStep, RequestState, RequestType
 from bot.i18n import N_, Translator
 from bot.relink import service
 from bot.relink.machine import (
@@ -53,14 +54,11 @@ from bot.relink.machine import (
     EventKind,
     IdentityConfirmed,
     IssueLetter,
-    ReconnectStep,
     Refusal,
     RefusalCode,
     Reject,
     Reopen,
     RequestSnapshot,
-    RequestState,
-    RequestType,
     SystemFlagCleared,
     Transition,
     Withdraw,

@@ -6,13 +6,13 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
+from bot.enums import ReminderKind, Role
 from bot.i18n import N_
 from bot.reminders.quiet import format_clock, parse_clock
 from bot.reminders.render import KIND_NAMES
 from handlers.common import edit_or_answer, keyboard, refuse, sender
 from storage import reminder_queries as rq
-from storage.models import Role
-from storage.models_reminders import ReminderKind, ReminderSettings
+from storage.models_reminders import ReminderSettings
 
 # Quiet-hour choices (start, end) in local HH:MM; "off" sends at any hour.
 QUIET_CHOICES = {"22-08": (22 * 60, 8 * 60), "23-07": (23 * 60, 7 * 60), "21-09": (21 * 60, 9 * 60)}

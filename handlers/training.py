@@ -17,6 +17,7 @@ from telegram.ext import (
 
 from bot.context import BotContext
 from bot.conversation import Flow
+from bot.enums import Role, TrainingAudience, TrainingKind
 from bot.i18n import N_
 from bot.reminders.engine import tick_now
 from bot.reminders.render import training_line, when
@@ -41,8 +42,8 @@ from handlers.common import (
 )
 from storage import queries
 from storage import reminder_queries as rq
-from storage.models import Account, OrgUnit, Role
-from storage.models_reminders import Training, TrainingAudience, TrainingKind
+from storage.models import Account, OrgUnit
+from storage.models_reminders import Training
 
 FLOW = Flow("training")
 ORG, TITLE, WHEN, PLACE, AUDIENCE, KIND, CONFIRM = (

@@ -24,7 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from storage.models import OrgKind, OrgUnit
+from bot.enums import OrgKind
+from storage.models import OrgUnit
 from storage.models_activity import Activity, CalendarRuleOverride
 
 

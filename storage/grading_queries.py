@@ -12,17 +12,15 @@ from collections.abc import Iterable
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Account, OrgKind, OrgUnit, Person, PersonStatus, Role, RoleAssignment
+from bot.enums import CampaignStatus, OrgKind, PersonStatus, RectificationStatus, Role, SurveyGroup
+from storage.models import Account, OrgUnit, Person, RoleAssignment
 from storage.models_activity import Activity
 from storage.models_grading import (
-    CampaignStatus,
     GradingAssessment,
     GradingCampaign,
     MassSurveyCode,
     RectificationItem,
-    RectificationStatus,
     SatisfactionResponse,
-    SurveyGroup,
     SurveyParticipant,
 )
 

@@ -23,6 +23,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from bot.enums import OrgKind, PersonStatus, Role
+
 # Set before the first migration so every constraint has a predictable, portable name.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -61,32 +63,6 @@ class Base(DeclarativeBase):
     """Declarative base with the naming convention."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-class OrgKind(enum.StrEnum):
-    """Levels of the organisation tree."""
-
-    COMMITTEE = "committee"
-    GENERAL_BRANCH = "general_branch"
-    BRANCH = "branch"
-    PARTY_GROUP = "party_group"
-
-
-class PersonStatus(enum.StrEnum):
-    """Membership status of a person on a roster."""
-
-    REGULAR = "regular"
-    MOBILE = "mobile"
-    LOST_CONTACT = "lost_contact"
-
-
-class Role(enum.StrEnum):
-    """Roles; admin applies to a subtree, secretary and deputy to a branch."""
-
-    ADMIN = "admin"
-    SECRETARY = "secretary"
-    DEPUTY = "deputy"
-    MEMBER = "member"
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:

@@ -8,7 +8,6 @@ branch only counts, and only from a minimum number of answers on.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from typing import Any
 
 from sqlalchemy import (
@@ -23,30 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.enums import CampaignStatus, RectificationStatus, SurveyGroup
 from storage.models import Base, UTCDateTime, _enum, utcnow
-
-
-class CampaignStatus(enum.StrEnum):
-    """A campaign is open until the admin finalises the grades."""
-
-    OPEN = "open"
-    FINALISED = "finalised"
-
-
-class SurveyGroup(enum.StrEnum):
-    """Who answered a satisfaction survey."""
-
-    MEMBER = "member"
-    MASS = "mass"
-    # Members judging a finished rectification item.
-    RECTIFICATION = "rectification"
-
-
-class RectificationStatus(enum.StrEnum):
-    """Progress of one rectification item."""
-
-    OPEN = "open"
-    DONE = "done"
 
 
 class GradingCampaign(Base):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from typing import Any
 
 from sqlalchemy import (
@@ -19,49 +18,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from bot.enums import DeliveryState, MediaKind, NoticeAudience, NoticeState
 from storage.models import Base, UTCDateTime, _enum, utcnow
-
-
-class Audience(enum.StrEnum):
-    """Who a notice goes to, within the admin's subtree."""
-
-    EVERYONE = "everyone"
-    SECRETARIES = "secretaries"
-    COMMITTEE = "committee"
-    MEMBERS = "members"
-    MOBILE = "mobile"
-    BRANCHES = "branches"
-
-
-class NoticeState(enum.StrEnum):
-    """A notice's life: waiting for its time, going out, finished or stopped."""
-
-    SCHEDULED = "scheduled"
-    SENDING = "sending"
-    DONE = "done"
-    CANCELLED = "cancelled"
-
-
-class DeliveryState(enum.StrEnum):
-    """One recipient's copy of a notice."""
-
-    PENDING = "pending"
-    # Claimed and committed just before the HTTP call: the only state a crash can leave open.
-    SENDING = "sending"
-    SENT = "sent"
-    # Was in flight when the process died: counted as delivered, never sent again (see
-    # bot.delivery for why), and listed so an admin can re-send.
-    UNCONFIRMED = "unconfirmed"
-    FAILED = "failed"
-    UNREACHABLE = "unreachable"
-    CANCELLED = "cancelled"
-
-
-class MediaKind(enum.StrEnum):
-    """An optional attachment sent with the notice."""
-
-    PHOTO = "photo"
-    DOCUMENT = "document"
 
 
 class Notice(Base):
@@ -73,7 +31,7 @@ class Notice(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
-    audience: Mapped[Audience] = mapped_column(_enum(Audience, "notice_audience"))
+    audience: Mapped[NoticeAudience] = mapped_column(_enum(NoticeAudience, "notice_audience"))
     # Chosen branch ids when audience is "branches".
     branch_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     primary_locale: Mapped[str] = mapped_column(String(16))

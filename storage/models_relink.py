@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bot.relink.machine import ReconnectStep, RequestState, RequestType
+from bot.enums import ReconnectStep, RequestState, RequestType
 from storage.models import Account, Base, OrgUnit, Person, UTCDateTime, _enum, utcnow
 
 

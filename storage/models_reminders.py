@@ -8,7 +8,6 @@ records the outcome. Nothing about what is pending lives only in memory or in AP
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from typing import Any
 
 from sqlalchemy import (
@@ -25,42 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from bot.enums import BranchCategory, ReminderState, TrainingAudience, TrainingKind
 from storage.models import Base, OrgUnit, UTCDateTime, _enum, utcnow
-
-
-class ReminderState(enum.StrEnum):
-    """A reminder's life."""
-
-    PENDING = "pending"
-    # Claimed and committed just before the HTTP call: the only state a crash can leave open.
-    SENDING = "sending"
-    SENT = "sent"
-    # Was in flight when its process died: counted as delivered and never sent again, because
-    # a repeated reminder is worse than a missing one (the digest still lists the subject).
-    UNCONFIRMED = "unconfirmed"
-    # Soft items are not sent on their own to someone who gets the weekly digest.
-    IN_DIGEST = "in_digest"
-    MUTED = "muted"
-    # The planner no longer wants it (the obligation was done, the training cancelled...).
-    CANCELLED = "cancelled"
-    # Obsolete at send time (the training already started) or the recipient blocked the bot.
-    SKIPPED = "skipped"
-    FAILED = "failed"
-
-
-class ReminderKind(enum.StrEnum):
-    """What a reminder is about; the values are stable keys (settings buttons, dedupe keys)."""
-
-    TRAINING_INVITE = "training_invite"
-    TRAINING = "training"
-    CALENDAR = "calendar"
-    ESCALATION = "escalation"
-    INDUCTION = "induction"
-    TERM = "term"
-    GRADING = "grading"
-    RECTIFICATION = "rectification"
-    MOBILE_REPORT = "mobile_report"
-    DIGEST = "digest"
 
 
 class Reminder(Base):
@@ -115,21 +80,6 @@ class ReminderSettings(Base):
     digest_hour: Mapped[int | None] = mapped_column(SmallInteger)
 
 
-class TrainingAudience(enum.StrEnum):
-    """Who is invited to a training, within the organiser's chosen node."""
-
-    SECRETARIES = "secretaries"
-    COMMITTEE = "committee"
-    EVERYONE = "everyone"
-
-
-class TrainingKind(enum.StrEnum):
-    """Rotation training (轮训) or induction training (任职培训) for new secretaries."""
-
-    ROTATION = "rotation"
-    INDUCTION = "induction"
-
-
 class Training(Base):
     """A training an admin scheduled for a subtree."""
 
@@ -164,14 +114,6 @@ class TrainingInvitee(Base):
     # "yes", "no" or NULL (no answer yet).
     rsvp: Mapped[str | None] = mapped_column(String(8))
     attended: Mapped[bool | None] = mapped_column(Boolean)
-
-
-class BranchCategory(enum.StrEnum):
-    """Village and community branches serve five-year terms, the others three."""
-
-    VILLAGE = "village"
-    COMMUNITY = "community"
-    OTHER = "other"
 
 
 class BranchTerm(Base):

@@ -11,24 +11,9 @@ from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
-from storage.models import (
-    Account,
-    OrgKind,
-    OrgUnit,
-    Person,
-    PersonStatus,
-    Role,
-    RoleAssignment,
-    UTCDateTime,
-)
-from storage.models_notices import (
-    Audience,
-    DeliveryState,
-    Notice,
-    NoticeDelivery,
-    NoticeState,
-    NoticeText,
-)
+from bot.enums import DeliveryState, NoticeAudience, NoticeState, OrgKind, PersonStatus, Role
+from storage.models import Account, OrgUnit, Person, RoleAssignment, UTCDateTime
+from storage.models_notices import Notice, NoticeDelivery, NoticeText
 
 # States a copy can still move out of; the rest are final.
 OPEN_STATES = (DeliveryState.PENDING, DeliveryState.SENDING)
@@ -66,17 +51,21 @@ def _subtree_ids(root: OrgUnit) -> Select[Any]:
 
 
 async def audience_recipients(
-    session: AsyncSession, *, root: OrgUnit, audience: Audience, branch_ids: Iterable[int] = ()
+    session: AsyncSession,
+    *,
+    root: OrgUnit,
+    audience: NoticeAudience,
+    branch_ids: Iterable[int] = (),
 ) -> list[Recipient]:
     """Registered accounts the audience reaches inside root's subtree, one per account."""
     subtree = _subtree_ids(root)
     person_branch: dict[int, int | None] = {}
-    if audience in (Audience.SECRETARIES, Audience.COMMITTEE, Audience.EVERYONE):
+    if audience in (NoticeAudience.SECRETARIES, NoticeAudience.COMMITTEE, NoticeAudience.EVERYONE):
         roles = (
             (Role.SECRETARY,)
-            if audience is Audience.SECRETARIES
+            if audience is NoticeAudience.SECRETARIES
             else (Role.SECRETARY, Role.DEPUTY)
-            if audience is Audience.COMMITTEE
+            if audience is NoticeAudience.COMMITTEE
             else tuple(Role)
         )
         rows = await session.execute(
@@ -87,11 +76,16 @@ async def audience_recipients(
         )
         for person_id, org_id, kind in rows:
             person_branch.setdefault(person_id, org_id if kind is OrgKind.BRANCH else None)
-    if audience in (Audience.EVERYONE, Audience.MEMBERS, Audience.MOBILE, Audience.BRANCHES):
+    if audience in (
+        NoticeAudience.EVERYONE,
+        NoticeAudience.MEMBERS,
+        NoticeAudience.MOBILE,
+        NoticeAudience.BRANCHES,
+    ):
         query = select(Person.id, Person.branch_id).where(Person.branch_id.in_(subtree))
-        if audience is Audience.MOBILE:
+        if audience is NoticeAudience.MOBILE:
             query = query.where(Person.status == PersonStatus.MOBILE)
-        if audience is Audience.BRANCHES:
+        if audience is NoticeAudience.BRANCHES:
             query = query.where(Person.branch_id.in_(list(branch_ids)))
         for person_id, branch_id in await session.execute(query.order_by(Person.id)):
             # A member's own branch wins over where they hold a role.
@@ -132,7 +126,7 @@ async def create_notice(
     *,
     org: OrgUnit,
     created_by: Account | None,
-    audience: Audience,
+    audience: NoticeAudience,
     branch_ids: Sequence[int],
     texts: dict[str, str],
     primary_locale: str,

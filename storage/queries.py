@@ -13,17 +13,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from storage.models import (
-    Account,
-    AuditEntry,
-    ConversationRecord,
-    OrgKind,
-    OrgUnit,
-    Person,
-    PersonStatus,
-    Role,
-    RoleAssignment,
-)
+from bot.enums import OrgKind, PersonStatus, Role
+from storage.models import Account, AuditEntry, ConversationRecord, OrgUnit, Person, RoleAssignment
 
 # ---- organisation tree -------------------------------------------------------------------
 

@@ -12,8 +12,8 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
 
-from bot.relink.machine import FINAL_STATES, RequestState, RequestType
-from storage.models import Account, OrgUnit, Role, RoleAssignment
+from bot.enums import FINAL_STATES, RequestState, RequestType, Role
+from storage.models import Account, OrgUnit, RoleAssignment
 from storage.models_relink import LostContactEntry, RelinkLetter, RelinkRequest, RelinkStep
 
 _LOADED = (

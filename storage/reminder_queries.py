@@ -14,25 +14,30 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Account, OrgKind, OrgUnit, Person, PersonStatus, Role, RoleAssignment
-from storage.models_grading import (
+from bot.enums import (
     CampaignStatus,
+    OrgKind,
+    PersonStatus,
+    RectificationStatus,
+    ReminderKind,
+    ReminderState,
+    Role,
+    TrainingAudience,
+    TrainingKind,
+)
+from storage.models import Account, OrgUnit, Person, RoleAssignment
+from storage.models_grading import (
     GradingAssessment,
     GradingCampaign,
     RectificationItem,
-    RectificationStatus,
     SurveyParticipant,
 )
 from storage.models_reminders import (
     BranchTerm,
     Reminder,
-    ReminderKind,
     ReminderSettings,
-    ReminderState,
     Training,
-    TrainingAudience,
     TrainingInvitee,
-    TrainingKind,
 )
 
 # SQLite allows 32,766 bound parameters per statement; a reminder row binds 10.

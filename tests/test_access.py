@@ -1,7 +1,7 @@
 """Scope rules: admins over subtrees, secretaries over their branch, invites at or below rank."""
 
 from bot.access import Grant, Principal
-from storage.models import OrgKind, Role
+from bot.enums import OrgKind, Role
 
 COMMITTEE = Grant(Role.ADMIN, 1, "/1/", OrgKind.COMMITTEE, "C1")
 BRANCH_A = (2, "/1/2/", OrgKind.BRANCH)

@@ -17,6 +17,7 @@ from bot.compliance import (
     subtree_compliance,
 )
 from bot.demo import DemoUser
+from bot.enums import OrgKind, Role
 from bot.fake_telegram import FakeTelegramClient
 from bot.rules.calendar import (
     ActivityFact,
@@ -29,7 +30,7 @@ from bot.rules.calendar import (
 from bot.rules.kinds import ActivityKind
 from storage import queries
 from storage.db import SessionFactory
-from storage.models import OrgKind, Role, RoleAssignment
+from storage.models import RoleAssignment
 from storage.models_activity import Activity
 from tests.support.activity import activities, add_activity, as_user, org_today
 

@@ -6,10 +6,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.__main__ import main
+from bot.enums import Role
 from bot.invites import hash_code
 from storage.db import create_engine, session_factory
 from storage.migrate import code_heads
-from storage.models import Invite, Role
+from storage.models import Invite
 from tests.support.database import stamp
 
 

@@ -10,11 +10,12 @@ from sqlalchemy import select
 
 from bot.delivery import FloodGate
 from bot.demo import DemoUser
+from bot.enums import DeliveryState
 from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
 from bot.fake_telegram.server import FloodLimits
 from storage.db import SessionFactory
 from storage.models import Account
-from storage.models_notices import DeliveryState, NoticeDelivery
+from storage.models_notices import NoticeDelivery
 from tests.support.bot import eventually, running_bot, settings_for
 from tests.support.notices import delivery, demo_users, make_people, notice_now
 

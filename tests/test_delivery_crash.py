@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.demo import DemoUser
+from bot.enums import DeliveryState
 from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
 from storage.db import SessionFactory
-from storage.models_notices import DeliveryState, NoticeDelivery
+from storage.models_notices import NoticeDelivery
 from tests.support.bot import BotProcess, env_for, settings_for
 from tests.support.notices import ADMIN, compose, demo_users, make_people, wait_status
 

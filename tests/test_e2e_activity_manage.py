@@ -8,6 +8,7 @@ from babel.dates import format_skeleton
 
 from bot.app import ZhibuApp
 from bot.demo import DemoUser
+from bot.enums import Role
 from bot.fake_telegram import FakeMessage, FakeTelegramClient, FakeUser
 from bot.rules.calendar import (
     DEFAULT_RULES,
@@ -21,7 +22,6 @@ from bot.rules.calendar import (
 from bot.rules.kinds import ActivityKind
 from storage import queries
 from storage.db import SessionFactory
-from storage.models import Role
 from storage.models_activity import Activity
 from tests.support.activity import activities, add_activity, as_user, org_today
 

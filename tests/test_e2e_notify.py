@@ -9,11 +9,12 @@ from sqlalchemy import select
 
 from bot.app import ZhibuApp
 from bot.demo import DemoUser
+from bot.enums import DeliveryState, NoticeState, OrgKind, PersonStatus, Role
 from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
 from storage import queries
 from storage.db import SessionFactory
-from storage.models import Account, OrgKind, Person, PersonStatus, Role
-from storage.models_notices import DeliveryState, Notice, NoticeDelivery, NoticeState
+from storage.models import Account, Person
+from storage.models_notices import Notice, NoticeDelivery
 from tests.support.bot import running_bot
 from tests.support.notices import (
     ADMIN,

@@ -10,12 +10,12 @@ import pytest
 from bot.app import build_application
 from bot.config import Settings
 from bot.demo import DemoUser
+from bot.enums import Role
 from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
 from bot.invites import create_invite
 from storage import queries
 from storage.db import SessionFactory
 from storage.migrate import is_up_to_date
-from storage.models import Role
 from tests.support.bot import BotProcess, env_for, eventually, settings_for
 
 pytestmark = pytest.mark.slow

@@ -8,11 +8,12 @@ from sqlalchemy import select
 
 from bot.app import ZhibuApp
 from bot.demo import DemoUser
+from bot.enums import Role
 from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
 from bot.invites import create_invite
 from storage import queries
 from storage.db import SessionFactory
-from storage.models import Account, Invite, Person, Role, RoleAssignment
+from storage.models import Account, Invite, Person, RoleAssignment
 
 
 async def _invite(

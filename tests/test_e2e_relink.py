@@ -10,15 +10,15 @@ from sqlalchemy import update
 from bot.app import ZhibuApp
 from bot.config import Settings
 from bot.demo import DemoUser
+from bot.enums import PersonStatus, RequestState, RequestType
 from bot.fake_telegram import FakeTelegramClient
 from bot.fake_telegram.client import FakeMessage, FakeUser
 from bot.i18n import Translator
 from bot.relink import service
-from bot.relink.machine import RequestState, RequestType
 from handlers.relink_review import check_pocket_members
 from storage import queries
 from storage.db import SessionFactory
-from storage.models import Account, PersonStatus
+from storage.models import Account
 from tests.support.bot import running_bot
 from tests.support.relink import add_register_rows, request_row
 

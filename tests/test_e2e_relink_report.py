@@ -7,6 +7,7 @@ from openpyxl import load_workbook
 
 from bot.app import ZhibuApp
 from bot.demo import DemoUser
+from bot.enums import OrgKind, RequestType, Role
 from bot.fake_telegram import FakeTelegramClient
 from bot.relink import service
 from bot.relink.machine import (
@@ -18,12 +19,11 @@ from bot.relink.machine import (
     EducationTalkHeld,
     IdentityConfirmed,
     IssueLetter,
-    RequestType,
     SystemFlagCleared,
 )
 from storage import queries
 from storage.db import SessionFactory
-from storage.models import Account, OrgKind, Person, Role
+from storage.models import Account, Person
 from tests.support.relink import account_of, act
 
 

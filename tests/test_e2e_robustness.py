@@ -9,11 +9,12 @@ from sqlalchemy import select
 from bot.app import ZhibuApp
 from bot.config import Settings
 from bot.demo import DemoUser
+from bot.enums import Role
 from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
 from bot.sandbox import _Chat
 from storage import queries
 from storage.db import SessionFactory
-from storage.models import ConversationRecord, Role
+from storage.models import ConversationRecord
 from tests.support.bot import eventually, running_bot
 from tests.test_e2e_registration import _invite
 

@@ -11,12 +11,13 @@ from sqlalchemy import func, select
 from bot.app import ZhibuApp
 from bot.config import Settings
 from bot.demo import DemoUser
+from bot.enums import ReminderState, TrainingAudience, TrainingKind
 from bot.fake_telegram import FakeMessage, FakeTelegramClient, FakeUser
 from bot.reminders.engine import REMINDERS_KEY, ReminderEngine
 from storage import queries
 from storage import reminder_queries as rq
 from storage.db import SessionFactory
-from storage.models_reminders import Reminder, ReminderState, TrainingAudience, TrainingKind
+from storage.models_reminders import Reminder
 from tests.support.bot import running_bot
 from tests.support.reminders import Clock, account_of, at
 

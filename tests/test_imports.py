@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from bot.__main__ import main
 from bot.config import Settings
+from bot.enums import OrgKind, PersonStatus, Role
 from bot.imports import (
     ExistingUnit,
     ImportFailed,
@@ -26,15 +27,7 @@ from bot.imports import (
 )
 from storage import queries
 from storage.db import SessionFactory, create_engine, session_factory
-from storage.models import (
-    AuditEntry,
-    OrgKind,
-    OrgUnit,
-    Person,
-    PersonStatus,
-    Role,
-    RoleAssignment,
-)
+from storage.models import AuditEntry, OrgUnit, Person, RoleAssignment
 
 ORG_HEADER = "code,parent,kind,name,name_en"
 ORG_ROWS = [

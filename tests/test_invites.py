@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from bot.enums import OrgKind, Role
 from bot.invites import (
     InviteError,
     Redeem,
@@ -18,7 +19,7 @@ from bot.invites import (
 )
 from storage import queries
 from storage.db import SessionFactory
-from storage.models import Account, Invite, OrgKind, Role
+from storage.models import Account, Invite
 
 NOW = dt.datetime(2026, 11, 21, 8, 0, tzinfo=dt.UTC)
 WINDOW = dt.timedelta(minutes=10)

@@ -7,9 +7,10 @@ import zoneinfo
 
 from telegram.constants import MessageLimit
 
+from bot.enums import OrgKind
 from bot.i18n import Translator, load_catalogs
 from bot.notices import frame, progress_bar, text_limit
-from storage.models import OrgKind, OrgUnit
+from storage.models import OrgUnit
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 11, 21, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai

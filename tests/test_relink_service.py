@@ -8,6 +8,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from bot.accounts import principal_of
 from bot.demo import DemoUser
+from bot.enums import PersonStatus, RequestState, RequestType
 from bot.relink import service
 from bot.relink.machine import (
     Accept,
@@ -21,13 +22,11 @@ from bot.relink.machine import (
     IdentityConfirmed,
     IssueLetter,
     RefusalCode,
-    RequestState,
-    RequestType,
     SystemFlagCleared,
 )
 from storage import queries
 from storage.db import SessionFactory
-from storage.models import Account, Person, PersonStatus
+from storage.models import Account, Person
 from storage.models_relink import LostContactEntry, RelinkRequest
 from tests.support.relink import NOW, account_of, act, add_register_rows, request_row
 

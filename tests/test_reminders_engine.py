@@ -10,12 +10,13 @@ from sqlalchemy import select, update
 from bot.app import ZhibuApp
 from bot.config import Settings
 from bot.demo import DemoUser
+from bot.enums import ReminderState
 from bot.fake_telegram import FakeTelegramClient
 from bot.reminders.engine import REMINDERS_KEY, ReminderEngine
 from storage import reminder_queries as rq
 from storage.db import SessionFactory
 from storage.models import Account
-from storage.models_reminders import Reminder, ReminderState
+from storage.models_reminders import Reminder
 from tests.support.reminders import Clock, account_of, add_reminder, at, make_engine, states
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bot.enums import ReminderKind
 from bot.reminders import planner as p
 from bot.reminders.quiet import QuietHours, parse_clock
 from bot.rules.calendar import (
@@ -13,7 +14,6 @@ from bot.rules.calendar import (
     PeriodKind,
     period_containing,
 )
-from storage.models_reminders import ReminderKind
 from tests.support.reminders import at
 
 BERLIN = dt.timezone(dt.timedelta(hours=1))

@@ -10,11 +10,12 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.config import Settings
+from bot.enums import ReminderState
 from bot.fake_telegram import FakeTelegramClient
 from storage import reminder_queries as rq
 from storage.db import SessionFactory
 from storage.models import Account
-from storage.models_reminders import Reminder, ReminderState
+from storage.models_reminders import Reminder
 from tests.support import database
 from tests.support.bot import BotProcess, env_for, eventually
 

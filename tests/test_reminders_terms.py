@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.demo import DemoUser
+from bot.enums import BranchCategory
 from bot.reminders.terms import main
 from storage.db import SessionFactory
-from storage.models_reminders import BranchCategory, BranchTerm
+from storage.models_reminders import BranchTerm
 
 
 async def _run(argv: list[str]) -> int:

@@ -10,17 +10,17 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.demo import DemoUser
+from bot.enums import ReminderState, RequestState, RequestType, Role, TrainingAudience, TrainingKind
 from bot.fake_telegram import FakeTelegramClient
 from bot.fake_telegram.client import FakeUser
-from bot.relink.machine import RequestState, RequestType
 from bot.reminders.engine import ReminderEngine
 from storage import queries
 from storage import reminder_queries as rq
 from storage.db import SessionFactory
-from storage.models import Person, Role, RoleAssignment
+from storage.models import Person, RoleAssignment
 from storage.models_grading import GradingAssessment, GradingCampaign, SurveyParticipant
 from storage.models_relink import RelinkRequest
-from storage.models_reminders import Reminder, ReminderState, TrainingAudience, TrainingKind
+from storage.models_reminders import Reminder
 from tests.support.reminders import Clock, at
 
 

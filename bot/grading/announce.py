@@ -13,10 +13,10 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bot.enums import ReminderKind
 from bot.reminders.planner import PlannedReminder
 from storage.models import Account
 from storage.models_grading import GradingCampaign
-from storage.models_reminders import ReminderKind
 
 OPENED, GRADED = "opened", "graded"
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.enums import CampaignStatus, RectificationStatus, SurveyGroup
 from bot.grading.questionnaire import (
     AnswerType,
     Indicator,
@@ -44,13 +45,10 @@ from storage import grading_queries as gq
 from storage import queries
 from storage.models import Account, OrgUnit
 from storage.models_grading import (
-    CampaignStatus,
     GradingAssessment,
     GradingCampaign,
     RectificationItem,
-    RectificationStatus,
     SatisfactionResponse,
-    SurveyGroup,
 )
 
 # Satisfaction answers, best first; the values are SatisfactionCounts field names.

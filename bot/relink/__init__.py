@@ -1,8 +1,8 @@
 """Re-linking mobile and lost-contact members: request state machine and register matching."""
 
+from bot.enums import FINAL_STATES, ReconnectStep, RequestState, RequestType
 from bot.relink.machine import (
     DEFAULT_LETTER_DAYS,
-    FINAL_STATES,
     MAX_LETTER_DAYS,
     Accept,
     AcceptTransfer,
@@ -26,15 +26,12 @@ from bot.relink.machine import (
     IssueLetter,
     Letter,
     MatchReason,
-    ReconnectStep,
     Refusal,
     RefusalCode,
     RegisterRow,
     Reject,
     Reopen,
     RequestSnapshot,
-    RequestState,
-    RequestType,
     StepDetail,
     StepRecord,
     SystemFlagCleared,

@@ -29,46 +29,10 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
+from bot.enums import FINAL_STATES, ReconnectStep, RequestState, RequestType
+
 DEFAULT_LETTER_DAYS: Final = 30
 MAX_LETTER_DAYS: Final = 90  # "3 months at most" (domain.md)
-
-
-class RequestType(StrEnum):
-    """What the member asks for."""
-
-    MOBILE = "mobile"
-    TRANSFER = "transfer"
-    RECONNECT = "reconnect"
-
-
-class RequestState(StrEnum):
-    """Where a request stands."""
-
-    SUBMITTED = "submitted"
-    NEEDS_INFO = "needs_info"
-    REJECTED = "rejected"
-    ACCEPTED = "accepted"
-    ACTIVE = "active"
-    LETTER_ISSUED = "letter_issued"
-    LETTER_EXPIRED = "letter_expired"
-    COMPLETED = "completed"
-    WITHDRAWN = "withdrawn"
-    CANCELLED = "cancelled"
-
-
-FINAL_STATES: Final = frozenset(
-    {RequestState.COMPLETED, RequestState.WITHDRAWN, RequestState.CANCELLED}
-)
-
-
-class ReconnectStep(StrEnum):
-    """Steps of re-linking a lost-contact member, all required."""
-
-    IDENTITY = "identity"
-    EDUCATION_TALK = "education_talk"
-    DUES = "dues"
-    ASSIGNMENT = "assignment"
-    SYSTEM_FLAG = "system_flag"
 
 
 class ActorRole(StrEnum):

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from bot.enums import OrgKind
 from bot.imports import (
     HEADER_ALIASES,
     PARTY_FOUNDED_YEAR,
@@ -33,7 +34,7 @@ from bot.imports import (
 )
 from storage import queries
 from storage.db import create_engine, session_factory
-from storage.models import OrgKind, OrgUnit
+from storage.models import OrgUnit
 from storage.models_relink import LostContactEntry
 
 REGISTER_ALIASES: Mapping[str, str] = {

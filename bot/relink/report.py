@@ -23,8 +23,8 @@ from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.access import Principal
+from bot.enums import FINAL_STATES, RequestState, RequestType
 from bot.relink import service
-from bot.relink.machine import FINAL_STATES, RequestState, RequestType
 from storage import relink_queries
 from storage.models_relink import RelinkRequest
 

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.access import Principal
+from bot.enums import OrgKind, PersonStatus, ReconnectStep, RequestState, RequestType
 from bot.relink.machine import (
     Action,
     Actor,
@@ -37,13 +38,10 @@ from bot.relink.machine import (
     ExpireLetter,
     IdentityConfirmed,
     Letter,
-    ReconnectStep,
     Refusal,
     RefusalCode,
     RegisterRow,
     RequestSnapshot,
-    RequestState,
-    RequestType,
     StepDetail,
     StepRecord,
     SystemFlagCleared,
@@ -53,7 +51,7 @@ from bot.relink.machine import (
     submit,
 )
 from storage import queries, relink_queries
-from storage.models import Account, OrgKind, OrgUnit, Person, PersonStatus
+from storage.models import Account, OrgUnit, Person
 from storage.models_relink import LostContactEntry, RelinkLetter, RelinkRequest, RelinkStep
 
 # Events that only concern the people involved; every other one is an administrative decision.

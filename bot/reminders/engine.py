@@ -40,13 +40,14 @@ from telegram.ext import JobQueue
 from bot.accounts import reader_translator
 from bot.config import Settings
 from bot.delivery import FloodGate, retry_seconds
+from bot.enums import ReminderKind, ReminderState
 from bot.i18n import Translator
 from bot.reminders import render, sources
 from bot.reminders.quiet import QuietHours, parse_clock
 from bot.transport import SendFailure, classify_network_error
 from storage import reminder_queries as rq
 from storage.db import SessionFactory
-from storage.models_reminders import Reminder, ReminderKind, ReminderState
+from storage.models_reminders import Reminder
 
 log = logging.getLogger(__name__)
 

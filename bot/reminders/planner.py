@@ -16,9 +16,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.enums import ReminderKind
 from bot.reminders.quiet import local_moment
 from bot.rules.calendar import ObligationState, ObligationStatus, Period
-from storage.models_reminders import ReminderKind
 
 # Hard deadlines this close are mandatory: no quiet hours, no muting.
 URGENT_WITHIN = dt.timedelta(hours=24)

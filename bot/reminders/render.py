@@ -13,13 +13,14 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
 from bot.activities import KIND_LABELS
+from bot.enums import ReminderKind
 from bot.grading.scoring import GRADE_NAMES, Grade
 from bot.i18n import N_, Translator
 from bot.rules.calendar import DEFAULT_RULES
 from bot.telegram_text import split_message
 from storage import reminder_queries as rq
 from storage.models import OrgUnit, Person
-from storage.models_reminders import Reminder, ReminderKind, Training
+from storage.models_reminders import Reminder, Training
 
 RULE_KINDS = {rule.key: rule.kind for rule in DEFAULT_RULES}
 

@@ -17,14 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.compliance import path_ids, rule_book, year_bounds
 from bot.config import Settings
+from bot.enums import BranchCategory, ReminderKind, Role
 from bot.reminders import planner as p
 from bot.rules.calendar import ActivityFact, CalendarRule, ObligationState, compliance_many
 from bot.rules.kinds import ActivityKind
 from storage import activity_queries
 from storage import reminder_queries as rq
-from storage.models import Account, Role
+from storage.models import Account
 from storage.models_relink import RelinkRequest
-from storage.models_reminders import BranchCategory, ReminderKind
 
 log = logging.getLogger(__name__)
 _KIND_VALUES = frozenset(kind.value for kind in ActivityKind)

@@ -17,11 +17,12 @@ import sys
 from collections.abc import Sequence
 
 from bot.config import Settings, SettingsError, load_settings
+from bot.enums import BranchCategory
 from bot.reminders.planner import add_months
 from storage import queries
 from storage import reminder_queries as rq
 from storage.db import create_engine, session_factory
-from storage.models_reminders import BranchCategory, BranchTerm
+from storage.models_reminders import BranchTerm
 
 
 def term_years(term: BranchTerm, settings: Settings) -> int:

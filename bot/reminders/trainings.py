@@ -6,15 +6,11 @@ import datetime as dt
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.enums import ReminderKind, TrainingAudience, TrainingKind
 from bot.reminders.planner import PlannedReminder
 from storage import reminder_queries as rq
 from storage.models import Account, OrgUnit
-from storage.models_reminders import (
-    ReminderKind,
-    Training,
-    TrainingAudience,
-    TrainingKind,
-)
+from storage.models_reminders import Training
 
 
 async def schedule_training(

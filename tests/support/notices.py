@@ -11,13 +11,13 @@ from bot.app import ZhibuApp
 from bot.config import Settings
 from bot.delivery import DELIVERY_KEY, DeliveryService
 from bot.demo import DemoUser
+from bot.enums import NoticeAudience
 from bot.fake_telegram import FakeTelegramClient
 from bot.fake_telegram.client import FakeMessage, FakeUser
 from storage import notice_queries as nq
 from storage import queries
 from storage.db import SessionFactory
 from storage.models import Account, Person
-from storage.models_notices import Audience
 
 ADMIN = "林书记"
 
@@ -134,7 +134,7 @@ async def notice_now(
     db: SessionFactory,
     *,
     now: dt.datetime,
-    audience: Audience = Audience.MEMBERS,
+    audience: NoticeAudience = NoticeAudience.MEMBERS,
     text: str = "Branch meeting on Friday.",
     ack: bool = False,
 ) -> int:
