@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +64,17 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         if self._translator is None:
             self._translator = Translator(self.settings.default_locale, self.settings.timezone)
         return self._translator
+
+    @property
+    def actor_id(self) -> int:
+        """The id of the acting account (loaded with the sender before any handler runs)."""
+        if self.account is None:
+            raise RuntimeError("the sender's account is not loaded")
+        return self.account.id
+
+    def today(self) -> dt.date:
+        """Today in the organisation's time zone, on the bot's clock (which tests move)."""
+        return self.settings.now().astimezone(self.settings.tz).date()
 
     def use_translator(self, translator: Translator) -> None:
         """Set the translator for the rest of this update."""

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.enums import OrgKind, PersonStatus, Role
+from bot.rules.phones import InvalidPhone, PhoneProblem, looks_like_id_number, parse_phone
 from storage import queries
 from storage.db import create_engine, session_factory
 from storage.models import OrgUnit, Person, RoleAssignment
@@ -324,7 +325,6 @@ def _table(source: str, raw: list[tuple[int, list[str]]], aliases: Mapping[str, 
 # ---- cell parsers (raise CellError with the reason) --------------------------------------
 
 _CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_PHONE_RE = re.compile(r"^\+?[0-9](?:[0-9 -]*[0-9])?$")
 _DATE_RES = (
     re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
     re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
@@ -334,21 +334,6 @@ _DATE_RES = (
 _CJK_GAP_RE = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
 # Nobody can have joined before the Party was founded; earlier dates are spreadsheet defaults.
 PARTY_FOUNDED_YEAR = 1921
-
-
-def looks_like_id_number(text: str) -> bool:
-    """True for a mainland ID card number: 18 characters, or the old 15-digit form."""
-    compact = re.sub(r"[\s-]", "", text)
-    if re.fullmatch(r"\d{17}[\dXx]", compact):
-        return True
-    # A first-generation card: 6-digit area, YYMMDD birth date, 3-digit sequence.
-    if re.fullmatch(r"\d{15}", compact):
-        try:
-            dt.datetime.strptime(compact[6:12], "%y%m%d")
-        except ValueError:
-            return False
-        return True
-    return False
 
 
 def parse_code(text: str) -> str:
@@ -410,17 +395,16 @@ def choice(
     return parse
 
 
-def parse_phone(text: str) -> str | None:
-    """An optional phone number: digits, spaces, dashes and a leading +, 5 to 20 characters."""
-    if not text:
-        return None
-    if looks_like_id_number(text):
-        raise CellError("looks like an ID card number, which is never collected")
-    if not 5 <= len(text) <= 20 or not _PHONE_RE.match(text):
+def parse_phone_cell(text: str) -> str | None:
+    """An optional phone number (see bot.rules.phones)."""
+    try:
+        return parse_phone(text)
+    except InvalidPhone as invalid:
+        if invalid.problem is PhoneProblem.ID_NUMBER:
+            raise CellError("looks like an ID card number, which is never collected") from None
         raise CellError(
             f"{text!r} is not a phone number (digits, spaces, dashes, leading +; 5-20 characters)"
-        )
-    return text
+        ) from None
 
 
 def date_parser(today: dt.date) -> Callable[[str], dt.date | None]:
@@ -810,7 +794,7 @@ def validate_people(
         "branch": parse_branch,
         "role": _parse_role,
         "status": _parse_status,
-        "phone": parse_phone,
+        "phone": parse_phone_cell,
         "joined_on": date_parser(today),
     }
     rows: dict[tuple[str, str], PersonRow] = {}

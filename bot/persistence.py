@@ -2,7 +2,7 @@
 
 Only conversation states are persisted through PTB. Handlers of our conversations also write
 the state and the answers so far in their own transaction *before* replying (see
-bot.conversation), so after a kill -9 the row already holds what the user saw; the writes made
+handlers.flow), so after a kill -9 the row already holds what the user saw; the writes made
 here by PTB's periodic flush are the same values and only keep the two views in step.
 """
 
@@ -55,7 +55,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
                     user_id=user_id,
                     state=str(new_state),
                     data={},
-                    update_id=0,
+                    recent_updates=[],
                 )
             elif record.state != str(new_state):
                 record.state = str(new_state)

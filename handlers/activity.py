@@ -40,7 +40,6 @@ from bot.activities import (
     void_activity,
 )
 from bot.context import BotContext
-from bot.conversation import Flow
 from bot.rules.dates import DateError, is_late, parse_activity_date
 from bot.rules.kinds import ActivityKind
 from bot.rules.quicklog import looks_like_quick_log
@@ -54,6 +53,7 @@ from handlers.common import (
     refuse,
     sender,
 )
+from handlers.flow import Flow
 from storage import activity_queries, queries
 from storage.models import Account
 from storage.models_activity import Activity

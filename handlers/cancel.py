@@ -17,18 +17,16 @@ from telegram.ext import (
 )
 
 from bot.context import BotContext
-from bot.conversation import Flow
-from handlers.common import answer, in_conversation_fallbacks, sender
+from handlers.common import SHORT_TEXT_LIMIT, answer, sender, stale_button_alert
+from handlers.flow import Flow, State, Step
 
 
-def cancel_for(flow: Flow) -> Callable[[Update, BotContext], Coroutine[Any, Any, int | None]]:
+def cancel_for(flow: Flow) -> Callable[[Update, BotContext], Coroutine[Any, Any, State]]:
     """A /cancel fallback for one conversation."""
 
-    @sender()
-    async def cancel(update: Update, context: BotContext) -> int:
-        async with context.db.begin() as session:
-            await flow.end(session, update)
-        await answer(update, context, context._("Cancelled. Nothing was saved."))
+    @flow.step()
+    async def cancel(update: Update, context: BotContext, step: Step) -> int:
+        step.reply(context._("Cancelled. Nothing was saved."))
         return ConversationHandler.END
 
     return cancel
@@ -40,6 +38,32 @@ async def nothing_to_cancel(update: Update, context: BotContext) -> None:
     await answer(update, context, context._("There is nothing to cancel."))
 
 
+def odd_input_for(
+    flow: Flow, reprompt: Callable[[Update, BotContext], Coroutine[Any, Any, None]]
+) -> Callable[[Update, BotContext], Coroutine[Any, Any, State]]:
+    """A conversation's answer to input its current step does not take: explain, repeat the
+    question, keep the state and the answers."""
+
+    @flow.step()
+    async def odd_input(update: Update, context: BotContext, step: Step) -> None:
+        if update.callback_query is not None:
+            step.then(stale_button_alert)
+            return
+        message = update.effective_message
+        too_long = message is not None and len(message.text or "") > SHORT_TEXT_LIMIT
+        if too_long:
+            step.reply(
+                context._("That is too long (at most {limit} characters).").format(
+                    limit=SHORT_TEXT_LIMIT
+                )
+            )
+        else:
+            step.reply(context._("That is not what I asked for."))
+        step.then(reprompt)
+
+    return odd_input
+
+
 def conversation_fallbacks(
     flow: Flow,
     reprompt: Callable[[Update, BotContext], Coroutine[Any, Any, None]],
@@ -49,11 +73,12 @@ def conversation_fallbacks(
     """The usual fallbacks of a conversation: /cancel, odd input answered with the question
     again, and stale buttons of this flow only (with a button_prefix) — other features'
     buttons (such as /lang's) must still reach their own handlers while it is open."""
+    odd_input = odd_input_for(flow, reprompt)
     fallbacks: list[BaseHandler[Update, BotContext, Any]] = [
         CommandHandler("cancel", cancel_for(flow)),
-        MessageHandler(~filters.COMMAND, in_conversation_fallbacks(reprompt)),
+        MessageHandler(~filters.COMMAND, odd_input),
     ]
     if button_prefix is not None:
         pattern = rf"^{re.escape(button_prefix)}:"
-        fallbacks.append(CallbackQueryHandler(in_conversation_fallbacks(reprompt), pattern=pattern))
+        fallbacks.append(CallbackQueryHandler(odd_input, pattern=pattern))
     return fallbacks

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import functools
 import html
 import logging
@@ -9,13 +10,15 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 from telegram.error import BadRequest, TelegramError
 
 from bot.accounts import load_sender
 from bot.context import BotContext
 from bot.enums import Role
 from bot.i18n import N_
+from bot.rules.phones import PhoneProblem
 from bot.telegram_text import fits_one_message, split_message
 from storage import queries
 from storage.models import OrgUnit
@@ -29,10 +32,60 @@ Callback = Callable[[Update, BotContext], Coroutine[Any, Any, R]]
 SHORT_TEXT_LIMIT = 100
 
 
+class Refused(Exception):
+    """Raised inside a handler or step: the action is outside the sender's role or scope (or its
+    button was forged). The transaction is rolled back and the sender gets a short refusal."""
+
+    def __init__(self, text: str | None = None) -> None:
+        super().__init__(text or "refused")
+        self.text = text
+
+
+class Access(enum.Enum):
+    """Why a sender may not use a handler at all."""
+
+    NOT_REGISTERED = enum.auto()
+    WRONG_ROLE = enum.auto()
+
+
+async def load_into(context: BotContext, session: AsyncSession, user: User) -> None:
+    """Load the sender's account, principal and translator into the context."""
+    account, principal, translator = await load_sender(session, user, context.settings)
+    context.account, context.principal = account, principal
+    context.use_translator(translator)
+
+
+def access_problem(
+    context: BotContext, *, registered: bool, roles: frozenset[Role] | None
+) -> Access | None:
+    """Whether the loaded sender may use a handler that needs registration or one of roles."""
+    if registered and not context.principal.registered:
+        return Access.NOT_REGISTERED
+    if roles and not (context.principal.roles() & roles):
+        return Access.WRONG_ROLE
+    return None
+
+
+async def refuse_access(update: Update, context: BotContext, problem: Access) -> None:
+    """Tell the sender why they may not use this."""
+    if problem is Access.NOT_REGISTERED:
+        await answer(
+            update,
+            context,
+            context._(
+                "You are not registered yet. Open the invite link your secretary or the "
+                "organisation department sent you, or send /start with the invite code."
+            ),
+        )
+    else:
+        await refuse(update, context)
+
+
 def sender(
     *, registered: bool = False, roles: frozenset[Role] | None = None
 ) -> Callable[[Callback[R]], Callback[R | None]]:
-    """Load the sender before the handler runs, refusing the unregistered or the wrong role."""
+    """Load the sender before the handler runs, refusing the unregistered or the wrong role;
+    a `Refused` raised by the handler becomes the refusal."""
 
     def decorate(func: Callback[R]) -> Callback[R | None]:
         @functools.wraps(func)
@@ -41,23 +94,16 @@ def sender(
             if user is None:
                 return None
             async with context.db.begin() as session:
-                account, principal, translator = await load_sender(session, user, context.settings)
-            context.account, context.principal = account, principal
-            context.use_translator(translator)
-            if registered and not principal.registered:
-                await answer(
-                    update,
-                    context,
-                    context._(
-                        "You are not registered yet. Open the invite link your secretary or the "
-                        "organisation department sent you, or send /start with the invite code."
-                    ),
-                )
+                await load_into(context, session, user)
+            problem = access_problem(context, registered=registered, roles=roles)
+            if problem is not None:
+                await refuse_access(update, context, problem)
                 return None
-            if roles and not (principal.roles() & roles):
-                await refuse(update, context)
+            try:
+                return await func(update, context)
+            except Refused as refused:
+                await refuse(update, context, refused.text)
                 return None
-            return await func(update, context)
 
         return wrapper
 
@@ -156,6 +202,16 @@ class Page:
         return context._("page {page} of {pages}").format(page=self.index + 1, pages=self.count)
 
 
+def phone_problem_text(context: BotContext, problem: PhoneProblem) -> str:
+    """Why a typed phone number was not taken, and what to send instead."""
+    if problem is PhoneProblem.ID_NUMBER:
+        return context._(
+            "That looks like an ID card number, which Zhibu never stores. Send a phone "
+            "number, or press Skip."
+        )
+    return context._("That doesn't look like a phone number. Send digits only, or press Skip.")
+
+
 def escape(text: str) -> str:
     """User text inside our HTML messages."""
     return html.escape(text, quote=False)
@@ -234,12 +290,17 @@ async def unexpected_input(update: Update, context: BotContext) -> None:
     )
 
 
-@sender()
-async def stale_button(update: Update, context: BotContext) -> None:
-    """A button from an old message, or callback data we never sent."""
+async def stale_button_alert(update: Update, context: BotContext) -> None:
+    """Tell the presser that this button belongs to something that is over."""
     query = update.callback_query
     if query is not None:
         await query.answer(context._("This button is no longer active."), show_alert=True)
+
+
+@sender()
+async def stale_button(update: Update, context: BotContext) -> None:
+    """A button from an old message, or callback data we never sent."""
+    await stale_button_alert(update, context)
 
 
 def in_conversation_fallbacks(

@@ -21,7 +21,6 @@ from telegram.ext import (
 
 from bot.commands import LEADERS
 from bot.context import BotContext
-from bot.conversation import Flow
 from bot.enums import CampaignStatus
 from bot.grading import service
 from bot.grading.questionnaire import (
@@ -43,6 +42,7 @@ from handlers.common import (
     refuse,
     sender,
 )
+from handlers.flow import Flow
 from handlers.grading_labels import (
     IDLE_TIMEOUT,
     KIND_NAMES,

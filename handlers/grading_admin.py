@@ -19,7 +19,6 @@ from telegram.ext import (
 )
 
 from bot.context import BotContext
-from bot.conversation import Flow
 from bot.enums import CampaignStatus, Role
 from bot.grading import service
 from bot.grading.announce import GRADED, OPENED, announcement_rows
@@ -37,6 +36,7 @@ from handlers.common import (
     refuse,
     sender,
 )
+from handlers.flow import Flow
 from handlers.grading_labels import (
     GRADE_NAMES,
     IDLE_TIMEOUT,

@@ -21,7 +21,6 @@ from telegram.ext import (
 from bot.accounts import translator_for
 from bot.commands import LEADERS
 from bot.context import BotContext
-from bot.conversation import Flow
 from bot.enums import RectificationStatus
 from bot.grading import service
 from handlers.cancel import conversation_fallbacks
@@ -34,6 +33,7 @@ from handlers.common import (
     refuse,
     sender,
 )
+from handlers.flow import Flow
 from handlers.grading_labels import IDLE_TIMEOUT, SATISFACTION_NAMES, campaign_title
 from storage import grading_queries as gq
 from storage import queries

@@ -17,7 +17,6 @@ from telegram.ext import (
 )
 
 from bot.context import BotContext
-from bot.conversation import Flow
 from bot.delivery import DELIVERY_KEY, DeliveryService
 from bot.enums import MediaKind, NoticeAudience, NoticeState, Role
 from bot.i18n import Translator
@@ -42,6 +41,7 @@ from handlers.common import (
     refuse,
     sender,
 )
+from handlers.flow import Flow
 from handlers.profile import LANGUAGE_NAMES
 from storage import notice_queries as nq
 from storage import queries
@@ -463,7 +463,7 @@ async def _preview(update: Update, context: BotContext, data: dict[str, object])
     )
     lines = [
         context._("Recipients: {count}").format(count=len(recipients) - unreachable),
-        context._("NoticeAudience: {audience}").format(
+        context._("Audience: {audience}").format(
             audience=escape(audience_label(context.tr, audience, branches))
         ),
         context._("Acknowledgement: {required}").format(

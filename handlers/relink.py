@@ -23,10 +23,10 @@ from telegram.ext import (
 )
 
 from bot.context import BotContext
-from bot.conversation import Flow
 from bot.enums import OrgKind, RequestType
-from bot.imports import PARTY_FOUNDED_YEAR, looks_like_id_number
+from bot.imports import PARTY_FOUNDED_YEAR
 from bot.relink import service
+from bot.rules.phones import InvalidPhone, looks_like_id_number, parse_phone
 from handlers.cancel import conversation_fallbacks
 from handlers.common import (
     Page,
@@ -35,9 +35,11 @@ from handlers.common import (
     edit_or_answer,
     escape,
     keyboard,
+    phone_problem_text,
     refuse,
     sender,
 )
+from handlers.flow import Flow
 from handlers.relink_review import (
     STATE_LABELS,
     TYPE_LABELS,
@@ -74,7 +76,6 @@ DATA_KEYS = {
     OTHER: "other_id",
 }
 SEARCH_RESULTS = 8
-_PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-]{4,19}$")
 HOME_KINDS = (OrgKind.COMMITTEE, OrgKind.GENERAL_BRANCH)
 
 
@@ -374,16 +375,11 @@ async def text_in(update: Update, context: BotContext) -> str | int | None:
     elif state == EMPLOYER:
         data["employer"] = text
     elif state == PHONE:
-        if not _PHONE_RE.match(text):
-            await answer(
-                update,
-                context,
-                context._(
-                    "That doesn't look like a phone number. Send digits only, or press Skip."
-                ),
-            )
+        try:
+            data["phone"] = parse_phone(text)
+        except InvalidPhone as invalid:
+            await answer(update, context, phone_problem_text(context, invalid.problem))
             return None
-        data["phone"] = text
     elif state in (HOME, OTHER):
         await _search(update, context, state, text, data)
         return None

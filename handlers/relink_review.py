@@ -31,7 +31,6 @@ from bot.access import Principal
 from bot.accounts import principal_of, translator_for
 from bot.config import Settings
 from bot.context import SERVICES_KEY, BotContext, Services
-from bot.conversation import Flow
 from bot.enums import ReconnectStep, RequestState, RequestType
 from bot.i18n import N_, Translator
 from bot.relink import service
@@ -75,6 +74,7 @@ from handlers.common import (
     refuse,
     sender,
 )
+from handlers.flow import Flow
 from storage import queries, relink_queries
 from storage.models import Account, OrgUnit
 from storage.models_relink import LostContactEntry, RelinkRequest

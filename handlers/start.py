@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from telegram import Update
 from telegram.ext import (
@@ -15,10 +14,11 @@ from telegram.ext import (
 )
 
 from bot.context import BotContext
-from bot.conversation import Flow
 from bot.grading.service import MASS_CODE_PREFIX
 from bot.invites import Redeem, complete_registration, consume, redeem
+from bot.rules.phones import InvalidPhone, PhoneProblem, parse_phone
 from handlers import grading_survey
+from handlers.buttons import Button
 from handlers.cancel import conversation_fallbacks
 from handlers.common import (
     ROLE_LABELS,
@@ -26,52 +26,56 @@ from handlers.common import (
     clean_text,
     escape,
     keyboard,
-    sender,
+    phone_problem_text,
 )
+from handlers.flow import Flow, Step
 from storage.models import Account, Invite, OrgUnit
 
 FLOW = Flow("register")
 ASK_NAME, ASK_PHONE = "name", "phone"
-_PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-]{4,19}$")
 
 
-@sender()
-async def start(update: Update, context: BotContext) -> str | int | None:
+class SkipPhone(Button, prefix="reg:skip"):
+    """Register without a phone number."""
+
+
+@FLOW.step(entry=True)
+async def start(update: Update, context: BotContext, step: Step) -> str | int | None:
     """Greet, or redeem the invite code given with /start."""
     code = context.args[0] if context.args else None
     if code is None:
-        await greet(update, context)
+        step.then(greet)
         return ConversationHandler.END
     if code.lower().startswith(MASS_CODE_PREFIX):
         # A one-time code of the masses' satisfaction survey, not an invite.
-        await grading_survey.start_mass_survey(update, context, code[len(MASS_CODE_PREFIX) :])
+        survey_code = code[len(MASS_CODE_PREFIX) :]
+
+        async def open_survey(update: Update, context: BotContext) -> None:
+            await grading_survey.start_mass_survey(update, context, survey_code)
+
+        step.then(open_survey)
         return ConversationHandler.END
     settings = context.settings
-    async with context.db.begin() as session:
-        account = await session.get(Account, context.account.id) if context.account else None
-        assert account is not None
-        result = await redeem(
-            session,
-            code=code,
-            account=account,
-            now=settings.now(),
-            max_failures=settings.invite_max_failures,
-            window=dt.timedelta(minutes=settings.invite_failure_window_minutes),
-        )
-        invite, welcome = result.invite, None
-        if result.outcome is Redeem.NEEDS_NAME and invite is not None:
-            await FLOW.save(session, update, state=ASK_NAME, data={"invite_id": invite.id})
-        elif result.outcome in (Redeem.LINKED, Redeem.ROLE_ADDED) and invite is not None:
-            org = await session.get(OrgUnit, invite.org_unit_id)
-            welcome = _welcome(context, account, invite, org)
-    # Replies go out after the commit: no database lock is held across a network call.
-    if welcome is not None:
-        await answer(update, context, welcome)
-        return ConversationHandler.END
-    if result.outcome is Redeem.NEEDS_NAME:
-        await ask_name(update, context)
+    account = await step.session.get(Account, context.actor_id)
+    assert account is not None
+    result = await redeem(
+        step.session,
+        code=code,
+        account=account,
+        now=settings.now(),
+        max_failures=settings.invite_max_failures,
+        window=dt.timedelta(minutes=settings.invite_failure_window_minutes),
+    )
+    invite = result.invite
+    if result.outcome is Redeem.NEEDS_NAME and invite is not None:
+        step.data["invite_id"] = invite.id
+        step.then(ask_name)
         return ASK_NAME
-    await answer(update, context, _refusal_text(context, result.outcome, result.retry_after))
+    if result.outcome in (Redeem.LINKED, Redeem.ROLE_ADDED) and invite is not None:
+        org = await step.session.get(OrgUnit, invite.org_unit_id)
+        step.reply(_welcome(context, account, invite, org))
+        return ConversationHandler.END
+    step.reply(_refusal_text(context, result.outcome, result.retry_after))
     return ConversationHandler.END
 
 
@@ -152,70 +156,59 @@ async def ask_phone(update: Update, context: BotContext) -> None:
         update,
         context,
         context._("Your phone number, so the branch can reach you (optional):"),
-        keyboard([[(context._("Skip"), "reg:skip")]]),
+        keyboard([[(context._("Skip"), SkipPhone().data)]]),
     )
 
 
-@sender()
-async def receive_name(update: Update, context: BotContext) -> str | None:
+@FLOW.step()
+async def receive_name(update: Update, context: BotContext, step: Step) -> str | None:
     """Store the name and ask for the phone."""
     message = update.effective_message
     name = clean_text(message.text if message else None, limit=50)
     if name is None:
-        await answer(
-            update, context, context._("Please send your name as text, at most 50 characters.")
-        )
+        step.reply(context._("Please send your name as text, at most 50 characters."))
         return None
-    async with context.db.begin() as session:
-        draft = await FLOW.load(session, update)
-        if draft.seen(update):
-            return draft.state
-        await FLOW.save(session, update, state=ASK_PHONE, data={**draft.data, "name": name})
-    await ask_phone(update, context)
+    step.data["name"] = name
+    step.then(ask_phone)
     return ASK_PHONE
 
 
-@sender()
-async def receive_phone(update: Update, context: BotContext) -> str | int | None:
+@FLOW.step()
+async def receive_phone(update: Update, context: BotContext, step: Step) -> str | int | None:
     """Store the optional phone, use the invite and finish registration."""
+    if step.state != ASK_PHONE:
+        return None
     phone: str | None = None
     if update.callback_query is None:
         text = (update.effective_message.text or "") if update.effective_message else ""
-        if not _PHONE_RE.match(text.strip()):
-            await answer(
-                update,
-                context,
-                context._(
-                    "That doesn't look like a phone number. Send digits only, or press Skip."
-                ),
-            )
+        try:
+            phone = parse_phone(text)
+        except InvalidPhone as invalid:
+            step.reply(phone_problem_text(context, invalid.problem))
             return None
-        phone = text.strip()
-    now = context.settings.now()
-    async with context.db.begin() as session:
-        draft = await FLOW.load(session, update)
-        if draft.seen(update) or draft.state != ASK_PHONE:
-            return draft.state
-        account = await session.get(Account, context.account.id) if context.account else None
-        assert account is not None
-        invite = await consume(session, int(draft.data["invite_id"]), now)
-        await FLOW.end(session, update)
-        if invite is None:
-            text = context._(
+        if phone is None:
+            step.reply(phone_problem_text(context, PhoneProblem.NOT_A_PHONE))
+            return None
+    account = await step.session.get(Account, context.actor_id)
+    assert account is not None
+    invite = await consume(step.session, int(step.data["invite_id"]), context.settings.now())
+    if invite is None:
+        step.reply(
+            context._(
                 "Sorry, this invite expired or was used up while you were registering. "
                 "Please ask for a new one."
             )
-        else:
-            await complete_registration(
-                session,
-                invite=invite,
-                account=account,
-                name=str(draft.data.get("name")),
-                phone=phone,
-            )
-            org = await session.get(OrgUnit, invite.org_unit_id)
-            text = _welcome(context, account, invite, org)
-    await answer(update, context, text)
+        )
+        return ConversationHandler.END
+    await complete_registration(
+        step.session,
+        invite=invite,
+        account=account,
+        name=str(step.data.get("name")),
+        phone=phone,
+    )
+    org = await step.session.get(OrgUnit, invite.org_unit_id)
+    step.reply(_welcome(context, account, invite, org))
     return ConversationHandler.END
 
 
@@ -237,7 +230,7 @@ def build() -> ConversationHandler[BotContext]:
             ASK_NAME: [MessageHandler(text, receive_name)],
             ASK_PHONE: [
                 MessageHandler(text, receive_phone),
-                CallbackQueryHandler(receive_phone, pattern=r"^reg:skip$"),
+                CallbackQueryHandler(receive_phone, pattern=SkipPhone.pattern),
             ],
         },
         fallbacks=conversation_fallbacks(FLOW, _reprompt, button_prefix="reg"),

@@ -16,7 +16,6 @@ from telegram.ext import (
 )
 
 from bot.context import BotContext
-from bot.conversation import Flow
 from bot.enums import Role, TrainingAudience, TrainingKind
 from bot.i18n import N_
 from bot.reminders.engine import tick_now
@@ -40,6 +39,7 @@ from handlers.common import (
     refuse,
     sender,
 )
+from handlers.flow import Flow
 from storage import queries
 from storage import reminder_queries as rq
 from storage.models import Account, OrgUnit

@@ -211,6 +211,7 @@ class ConversationRecord(Base):
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     state: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    # The update that produced this state: a redelivered update is recognised and ignored.
-    last_update_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The last updates applied to this draft: a redelivered one is recognised and ignored.
+    # A list, not the highest id: Telegram's update ids restart after a quiet week.
+    recent_updates: Mapped[list[int]] = mapped_column(JSON, default=list)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

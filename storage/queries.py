@@ -273,7 +273,7 @@ async def save_conversation(
     user_id: int,
     state: str,
     data: dict[str, Any],
-    update_id: int,
+    recent_updates: list[int],
 ) -> ConversationRecord:
     """Insert or replace a conversation's state and answers."""
     record = await session.get(ConversationRecord, (name, chat_id, user_id))
@@ -283,7 +283,7 @@ async def save_conversation(
     record.state = state
     # A new dict, so SQLAlchemy sees the JSON column change.
     record.data = dict(data)
-    record.last_update_id = max(update_id, record.last_update_id or 0)
+    record.recent_updates = list(recent_updates)
     record.updated_at = dt.datetime.now(dt.UTC)
     return record
 
@@ -297,21 +297,3 @@ async def end_conversation(session: AsyncSession, *, name: str, chat_id: int, us
             ConversationRecord.user_id == user_id,
         )
     )
-
-
-async def end_all_conversations(session: AsyncSession, *, chat_id: int, user_id: int) -> list[str]:
-    """Forget every conversation of a user in a chat; returns the names that were open."""
-    names = list(
-        await session.scalars(
-            select(ConversationRecord.name).where(
-                ConversationRecord.chat_id == chat_id, ConversationRecord.user_id == user_id
-            )
-        )
-    )
-    if names:
-        await session.execute(
-            delete(ConversationRecord).where(
-                ConversationRecord.chat_id == chat_id, ConversationRecord.user_id == user_id
-            )
-        )
-    return names

@@ -214,3 +214,22 @@ async def test_account_row_is_created_once(
         assert (
             len(list(await session.scalars(select(Account).where(Account.telegram_id == 50)))) == 1
         )
+
+
+async def test_an_id_card_number_is_refused_at_the_phone_step(
+    bot: ZhibuApp, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    code = await _invite(db, Role.MEMBER, "DEMO-B2")
+    user = await client.user(44, "Zhou", language_code="en")
+    await user.send(f"/start {code}")
+    await user.wait_reply()
+    await user.send("Zhou Min")
+    await user.wait_reply()
+    await user.send("11010519491231002X")
+    assert "ID card number" in (await user.wait_reply()).text
+    await user.send("13800000000")
+    assert "Welcome, Zhou Min" in (await user.wait_reply()).text
+    async with db() as session:
+        account = await queries.account_by_telegram_id(session, 44)
+        assert account is not None and account.person is not None
+        assert account.person.phone == "13800000000"

@@ -20,11 +20,11 @@ from bot.imports import (
     ImportFailed,
     Table,
     import_file,
-    looks_like_id_number,
     read_table,
     validate_org,
     validate_people,
 )
+from bot.rules.phones import looks_like_id_number
 from storage import queries
 from storage.db import SessionFactory, create_engine, session_factory
 from storage.models import AuditEntry, OrgUnit, Person, RoleAssignment

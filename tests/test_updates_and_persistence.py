@@ -50,7 +50,7 @@ async def test_persistence_reads_and_writes_conversation_states(db: SessionFacto
             user_id=5,
             state="phone",
             data={"name": "甲"},
-            update_id=9,
+            recent_updates=[9],
         )
     assert await persistence.get_conversations("register") == {(5, 5): "phone"}
     await persistence.update_conversation("register", (5, 5), "name")

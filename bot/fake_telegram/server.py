@@ -825,6 +825,8 @@ class FakeTelegramServer:
         self._chats: dict[int, _Chat] = {}
         self._chat_events: dict[int, list[JSON]] = {}
         self._pending: collections.deque[JSON] = collections.deque()
+        # Every update ever queued, by id: tests deliver one again to play a redelivery.
+        self.updates_by_id: dict[int, JSON] = {}
         self._files: dict[str, StoredFile] = {}
         self._files_by_path: dict[str, StoredFile] = {}
         self._callback_queries: dict[str, _CallbackQuery] = {}
@@ -1268,7 +1270,9 @@ class FakeTelegramServer:
 
     def _push_update(self, payload: JSON) -> int:
         update_id = next(self._update_ids)
-        self._pending.append({"update_id": update_id, **payload})
+        update = {"update_id": update_id, **payload}
+        self._pending.append(update)
+        self.updates_by_id[update_id] = update
         self._notify()
         return update_id
 

@@ -29,7 +29,7 @@ from bot.imports import (
     optional_text,
     parse_optional_code,
     parse_person_name,
-    parse_phone,
+    parse_phone_cell,
     read_table,
 )
 from storage import queries
@@ -96,7 +96,7 @@ def validate_register(
         "joined_on": date_parser(today),
         "join_year": parse_year,
         "lost_on": date_parser(today),
-        "phone": parse_phone,
+        "phone": parse_phone_cell,
         "note": optional_text(200),
     }
     seen: dict[tuple[str, str | None], int] = {}

@@ -1,0 +1,215 @@
+"""Crash-safe conversation steps: one primitive that loads, checks, saves, commits, then replies.
+
+Every step of every conversation runs through `Flow.step`, which does in order:
+
+1. opens one transaction and loads the stored draft (state and answers so far);
+2. ignores the update if the draft already recorded it (a redelivery after a crash: Telegram
+   sends an update again when the bot died before confirming it) — before anything else runs,
+   so no step can forget the check;
+3. loads the sender and refuses the unregistered or the wrong role;
+4. runs the step, which reads the draft's answers from `step.data`, changes them, queues its
+   replies (`step.reply`, `step.edit`, `step.then`) and returns the next state;
+5. stores the state and every answer with this update's id, and commits;
+6. only then sends the queued replies: a bot killed at any point restarts with the draft as
+   the user last saw it, and no database lock is held across a call to Telegram.
+
+A step that raises `Refused` (a forged button, an object outside the sender's scope) changes
+nothing: the transaction is rolled back and the sender gets a short localized refusal.
+
+Redelivery is recognised by the update ids a draft has recorded, not by comparing with the
+last one: Telegram's update ids restart from a random value after a quiet week.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import ConversationHandler
+
+from bot.context import BotContext
+from bot.enums import Role
+from handlers.common import (
+    Refused,
+    access_problem,
+    answer,
+    edit_or_answer,
+    load_into,
+    refuse,
+    refuse_access,
+)
+from storage import queries
+
+# What a step returns: the next state, ConversationHandler.END, or None to stay where it is.
+State = str | int | None
+StepCallback = Callable[[Update, BotContext, "Step"], Coroutine[Any, Any, State]]
+Handler = Callable[[Update, BotContext], Coroutine[Any, Any, State]]
+
+# How many update ids a draft remembers: more than Telegram redelivers after one crash.
+RECENT_UPDATES = 16
+
+
+@dataclass(slots=True)
+class Draft:
+    """A conversation's stored state and answers."""
+
+    state: str | None
+    data: dict[str, Any] = field(default_factory=dict)
+    recent_updates: tuple[int, ...] = ()
+
+    def seen(self, update: Update) -> bool:
+        """True when this update was already applied (a redelivery after a crash)."""
+        return update.update_id in self.recent_updates
+
+
+@dataclass(slots=True)
+class Step:
+    """One step in progress: the session, the answers so far, and the replies to send after
+    the commit."""
+
+    session: AsyncSession
+    draft: Draft
+    data: dict[str, Any]
+    update: Update
+    context: BotContext
+    _after: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
+
+    @property
+    def state(self) -> str | None:
+        """The state the conversation was in when this update arrived."""
+        return self.draft.state
+
+    def reply(self, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
+        """Send a message once the step is committed."""
+        self._after.append(lambda: answer(self.update, self.context, text, keyboard))
+
+    def edit(self, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
+        """Edit the pressed message (or send one) once the step is committed."""
+        self._after.append(lambda: edit_or_answer(self.update, self.context, text, keyboard))
+
+    def then(self, send: Handler | Callable[[Update, BotContext], Awaitable[object]]) -> None:
+        """Run a sending helper `send(update, context)` once the step is committed."""
+        self._after.append(lambda: send(self.update, self.context))
+
+    async def flush(self) -> None:
+        """Send what the step queued (called after the commit)."""
+        for send in self._after:
+            await send()
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """One persistent ConversationHandler's drafts, keyed like PTB (chat, user)."""
+
+    name: str
+
+    @staticmethod
+    def _key(update: Update) -> tuple[int, int]:
+        chat = update.effective_chat
+        user = update.effective_user
+        if chat is None or user is None:
+            raise ValueError("conversation updates need a chat and a user")
+        return chat.id, user.id
+
+    async def load(self, session: AsyncSession, update: Update) -> Draft:
+        """The stored draft (empty when none); for reading, e.g. to repeat a question."""
+        chat_id, user_id = self._key(update)
+        record = await queries.load_conversation(
+            session, name=self.name, chat_id=chat_id, user_id=user_id
+        )
+        if record is None:
+            return Draft(state=None)
+        return Draft(
+            state=record.state,
+            data=dict(record.data),
+            recent_updates=tuple(record.recent_updates or ()),
+        )
+
+    async def _save(
+        self, session: AsyncSession, update: Update, draft: Draft, state: str, data: dict[str, Any]
+    ) -> None:
+        chat_id, user_id = self._key(update)
+        recent = (*draft.recent_updates, update.update_id)[-RECENT_UPDATES:]
+        await queries.save_conversation(
+            session,
+            name=self.name,
+            chat_id=chat_id,
+            user_id=user_id,
+            state=state,
+            data=data,
+            recent_updates=list(recent),
+        )
+
+    async def save(
+        self, session: AsyncSession, update: Update, *, state: str, data: dict[str, Any]
+    ) -> None:
+        """Store a state and answers outside a step (for conversations not yet written as
+        steps; removed once every conversation is)."""
+        await self._save(session, update, await self.load(session, update), state, data)
+
+    async def end(self, session: AsyncSession, update: Update) -> None:
+        """Forget the draft (for /cancel and other ways out that are not a step's END)."""
+        chat_id, user_id = self._key(update)
+        await queries.end_conversation(session, name=self.name, chat_id=chat_id, user_id=user_id)
+
+    def step(
+        self,
+        *,
+        registered: bool = False,
+        roles: frozenset[Role] | None = None,
+        entry: bool = False,
+    ) -> Callable[[StepCallback], Handler]:
+        """Make `func(update, context, step)` a crash-safe step of this conversation.
+
+        `entry=True` starts from no answers (an entry point, also on re-entry); otherwise the
+        step continues the stored draft. What `func` returns is stored before any reply.
+        """
+
+        def decorate(func: StepCallback) -> Handler:
+            @functools.wraps(func)
+            async def run(update: Update, context: BotContext) -> State:
+                if update.effective_user is None:
+                    return None
+                try:
+                    async with context.db.begin() as session:
+                        draft = await self.load(session, update)
+                        if draft.seen(update):
+                            return draft.state
+                        await load_into(context, session, update.effective_user)
+                        problem = access_problem(context, registered=registered, roles=roles)
+                        step = None
+                        if problem is None:
+                            data = {} if entry else dict(draft.data)
+                            step = Step(session, draft, data, update, context)
+                            result = await func(update, context, step)
+                            await self._store(session, update, draft, step, result)
+                except Refused as refused:
+                    await refuse(update, context, refused.text)
+                    return None
+                if step is None:
+                    assert problem is not None
+                    await refuse_access(update, context, problem)
+                    return None
+                await step.flush()
+                return result
+
+            run.flow_step = self  # type: ignore[attr-defined]  # found by the redelivery test
+            return run
+
+        return decorate
+
+    async def _store(
+        self, session: AsyncSession, update: Update, draft: Draft, step: Step, result: State
+    ) -> None:
+        if result == ConversationHandler.END:
+            await self.end(session, update)
+        elif isinstance(result, str):
+            await self._save(session, update, draft, result, step.data)
+        elif draft.state is not None:
+            # Staying in the same state still records the update (and any changed answers),
+            # so a redelivered toggle is not applied twice.
+            await self._save(session, update, draft, draft.state, step.data)
