@@ -1,6 +1,7 @@
 """Activity drafts: JSON round trip, quick logs, saving, correcting and voiding (audited)."""
 
 import datetime as dt
+import zoneinfo
 
 import pytest
 
@@ -17,6 +18,8 @@ from storage import activity_queries, queries
 from storage.db import SessionFactory
 
 TODAY = dt.date(2026, 11, 21)
+ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
+NOW = dt.datetime(2026, 11, 21, 10, 0, tzinfo=ZONE)
 
 
 def test_a_draft_survives_json() -> None:
@@ -59,18 +62,16 @@ async def test_saving_correcting_and_voiding_are_audited(
             present=3,
             expected=4,
         )
-        activity = await save_draft(session, draft, actor=None, today=TODAY)
+        activity = await save_draft(session, draft, actor=None, now=NOW, zone=ZONE)
         assert activity.late and activity.kinds == ["general_meeting", "lecture"]
         correction = draft_from_activity(activity)
         correction.topic = "学习党章"
-        await save_draft(session, correction, actor=None, today=TODAY)
-        await void_activity(
-            session, activity, reason="重复记录", actor=None, now=dt.datetime.now(dt.UTC)
-        )
+        await save_draft(session, correction, actor=None, now=NOW, zone=ZONE)
+        await void_activity(session, activity, reason="重复记录", actor=None, now=NOW)
         with pytest.raises(LookupError):
-            await save_draft(session, correction, actor=None, today=TODAY)
+            await save_draft(session, correction, actor=None, now=NOW, zone=ZONE)
         with pytest.raises(ValueError, match="incomplete"):
-            await save_draft(session, ActivityDraft(branch.id), actor=None, today=TODAY)
+            await save_draft(session, ActivityDraft(branch.id), actor=None, now=NOW, zone=ZONE)
     async with db() as session:
         stored = await activity_queries.activity_by_id(session, activity.id)
         entries = await queries.audit_entries(session)
