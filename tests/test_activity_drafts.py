@@ -1,12 +1,15 @@
 """Activity drafts: JSON round trip, quick logs, saving, correcting and voiding (audited)."""
 
+import asyncio
 import datetime as dt
+import json
 import zoneinfo
 
 import pytest
 
 from bot.activities import (
     ActivityDraft,
+    StaleActivity,
     draft_from_activity,
     draft_from_quick_log,
     save_draft,
@@ -84,3 +87,70 @@ async def test_saving_correcting_and_voiding_are_audited(
     ]
     assert entries[1].details["changes"] == {"topic": ["学习", "学习党章"]}
     assert entries[2].details["reason"] == "重复记录"
+
+
+async def _b1(db: SessionFactory) -> int:
+    async with db() as session:
+        branch = await queries.org_by_code(session, "DEMO-B1")
+        assert branch is not None
+        return branch.id
+
+
+async def test_the_audit_log_keeps_absentees_by_id_without_names_or_reasons(
+    db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    draft = ActivityDraft(
+        branch_id=await _b1(db),
+        kinds=["general_meeting"],
+        day=TODAY,
+        topic="学习",
+        present=2,
+        expected=4,
+        absences=[
+            {"person_id": 11, "name": "张伟", "reason": "sick"},
+            {"person_id": 12, "name": "刘洋", "reason": None},
+        ],
+    )
+    async with db.begin() as session:
+        activity = await save_draft(session, draft, actor=None, now=NOW, zone=ZONE)
+        correction = draft_from_activity(activity)
+        correction.absences = [{"person_id": 11, "name": "张伟", "reason": "away"}]
+        await save_draft(session, correction, actor=None, now=NOW, zone=ZONE)
+        await void_activity(session, activity, reason="重复记录", actor=None, now=NOW)
+    async with db() as session:
+        entries = await queries.audit_entries(session)
+    recorded = json.dumps([e.details for e in entries], ensure_ascii=False)
+    for private in ("张伟", "刘洋", "sick", "away"):
+        assert private not in recorded
+    # The fact of the change stays, by person id: who was absent before and after.
+    assert entries[1].details["changes"] == {"absences": [[11, 12], [11]]}
+    assert entries[2].details["activity"]["absences"] == [11]
+
+
+async def test_two_corrections_at_once_decide_once(
+    db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    draft = ActivityDraft(
+        branch_id=await _b1(db), kinds=["talk"], day=TODAY, topic="旧", present=3, expected=4
+    )
+    async with db.begin() as session:
+        saved = draft_from_activity(
+            await save_draft(session, draft, actor=None, now=NOW, zone=ZONE)
+        )
+
+    async def correct(topic: str) -> str:
+        # Each leader in their own transaction, both from the version they saw.
+        async with db.begin() as session:
+            mine = ActivityDraft.from_data(saved.to_data() | {"topic": topic})
+            try:
+                await save_draft(session, mine, actor=None, now=NOW, zone=ZONE)
+            except StaleActivity:
+                return "stale"
+            return "saved"
+
+    assert sorted(await asyncio.gather(correct("甲"), correct("乙"))) == ["saved", "stale"]
+    async with db() as session:
+        stored = await activity_queries.activity_by_id(session, int(saved.activity_id or 0))
+        corrected = await queries.audit_entries(session, action="activity.corrected")
+    assert stored is not None and stored.version == 2 and stored.topic in ("甲", "乙")
+    assert len(corrected) == 1
