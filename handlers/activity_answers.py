@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from telegram import Update
 
@@ -13,6 +12,7 @@ from bot.activities import (
     MINUTES_LIMIT,
     PLACE_LIMIT,
     TOPIC_LIMIT,
+    AbsenceReason,
     ActivityDraft,
     parse_attendance,
     with_absence,
@@ -25,15 +25,11 @@ from handlers.flow import Handler, State, Step
 from handlers.log_texts import (
     ABSENT_REASON,
     AbsentPick,
-    AllPresent,
     DayButton,
     EditField,
-    FilesDone,
     GroupChoice,
     KindToggle,
     ReasonChoice,
-    ReasonSkipped,
-    Skip,
     date_error_text,
     roster,
 )
@@ -115,7 +111,6 @@ async def _attendance_answer(
 @leader_step
 async def all_present(update: Update, context: BotContext, step: Step) -> State:
     """Everyone on the roster attended."""
-    AllPresent.read(update)
     size = int(step.data.get("roster_size") or 0)
     return await _attendance_answer(context, step, (size, size) if size else None)
 
@@ -157,7 +152,7 @@ async def absent_done(update: Update, context: BotContext, step: Step) -> State:
     return await advance(context, step, "absent")
 
 
-async def _absence(context: BotContext, step: Step, reason: Any) -> str:
+async def _absence(context: BotContext, step: Step, reason: AbsenceReason | None) -> str:
     person_id = step.data.pop("picking", None)
     name = str(step.data.pop("picking_name", ""))
     if person_id is None:
@@ -177,7 +172,6 @@ async def reason_pressed(update: Update, context: BotContext, step: Step) -> Sta
 @leader_step
 async def reason_skipped(update: Update, context: BotContext, step: Step) -> State:
     """Name the picked person as absent without a reason."""
-    ReasonSkipped.read(update)
     return await _absence(context, step, None)
 
 
@@ -204,7 +198,6 @@ minutes_typed = _optional_text("minutes", MINUTES_LIMIT, single_line=False)
 @leader_step
 async def skip_pressed(update: Update, context: BotContext, step: Step) -> State:
     """Leave the place or the minutes out."""
-    Skip.read(update)
     return await advance(context, step, str(step.state))
 
 
@@ -230,7 +223,6 @@ async def file_given(update: Update, context: BotContext, step: Step) -> State:
 @leader_step
 async def files_done(update: Update, context: BotContext, step: Step) -> State:
     """Finish attaching files."""
-    FilesDone.read(update)
     return await advance(context, step, "files")
 
 

@@ -24,8 +24,6 @@ from handlers.log_texts import (
     CONFIRM_CANCEL,
     SUMMARY,
     VOID_REASON,
-    DiscardDraft,
-    KeepEditing,
     VoidReasonChoice,
 )
 from storage import activity_queries
@@ -89,7 +87,6 @@ async def discard_asked(update: Update, context: BotContext, step: Step) -> Stat
 @FLOW.step()
 async def discard_pressed(update: Update, context: BotContext, step: Step) -> State:
     """Throw the draft away."""
-    DiscardDraft.read(update)
     step.edit(context._("Draft discarded. Nothing was saved."))
     return END
 
@@ -97,7 +94,6 @@ async def discard_pressed(update: Update, context: BotContext, step: Step) -> St
 @leader_step
 async def keep_editing(update: Update, context: BotContext, step: Step) -> State:
     """Go back to where the user was."""
-    KeepEditing.read(update)
     return await ask(context, step, str(step.data.get("back") or SUMMARY))
 
 

@@ -10,12 +10,16 @@ import pytest
 from bot.activities import (
     ActivityDraft,
     StaleActivity,
+    answered,
     draft_from_activity,
     draft_from_quick_log,
+    next_question,
+    parse_attendance,
     save_draft,
     void_activity,
 )
 from bot.demo import DemoUser
+from bot.rules.calendar import past_month, reference_day
 from bot.rules.dates import DateError
 from storage import activity_queries, queries
 from storage.db import SessionFactory
@@ -154,3 +158,41 @@ async def test_two_corrections_at_once_decide_once(
         corrected = await queries.audit_entries(session, action="activity.corrected")
     assert stored is not None and stored.version == 2 and stored.topic in ("甲", "乙")
     assert len(corrected) == 1
+
+
+def test_the_next_question_is_the_first_pending_one_that_applies() -> None:
+    draft = ActivityDraft(branch_id=3, kinds=["talk"], present=4, expected=4)
+    pending = ["group", "absent", "place"]
+    # No party group meeting, nobody absent: straight to the place.
+    assert next_question(pending, draft, roster_size=4, has_groups=True) == (["place"], "place")
+    draft.present = 3
+    assert next_question(["absent", "place"], draft, roster_size=4, has_groups=False) == (
+        ["absent", "place"],
+        "absent",
+    )
+    # Nobody to pick from: the summary comes next.
+    assert next_question(["absent"], draft, roster_size=0, has_groups=False) == ([], None)
+    draft.kinds = ["group_meeting"]
+    assert next_question(["group"], draft, roster_size=4, has_groups=True)[1] == "group"
+    assert next_question(["group"], draft, roster_size=4, has_groups=False)[1] is None
+    assert answered(["topic", "place"], "topic") == ["place"]
+    assert answered(["place"], "topic") == ["place"]  # an answer to a question not pending
+
+
+def test_attendance_is_present_over_expected_or_present_of_the_roster() -> None:
+    assert parse_attendance("7/9", 4) == (7, 9)
+    assert parse_attendance(" 7／9 ", 0) == (7, 9)
+    assert parse_attendance("3", 4) == (3, 4)
+    for wrong in ("5/4", "0/4", "x", "1001/1001", "3/"):
+        assert parse_attendance(wrong, 4) is None, wrong
+    assert parse_attendance("3", 0) is None  # no roster to take the expected from
+
+
+def test_only_months_that_have_begun_can_be_browsed() -> None:
+    today = dt.date(2026, 11, 20)
+    november = past_month("2026-11", today)
+    assert november is not None and reference_day(november, today) == today
+    october = past_month("2026-10", today)
+    assert october is not None and reference_day(october, today) == dt.date(2026, 10, 31)
+    for key in ("2026-12", "2026-Q4", "2026-13", "2026", "x"):
+        assert past_month(key, today) is None, key
