@@ -1,12 +1,15 @@
-"""The activity log: drafts (from the guided flow or a quick-log message), saving, correcting
-and voiding activities. Drafts are plain JSON so a conversation can store them between steps.
+"""The activity log: drafts (from the guided flow or a quick-log message), the rules of the
+guided questions, saving, correcting and voiding activities. Drafts are plain JSON so a
+conversation can store them between steps.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
-from typing import Any
+from enum import StrEnum
+from typing import Any, Literal, get_args
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,34 +39,52 @@ KIND_LABELS: dict[ActivityKind, str] = {
     ActivityKind.OTHER: N_("other activity"),
 }
 
-# Keys are stored with the activity; the labels are shown in the reader's language.
-ABSENCE_REASONS: dict[str, str] = {
-    "sick": N_("sick leave"),
-    "work": N_("on duty at work"),
-    "away": N_("away from home"),
-    "leave": N_("personal leave"),
-    "other": N_("other reason"),
+
+class AbsenceReason(StrEnum):
+    """Why someone was absent; stored with the activity (an absentee may have none)."""
+
+    SICK = "sick"
+    WORK = "work"
+    AWAY = "away"
+    LEAVE = "leave"
+    OTHER = "other"
+
+
+# The labels are shown in the reader's language.
+ABSENCE_REASONS: dict[AbsenceReason, str] = {
+    AbsenceReason.SICK: N_("sick leave"),
+    AbsenceReason.WORK: N_("on duty at work"),
+    AbsenceReason.AWAY: N_("away from home"),
+    AbsenceReason.LEAVE: N_("personal leave"),
+    AbsenceReason.OTHER: N_("other reason"),
 }
 
-VOID_REASONS: dict[str, str] = {
-    "mistake": N_("entered by mistake"),
-    "duplicate": N_("duplicate entry"),
-    "notheld": N_("did not take place"),
+
+class VoidReason(StrEnum):
+    """The usual reasons for voiding an entry (any other is typed)."""
+
+    MISTAKE = "mistake"
+    DUPLICATE = "duplicate"
+    NOT_HELD = "notheld"
+
+
+VOID_REASONS: dict[VoidReason, str] = {
+    VoidReason.MISTAKE: N_("entered by mistake"),
+    VoidReason.DUPLICATE: N_("duplicate entry"),
+    VoidReason.NOT_HELD: N_("did not take place"),
 }
 
 # The questions of the guided flow, in order; a quick log asks only the required ones it lacks.
-GUIDED_FIELDS = (
-    "kinds",
-    "date",
-    "topic",
-    "attendance",
-    "group",
-    "absent",
-    "place",
-    "minutes",
-    "files",
-)
+Question = Literal[
+    "kinds", "date", "topic", "attendance", "group", "absent", "place", "minutes", "files"
+]
+GUIDED_FIELDS: tuple[Question, ...] = get_args(Question)
 REQUIRED_FIELDS = ("kinds", "date", "topic", "attendance")
+# What the summary offers to change (the party group follows from the kinds).
+EditableField = Literal[
+    "kinds", "date", "topic", "attendance", "absent", "place", "minutes", "files"
+]
+EDITABLE_FIELDS: tuple[EditableField, ...] = get_args(EditableField)
 
 
 def known_kinds(values: list[str]) -> list[ActivityKind]:
@@ -89,6 +110,8 @@ class ActivityDraft:
     files: list[dict[str, Any]] = field(default_factory=list)
     unparsed: str = ""
     activity_id: int | None = None
+    # The version of the activity being corrected when the correction began.
+    version: int | None = None
 
     def to_data(self) -> dict[str, Any]:
         """The draft as JSON-safe data."""
@@ -106,6 +129,7 @@ class ActivityDraft:
             "files": list(self.files),
             "unparsed": self.unparsed,
             "activity_id": self.activity_id,
+            "version": self.version,
         }
 
     @classmethod
@@ -126,6 +150,7 @@ class ActivityDraft:
             files=list(data.get("files") or []),
             unparsed=str(data.get("unparsed") or ""),
             activity_id=data.get("activity_id"),
+            version=data.get("version"),
         )
 
     def missing(self) -> list[str]:
@@ -137,6 +162,10 @@ class ActivityDraft:
             "attendance": self.present is not None and self.expected is not None,
         }
         return [name for name in REQUIRED_FIELDS if not given[name]]
+
+    def everyone_present(self) -> bool:
+        """Whether attendance says nobody was absent (so there is nobody to name)."""
+        return self.present is not None and self.present == self.expected
 
 
 def draft_from_quick_log(
@@ -158,6 +187,15 @@ def draft_from_quick_log(
     return draft, parsed.date_error
 
 
+def quick_log_questions(draft: ActivityDraft) -> list[str]:
+    """What the flow still asks after a quick log: the required fields it lacks, and the
+    party group of a party group meeting."""
+    pending = draft.missing()
+    if ActivityKind.GROUP_MEETING.value in draft.kinds:
+        pending.append("group")
+    return pending
+
+
 def draft_from_activity(activity: Activity) -> ActivityDraft:
     """A draft for correcting a saved activity."""
     return ActivityDraft(
@@ -173,12 +211,80 @@ def draft_from_activity(activity: Activity) -> ActivityDraft:
         minutes=activity.minutes,
         files=list(activity.attachments or []),
         activity_id=activity.id,
+        version=activity.version,
     )
+
+
+# ---- the guided questions --------------------------------------------------------------------
+
+
+def applies(question: str, draft: ActivityDraft, *, roster_size: int, has_groups: bool) -> bool:
+    """Whether a question makes sense for this draft: absentees are named only when some
+    were absent and there is a roster to pick from; a party group only for a party group
+    meeting of a branch that has groups."""
+    if question == "absent":
+        return (
+            draft.present is not None
+            and draft.expected is not None
+            and draft.present < draft.expected
+            and roster_size > 0
+        )
+    if question == "group":
+        return ActivityKind.GROUP_MEETING.value in draft.kinds and has_groups
+    return True
+
+
+def next_question(
+    pending: list[str], draft: ActivityDraft, *, roster_size: int, has_groups: bool
+) -> tuple[list[str], str | None]:
+    """The questions still to ask, from the first that applies, and that question (None when
+    only the summary is left)."""
+    remaining = list(pending)
+    while remaining and not applies(
+        remaining[0], draft, roster_size=roster_size, has_groups=has_groups
+    ):
+        remaining.pop(0)
+    return remaining, (remaining[0] if remaining else None)
+
+
+def answered(pending: list[str], question: str) -> list[str]:
+    """The questions left once `question` is answered (it is first when it was asked)."""
+    return pending[1:] if pending and pending[0] == question else list(pending)
+
+
+_ATTENDANCE_RE = re.compile(r"^\s*([0-9]{1,4})\s*(?:[/／]\s*([0-9]{1,4}))?\s*$")
 
 
 def valid_attendance(present: int, expected: int) -> bool:
     """At least one person present, never more than expected."""
     return 1 <= present <= expected <= MAX_ATTENDANCE
+
+
+def parse_attendance(text: str, roster_size: int) -> tuple[int, int] | None:
+    """Present and expected from `7/9` or a bare `7` (expected: the roster's size), or None
+    when that is not a valid attendance."""
+    match = _ATTENDANCE_RE.match(text)
+    if match is None:
+        return None
+    present = int(match.group(1))
+    expected = int(match.group(2)) if match.group(2) else roster_size
+    return (present, expected) if valid_attendance(present, expected) else None
+
+
+def with_absence(
+    absences: list[dict[str, Any]], person_id: int, name: str, reason: AbsenceReason | None
+) -> list[dict[str, Any]]:
+    """The absentees with this person's (new) entry last; the reason may be left out."""
+    kept = [a for a in absences if int(a["person_id"]) != person_id]
+    stored = reason.value if reason is not None else None
+    return [*kept, {"person_id": person_id, "name": name, "reason": stored}]
+
+
+# ---- saving, correcting, voiding ---------------------------------------------------------------
+
+
+class StaleActivity(Exception):
+    """Another leader corrected or voided the activity since this change began."""
 
 
 _FIELDS = (
@@ -201,13 +307,16 @@ def _snapshot(activity: Activity) -> dict[str, Any]:
     return values
 
 
-async def save_draft(
-    session: AsyncSession, draft: ActivityDraft, *, actor: Account | None, today: dt.date
-) -> Activity:
-    """Insert the drafted activity, or apply a correction to the saved one (audited)."""
+def _for_audit(values: dict[str, Any]) -> dict[str, Any]:
+    """What the audit log keeps of an activity's fields: absentees by person id only, never
+    their names or the reasons (health reasons are sensitive data)."""
+    return values | {"absences": [a.get("person_id") for a in values["absences"] or []]}
+
+
+def _values(draft: ActivityDraft) -> dict[str, Any]:
     if draft.missing() or draft.day is None or draft.topic is None:
         raise ValueError(f"draft is incomplete: {draft.missing()}")
-    values = {
+    return {
         "kinds": [kind.value for kind in known_kinds(draft.kinds)],
         "day": draft.day,
         "topic": draft.topic,
@@ -219,12 +328,30 @@ async def save_draft(
         "minutes": draft.minutes,
         "attachments": list(draft.files),
     }
+
+
+async def save_draft(
+    session: AsyncSession,
+    draft: ActivityDraft,
+    *,
+    actor: Account | None,
+    now: dt.datetime,
+    zone: dt.tzinfo,
+) -> Activity:
+    """Insert the drafted activity, or apply a correction to the saved one (audited).
+
+    A correction raises LookupError when the activity is gone or void, and StaleActivity
+    when another leader changed it since the correction began.
+    """
+    values = _values(draft)
+    today = now.astimezone(zone).date()
     if draft.activity_id is None:
         activity = await activity_queries.add_activity(
             session,
             branch_id=draft.branch_id,
-            late=is_late(draft.day, today),
+            late=is_late(values["day"], today),
             created_by=actor.id if actor else None,
+            created_at=now,
             **values,
         )
         await queries.audit(
@@ -234,25 +361,39 @@ async def save_draft(
             target_type="activity",
             target_id=activity.id,
             org_unit_id=activity.branch_id,
-            details={"kinds": values["kinds"], "day": draft.day.isoformat()},
+            details={"kinds": values["kinds"], "day": values["day"].isoformat()},
         )
         return activity
-    activity_or_none = await activity_queries.activity_by_id(session, draft.activity_id)
-    if (
-        activity_or_none is None
-        or activity_or_none.branch_id != draft.branch_id
-        or activity_or_none.voided
-    ):
+    return await _correct(session, draft, values, actor=actor, zone=zone)
+
+
+async def _correct(
+    session: AsyncSession,
+    draft: ActivityDraft,
+    values: dict[str, Any],
+    *,
+    actor: Account | None,
+    zone: dt.tzinfo,
+) -> Activity:
+    assert draft.activity_id is not None
+    activity = await activity_queries.activity_by_id(session, draft.activity_id)
+    if activity is None or activity.branch_id != draft.branch_id or activity.voided:
         raise LookupError("the activity being corrected is gone or void")
-    activity = activity_or_none
+    seen = activity.version if draft.version is None else draft.version
     before = _snapshot(activity)
-    for name, value in values.items():
-        setattr(activity, name, value)
     # Late means logged more than N days after the meeting: judged against the first logging.
-    logged_on = activity.created_at.date()
-    activity.late = is_late(draft.day, logged_on)
+    logged_on = activity.created_at.astimezone(zone).date()
+    late = is_late(values["day"], logged_on)
+    if not await activity_queries.change_activity(
+        session, activity.id, seen_version=seen, late=late, **values
+    ):
+        raise StaleActivity(activity.id)
+    await session.refresh(activity)
     after = _snapshot(activity)
-    changes = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
+    shown_before, shown_after = _for_audit(before), _for_audit(after)
+    changes = {
+        key: [shown_before[key], shown_after[key]] for key in after if before[key] != after[key]
+    }
     await queries.audit(
         session,
         action="activity.corrected",
@@ -272,11 +413,19 @@ async def void_activity(
     reason: str,
     actor: Account | None,
     now: dt.datetime,
+    seen_version: int | None = None,
 ) -> None:
-    """Mark an activity void with the reason; it stays stored and in the audit log."""
-    activity.voided = True
-    activity.void_reason = reason
-    activity.voided_at = now
+    """Mark an activity void with the reason; it stays stored and in the audit log.
+
+    Raises StaleActivity when it was voided or corrected since `seen_version` (by default
+    the version loaded).
+    """
+    seen = activity.version if seen_version is None else seen_version
+    if not await activity_queries.change_activity(
+        session, activity.id, seen_version=seen, voided=True, void_reason=reason, voided_at=now
+    ):
+        raise StaleActivity(activity.id)
+    await session.refresh(activity)
     await queries.audit(
         session,
         action="activity.voided",
@@ -284,5 +433,5 @@ async def void_activity(
         target_type="activity",
         target_id=activity.id,
         org_unit_id=activity.branch_id,
-        details={"reason": reason, "activity": _snapshot(activity)},
+        details={"reason": reason, "activity": _for_audit(_snapshot(activity))},
     )

@@ -2,7 +2,8 @@
 
 Leaders of the branch get buttons to correct or void an entry (handled by the /log
 conversation); members see their own branch without committee minutes or absence reasons;
-admins see their subtree, read-only.
+admins see their subtree, read-only. Every button names an activity that is loaded and
+checked against the presser's roles again.
 """
 
 from __future__ import annotations
@@ -14,9 +15,17 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.access import Principal
 from bot.context import BotContext
-from bot.rules.kinds import ActivityKind
-from handlers.activity import absences_text, attendance_text, kinds_text
-from handlers.common import edit_or_answer, escape, keyboard, refuse, sender
+from handlers.activity_texts import (
+    ActivityFiles,
+    ActivityPage,
+    CorrectActivity,
+    ViewActivity,
+    VoidActivity,
+    activity_text,
+    hides_minutes,
+    kinds_text,
+)
+from handlers.common import Page, Refused, edit_or_answer, keyboard, sender
 from storage import activity_queries
 from storage.models_activity import Activity
 
@@ -57,6 +66,14 @@ def may_view(principal: Principal, activity: Activity) -> bool:
     )
 
 
+def member_view(principal: Principal, activity: Activity) -> bool:
+    """Whether the reader sees the activity as a member (no minutes of a committee meeting,
+    no absence reasons): neither a leader of its branch nor an admin above it."""
+    return not principal.leads_branch(activity.branch_id) and not principal.is_admin_of(
+        activity.branch.path
+    )
+
+
 def _line(context: BotContext, activity: Activity, *, with_branch: bool) -> str:
     label = f"{activity.day:%m-%d} {kinds_text(context, activity.kinds)} · {activity.topic}"
     if with_branch:
@@ -66,17 +83,20 @@ def _line(context: BotContext, activity: Activity, *, with_branch: bool) -> str:
     return label[:60]
 
 
-async def _show_page(update: Update, context: BotContext, page: int) -> None:
+async def _show_page(update: Update, context: BotContext, requested: int) -> None:
     scope = scope_of(context.principal)
     if scope is None:
-        await refuse(update, context)
-        return
+        raise Refused()
     async with context.db() as session:
-        activities, total = await activity_queries.recent_activities(
+        total = await activity_queries.count_activities(
+            session, branch_ids=scope.branch_ids, subtree_paths=scope.subtree_paths
+        )
+        page = Page.of(requested, total, PAGE_SIZE)
+        activities = await activity_queries.recent_activities(
             session,
             branch_ids=scope.branch_ids,
             subtree_paths=scope.subtree_paths,
-            offset=page * PAGE_SIZE,
+            offset=page.offset,
             limit=PAGE_SIZE,
         )
     if total == 0:
@@ -85,19 +105,23 @@ async def _show_page(update: Update, context: BotContext, page: int) -> None:
             text += "\n" + context._("Send /log to log one.")
         await edit_or_answer(update, context, text)
         return
-    pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
     text = context._("Activities ({total}), page {page} of {pages}. Choose one to see it.").format(
-        total=total, page=page + 1, pages=pages
+        total=total, page=page.index + 1, pages=page.count
     )
     rows = [
-        [(_line(context, a, with_branch=scope.several_branches), f"ac:v:{a.id}:{page}")]
+        [
+            (
+                _line(context, a, with_branch=scope.several_branches),
+                ViewActivity(a.id, page.index).data,
+            )
+        ]
         for a in activities
     ]
     nav = []
-    if page > 0:
-        nav.append((context._("‹ Newer"), f"ac:p:{page - 1}"))
-    if page + 1 < pages:
-        nav.append((context._("Older ›"), f"ac:p:{page + 1}"))
+    if page.index > 0:
+        nav.append((context._("‹ Newer"), ActivityPage(page.index - 1).data))
+    if page.index + 1 < page.count:
+        nav.append((context._("Older ›"), ActivityPage(page.index + 1).data))
     if nav:
         rows.append(nav)
     await edit_or_answer(update, context, text, keyboard(rows))
@@ -112,96 +136,52 @@ async def list_activities(update: Update, context: BotContext) -> None:
 @sender(registered=True)
 async def page_pressed(update: Update, context: BotContext) -> None:
     """Another page of the list."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    await _show_page(update, context, min(int(query.data.rsplit(":", 1)[1]), 100_000))
+    await _show_page(update, context, ActivityPage.read(update).page)
 
 
-def activity_text(context: BotContext, activity: Activity, *, member_view: bool) -> str:
-    """One activity in full (members don't see committee minutes or absence reasons)."""
-    _ = context._
-    lines = [
-        _("<b>Activity #{id}</b> — {branch}").format(
-            id=activity.id, branch=escape(activity.branch.display_name(context.tr.locale))
-        ),
-        _("Kind: {kinds}").format(kinds=kinds_text(context, activity.kinds)),
-    ]
-    day = context.tr.date(activity.day, "long")
-    if activity.late:
-        lines.append(_("Date: {date} (logged late)").format(date=day))
-    else:
-        lines.append(_("Date: {date}").format(date=day))
-    lines.append(_("Topic: {topic}").format(topic=escape(activity.topic)))
-    lines.append(
-        _("Attendance: {attendance}").format(
-            attendance=attendance_text(context, activity.present, activity.expected)
-        )
-    )
-    if not member_view:
-        lines.append(_("Absent: {absent}").format(absent=absences_text(context, activity.absences)))
-    if activity.place:
-        lines.append(_("Place: {place}").format(place=escape(activity.place)))
-    committee = ActivityKind.COMMITTEE_MEETING.value in activity.kinds
-    if activity.minutes and not (member_view and committee):
-        lines.append(_("Minutes: {minutes}").format(minutes=escape(activity.minutes[:2500])))
-    if activity.attachments:
-        lines.append(_("Photos and documents: {count}").format(count=len(activity.attachments)))
-    if activity.voided:
-        lines.append(_("<b>Void</b>: {reason}").format(reason=escape(activity.void_reason or "—")))
-    return "\n".join(lines)
+async def _viewable(context: BotContext, activity_id: int) -> Activity:
+    """The activity, if the sender may see it; else Refused (the same for one that does not
+    exist, so nothing about another branch is revealed)."""
+    async with context.db() as session:
+        activity = await activity_queries.activity_by_id(session, activity_id)
+    if activity is None or not may_view(context.principal, activity):
+        raise Refused()
+    return activity
 
 
 @sender(registered=True)
 async def view_pressed(update: Update, context: BotContext) -> None:
     """Show one activity, with correct/void buttons for the branch's leaders."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    _prefix, _view, activity_id, page = query.data.split(":")
-    async with context.db() as session:
-        activity = await activity_queries.activity_by_id(session, int(activity_id))
+    button = ViewActivity.read(update)
+    activity = await _viewable(context, button.activity_id)
     principal = context.principal
-    if activity is None or not may_view(principal, activity):
-        await refuse(update, context)
-        return
-    leader = principal.leads_branch(activity.branch_id)
-    member_view = not leader and not principal.is_admin_of(activity.branch.path)
+    as_member = member_view(principal, activity)
     rows = []
-    committee = ActivityKind.COMMITTEE_MEETING.value in activity.kinds
-    if activity.attachments and not (member_view and committee):
-        rows.append([(context._("Show photos and documents"), f"ac:f:{activity.id}")])
-    if leader and not activity.voided:
+    if activity.attachments and not hides_minutes(activity, member_view=as_member):
+        rows.append([(context._("Show photos and documents"), ActivityFiles(activity.id).data)])
+    if principal.leads_branch(activity.branch_id) and not activity.voided:
         rows.append(
             [
-                (context._("Correct"), f"ac:e:{activity.id}"),
-                (context._("Void"), f"ac:x:{activity.id}"),
+                (context._("Correct"), CorrectActivity(activity.id).data),
+                (context._("Void"), VoidActivity(activity.id).data),
             ]
         )
-    rows.append([(context._("‹ Back to the list"), f"ac:p:{int(page)}")])
-    await edit_or_answer(
-        update, context, activity_text(context, activity, member_view=member_view), keyboard(rows)
-    )
+    rows.append([(context._("‹ Back to the list"), ActivityPage(button.page).data)])
+    text = activity_text(context, activity, member_view=as_member)
+    await edit_or_answer(update, context, text, keyboard(rows))
 
 
 @sender(registered=True)
 async def files_pressed(update: Update, context: BotContext) -> None:
     """Send an activity's photos and documents again, by their Telegram file ids."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    async with context.db() as session:
-        activity = await activity_queries.activity_by_id(session, int(query.data.split(":")[2]))
-    principal = context.principal
-    if activity is None or not may_view(principal, activity):
-        await refuse(update, context)
-        return
-    member_view = not principal.leads_branch(activity.branch_id) and not principal.is_admin_of(
-        activity.branch.path
-    )
-    if member_view and ActivityKind.COMMITTEE_MEETING.value in activity.kinds:
-        await refuse(update, context)
-        return
-    await query.answer()
+    activity = await _viewable(context, ActivityFiles.read(update).activity_id)
+    if hides_minutes(activity, member_view=member_view(context.principal, activity)):
+        raise Refused()
     chat = update.effective_chat
-    assert chat is not None
+    if chat is None:
+        return
+    if update.callback_query is not None:
+        await update.callback_query.answer()
     caption = context._("Activity #{id}").format(id=activity.id)
     for attachment in activity.attachments:
         if attachment.get("type") == "photo":
@@ -214,7 +194,7 @@ def handlers() -> list[CommandHandler[BotContext, None] | CallbackQueryHandler[B
     """The handlers of this module."""
     return [
         CommandHandler("activities", list_activities),
-        CallbackQueryHandler(page_pressed, pattern=r"^ac:p:\d{1,6}$"),
-        CallbackQueryHandler(view_pressed, pattern=r"^ac:v:\d{1,12}:\d{1,6}$"),
-        CallbackQueryHandler(files_pressed, pattern=r"^ac:f:\d{1,12}$"),
+        CallbackQueryHandler(page_pressed, pattern=ActivityPage.pattern),
+        CallbackQueryHandler(view_pressed, pattern=ViewActivity.pattern),
+        CallbackQueryHandler(files_pressed, pattern=ActivityFiles.pattern),
     ]

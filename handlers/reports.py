@@ -1,13 +1,19 @@
 """/report compliance: admins see how the branches of their subtree stand (no ranking);
-/report rules: the calendar rules in force for their subtree, and changing one of them."""
+/report rules: the calendar rules in force for their subtree, and changing one of them.
+
+Both read the subtrees from the admin's own grants: no command or button here names a node.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from typing import Annotated
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
+from bot.access import Principal
 from bot.activities import KIND_LABELS
 from bot.charts import compliance_grid
 from bot.commands import ADMINS
@@ -30,20 +36,27 @@ from bot.rules.calendar import (
     Period,
     PeriodKind,
     Scope,
+    past_month,
     period_containing,
-    period_from_key,
+    reference_day,
 )
 from bot.xlsx import workbook_bytes
-from handlers.activity import today_in_org
-from handlers.common import answer, escape, keyboard, refuse, sender
-from handlers.due import month_buttons, period_label, reference_day
+from handlers.buttons import Button, Token
+from handlers.common import Refused, answer, escape, keyboard, sender
+from handlers.compliance_texts import month_buttons, period_label
 from storage import queries
-from storage.models import Account, OrgUnit
+from storage.models import OrgUnit
 
 RULE_KEYS = tuple(rule.key for rule in DEFAULT_RULES)
 RULE_KINDS = {rule.key: rule.kind for rule in DEFAULT_RULES}
 # A photo stays readable (and within Telegram's size limits) up to this many rows.
 CHART_MAX_BRANCHES = 150
+
+
+class ReportMonth(Button, prefix="rp"):
+    """The compliance report for the periods containing a month."""
+
+    month: Annotated[str, Token(r"\d{4}-\d{2}", "2026-11")]
 
 
 def _state_names(context: BotContext) -> dict[ObligationState, str]:
@@ -64,26 +77,20 @@ def _state(row: BranchRow, key: str) -> ObligationState:
     return status.state if status else ObligationState.NOT_APPLICABLE
 
 
-async def _roots(context: BotContext) -> list[OrgUnit]:
-    async with context.db() as session:
-        units = [
-            await queries.org_by_id(session, grant.org_id)
-            for grant in context.principal.admin_grants()
-        ]
+def _rule_name(context: BotContext, key: str) -> str:
+    return context._(KIND_LABELS[RULE_KINDS[key]])
+
+
+async def _roots(session: AsyncSession, principal: Principal) -> list[OrgUnit]:
+    """The nodes the admin's grants name, without those inside another."""
+    units = [await queries.org_by_id(session, grant.org_id) for grant in principal.admin_grants()]
     return merge_subtrees([unit for unit in units if unit is not None])
 
 
-async def _send_report(update: Update, context: BotContext, month: Period) -> None:
+def _summary(
+    context: BotContext, roots: list[OrgUnit], rows: list[BranchRow], month: Period
+) -> str:
     _ = context._
-    today = today_in_org(context)
-    roots = await _roots(context)
-    rows: list[BranchRow] = []
-    async with context.db() as session:
-        for root in roots:
-            rows.extend(
-                await subtree_compliance(session, root, on=reference_day(month, today), today=today)
-            )
-    names = _state_names(context)
     scope = ", ".join(root.display_name(context.tr.locale) for root in roots)
     lines = [
         _("<b>Compliance of {scope}</b>").format(scope=escape(scope)),
@@ -98,30 +105,29 @@ async def _send_report(update: Update, context: BotContext, month: Period) -> No
             periods.setdefault(status.rule.key, status.period)
     for number, key in enumerate(RULE_KEYS, start=1):
         counts = Counter(_state(row, key) for row in rows)
-        period = periods.get(key)
         if counts[ObligationState.NOT_APPLICABLE] == len(rows):
             # No party groups anywhere, a rule switched off, or a window not yet begun.
-            lines.append(
-                _("{number}. {rule}: does not apply to these branches in this period").format(
-                    number=number, rule=_(KIND_LABELS[RULE_KINDS[key]])
-                )
-            )
+            line = _("{number}. {rule}: does not apply to these branches in this period")
+            lines.append(line.format(number=number, rule=_rule_name(context, key)))
             continue
+        period = periods.get(key)
         lines.append(
             _("{number}. {rule} ({period}): done {done}, due {due}, overdue {overdue}").format(
                 number=number,
-                rule=_(KIND_LABELS[RULE_KINDS[key]]),
+                rule=_rule_name(context, key),
                 period=period_label(context, period) if period else "—",
                 done=counts[ObligationState.DONE],
                 due=counts[ObligationState.DUE],
                 overdue=counts[ObligationState.OVERDUE],
             )
         )
-    nav = keyboard([month_buttons(context, "rp", month, today)])
-    await answer(update, context, "\n".join(lines), nav)
-    chat = update.effective_chat
-    if chat is None or not rows:
-        return
+    return "\n".join(lines)
+
+
+async def _send_chart(
+    update: Update, context: BotContext, chat_id: int, rows: list[BranchRow], month: Period
+) -> None:
+    _ = context._
     shown = rows[:CHART_MAX_BRANCHES]
     png = compliance_grid(
         [row.branch.code for row in shown],
@@ -138,11 +144,17 @@ async def _send_report(update: Update, context: BotContext, month: Period) -> No
             "The chart shows the first {shown} of {total} branches by code; "
             "the spreadsheet has them all."
         ).format(shown=len(shown), total=len(rows))
-    await context.bot.send_photo(chat.id, png, caption=caption)
+    await context.bot.send_photo(chat_id, png, caption=caption)
+
+
+async def _send_spreadsheet(
+    update: Update, context: BotContext, chat_id: int, rows: list[BranchRow], month: Period
+) -> None:
+    _ = context._
+    names = _state_names(context)
     header = [_("Branch code"), _("Branch")]
     for number, key in enumerate(RULE_KEYS, start=1):
-        rule = _(KIND_LABELS[RULE_KINDS[key]])
-        header.append(f"{number}. {rule}")
+        header.append(f"{number}. {_rule_name(context, key)}")
         header.append(_("{number}. dates").format(number=number))
     table = []
     for row in rows:
@@ -150,19 +162,35 @@ async def _send_report(update: Update, context: BotContext, month: Period) -> No
         cells: list[object] = [row.branch.code, row.branch.display_name(context.tr.locale)]
         for key in RULE_KEYS:
             found = statuses.get(key)
-            state = found.state if found else ObligationState.NOT_APPLICABLE
-            cells.append(names[state])
+            cells.append(names[found.state if found else ObligationState.NOT_APPLICABLE])
             cells.append(", ".join(d.isoformat() for d in found.done_dates) if found else "")
         table.append(cells)
-    data = workbook_bytes(_("Compliance"), header, table)
     await context.bot.send_document(
-        chat.id,
-        data,
+        chat_id,
+        workbook_bytes(_("Compliance"), header, table),
         filename=f"compliance-{month.key}.xlsx",
         caption=_("One row per branch, periods containing {month}.").format(
             month=period_label(context, month)
         ),
     )
+
+
+async def _send_report(update: Update, context: BotContext, month: Period) -> None:
+    """Counts per obligation, then a chart and a spreadsheet of every branch."""
+    today = context.today()
+    rows: list[BranchRow] = []
+    async with context.db() as session:
+        roots = await _roots(session, context.principal)
+        for root in roots:
+            on = reference_day(month, today)
+            rows.extend(await subtree_compliance(session, root, on=on, today=today))
+    nav = keyboard([month_buttons(context, lambda m: ReportMonth(m.key).data, month, today)])
+    await answer(update, context, _summary(context, roots, rows, month), nav)
+    chat = update.effective_chat
+    if chat is None or not rows:
+        return
+    await _send_chart(update, context, chat.id, rows, month)
+    await _send_spreadsheet(update, context, chat.id, rows, month)
 
 
 def _usage(context: BotContext) -> str:
@@ -181,26 +209,30 @@ PERIOD_WORDS = {
 RULE_CHANGES = ("month", "quarter", "half", "year", "on", "off", "reset")
 
 
+def _rule_line(context: BotContext, number: int, rule: CalendarRule) -> str:
+    _ = context._
+    line = _("{number}. {rule} ({key}): at least {count} every {period}").format(
+        number=number,
+        rule=_(KIND_LABELS[rule.kind]),
+        key=rule.key,
+        count=rule.min_count,
+        period=_(PERIOD_WORDS[rule.period]),
+    )
+    if rule.only_quarter:
+        line += " " + _("(in Q{quarter})").format(quarter=rule.only_quarter)
+    if rule.scope is Scope.PARTY_GROUP:
+        line += " " + _("(each party group)")
+    if not rule.enabled:
+        line += " " + _("(off)")
+    return line
+
+
 def _rules_text(context: BotContext, org: OrgUnit, rules: list[CalendarRule]) -> str:
     _ = context._
     lines = [
         _("<b>Calendar rules for {org}</b>").format(org=escape(org.display_name(context.tr.locale)))
     ]
-    for number, rule in enumerate(rules, start=1):
-        line = _("{number}. {rule} ({key}): at least {count} every {period}").format(
-            number=number,
-            rule=_(KIND_LABELS[rule.kind]),
-            key=rule.key,
-            count=rule.min_count,
-            period=_(PERIOD_WORDS[rule.period]),
-        )
-        if rule.only_quarter:
-            line += " " + _("(in Q{quarter})").format(quarter=rule.only_quarter)
-        if rule.scope is Scope.PARTY_GROUP:
-            line += " " + _("(each party group)")
-        if not rule.enabled:
-            line += " " + _("(off)")
-        lines.append(line)
+    lines.extend(_rule_line(context, number, rule) for number, rule in enumerate(rules, start=1))
     lines.append("")
     usage = escape("/report rules <rule> <month|quarter|half|year|on|off|reset>")
     lines.append(
@@ -212,47 +244,43 @@ def _rules_text(context: BotContext, org: OrgUnit, rules: list[CalendarRule]) ->
     return "\n".join(lines)
 
 
+async def _change_rule(
+    context: BotContext, session: AsyncSession, root: OrgUnit, key: str, change: str
+) -> str:
+    """Apply `/report rules <key> <change>` at the admin's node; what to tell them."""
+    refused = context._("That change is not possible. Nothing was changed.")
+    if key not in RULE_KEYS or change not in RULE_CHANGES:
+        return refused
+    actor = context.account
+    try:
+        if change == "reset":
+            await reset_override(session, org=root, rule_key=key, actor=actor, actor_label="bot")
+        else:
+            fields: dict[str, object] = (
+                {"enabled": change == "on"} if change in ("on", "off") else {"period": change}
+            )
+            await set_override(
+                session, org=root, rule_key=key, fields=fields, actor=actor, actor_label="bot"
+            )
+    except OverrideError:
+        return refused
+    return context._("Saved.")
+
+
 async def _rules(update: Update, context: BotContext, args: list[str]) -> None:
     """Show the calendar rules in force at the admin's node, or change one of them."""
-    roots = await _roots(context)
-    if not roots or len(args) not in (1, 3):
+    if len(args) not in (1, 3):
         await answer(update, context, _usage(context))
         return
-    root = roots[0]
     note = ""
     async with context.db.begin() as session:
+        roots = await _roots(session, context.principal)
+        if not roots:
+            raise Refused()
+        root = roots[0]
         if len(args) == 3:
-            key, change = args[1].lower(), args[2].lower()
-            if key not in RULE_KEYS or change not in RULE_CHANGES:
-                note = context._("That change is not possible. Nothing was changed.")
-            else:
-                account = (
-                    await session.get(Account, context.account.id) if context.account else None
-                )
-                try:
-                    if change == "reset":
-                        await reset_override(
-                            session, org=root, rule_key=key, actor=account, actor_label="bot"
-                        )
-                    else:
-                        fields: dict[str, object] = (
-                            {"enabled": change == "on"}
-                            if change in ("on", "off")
-                            else {"period": change}
-                        )
-                        await set_override(
-                            session,
-                            org=root,
-                            rule_key=key,
-                            fields=fields,
-                            actor=account,
-                            actor_label="bot",
-                        )
-                    note = context._("Saved.")
-                except OverrideError:
-                    note = context._("That change is not possible. Nothing was changed.")
-        book = await rule_book(session, root.path)
-        rules = book.rules_for(root.path)
+            note = await _change_rule(context, session, root, args[1].lower(), args[2].lower())
+        rules = (await rule_book(session, root.path)).rules_for(root.path)
     text = _rules_text(context, root, rules)
     await answer(update, context, f"{note}\n\n{text}" if note else text)
 
@@ -267,27 +295,20 @@ async def report(update: Update, context: BotContext) -> None:
     if not args or args[0].lower() != "compliance" or len(args) > 2:
         await answer(update, context, _usage(context))
         return
-    today = today_in_org(context)
-    month: Period | None = period_containing(PeriodKind.MONTH, today)
-    if len(args) == 2:
-        month = period_from_key(args[1])
-        if month is None or month.kind is not PeriodKind.MONTH or month.start > today:
-            await answer(update, context, _usage(context))
-            return
-    assert month is not None
-    await _send_report(update, context, month)
+    today = context.today()
+    month = past_month(args[1], today) if len(args) == 2 else None
+    if len(args) == 2 and month is None:
+        await answer(update, context, _usage(context))
+        return
+    await _send_report(update, context, month or period_containing(PeriodKind.MONTH, today))
 
 
 @sender(registered=True, roles=ADMINS)
 async def report_period_pressed(update: Update, context: BotContext) -> None:
     """Another month's report."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    month = period_from_key(query.data.split(":", 1)[1])
-    today = today_in_org(context)
-    if month is None or month.kind is not PeriodKind.MONTH or month.start > today:
-        await refuse(update, context)
-        return
+    month = past_month(ReportMonth.read(update).month, context.today())
+    if month is None:
+        raise Refused()
     await _send_report(update, context, month)
 
 
@@ -295,5 +316,5 @@ def handlers() -> list[CommandHandler[BotContext, None] | CallbackQueryHandler[B
     """The handlers of this module."""
     return [
         CommandHandler("report", report),
-        CallbackQueryHandler(report_period_pressed, pattern=r"^rp:\d{4}-\d{2}$"),
+        CallbackQueryHandler(report_period_pressed, pattern=ReportMonth.pattern),
     ]

@@ -20,6 +20,7 @@ from sqlalchemy import (
     or_,
     select,
     type_coerce,
+    update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -44,10 +45,49 @@ async def activity_by_id(session: AsyncSession, activity_id: int) -> Activity | 
     )
 
 
+async def change_activity(
+    session: AsyncSession, activity_id: int, *, seen_version: int, **values: Any
+) -> bool:
+    """Apply a correction or voiding unless another came first: only while the activity is
+    still at the version its leader saw and not void. True when applied (the version moves on).
+
+    One conditional UPDATE: of two leaders changing the same activity at once, the second
+    waits for the first's row lock and then matches nothing.
+    """
+    result = await session.execute(
+        update(Activity)
+        .where(
+            Activity.id == activity_id,
+            Activity.version == seen_version,
+            Activity.voided.is_(False),
+        )
+        .values(version=Activity.version + 1, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0)) == 1
+
+
 def _in_subtree(path: str) -> Any:
     return Activity.branch_id.in_(
         select(OrgUnit.id).where(OrgUnit.path.startswith(path, autoescape=True))
     )
+
+
+def _listed(branch_ids: Sequence[int], subtree_paths: Sequence[str]) -> Any:
+    if not branch_ids and not subtree_paths:
+        raise ValueError("a branch or a subtree is required")
+    conditions = [_in_subtree(path) for path in subtree_paths]
+    if branch_ids:
+        conditions.append(Activity.branch_id.in_(list(branch_ids)))
+    return or_(*conditions)
+
+
+async def count_activities(
+    session: AsyncSession, *, branch_ids: Sequence[int] = (), subtree_paths: Sequence[str] = ()
+) -> int:
+    """How many activities some branches and subtrees have (void ones included)."""
+    where = _listed(branch_ids, subtree_paths)
+    return int(await session.scalar(select(func.count()).select_from(Activity).where(where)) or 0)
 
 
 async def recent_activities(
@@ -57,24 +97,17 @@ async def recent_activities(
     subtree_paths: Sequence[str] = (),
     offset: int = 0,
     limit: int = 8,
-) -> tuple[list[Activity], int]:
-    """One page of activities of some branches and subtrees, newest first, and the total."""
-    if not branch_ids and not subtree_paths:
-        raise ValueError("a branch or a subtree is required")
-    conditions = [_in_subtree(path) for path in subtree_paths]
-    if branch_ids:
-        conditions.append(Activity.branch_id.in_(list(branch_ids)))
-    where = or_(*conditions)
-    total = await session.scalar(select(func.count()).select_from(Activity).where(where))
+) -> list[Activity]:
+    """One page of activities of some branches and subtrees, newest first."""
     rows = await session.scalars(
         select(Activity)
-        .where(where)
+        .where(_listed(branch_ids, subtree_paths))
         .options(selectinload(Activity.branch))
         .order_by(Activity.day.desc(), Activity.id.desc())
         .offset(offset)
         .limit(limit)
     )
-    return list(rows), int(total or 0)
+    return list(rows)
 
 
 def _facts_query(

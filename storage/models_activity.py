@@ -50,6 +50,9 @@ class Activity(Base):
     voided: Mapped[bool] = mapped_column(Boolean, default=False)
     void_reason: Mapped[str | None] = mapped_column(String(200))
     voided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Moves on with every correction or voiding: a change is applied only to the version its
+    # leader saw, so two leaders changing the same activity at once decide once.
+    version: Mapped[int] = mapped_column(Integer, default=1)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

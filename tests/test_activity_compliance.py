@@ -32,7 +32,13 @@ from storage import queries
 from storage.db import SessionFactory
 from storage.models import RoleAssignment
 from storage.models_activity import Activity
-from tests.support.activity import activities, add_activity, as_user, org_today
+from tests.support.activity import activities, add_activity, as_user, org_today, pin_clock
+
+
+@pytest.fixture(autouse=True)
+def _pinned_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bot's clock stands still (a run across midnight in Shanghai must not matter)."""
+    pin_clock(monkeypatch)
 
 
 async def _periods(db: SessionFactory, code: str) -> dict[str, PeriodKind]:

@@ -2,13 +2,15 @@
 
 import datetime as dt
 
+import pytest
+
 from bot.app import ZhibuApp
 from bot.config import Settings
 from bot.demo import DemoUser
 from bot.fake_telegram import FakeTelegramClient
 from storage import queries
 from storage.db import SessionFactory
-from tests.support.activity import activities, as_user, org_today
+from tests.support.activity import activities, as_user, org_today, pin_clock
 from tests.support.bot import running_bot
 
 PNG = (
@@ -16,6 +18,12 @@ PNG = (
     b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00"
     b"\x00\x00\x00IEND\xaeB`\x82"
 )
+
+
+@pytest.fixture(autouse=True)
+def _pinned_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bot's clock stands still (a run across midnight in Shanghai must not matter)."""
+    pin_clock(monkeypatch)
 
 
 async def test_guided_flow_in_english(

@@ -4,6 +4,7 @@ import datetime as dt
 import io
 
 import openpyxl
+import pytest
 from babel.dates import format_skeleton
 
 from bot.app import ZhibuApp
@@ -23,7 +24,7 @@ from bot.rules.kinds import ActivityKind
 from storage import queries
 from storage.db import SessionFactory
 from storage.models_activity import Activity
-from tests.support.activity import activities, add_activity, as_user, org_today
+from tests.support.activity import activities, add_activity, as_user, org_today, pin_clock
 
 K = ActivityKind
 ENGLISH = {
@@ -41,6 +42,12 @@ MARKS = {
     ObligationState.DUE: "⏳",
     ObligationState.OVERDUE: "❗",
 }
+
+
+@pytest.fixture(autouse=True)
+def _pinned_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bot's clock stands still (a run across midnight in Shanghai must not matter)."""
+    pin_clock(monkeypatch)
 
 
 def expected_due(facts: list[ActivityFact], on: dt.date, today: dt.date) -> list[str]:

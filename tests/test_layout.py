@@ -18,7 +18,6 @@ NOT_YET_SPLIT = {
     "bot/relink/machine.py",
     "bot/relink/service.py",
     "bot/reminders/planner.py",
-    "handlers/activity.py",
     "handlers/grading.py",
     "handlers/grading_admin.py",
     "handlers/notify.py",

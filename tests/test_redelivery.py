@@ -36,7 +36,6 @@ from storage.db import SessionFactory
 
 # TEMPORARY, while issue 16 converts them to Flow.step: each name goes as its conversation is.
 NOT_YET_STEPS = {
-    "activity",
     "grading_answer",
     "grading_start",
     "grading_survey",
@@ -81,6 +80,28 @@ def _sample_callback_data(pattern: re.Pattern[str] | str | object) -> str | None
     return None
 
 
+# What a MessageHandler may take: any text, a quick log (the activity conversation's entry),
+# a photo, a document.
+SAMPLE_MESSAGES: tuple[dict[str, Any], ...] = (
+    {"text": "12"},
+    {"text": "committee meeting today 3/4 topic: study"},
+    {"photo": [{"file_id": "p1", "file_unique_id": "p1", "width": 1, "height": 1}]},
+    {"document": {"file_id": "d1", "file_unique_id": "d1", "file_name": "a.txt"}},
+)
+
+
+def _updates_for(
+    handler: BaseHandler[Any, Any, Any], user: dict[str, Any], update_id: int
+) -> list[dict[str, Any]]:
+    """Updates to try on the handler (it must accept one of them)."""
+    if isinstance(handler, MessageHandler):
+        chat = {"id": user["id"], "type": "private", "first_name": user["first_name"]}
+        message = {"message_id": 77, "date": 0, "chat": chat, "from": user}
+        return [{"update_id": update_id, "message": message | m} for m in SAMPLE_MESSAGES]
+    payload = _update_for(handler, user, update_id)
+    return [] if payload is None else [payload]
+
+
 def _update_for(
     handler: BaseHandler[Any, Any, Any], user: dict[str, Any], update_id: int
 ) -> dict[str, Any] | None:
@@ -106,8 +127,6 @@ def _update_for(
             "update_id": update_id,
             "message": {**message, "text": text, "entities": [entity]},
         }
-    if isinstance(handler, MessageHandler):
-        return {"update_id": update_id, "message": {**message, "text": "12"}}
     return None
 
 
@@ -152,10 +171,9 @@ async def test_a_redelivered_update_changes_nothing_and_sends_nothing(
     admin = demo["林书记"]
     fake = await client.user(admin.telegram_id, admin.name, language_code="en")
     user = {"id": fake.user_id, "is_bot": False, "first_name": admin.name}
-    payload = _update_for(handler, user, update_id=4242)
-    assert payload is not None, f"{name}/{state}: no update can be built for {handler!r}"
-    update = Update.de_json(payload, bot.bot)
-    assert handler.check_update(update), f"{name}/{state}: the built update is not accepted"
+    candidates = [Update.de_json(p, bot.bot) for p in _updates_for(handler, user, 4242)]
+    update = next((u for u in candidates if handler.check_update(u)), None)
+    assert update is not None, f"{name}/{state}: no update it accepts can be built for {handler!r}"
     stored_state = "entry" if state in ("entry", "fallback") else state
     async with db.begin() as session:
         await queries.save_conversation(

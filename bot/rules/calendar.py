@@ -119,6 +119,19 @@ def period_from_key(key: str) -> Period | None:
         return None  # month 13 or year 0000
 
 
+def past_month(key: str, today: date) -> Period | None:
+    """The month a key names (2026-11), if it has begun by `today`; None for anything else."""
+    month = period_from_key(key)
+    if month is None or month.kind is not PeriodKind.MONTH or month.start > today:
+        return None
+    return month
+
+
+def reference_day(month: Period, today: date) -> date:
+    """The day whose periods are judged: today in the current month, else the month's end."""
+    return today if today in month else month.end
+
+
 @dataclass(frozen=True, slots=True)
 class CalendarRule:
     """An obligation: at least `min_count` activities of `kind` per period, per scope.

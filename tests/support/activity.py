@@ -1,12 +1,14 @@
-"""Helpers for activity-log tests: the organisation's today, saved activities, users."""
+"""Helpers for activity-log tests: the bot's pinned clock, saved activities, users."""
 
 from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
 
+import pytest
 from sqlalchemy import select
 
+from bot.config import Settings
 from bot.demo import DemoUser
 from bot.fake_telegram import FakeTelegramClient, FakeUser
 from bot.rules.kinds import ActivityKind
@@ -15,11 +17,19 @@ from storage.db import SessionFactory
 from storage.models_activity import Activity
 
 ORG_TZ = zoneinfo.ZoneInfo("Asia/Shanghai")
+# The bot's clock in the activity tests: half past midnight in Shanghai, still the day before
+# in UTC, so a date taken from the wrong clock or zone fails a test instead of passing by luck.
+NOW = dt.datetime(2026, 11, 20, 0, 30, tzinfo=ORG_TZ).astimezone(dt.UTC)
+
+
+def pin_clock(monkeypatch: pytest.MonkeyPatch, now: dt.datetime = NOW) -> None:
+    """Every Settings.now() in the bot reads `now` (the seam the bot's clock goes through)."""
+    monkeypatch.setattr(Settings, "now", lambda self: now)
 
 
 def org_today() -> dt.date:
-    """Today in the organisation's time zone, as the bot sees it."""
-    return dt.datetime.now(ORG_TZ).date()
+    """Today in the organisation's time zone, as the bot sees it (its clock pinned)."""
+    return NOW.astimezone(ORG_TZ).date()
 
 
 async def as_user(
@@ -55,6 +65,7 @@ async def add_activity(
             attachments=[],
             absences=[],
             late=False,
+            created_at=NOW,
         )
         session.add(activity)
         await session.flush()
