@@ -53,6 +53,7 @@ async def test_kill_mid_broadcast_then_restart_delivers_exactly_one_copy_each(
     )
     bot = BotProcess(env, tmp_path / "bot.log")
     bot.start()
+    await bot.started()
     try:
         admin = users[ADMIN]
         summary = await compose(admin, "Everyone: organisational life meeting on Monday")
@@ -81,6 +82,7 @@ async def test_kill_mid_broadcast_then_restart_delivers_exactly_one_copy_each(
         assert in_flight is not None and in_flight >= lanes
         assert telegram.sent_count < before + RECIPIENTS
         bot.start()
+        await bot.started()
         everyone = before + RECIPIENTS
         assert await telegram.wait_until(lambda: telegram.sent_count >= everyone, 60), bot.log()
         # The summary appears once every copy is settled (the interrupted ones included).
@@ -117,6 +119,7 @@ async def test_sigterm_mid_broadcast_leaves_nothing_uncertain(
     env.update(ZHIBU_DELIVERY_RATE="200", ZHIBU_TELEGRAM_RATE_LIMIT="1000")
     bot = BotProcess(env, tmp_path / "bot.log")
     bot.start()
+    await bot.started()
     try:
         admin = users[ADMIN]
         summary = await compose(admin, "Dues for November")
@@ -129,6 +132,7 @@ async def test_sigterm_mid_broadcast_leaves_nothing_uncertain(
         # A graceful stop records every call it made: nothing is left in flight.
         assert DeliveryState.SENDING not in states and states[DeliveryState.PENDING] > 0
         bot.start()
+        await bot.started()
         await wait_status(admin, "has gone out")
     finally:
         await bot.terminate()

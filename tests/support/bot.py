@@ -70,9 +70,12 @@ class BotProcess:
         self._env = dict(env)
         self._log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
+        self._log_start = 0
 
     def start(self) -> None:
         """Start the bot process."""
+        # What an earlier run of this process wrote stays in the log: `started` reads after it.
+        self._log_start = self._log_path.stat().st_size if self._log_path.exists() else 0
         with self._log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "bot", "run"],
@@ -81,6 +84,23 @@ class BotProcess:
                 stdout=log,
                 stderr=log,
             )
+
+    async def started(self, within: float = 60.0) -> None:
+        """Wait until the bot serves (migrated, initialised, polling): a loaded machine can
+        take seconds, which a reply's wait should not have to cover."""
+        assert self.process is not None
+
+        async def serving() -> bool:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(
+                    f"the bot exited with {self.process.returncode}:\n{self.log()}"
+                )
+            with self._log_path.open("rb") as log:
+                log.seek(self._log_start)
+                return b"Application started" in log.read()
+
+        assert await eventually(serving, within=within), f"the bot did not start:\n{self.log()}"
 
     def kill(self) -> None:
         """kill -9: no shutdown hooks, no flushing."""
