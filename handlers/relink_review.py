@@ -34,7 +34,7 @@ from bot.context import SERVICES_KEY, BotContext, Services
 from bot.enums import ReconnectStep, RequestState, RequestType
 from bot.i18n import N_, Translator
 from bot.relink import service
-from bot.relink.machine import (
+from bot.relink import (
     MAX_LETTER_DAYS,
     Accept,
     AcceptTransfer,

@@ -9,8 +9,7 @@ from bot.app import ZhibuApp
 from bot.demo import DemoUser
 from bot.enums import OrgKind, RequestType, Role
 from bot.fake_telegram import FakeTelegramClient
-from bot.relink import service
-from bot.relink.machine import (
+from bot.relink import (
     Accept,
     AssignedTo,
     Complete,
@@ -20,6 +19,7 @@ from bot.relink.machine import (
     IdentityConfirmed,
     IssueLetter,
     SystemFlagCleared,
+    service,
 )
 from storage import queries
 from storage.db import SessionFactory

@@ -9,8 +9,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from bot.accounts import principal_of
 from bot.demo import DemoUser
 from bot.enums import PersonStatus, RequestState, RequestType
-from bot.relink import service
-from bot.relink.machine import (
+from bot.relink import (
     Accept,
     AcceptTransfer,
     AssignedTo,
@@ -23,6 +22,7 @@ from bot.relink.machine import (
     IssueLetter,
     RefusalCode,
     SystemFlagCleared,
+    service,
 )
 from storage import queries
 from storage.db import SessionFactory

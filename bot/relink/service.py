@@ -25,7 +25,7 @@ from sqlalchemy.orm import selectinload
 
 from bot.access import Principal
 from bot.enums import OrgKind, PersonStatus, ReconnectStep, RequestState, RequestType
-from bot.relink.machine import (
+from bot.relink import (
     Action,
     Actor,
     AssignedTo,

@@ -8,8 +8,7 @@ from sqlalchemy import select
 
 from bot.access import Principal
 from bot.accounts import principal_of
-from bot.relink import service
-from bot.relink.machine import Action
+from bot.relink import Action, service
 from storage import queries
 from storage.db import SessionFactory
 from storage.models import Account
