@@ -24,7 +24,7 @@ from bot.relink import (
 from storage import queries
 from storage.db import SessionFactory
 from storage.models import Account, Person
-from tests.support.relink import account_of, act
+from tests.support.relink import THROTTLE, account_of, act
 
 
 async def _submit(
@@ -57,6 +57,7 @@ async def _submit(
                 phone=phone,
             ),
             now=now,
+            throttle=THROTTLE,
         )
     assert outcome.request is not None
     return outcome.request.id

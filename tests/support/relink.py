@@ -15,6 +15,8 @@ from storage.models import Account
 from storage.models_relink import LostContactEntry, RelinkRequest
 
 NOW = dt.datetime(2026, 11, 21, 2, 0, tzinfo=dt.UTC)
+# The bot's default limit on filing and withdrawing requests.
+THROTTLE = service.Throttle(limit=6, window=dt.timedelta(hours=24))
 
 
 async def account_of(db: SessionFactory, telegram_id: int) -> tuple[Account, Principal]:
@@ -39,6 +41,7 @@ async def act(
             account=account,
             principal=principal,
             now=now,
+            throttle=THROTTLE,
         )
 
 
