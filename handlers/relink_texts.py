@@ -114,7 +114,8 @@ def problem_text(tr: Translator, problem: Problem, *, until: dt.datetime | None 
             "That roster entry is already linked to another Telegram account. Nothing was changed."
         ),
     }
-    return tr._(texts.get(problem, N_("This request does not exist or is not visible to you.")))
+    not_visible = N_("This request does not exist or is not visible to you.")
+    return tr._(texts.get(problem, not_visible))
 
 
 def unit_label(tr: Translator, unit: OrgUnit | None) -> str:
