@@ -12,7 +12,6 @@ import contextlib
 import datetime as dt
 from collections.abc import Iterator
 
-from sqlalchemy.orm.exc import StaleDataError
 from telegram import Update
 from telegram.ext import ConversationHandler
 
@@ -42,7 +41,7 @@ def changed_concurrently(context: BotContext) -> Iterator[None]:
     """Another decider won the race for this request's version: nothing of ours is kept."""
     try:
         yield
-    except StaleDataError:
+    except service.Changed:
         raise Refused(problem_text(context.tr, service.Problem.CHANGED)) from None
 
 

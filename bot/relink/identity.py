@@ -26,6 +26,7 @@ from bot.relink.service import (
     Outcome,
     Problem,
     actor_for,
+    first_decision,
     may_see,
     perform,
     snapshot_of,
@@ -102,7 +103,8 @@ async def confirm_register_identity(
     )
     if outcome.ok and outcome.request is not None:
         outcome.request.register_entry_id = entry_id
-        await session.flush()
+        with first_decision():
+            await session.flush()
     return outcome
 
 
@@ -156,7 +158,8 @@ async def confirm_claimed_identity(
         org_unit_id=row.home_branch_id,
         details={"person": claimed.id},
     )
-    await session.flush()
+    with first_decision():
+        await session.flush()
     return Outcome(request=row)
 
 

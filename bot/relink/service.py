@@ -15,11 +15,14 @@ secretaries.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import enum
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from bot.access import Principal
 from bot.config import Settings
@@ -64,6 +67,20 @@ class Problem(enum.StrEnum):
     THROTTLED = "throttled"  # too many requests filed or withdrawn lately
     NOT_OFFERED = "not_offered"  # a register row the request's card does not offer
     PERSON_TAKEN = "person_taken"  # the roster entry is another Telegram account's
+
+
+class Changed(Exception):
+    """Someone else decided on the request first (its version moved): the caller's
+    transaction must be rolled back, and nothing of this decision is kept."""
+
+
+@contextlib.contextmanager
+def first_decision() -> Iterator[None]:
+    """Turn the version check's failure into `Changed`."""
+    try:
+        yield
+    except StaleDataError as exc:
+        raise Changed from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,7 +316,7 @@ async def perform(
     system: bool = False,
 ) -> Outcome:
     """Apply one action to a stored request, with its effects, audit and recipients (throttle
-    limits withdrawing; None: not limited)."""
+    limits withdrawing; None: not limited). Raises `Changed` when another decision won."""
     row = await relink_queries.request_by_id(session, request_id, lock=True)
     account_id = account.id if account else 0
     if row is None or not (system or may_see(principal, account_id, row)):
@@ -313,8 +330,9 @@ async def perform(
         wait = await retry_after(session, account_id, now, throttle)
         if wait is not None:
             return Outcome(request=row, problem=Problem.THROTTLED, retry_after=wait)
-    await _store(session, row, result)
-    await apply_effects(session, row, result.event.kind, now, account)
+    with first_decision():
+        await _store(session, row, result)
+        await apply_effects(session, row, result.event.kind, now, account)
     await audit_event(session, row, result.event, account)
     found = await recipients(session, row, result.event.notify, skip=account_id)
     if result.event.kind is EventKind.LETTER_EXPIRED:
