@@ -343,3 +343,18 @@ async def test_a_completed_transfer_ends_the_leader_roles_of_the_old_branch(
         assert fresh is not None
         assert (await principal_of(session, fresh)).leads_branch(person.branch_id or 0) is False
     assert (await request_row(db, rid)).state is RequestState.COMPLETED
+
+
+async def test_a_reconnect_settles_identity_through_the_register_only(
+    db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    zhao = await _unregistered_person(db, "赵六", "DEMO-B1")
+    outcome = await _submit(db, 77014, RequestType.RECONNECT, name="赵六", home="DEMO-B1")
+    assert outcome.request is not None
+    assert (await request_row(db, outcome.request.id)).claimed_person_id == zhao
+    refused = await _settle_claim(db, demo["王芳"].telegram_id, outcome.request.id, True)
+    assert refused.refusal is not None
+    assert refused.refusal.code is RefusalCode.NOT_ALLOWED_FOR_ROLE
+    async with db() as session:
+        stranger = await queries.account_by_telegram_id(session, 77014)
+        assert stranger is not None and stranger.person_id is None

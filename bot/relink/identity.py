@@ -109,10 +109,12 @@ async def confirm_register_identity(
 
 
 def may_confirm_claim(principal: Principal, account_id: int, row: RelinkRequest) -> bool:
-    """Whether this reader may settle the request's unverified roster match now."""
+    """Whether this reader may settle the request's unverified roster match now (a reconnect
+    has its own identity step, against the register)."""
     actor = actor_for(principal, account_id, row)
     return (
-        row.claimed_person_id is not None
+        row.type is not RequestType.RECONNECT
+        and row.claimed_person_id is not None
         and row.person_id is None
         and row.state not in FINAL_STATES
         and row.requester_account_id != account_id
