@@ -28,6 +28,7 @@ from bot.delivery import DELIVERY_KEY, GATE_KEY, GateRateLimiter, gate_for
 from bot.i18n import Translator, load_catalogs
 from bot.notices import notice_delivery
 from bot.persistence import DatabasePersistence
+from bot.relink import jobs as relink_jobs
 from bot.reminders.engine import REMINDERS_KEY, ReminderEngine, schedule
 from bot.transport import AiohttpRequest
 from bot.updates import PerChatUpdateProcessor
@@ -46,6 +47,8 @@ from handlers import (
     notify,
     profile,
     relink,
+    relink_list,
+    relink_notices,
     relink_report,
     relink_review,
     reminder_settings,
@@ -111,7 +114,7 @@ def add_handlers(application: ZhibuApp) -> None:
         application.add_handler(invitation_handler)
     # Buttons on relink request cards too, and the words some of them ask for.
     application.add_handler(relink_review.build())
-    for relink_handler in relink.handlers():
+    for relink_handler in relink_list.handlers():
         application.add_handler(relink_handler)
     application.add_handler(start.build())
     application.add_handler(invite.build())
@@ -155,7 +158,7 @@ def add_handlers(application: ZhibuApp) -> None:
         ChatMemberHandler(common.chat_member_changed, ChatMemberHandler.MY_CHAT_MEMBER)
     )
     application.add_error_handler(common.error_handler)
-    relink_review.schedule(application)
+    relink_jobs.schedule(application, relink_notices.render)
 
 
 async def _post_init(application: ZhibuApp) -> None:

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Local rule: a transfer letter is valid 10 days in the city, 30 outside, 3 months at most.
     relink_letter_days: Annotated[int, Field(ge=1, le=90)] = 30
+    # Relink requests an account may file or withdraw in the window: each reaches secretaries.
+    relink_request_limit: Annotated[int, Field(ge=1, le=100)] = 6
+    relink_request_window_hours: Annotated[int, Field(ge=1, le=720)] = 24
     # Notices: Telegram allows about 30 messages a second overall (paid broadcasts up to 1,000)
     # and one a second per chat; broadcasts leave room for interactive replies.
     telegram_rate_limit: Annotated[int, Field(ge=1, le=1000)] = 30

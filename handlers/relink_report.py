@@ -9,7 +9,7 @@ from bot.context import BotContext
 from bot.enums import Role
 from bot.relink.report import AGE_BANDS, Labels, band_label, build_report, report_chart, report_xlsx
 from handlers.common import answer, escape, sender
-from handlers.relink_review import STATE_LABELS, TYPE_LABELS
+from handlers.relink_texts import STATE_LABELS, TYPE_LABELS
 
 ADMINS = frozenset({Role.ADMIN})
 # Only `/report relink`: other sub-reports are left to the other /report handlers.

@@ -44,8 +44,12 @@ class RelinkRequest(Base):
     # secretaries pressing at the same moment one wins and the other is told it changed.
     __mapper_args__ = {"version_id_col": version, "version_id_generator": False}  # noqa: RUF012
     requester_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
-    # The roster entry, when the member has one (mobile and transfer; reconnect once completed).
+    # The roster entry the member is known to be: their registered account's person, or one
+    # the deciders confirmed in an identity step (reconnect: once completed).
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    # A roster entry of the home branch whose name matches what an unregistered member typed:
+    # unverified, shown as such, and linked only if the deciders confirm the identity.
+    claimed_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     # Home branch; for a member who can't name their branch, the node of the subtree they chose
     # (then that subtree's admins decide).
     home_branch_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
@@ -54,7 +58,8 @@ class RelinkRequest(Base):
     # What the member said about themself (no ID card numbers, ever).
     name: Mapped[str] = mapped_column(String(100))
     join_year: Mapped[int | None] = mapped_column(Integer)
-    city: Mapped[str] = mapped_column(String(100))
+    # Whereabouts are optional (the member may skip them).
+    city: Mapped[str | None] = mapped_column(String(100))
     employer: Mapped[str | None] = mapped_column(String(100))
     phone: Mapped[str | None] = mapped_column(String(32))
     note: Mapped[str] = mapped_column(String(500), default="")
@@ -75,7 +80,8 @@ class RelinkRequest(Base):
     pocket_flagged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     requester: Mapped[Account] = relationship(foreign_keys=[requester_account_id])
-    person: Mapped[Person | None] = relationship()
+    person: Mapped[Person | None] = relationship(foreign_keys=[person_id])
+    claimed_person: Mapped[Person | None] = relationship(foreign_keys=[claimed_person_id])
     home_branch: Mapped[OrgUnit] = relationship(foreign_keys=[home_branch_id])
     receiving_branch: Mapped[OrgUnit | None] = relationship(foreign_keys=[receiving_branch_id])
 

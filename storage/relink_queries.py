@@ -8,12 +8,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
 
-from bot.enums import FINAL_STATES, RequestState, RequestType, Role
-from storage.models import Account, OrgUnit, RoleAssignment
+from bot.enums import FINAL_STATES, OrgKind, ReconnectStep, RequestState, RequestType, Role
+from storage.models import Account, OrgUnit, Person, RoleAssignment
 from storage.models_relink import LostContactEntry, RelinkLetter, RelinkRequest, RelinkStep
 
 _LOADED = (
@@ -21,7 +21,9 @@ _LOADED = (
     selectinload(RelinkRequest.receiving_branch),
     selectinload(RelinkRequest.requester),
     selectinload(RelinkRequest.person),
+    selectinload(RelinkRequest.claimed_person),
 )
+LEADER_ROLES = (Role.SECRETARY, Role.DEPUTY)
 
 
 async def current_letter(session: AsyncSession, request_id: int) -> RelinkLetter | None:
@@ -43,11 +45,50 @@ async def steps_of(session: AsyncSession, request_id: int) -> list[RelinkStep]:
     )
 
 
-async def request_by_id(session: AsyncSession, request_id: int) -> RelinkRequest | None:
-    """A request with its branches, requester and person loaded."""
-    return await session.scalar(
-        select(RelinkRequest).where(RelinkRequest.id == request_id).options(*_LOADED)
+async def request_by_id(
+    session: AsyncSession, request_id: int, *, lock: bool = False
+) -> RelinkRequest | None:
+    """A request with its branches, requester and people loaded (fresh from the database);
+    `lock` holds it for a decision."""
+    query = (
+        select(RelinkRequest)
+        .where(RelinkRequest.id == request_id)
+        .options(*_LOADED)
+        .execution_options(populate_existing=True)
     )
+    if lock:
+        # PostgreSQL serialises deciders here; the version check catches the rest.
+        query = query.with_for_update(of=RelinkRequest)
+    return await session.scalar(query)
+
+
+async def step_record(
+    session: AsyncSession, request_id: int, step: ReconnectStep
+) -> RelinkStep | None:
+    """The stored record of one reconnect step of a request."""
+    return await session.scalar(
+        select(RelinkStep).where(RelinkStep.request_id == request_id, RelinkStep.step == step)
+    )
+
+
+async def activity_times(
+    session: AsyncSession, account_id: int, since: dt.datetime
+) -> list[dt.datetime]:
+    """When the account filed or withdrew a request since then, oldest first."""
+    filed = await session.scalars(
+        select(RelinkRequest.submitted_at).where(
+            RelinkRequest.requester_account_id == account_id,
+            RelinkRequest.submitted_at >= since,
+        )
+    )
+    withdrawn = await session.scalars(
+        select(RelinkRequest.updated_at).where(
+            RelinkRequest.requester_account_id == account_id,
+            RelinkRequest.state == RequestState.WITHDRAWN,
+            RelinkRequest.updated_at >= since,
+        )
+    )
+    return sorted([*filed, *withdrawn])
 
 
 async def open_request_of(session: AsyncSession, account_id: int) -> RelinkRequest | None:
@@ -138,6 +179,32 @@ def _touching(
     return query
 
 
+async def account_of_person(session: AsyncSession, person_id: int) -> Account | None:
+    """The Telegram account registered as this roster entry, if any."""
+    return await session.scalar(select(Account).where(Account.person_id == person_id))
+
+
+async def person_by_id(session: AsyncSession, person_id: int) -> Person | None:
+    """A roster entry."""
+    return await session.get(Person, person_id)
+
+
+async def drop_leader_roles(session: AsyncSession, *, person_id: int, branch_id: int) -> list[Role]:
+    """Take the secretary and deputy roles of one branch from a person; the roles taken."""
+    taken = list(
+        await session.scalars(
+            delete(RoleAssignment)
+            .where(
+                RoleAssignment.person_id == person_id,
+                RoleAssignment.org_unit_id == branch_id,
+                RoleAssignment.role.in_(LEADER_ROLES),
+            )
+            .returning(RoleAssignment.role)
+        )
+    )
+    return sorted(taken)
+
+
 async def leader_accounts(session: AsyncSession, branch_id: int) -> list[Account]:
     """Accounts of the secretary and deputies of a branch."""
     return list(
@@ -146,7 +213,7 @@ async def leader_accounts(session: AsyncSession, branch_id: int) -> list[Account
             .join(RoleAssignment, RoleAssignment.person_id == Account.person_id)
             .where(
                 RoleAssignment.org_unit_id == branch_id,
-                RoleAssignment.role.in_([Role.SECRETARY, Role.DEPUTY]),
+                RoleAssignment.role.in_(LEADER_ROLES),
             )
             .order_by(Account.id)
         )
@@ -191,15 +258,39 @@ async def expired_letter_request_ids(session: AsyncSession, now: dt.datetime) ->
     )
 
 
-async def unlinked_register_entries(session: AsyncSession) -> list[LostContactEntry]:
-    """Register rows not re-linked yet."""
+async def home_committee(session: AsyncSession, node: OrgUnit) -> OrgUnit | None:
+    """The nearest committee at or above a node (the one whose register covers it)."""
+    ids = [int(part) for part in node.path.strip("/").split("/") if part]
+    units = {
+        u.id: u
+        for u in await session.scalars(
+            select(OrgUnit).where(OrgUnit.id.in_(ids), OrgUnit.kind == OrgKind.COMMITTEE)
+        )
+    }
+    return next((units[i] for i in reversed(ids) if i in units), None)
+
+
+async def unlinked_register_entries(
+    session: AsyncSession, *, within: OrgUnit
+) -> list[LostContactEntry]:
+    """Register rows not re-linked yet whose original branch lies in the subtree; a row whose
+    branch is unknown belongs to no subtree and is never offered."""
     return list(
         await session.scalars(
             select(LostContactEntry)
-            .where(LostContactEntry.relinked_at.is_(None))
+            .join(OrgUnit, OrgUnit.id == LostContactEntry.branch_id)
+            .where(
+                LostContactEntry.relinked_at.is_(None),
+                OrgUnit.path.startswith(within.path, autoescape=True),
+            )
             .order_by(LostContactEntry.id)
         )
     )
+
+
+async def register_entry(session: AsyncSession, entry_id: int) -> LostContactEntry | None:
+    """One register row."""
+    return await session.get(LostContactEntry, entry_id)
 
 
 async def relinked_between(

@@ -15,12 +15,12 @@ from bot.fake_telegram import FakeTelegramClient
 from bot.fake_telegram.client import FakeMessage, FakeUser
 from bot.i18n import Translator
 from bot.relink import service
-from handlers.relink_review import check_pocket_members
+from bot.relink.jobs import check_pocket_members
 from storage import queries
 from storage.db import SessionFactory
 from storage.models import Account
 from tests.support.bot import running_bot
-from tests.support.relink import add_register_rows, request_row
+from tests.support.relink import THROTTLE, add_register_rows, request_row
 
 LANGUAGES = [pytest.param("en", id="en"), pytest.param("zh_Hans", id="zh")]
 TELEGRAM_CODES = {"en": "en", "zh_Hans": "zh-hans"}
@@ -593,7 +593,7 @@ async def test_a_long_list_of_requests_comes_in_pages(
                 city="Hangzhou",
             )
             outcome = await service.submit_request(
-                session, account=account, new=new, now=dt.datetime.now(dt.UTC)
+                session, account=account, new=new, now=dt.datetime.now(dt.UTC), throttle=THROTTLE
             )
             assert outcome.request is not None, outcome
     (secretary, member) = await _users(client, demo, "en", "王芳", "李强")

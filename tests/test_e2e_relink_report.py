@@ -9,8 +9,7 @@ from bot.app import ZhibuApp
 from bot.demo import DemoUser
 from bot.enums import OrgKind, RequestType, Role
 from bot.fake_telegram import FakeTelegramClient
-from bot.relink import service
-from bot.relink.machine import (
+from bot.relink import (
     Accept,
     AssignedTo,
     Complete,
@@ -20,11 +19,12 @@ from bot.relink.machine import (
     IdentityConfirmed,
     IssueLetter,
     SystemFlagCleared,
+    service,
 )
 from storage import queries
 from storage.db import SessionFactory
 from storage.models import Account, Person
-from tests.support.relink import account_of, act
+from tests.support.relink import THROTTLE, account_of, act
 
 
 async def _submit(
@@ -57,6 +57,7 @@ async def _submit(
                 phone=phone,
             ),
             now=now,
+            throttle=THROTTLE,
         )
     assert outcome.request is not None
     return outcome.request.id

@@ -40,11 +40,8 @@ NOT_YET_STEPS = {
     "grading_start",
     "grading_survey",
     "grading_rectify",
-    "relink",
-    "relink_review",
     "notify",
     "training",
-    "relink_act",
     "grading_superior",
 }
 

@@ -9,8 +9,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from bot.accounts import principal_of
 from bot.demo import DemoUser
 from bot.enums import PersonStatus, RequestState, RequestType
-from bot.relink import service
-from bot.relink.machine import (
+from bot.relink import (
     Accept,
     AcceptTransfer,
     AssignedTo,
@@ -19,16 +18,25 @@ from bot.relink.machine import (
     CompleteStep,
     DuesSettled,
     EducationTalkHeld,
-    IdentityConfirmed,
     IssueLetter,
     RefusalCode,
     SystemFlagCleared,
+    counting,
+    identity,
+    service,
 )
 from storage import queries
 from storage.db import SessionFactory
 from storage.models import Account, Person
 from storage.models_relink import LostContactEntry, RelinkRequest
-from tests.support.relink import NOW, account_of, act, add_register_rows, request_row
+from tests.support.relink import (
+    NOW,
+    THROTTLE,
+    account_of,
+    act,
+    add_register_rows,
+    request_row,
+)
 
 
 async def _submit(
@@ -61,6 +69,7 @@ async def _submit(
                 phone="13812345678",
             ),
             now=NOW,
+            throttle=THROTTLE,
         )
 
 
@@ -186,14 +195,21 @@ async def test_reconnect_puts_the_member_back_on_a_roster(
     rid = outcome.request.id
     async with db() as session:
         row = await queries_request(session, rid)
-        matches = await service.register_matches(session, row)
+        matches = await identity.register_matches(session, row)
     assert [m.entry.name for m in matches] == ["黄小明", "黄晓明"]
     assert (await act(db, demo["王芳"].telegram_id, rid, Accept())).ok
+    secretary, principal = await account_of(db, demo["王芳"].telegram_id)
     async with db.begin() as session:
-        row = await queries_request(session, rid)
-        assert await service.confirm_register_entry(session, row=row, entry_id=matches[0].entry.id)
+        confirmed = await identity.confirm_register_identity(
+            session,
+            request_id=rid,
+            entry_id=matches[0].entry.id,
+            account=secretary,
+            principal=principal,
+            now=NOW,
+        )
+        assert confirmed.ok
     steps = (
-        IdentityConfirmed("register"),
         EducationTalkHeld(dt.date(2026, 11, 20), "王芳"),
         DuesSettled(6),
         AssignedTo("DEMO-B1"),
@@ -211,7 +227,7 @@ async def test_reconnect_puts_the_member_back_on_a_roster(
         assert account.person.branch is not None and account.person.branch.code == "DEMO-B1"
         entry = await session.get(LostContactEntry, matches[0].entry.id)
         assert entry is not None and entry.relinked_at is not None
-        relinked = await service.relinked_this_year(session, NOW, "Asia/Shanghai")
+        relinked = await counting.relinked_this_year(session, NOW, "Asia/Shanghai")
         assert [r.id for r in relinked] == [rid]
 
 
@@ -233,10 +249,10 @@ async def test_a_stale_decision_does_not_overwrite_a_newer_one(
 
 
 def test_phone_numbers_are_masked() -> None:
-    assert service.mask_phone("13800000000") == "138****0000"
-    assert service.mask_phone("+86 138 1234 5678") == "138****5678"
-    assert service.mask_phone("12345") == "***45"
-    assert service.mask_phone(None) == ""
+    assert counting.mask_phone("13800000000") == "138****0000"
+    assert counting.mask_phone("+86 138 1234 5678") == "138****5678"
+    assert counting.mask_phone("12345") == "***45"
+    assert counting.mask_phone(None) == ""
 
 
 async def queries_request(session, request_id: int) -> RelinkRequest:

@@ -1,7 +1,23 @@
-"""Re-linking mobile and lost-contact members: request state machine and register matching."""
+"""Re-linking mobile and lost-contact members: request state machine and register matching.
+
+model (the vocabulary), machine (the rules), matching (ranking register rows) are pure;
+service and its neighbours store, scope and notify around them.
+"""
 
 from bot.enums import FINAL_STATES, ReconnectStep, RequestState, RequestType
 from bot.relink.machine import (
+    apply,
+    is_letter_expired,
+    submit,
+)
+from bot.relink.matching import (
+    Candidate,
+    MatchReason,
+    RegisterRow,
+    match_lost_contact,
+    normalise_name,
+)
+from bot.relink.model import (
     DEFAULT_LETTER_DAYS,
     MAX_LETTER_DAYS,
     Accept,
@@ -14,7 +30,6 @@ from bot.relink.machine import (
     AssignedTo,
     Audience,
     Cancel,
-    Candidate,
     Complete,
     CompleteStep,
     DuesSettled,
@@ -25,10 +40,8 @@ from bot.relink.machine import (
     IdentityConfirmed,
     IssueLetter,
     Letter,
-    MatchReason,
     Refusal,
     RefusalCode,
-    RegisterRow,
     Reject,
     Reopen,
     RequestSnapshot,
@@ -37,11 +50,6 @@ from bot.relink.machine import (
     SystemFlagCleared,
     Transition,
     Withdraw,
-    apply,
-    is_letter_expired,
-    match_lost_contact,
-    normalise_name,
-    submit,
 )
 
 __all__ = [

@@ -12,8 +12,8 @@ import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -32,9 +32,8 @@ from bot.imports import (
     parse_phone_cell,
     read_table,
 )
-from storage import queries
+from storage import import_queries, queries
 from storage.db import create_engine, session_factory
-from storage.models import OrgUnit
 from storage.models_relink import LostContactEntry
 
 REGISTER_ALIASES: Mapping[str, str] = {
@@ -64,14 +63,7 @@ class RegisterLine:
     note: str | None
 
 
-def validate_register(
-    table: Table, org_kinds: Mapping[str, OrgKind], *, today: dt.date
-) -> list[RegisterLine]:
-    """Check a register file against the existing nodes; raises ImportFailed."""
-    problems = Problems(table)
-    problems.require_columns(REQUIRED)
-    problems.raise_if_any()
-
+def _branch_parser(org_kinds: Mapping[str, OrgKind]) -> Callable[[str], str | None]:
     def parse_branch(text: str) -> str | None:
         code = parse_optional_code(text)
         if code is None:
@@ -83,6 +75,10 @@ def validate_register(
             raise CellError(f"{code} is a {kind.value}, not a branch")
         return code
 
+    return parse_branch
+
+
+def _year_parser(today: dt.date) -> Callable[[str], int | None]:
     def parse_year(text: str) -> int | None:
         if not text:
             return None
@@ -90,11 +86,33 @@ def validate_register(
             raise CellError(f"{text!r} is not a year from {PARTY_FOUNDED_YEAR} to {today.year}")
         return int(text)
 
+    return parse_year
+
+
+def _line(problems: Problems, line: int, values: dict[str, Any]) -> RegisterLine | None:
+    """A register line from a row's parsed cells, unless its date and year disagree."""
+    joined_on: dt.date | None = values.pop("joined_on")
+    year: int | None = values.pop("join_year")
+    if joined_on is not None and year is not None and joined_on.year != year:
+        problems.add(line, "join_year", f"{year} differs from the date {joined_on}")
+        return None
+    return RegisterLine(
+        line=line, join_year=year or (joined_on.year if joined_on else None), **values
+    )
+
+
+def validate_register(
+    table: Table, org_kinds: Mapping[str, OrgKind], *, today: dt.date
+) -> list[RegisterLine]:
+    """Check a register file against the existing nodes; raises ImportFailed."""
+    problems = Problems(table)
+    problems.require_columns(REQUIRED)
+    problems.raise_if_any()
     parsers: dict[str, Callable[[str], object]] = {
         "name": parse_person_name,
-        "branch": parse_branch,
+        "branch": _branch_parser(org_kinds),
         "joined_on": date_parser(today),
-        "join_year": parse_year,
+        "join_year": _year_parser(today),
         "lost_on": date_parser(today),
         "phone": parse_phone_cell,
         "note": optional_text(200),
@@ -103,16 +121,9 @@ def validate_register(
     rows: list[RegisterLine] = []
     for row in table.rows:
         values = problems.parse(row, parsers)
-        if values is None:
+        line = _line(problems, row.line, values) if values is not None else None
+        if line is None:
             continue
-        joined_on: dt.date | None = values.pop("joined_on")
-        year: int | None = values.pop("join_year")
-        if joined_on is not None and year is not None and joined_on.year != year:
-            problems.add(row.line, "join_year", f"{year} differs from the date {joined_on}")
-            continue
-        line = RegisterLine(
-            line=row.line, join_year=year or (joined_on.year if joined_on else None), **values
-        )
         key = (line.name, line.branch)
         if key in seen:
             where = f" in {line.branch}" if line.branch else ""
@@ -127,13 +138,8 @@ def validate_register(
 async def apply_register(session: AsyncSession, rows: Sequence[RegisterLine]) -> ImportSummary:
     """Create or update register rows by (name, original branch); never deletes."""
     summary = ImportSummary("register")
-    existing = {(e.name, e.branch_code): e for e in await session.scalars(select(LostContactEntry))}
-    branches = {
-        u.code: u
-        for u in await session.scalars(
-            select(OrgUnit).where(OrgUnit.code.in_({r.branch for r in rows if r.branch}))
-        )
-    }
+    existing = {(e.name, e.branch_code): e for e in await import_queries.register_entries(session)}
+    branches = await import_queries.units_by_code(session, {r.branch for r in rows if r.branch})
     for row in rows:
         branch = branches.get(row.branch) if row.branch else None
         entry = existing.get((row.name, row.branch))
@@ -173,10 +179,7 @@ async def apply_register(session: AsyncSession, rows: Sequence[RegisterLine]) ->
 
 async def import_register(session: AsyncSession, table: Table, *, today: dt.date) -> ImportSummary:
     """Validate and apply a register file in the caller's transaction, with audit."""
-    org_kinds = {
-        code: kind for code, kind in await session.execute(select(OrgUnit.code, OrgUnit.kind))
-    }
-    rows = validate_register(table, org_kinds, today=today)
+    rows = validate_register(table, await import_queries.org_kinds(session), today=today)
     summary = await apply_register(session, rows)
     summary.ignored_columns = tuple(table.label(c) for c in table.columns if c not in COLUMNS)
     if summary.changed:

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.access import Principal
 from bot.enums import FINAL_STATES, RequestState, RequestType
-from bot.relink import service
+from bot.relink.counting import mask_phone, year_bounds
 from storage import relink_queries
 from storage.models_relink import RelinkRequest
 
@@ -95,7 +95,7 @@ async def build_report(
 ) -> RelinkReport:
     """The report over every subtree the principal administers."""
     paths = [g.org_path for g in principal.admin_grants()]
-    start, end = service.year_bounds(now, time_zone)
+    start, end = year_bounds(now, time_zone)
     report = RelinkReport(year=now.astimezone(ZoneInfo(time_zone)).year)
     requests = await relink_queries.requests_touching(session, subtree_paths=paths, open_only=False)
     for request in requests:
@@ -126,7 +126,7 @@ async def _row(session: AsyncSession, request: RelinkRequest, now: dt.datetime) 
         type=request.type,
         state=request.state,
         name=request.name,
-        phone_masked=service.mask_phone(request.phone),
+        phone_masked=mask_phone(request.phone),
         home=request.home_branch.code,
         other=other,
         submitted_at=request.submitted_at,

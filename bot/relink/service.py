@@ -1,36 +1,40 @@
-"""Requests of mobile and lost-contact members around the pure machine: storage, scope, effects.
+"""Requests of mobile and lost-contact members around the pure machine: storage, scope, audit.
 
 The machine decides; this module loads a request as a snapshot, works out who the actor is
 from their principal, applies the action, stores the new snapshot (optimistically: the
 version column makes a concurrent decision fail instead of both winning), records the event
-in the audit log, applies what the decision means for the roster (a mobile member's status,
-a transfer moving the member, a re-linked member back on a roster), and says who must be told.
-Sending the messages is the caller's job, after the transaction commits.
+in the audit log, applies what the decision means for the roster (bot.relink.effects), and
+says who must be told (bot.relink.audience). Sending the messages is the caller's job, after
+the transaction commits (bot.relink.notifier).
 
 People are identified to the machine by account id: a lost-contact member has no roster entry
-until they are re-linked, but always has the Telegram account they wrote from.
+until they are re-linked, but always has the Telegram account they wrote from. Filing and
+withdrawing requests is limited per account (`Throttle`): each one reaches a branch's
+secretaries.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from bot.access import Principal
-from bot.enums import OrgKind, PersonStatus, ReconnectStep, RequestState, RequestType
-from bot.relink.machine import (
+from bot.config import Settings
+from bot.enums import OrgKind, ReconnectStep, RequestState, RequestType
+from bot.relink.audience import Recipient, admins_above, recipients
+from bot.relink.effects import apply_effects
+from bot.relink.machine import apply, submit
+from bot.relink.model import (
     Action,
     Actor,
     AssignedTo,
     Audience,
-    Candidate,
     DuesSettled,
     EducationTalkHeld,
     Event,
@@ -40,30 +44,59 @@ from bot.relink.machine import (
     Letter,
     Refusal,
     RefusalCode,
-    RegisterRow,
     RequestSnapshot,
     StepDetail,
     StepRecord,
     SystemFlagCleared,
     Transition,
-    apply,
-    match_lost_contact,
-    submit,
+    Withdraw,
 )
 from storage import queries, relink_queries
-from storage.models import Account, OrgUnit, Person
-from storage.models_relink import LostContactEntry, RelinkLetter, RelinkRequest, RelinkStep
+from storage.models import Account, Person
+from storage.models_relink import RelinkLetter, RelinkRequest, RelinkStep
 
-# Events that only concern the people involved; every other one is an administrative decision.
 AUDIT_PREFIX = "relink."
 
 
 class Problem(enum.StrEnum):
-    """Why the service did not even ask the machine."""
+    """Why the service did not even ask the machine (or stopped after it)."""
 
     NOT_FOUND = "not_found"  # no such request, or the actor may not see it
     ALREADY_OPEN = "already_open"  # the member has an open request already
     CHANGED = "changed"  # someone else decided first
+    THROTTLED = "throttled"  # too many requests filed or withdrawn lately
+    NOT_OFFERED = "not_offered"  # a register row the request's card does not offer
+    PERSON_TAKEN = "person_taken"  # the roster entry is another Telegram account's
+
+
+class Changed(Exception):
+    """Someone else decided on the request first (its version moved): the caller's
+    transaction must be rolled back, and nothing of this decision is kept."""
+
+
+@contextlib.contextmanager
+def first_decision() -> Iterator[None]:
+    """Turn the version check's failure into `Changed`."""
+    try:
+        yield
+    except StaleDataError as exc:
+        raise Changed from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Throttle:
+    """How many requests one account may file or withdraw within a window."""
+
+    limit: int
+    window: dt.timedelta
+
+    @classmethod
+    def of(cls, settings: Settings) -> Throttle:
+        """The configured limit."""
+        return cls(
+            settings.relink_request_limit,
+            dt.timedelta(hours=settings.relink_request_window_hours),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,18 +108,10 @@ class NewRequest:
     home_id: int
     receiving_id: int | None
     join_year: int | None
-    city: str
+    city: str | None = None
     employer: str | None = None
     phone: str | None = None
     note: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    """Someone to tell about an event, and in which capacity."""
-
-    account: Account
-    audience: Audience | None  # None: an admin above the branches (pocket members)
 
 
 @dataclass(slots=True)
@@ -98,6 +123,7 @@ class Outcome:
     refusal: Refusal | None = None
     problem: Problem | None = None
     recipients: list[Recipient] = field(default_factory=list)
+    retry_after: dt.timedelta | None = None  # THROTTLED: when the next one is accepted
 
     @property
     def ok(self) -> bool:
@@ -174,17 +200,47 @@ def may_see(principal: Principal, account_id: int, row: RelinkRequest) -> bool:
     return actor.home_side or actor.receiving_side or actor.admin_home or actor.admin_receiving
 
 
+async def visible_request(
+    session: AsyncSession, request_id: int, principal: Principal, account_id: int
+) -> RelinkRequest | None:
+    """The request if the account may see it (None also when there is no such request, so a
+    forged id learns nothing)."""
+    row = await relink_queries.request_by_id(session, request_id)
+    if row is None or not may_see(principal, account_id, row):
+        return None
+    return row
+
+
+async def retry_after(
+    session: AsyncSession, account_id: int, now: dt.datetime, throttle: Throttle
+) -> dt.timedelta | None:
+    """How long the account must wait before filing or withdrawing again (None: it may now)."""
+    times = await relink_queries.activity_times(session, account_id, now - throttle.window)
+    if len(times) < throttle.limit:
+        return None
+    # The oldest of the last `limit` actions must leave the window first.
+    return max(dt.timedelta(0), times[-throttle.limit] + throttle.window - now)
+
+
 # ---- submitting and acting ----------------------------------------------------------------
 
 
 async def submit_request(
-    session: AsyncSession, *, account: Account, new: NewRequest, now: dt.datetime
+    session: AsyncSession,
+    *,
+    account: Account,
+    new: NewRequest,
+    now: dt.datetime,
+    throttle: Throttle | None,
 ) -> Outcome:
-    """File a member's request and say who reviews it."""
+    """File a member's request and say who reviews it (throttle None: not limited)."""
     if await relink_queries.open_request_of(session, account.id) is not None:
         return Outcome(problem=Problem.ALREADY_OPEN)
-    home = await session.get(OrgUnit, new.home_id)
-    receiving = await session.get(OrgUnit, new.receiving_id) if new.receiving_id else None
+    wait = await retry_after(session, account.id, now, throttle) if throttle else None
+    if wait is not None:
+        return Outcome(problem=Problem.THROTTLED, retry_after=wait)
+    home = await queries.org_by_id(session, new.home_id)
+    receiving = await queries.org_by_id(session, new.receiving_id) if new.receiving_id else None
     if home is None or (new.receiving_id is not None and receiving is None):
         return Outcome(problem=Problem.NOT_FOUND)
     checked = submit(
@@ -198,16 +254,23 @@ async def submit_request(
     )
     if isinstance(checked, Refusal):
         return Outcome(refusal=checked)
-    person = await session.get(Person, account.person_id) if account.person_id else None
+    person = (
+        await relink_queries.person_by_id(session, account.person_id)
+        if account.person_id is not None
+        else None
+    )
+    claimed: Person | None = None
     if person is None and home.kind is OrgKind.BRANCH:
-        # Someone on the roster who never registered: the secretary sees who it probably is.
-        person = await queries.person_in_branch(session, branch=home, name=new.name)
+        # Someone on the roster who never registered, perhaps: shown to the deciders as an
+        # unverified match until they confirm who it is.
+        claimed = await queries.person_in_branch(session, branch=home, name=new.name)
     row = RelinkRequest(
         type=new.type,
         state=checked.snapshot.state,
         version=checked.snapshot.version,
         requester_account_id=account.id,
         person_id=person.id if person else None,
+        claimed_person_id=claimed.id if claimed else None,
         home_branch_id=home.id,
         receiving_branch_id=receiving.id if receiving else None,
         name=new.name,
@@ -222,23 +285,22 @@ async def submit_request(
     )
     session.add(row)
     await session.flush()
-    loaded = await _reload(session, row.id)
+    loaded = await relink_queries.request_by_id(session, row.id)
     assert loaded is not None
-    row = loaded
     event = Event(
-        row.id,
+        loaded.id,
         checked.event.kind,
         account.id,
         checked.event.actor_role,
         None,
-        row.state,
+        loaded.state,
         now,
         checked.event.notify,
         dict(checked.event.details),
     )
-    await _audit(session, row, event, account)
+    await audit_event(session, loaded, event, account)
     return Outcome(
-        request=row, event=event, recipients=await recipients(session, row, event.notify)
+        request=loaded, event=event, recipients=await recipients(session, loaded, event.notify)
     )
 
 
@@ -250,10 +312,12 @@ async def perform(
     account: Account | None,
     principal: Principal,
     now: dt.datetime,
+    throttle: Throttle | None,
     system: bool = False,
 ) -> Outcome:
-    """Apply one action to a stored request, with its effects, audit and recipients."""
-    row = await _reload(session, request_id, lock=True)
+    """Apply one action to a stored request, with its effects, audit and recipients (throttle
+    limits withdrawing; None: not limited). Raises `Changed` when another decision won."""
+    row = await relink_queries.request_by_id(session, request_id, lock=True)
     account_id = account.id if account else 0
     if row is None or not (system or may_see(principal, account_id, row)):
         return Outcome(problem=Problem.NOT_FOUND)
@@ -262,34 +326,18 @@ async def perform(
     result = apply(snapshot, action, actor, now)
     if isinstance(result, Refusal):
         return Outcome(request=row, refusal=result)
-    await _store(session, row, result)
-    await _effects(session, row, result, now)
-    await _audit(session, row, result.event, account)
-    audiences = set(result.event.notify)
-    found = await recipients(session, row, frozenset(audiences), skip=account_id)
+    if isinstance(action, Withdraw) and throttle is not None:
+        wait = await retry_after(session, account_id, now, throttle)
+        if wait is not None:
+            return Outcome(request=row, problem=Problem.THROTTLED, retry_after=wait)
+    with first_decision():
+        await _store(session, row, result)
+        await apply_effects(session, row, result.event.kind, now, account)
+    await audit_event(session, row, result.event, account)
+    found = await recipients(session, row, result.event.notify, skip=account_id)
     if result.event.kind is EventKind.LETTER_EXPIRED:
-        found += await _admins_above(session, row, skip={r.account.id for r in found})
+        found += await admins_above(session, row, skip={r.account.id for r in found})
     return Outcome(request=row, event=result.event, recipients=found)
-
-
-async def _reload(
-    session: AsyncSession, request_id: int, *, lock: bool = False
-) -> RelinkRequest | None:
-    query = (
-        select(RelinkRequest)
-        .where(RelinkRequest.id == request_id)
-        .options(
-            selectinload(RelinkRequest.home_branch),
-            selectinload(RelinkRequest.receiving_branch),
-            selectinload(RelinkRequest.requester),
-            selectinload(RelinkRequest.person),
-        )
-        .execution_options(populate_existing=True)
-    )
-    if lock:
-        # PostgreSQL serialises deciders here; the version check catches the rest.
-        query = query.with_for_update(of=RelinkRequest)
-    return await session.scalar(query)
 
 
 async def _store(session: AsyncSession, row: RelinkRequest, transition: Transition) -> None:
@@ -317,96 +365,20 @@ async def _store(session: AsyncSession, row: RelinkRequest, transition: Transiti
         row.pocket_flagged_at = None
     if event.kind is EventKind.STEP_RECORDED:
         record = snap.steps[-1]
-        details = {k: v for k, v in event.details.items() if k != "step"}
-        stored = await session.scalar(
-            select(RelinkStep).where(
-                RelinkStep.request_id == row.id, RelinkStep.step == record.detail.step
-            )
-        )
+        stored = await relink_queries.step_record(session, row.id, record.detail.step)
         if stored is None:
             stored = RelinkStep(request_id=row.id, step=record.detail.step)
             session.add(stored)
-        stored.details = details
+        stored.details = {k: v for k, v in event.details.items() if k != "step"}
         stored.recorded_by = record.recorded_by
         stored.recorded_at = record.recorded_at
     await session.flush()
 
 
-async def _effects(
-    session: AsyncSession, row: RelinkRequest, transition: Transition, now: dt.datetime
-) -> None:
-    """What a decision means for the roster."""
-    kind = transition.event.kind
-    person = row.person
-    if kind is EventKind.ACCEPTED and row.type is RequestType.MOBILE:
-        row.last_report_at = now
-        if person is not None:
-            person.status = PersonStatus.MOBILE
-    elif kind is EventKind.COMPLETED and row.type is RequestType.MOBILE:
-        row.completed_at = now
-        if person is not None and person.status is PersonStatus.MOBILE:
-            person.status = PersonStatus.REGULAR
-    elif kind is EventKind.TRANSFER_ACCEPTED:
-        row.completed_at = now
-        assert row.receiving_branch is not None
-        await _place(session, row, row.receiving_branch)
-    elif kind is EventKind.COMPLETED and row.type is RequestType.RECONNECT:
-        row.completed_at = now
-        await _finish_reconnect(session, row, now)
-    elif kind is EventKind.LETTER_EXPIRED:
-        row.pocket_flagged_at = now
-    await session.flush()
-
-
-async def _place(session: AsyncSession, row: RelinkRequest, branch: OrgUnit) -> Person:
-    """Put the member on the branch roster as a regular member, creating their entry if needed."""
-    person = row.person
-    if person is None and row.requester.person_id is not None:
-        person = await session.get(Person, row.requester.person_id)
-    if person is None:
-        person = Person(name=row.name, branch_id=branch.id, phone=row.phone)
-        session.add(person)
-        await session.flush()
-    person.branch_id = branch.id
-    person.status = PersonStatus.REGULAR
-    row.person_id = person.id
-    requester = row.requester
-    if requester.person_id is None:
-        holder = await session.scalar(select(Account).where(Account.person_id == person.id))
-        if holder is None:
-            # The member's own Telegram account is now registered as that roster entry.
-            requester.person_id = person.id
-    await session.flush()
-    return person
-
-
-async def _finish_reconnect(session: AsyncSession, row: RelinkRequest, now: dt.datetime) -> None:
-    steps = {s.step: s for s in await relink_queries.steps_of(session, row.id)}
-    unit_code = steps[ReconnectStep.ASSIGNMENT].details.get("unit", "")
-    unit = await queries.org_by_code(session, unit_code)
-    branch = unit
-    if unit is not None and unit.kind is OrgKind.PARTY_GROUP and unit.parent_id is not None:
-        branch = await session.get(OrgUnit, unit.parent_id)
-    entry = (
-        await session.get(LostContactEntry, row.register_entry_id)
-        if row.register_entry_id
-        else None
-    )
-    if row.person is None and entry is not None and entry.person_id is not None:
-        row.person = await session.get(Person, entry.person_id)
-    if branch is None or branch.kind is not OrgKind.BRANCH:
-        branch = row.home_branch if row.home_branch.kind is OrgKind.BRANCH else None
-    if branch is not None:
-        person = await _place(session, row, branch)
-        if entry is not None:
-            entry.person_id = person.id
-    if entry is not None:
-        entry.relinked_at = now
-
-
-async def _audit(
+async def audit_event(
     session: AsyncSession, row: RelinkRequest, event: Event, account: Account | None
 ) -> None:
+    """Record a transition in the audit log."""
     await queries.audit(
         session,
         action=AUDIT_PREFIX + event.kind.value,
@@ -437,7 +409,7 @@ async def record_mobile_report(
     now: dt.datetime,
 ) -> Outcome:
     """A mobile member reports to the home branch (yearly, or because their place changed)."""
-    row = await _reload(session, request_id, lock=True)
+    row = await relink_queries.request_by_id(session, request_id, lock=True)
     if row is None or row.requester_account_id != account.id:
         return Outcome(problem=Problem.NOT_FOUND)
     if row.type is not RequestType.MOBILE or row.state is not RequestState.ACTIVE:
@@ -461,66 +433,6 @@ async def record_mobile_report(
     return Outcome(request=row, recipients=found)
 
 
-# ---- who hears about it -------------------------------------------------------------------
-
-
-async def recipients(
-    session: AsyncSession,
-    row: RelinkRequest,
-    audiences: Iterable[Audience],
-    *,
-    skip: int | None = None,
-) -> list[Recipient]:
-    """The accounts to tell, each once; a side without a secretary falls back to its admins."""
-    found: dict[int, Recipient] = {}
-    for audience in sorted(audiences):
-        if audience is Audience.REQUESTER:
-            accounts = [row.requester]
-        elif audience is Audience.HOME_SIDE:
-            accounts = await side_accounts(session, row.home_branch, row.requester_account_id)
-        elif row.receiving_branch is not None:
-            accounts = await side_accounts(session, row.receiving_branch, row.requester_account_id)
-        else:
-            accounts = []
-        for account in accounts:
-            if account.id != skip and account.id not in found:
-                found[account.id] = Recipient(account, audience)
-    return list(found.values())
-
-
-async def side_accounts(
-    session: AsyncSession, node: OrgUnit, requester_id: int | None = None
-) -> list[Account]:
-    """Who decides for a node: its secretaries, or else the admins over it.
-
-    The requester never decides their own request, so a secretary filing one is left out,
-    and when they are the branch's only leader the admins decide.
-    """
-    if node.kind is OrgKind.BRANCH:
-        leaders = [
-            a
-            for a in await relink_queries.leader_accounts(session, node.id)
-            if a.id != requester_id
-        ]
-        if leaders:
-            return leaders
-    return [
-        a for a in await relink_queries.admin_accounts_over(session, node) if a.id != requester_id
-    ]
-
-
-async def _admins_above(
-    session: AsyncSession, row: RelinkRequest, *, skip: set[int]
-) -> list[Recipient]:
-    nodes = [row.home_branch] + ([row.receiving_branch] if row.receiving_branch else [])
-    found: dict[int, Recipient] = {}
-    for node in nodes:
-        for account in await relink_queries.admin_accounts_over(session, node):
-            if account.id not in skip and account.id not in found:
-                found[account.id] = Recipient(account, None)
-    return list(found.values())
-
-
 # ---- pocket members ------------------------------------------------------------------------
 
 
@@ -535,90 +447,9 @@ async def flag_pocket_members(session: AsyncSession, *, now: dt.datetime) -> lis
             account=None,
             principal=Principal(),
             now=now,
+            throttle=None,
             system=True,
         )
         if outcome.ok:
             outcomes.append(outcome)
     return outcomes
-
-
-# ---- the lost-contact register -------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RegisterMatch:
-    """A register row that may be the member, with why."""
-
-    entry: LostContactEntry
-    candidate: Candidate
-
-
-async def register_matches(
-    session: AsyncSession, row: RelinkRequest, *, limit: int = 5
-) -> list[RegisterMatch]:
-    """Register rows that may be the member of a reconnect request, best first."""
-    entries = {e.id: e for e in await relink_queries.unlinked_register_entries(session)}
-    rows = [
-        RegisterRow(person_id=e.id, name=e.name, branch_code=e.branch_code, join_year=e.join_year)
-        for e in entries.values()
-    ]
-    code = row.home_branch.code if row.home_branch.kind is OrgKind.BRANCH else None
-    found = match_lost_contact(row.name, code, row.join_year, rows, limit=limit)
-    return [RegisterMatch(entries[c.row.person_id], c) for c in found]
-
-
-async def confirm_register_entry(
-    session: AsyncSession, *, row: RelinkRequest, entry_id: int | None
-) -> LostContactEntry | None:
-    """Link the register row the secretary confirmed (None: the member isn't in the register)."""
-    if entry_id is None:
-        row.register_entry_id = None
-        return None
-    entry = await session.get(LostContactEntry, entry_id)
-    if entry is None or entry.relinked_at is not None:
-        return None
-    row.register_entry_id = entry.id
-    return entry
-
-
-# ---- counting ------------------------------------------------------------------------------
-
-
-def year_bounds(now: dt.datetime, time_zone: str) -> tuple[dt.datetime, dt.datetime]:
-    """The calendar year of `now` in the organisation's time zone, as UTC [start, end)."""
-    zone = ZoneInfo(time_zone)
-    year = now.astimezone(zone).year
-    start = dt.datetime(year, 1, 1, tzinfo=zone).astimezone(dt.UTC)
-    end = dt.datetime(year + 1, 1, 1, tzinfo=zone).astimezone(dt.UTC)
-    return start, end
-
-
-async def relinked_this_year(
-    session: AsyncSession, now: dt.datetime, time_zone: str
-) -> list[RelinkRequest]:
-    """Reconnect requests completed this calendar year (every subtree: filter by scope)."""
-    start, end = year_bounds(now, time_zone)
-    return await relink_queries.relinked_between(session, start, end)
-
-
-# ---- masking -------------------------------------------------------------------------------
-
-
-def mask_phone(phone: str | None) -> str:
-    """138****0000: enough to recognise a number, not to call it."""
-    if not phone:
-        return ""
-    digits = "".join(c for c in phone if c.isdigit())
-    if len(digits) == 13 and digits.startswith("86"):
-        digits = digits[2:]  # +86: the mainland number is what people recognise
-    if len(digits) <= 4:
-        return "*" * len(digits)
-    if len(digits) < 8:
-        return "*" * (len(digits) - 2) + digits[-2:]
-    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
-
-
-def unit_choices(units: Sequence[OrgUnit]) -> list[OrgUnit]:
-    """Branches and party groups, in code order (where a re-linked member can be assigned)."""
-    kinds = (OrgKind.BRANCH, OrgKind.PARTY_GROUP)
-    return sorted((u for u in units if u.kind in kinds), key=lambda u: u.code)

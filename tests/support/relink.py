@@ -8,14 +8,16 @@ from sqlalchemy import select
 
 from bot.access import Principal
 from bot.accounts import principal_of
-from bot.relink import service
-from bot.relink.machine import Action
+from bot.enums import OrgKind, Role
+from bot.relink import Action, service
 from storage import queries
 from storage.db import SessionFactory
-from storage.models import Account
+from storage.models import Account, Person
 from storage.models_relink import LostContactEntry, RelinkRequest
 
 NOW = dt.datetime(2026, 11, 21, 2, 0, tzinfo=dt.UTC)
+# The bot's default limit on filing and withdrawing requests.
+THROTTLE = service.Throttle(limit=6, window=dt.timedelta(hours=24))
 
 
 async def account_of(db: SessionFactory, telegram_id: int) -> tuple[Account, Principal]:
@@ -40,6 +42,7 @@ async def act(
             account=account,
             principal=principal,
             now=now,
+            throttle=THROTTLE,
         )
 
 
@@ -67,3 +70,40 @@ async def add_register_rows(db: SessionFactory, *rows: tuple[str, str | None, in
                     join_year=year,
                 )
             )
+
+
+SIBLING_ADMIN = 950001
+SIBLING_SECRETARY = 950002
+
+
+async def sibling_committee(db: SessionFactory) -> None:
+    """A second committee beside the demo one (SIB, with branch SIB-B1), with its own admin
+    and secretary, and a lost-contact member in its register."""
+    async with db.begin() as session:
+        committee = await queries.add_org_unit(
+            session, code="SIB", kind=OrgKind.COMMITTEE, name="兄弟街道党工委", name_en="Sibling"
+        )
+        branch = await queries.add_org_unit(
+            session,
+            code="SIB-B1",
+            kind=OrgKind.BRANCH,
+            name="兄弟第一支部",
+            name_en="Sibling Branch",
+            parent=committee,
+        )
+        for telegram_id, name, node, role in (
+            (SIBLING_ADMIN, "邻书记", committee, Role.ADMIN),
+            (SIBLING_SECRETARY, "邻支书", branch, Role.SECRETARY),
+        ):
+            person = Person(name=name, branch_id=branch.id if role is Role.SECRETARY else None)
+            session.add(person)
+            await session.flush()
+            await queries.grant_role(session, person=person, org_unit=node, role=role)
+            session.add(
+                Account(telegram_id=telegram_id, person_id=person.id, telegram_language="en")
+            )
+        session.add(
+            LostContactEntry(
+                name="黄小明", branch_code="SIB-B1", branch_id=branch.id, join_year=2005
+            )
+        )

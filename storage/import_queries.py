@@ -1,0 +1,70 @@
+"""Data access for the CSV/XLSX imports: the organisation tree, rosters, the lost-contact register.
+
+Functions take the session first and never commit: an import is one transaction, all or nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.enums import OrgKind, Role
+from storage.models import OrgUnit, Person, RoleAssignment
+from storage.models_relink import LostContactEntry
+
+
+async def org_kinds(session: AsyncSession) -> dict[str, OrgKind]:
+    """Every node's kind, by code."""
+    return {code: kind for code, kind in await session.execute(select(OrgUnit.code, OrgUnit.kind))}
+
+
+async def all_units(session: AsyncSession) -> list[OrgUnit]:
+    """Every node of the organisation tree."""
+    return list(await session.scalars(select(OrgUnit)))
+
+
+async def roster_sizes(session: AsyncSession) -> dict[int, int]:
+    """How many people each branch's roster holds, by branch id (empty rosters left out)."""
+    counted = await session.execute(
+        select(Person.branch_id, func.count())
+        .where(Person.branch_id.is_not(None))
+        .group_by(Person.branch_id)
+    )
+    return {branch_id: int(n) for branch_id, n in counted if branch_id is not None}
+
+
+async def units_by_code(session: AsyncSession, codes: Iterable[str]) -> dict[str, OrgUnit]:
+    """The nodes with these codes, by code."""
+    wanted = set(codes)
+    if not wanted:
+        return {}
+    units = await session.scalars(select(OrgUnit).where(OrgUnit.code.in_(wanted)))
+    return {u.code: u for u in units}
+
+
+async def people_in_branches(session: AsyncSession, branch_ids: Iterable[int]) -> list[Person]:
+    """Everyone on these branches' rosters, oldest entry first."""
+    return list(
+        await session.scalars(
+            select(Person).where(Person.branch_id.in_(list(branch_ids))).order_by(Person.id)
+        )
+    )
+
+
+async def roles_in_branches(
+    session: AsyncSession, branch_ids: Iterable[int]
+) -> set[tuple[int, int, Role]]:
+    """(person, branch, role) of every role granted at these branches."""
+    return {
+        (a.person_id, a.org_unit_id, a.role)
+        for a in await session.scalars(
+            select(RoleAssignment).where(RoleAssignment.org_unit_id.in_(list(branch_ids)))
+        )
+    }
+
+
+async def register_entries(session: AsyncSession) -> list[LostContactEntry]:
+    """Every row of the lost-contact register, oldest first."""
+    return list(await session.scalars(select(LostContactEntry).order_by(LostContactEntry.id)))
