@@ -12,8 +12,6 @@ NOT_YET_SPLIT = {
     "bot/delivery.py",
     "bot/imports.py",
     "bot/fake_telegram/server.py",
-    "bot/grading/questionnaire.py",
-    "bot/grading/scoring.py",
     "bot/grading/service.py",
     "bot/relink/machine.py",
     "bot/relink/service.py",
