@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Local rule: a transfer letter is valid 10 days in the city, 30 outside, 3 months at most.
     relink_letter_days: Annotated[int, Field(ge=1, le=90)] = 30
+    # Unused mass-survey codes a branch may hold, per person on its roster.
+    mass_codes_per_member: Annotated[float, Field(gt=0, le=10)] = 1.0
     # Notices: Telegram allows about 30 messages a second overall (paid broadcasts up to 1,000)
     # and one a second per chat; broadcasts leave room for interactive replies.
     telegram_rate_limit: Annotated[int, Field(ge=1, le=1000)] = 30

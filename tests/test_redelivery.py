@@ -37,16 +37,11 @@ from storage.db import SessionFactory
 # TEMPORARY, while issue 16 converts them to Flow.step: each name goes as its conversation is.
 NOT_YET_STEPS = {
     "activity",
-    "grading_answer",
-    "grading_start",
-    "grading_survey",
-    "grading_rectify",
     "relink",
     "relink_review",
     "notify",
     "training",
     "relink_act",
-    "grading_superior",
 }
 
 

@@ -9,10 +9,22 @@ one answer would give that answer away, and from fewer answers one answer weighs
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
-# Satisfaction answers, best first; the values are SatisfactionCounts field names.
-SATISFACTION_VALUES = ("satisfied", "fairly_satisfied", "basically_satisfied", "dissatisfied")
+
+class Satisfaction(StrEnum):
+    """The four answers of the satisfaction scale, best first (SatisfactionCounts fields)."""
+
+    SATISFIED = "satisfied"
+    FAIRLY_SATISFIED = "fairly_satisfied"
+    BASICALLY_SATISFIED = "basically_satisfied"
+    DISSATISFIED = "dissatisfied"
+
+
+# Satisfaction answers, best first, as stored.
+SATISFACTION_VALUES = tuple(s.value for s in Satisfaction)
 # A figure computed from satisfaction answers is shown only from this many answers on.
 MIN_VISIBLE_ANSWERS = 5
 
@@ -94,7 +106,7 @@ def satisfaction_mean(counts: SatisfactionCounts, scale: SatisfactionScale) -> f
     return min(1.0, weighted / total)
 
 
-def counts_of(values: dict[str, int] | None) -> SatisfactionCounts:
+def counts_of(values: Mapping[str, int] | None) -> SatisfactionCounts:
     """SatisfactionCounts from counts per answer value."""
     values = values or {}
     return SatisfactionCounts(**{v: int(values.get(v, 0)) for v in SATISFACTION_VALUES})

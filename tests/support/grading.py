@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from bot.fake_telegram.client import FakeMessage, FakeUser
-from bot.grading import service
+from bot.grading import results, service
 from bot.grading.questionnaire import DEFAULT_QUESTIONNAIRE, QUESTIONNAIRE_DIR
 from storage import grading_queries as gq
 from storage import queries
@@ -130,7 +130,7 @@ async def set_superior(db: SessionFactory, campaign_id: int, branch: str, total:
         assert found is not None and org is not None
         row = await gq.assessment_for(session, campaign_id=campaign_id, branch_id=org.id)
         assert row is not None
-        problem = await service.set_superior(
+        problem = await results.set_superior(
             session, campaign=found, assessment=row, value=total, actor=None
         )
         assert problem is None
