@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from sqlalchemy import select
+
 from bot.fake_telegram.client import FakeMessage, FakeUser
 from bot.grading import results, service
 from bot.grading.questionnaire import DEFAULT_QUESTIONNAIRE, QUESTIONNAIRE_DIR
@@ -156,3 +158,60 @@ def write_two_questionnaires(directory: Path) -> Path:
     assert second.count("county-2026") == 1 and "County branch questionnaire" in second
     (directory / "county-2026.toml").write_text(second, encoding="utf-8")
     return directory
+
+
+async def members_answer(
+    db: SessionFactory, campaign_id: int, answers: dict[str, tuple[str, str | None]]
+) -> None:
+    """Member survey answers (value, comment) by person name, as if given in the bot."""
+    from bot.grading import surveys
+    from storage.models import Person
+
+    now = dt.datetime.now(dt.UTC)
+    for name, (value, comment) in answers.items():
+        async with db.begin() as session:
+            found = await gq.campaign_by_id(session, campaign_id)
+            person = await session.scalar(select(Person).where(Person.name == name))
+            assert found is not None and person is not None and person.branch_id is not None
+            outcome = await surveys.answer_member_survey(
+                session,
+                campaign=found,
+                person_id=person.id,
+                branch_id=person.branch_id,
+                value=value,
+                comment=comment,
+                now=now,
+            )
+            assert outcome is surveys.SurveyOutcome.RECORDED, (name, outcome)
+
+
+async def masses_answer(
+    db: SessionFactory, campaign_id: int, branch: str, answers: list[tuple[str, str | None]]
+) -> None:
+    """Answers of the masses (value, comment) about a branch, each with a code of its own."""
+    from bot.grading import mass_codes
+
+    now = dt.datetime.now(dt.UTC)
+    async with db.begin() as session:
+        found = await gq.campaign_by_id(session, campaign_id)
+        org = await queries.org_by_code(session, branch)
+        assert found is not None and org is not None
+        codes = await mass_codes.create_mass_codes(
+            session,
+            campaign=found,
+            branch_id=org.id,
+            count=len(answers),
+            actor=None,
+            now=now,
+            per_member=10,
+        )
+    for code, (value, comment) in zip(codes, answers, strict=True):
+        async with db.begin() as session:
+            outcome = await mass_codes.answer_mass_survey(
+                session,
+                code_hash=mass_codes.hash_mass_code(code),
+                value=value,
+                comment=comment,
+                now=now,
+            )
+            assert outcome is mass_codes.CodeOutcome.VALID
