@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from bot.enums import OrgKind, Role
 from bot.fake_telegram.client import FakeMessage, FakeUser
 from bot.grading import results, service
 from bot.grading.questionnaire import DEFAULT_QUESTIONNAIRE, QUESTIONNAIRE_DIR
@@ -215,3 +216,45 @@ async def masses_answer(
                 now=now,
             )
             assert outcome is mass_codes.CodeOutcome.VALID
+
+
+async def add_person(
+    db: SessionFactory,
+    name: str,
+    telegram_id: int,
+    *,
+    role: Role | None = None,
+    at: str | None = None,
+    branch: str | None = None,
+) -> None:
+    """Someone with an account: on a branch's roster and/or with a role at a node."""
+    from storage.models import Account, Person
+
+    async with db.begin() as session:
+        branch_unit = await queries.org_by_code(session, branch) if branch else None
+        person = Person(name=name, branch_id=branch_unit.id if branch_unit else None)
+        session.add(person)
+        await session.flush()
+        session.add(Account(telegram_id=telegram_id, person_id=person.id, telegram_language="en"))
+        if role is not None and at is not None:
+            node = await queries.org_by_code(session, at)
+            assert node is not None
+            await queries.grant_role(session, person=person, org_unit=node, role=role)
+
+
+async def add_sibling_committee(db: SessionFactory) -> None:
+    """A second committee beside DEMO (code OTHER) with one branch (OTHER-B1) and its admin
+    王敏 (telegram id 910001)."""
+    async with db.begin() as session:
+        committee = await queries.add_org_unit(
+            session, code="OTHER", kind=OrgKind.COMMITTEE, name="另一街道党工委", name_en="Other"
+        )
+        await queries.add_org_unit(
+            session,
+            code="OTHER-B1",
+            kind=OrgKind.BRANCH,
+            name="另一党支部",
+            name_en="Other Branch",
+            parent=committee,
+        )
+    await add_person(db, "王敏", 910001, role=Role.ADMIN, at="OTHER")
