@@ -56,10 +56,10 @@ def upgrade() -> None:
         op.execute("DROP SEQUENCE IF EXISTS grading_satisfaction_id_seq")
     _rekey_and_shuffle(bind)
     op.execute("DELETE FROM conversations WHERE name = 'grading_survey'")
-    with op.batch_alter_table("people") as batch:
-        batch.add_column(
-            sa.Column("added_by_invite", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+    op.add_column(
+        "people",
+        sa.Column("added_by_invite", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
 
 
 def _rekey_and_shuffle(bind: sa.Connection) -> None:
@@ -93,8 +93,8 @@ def _rekey_and_shuffle(bind: sa.Connection) -> None:
 
 def downgrade() -> None:
     """Revert: the answers are numbered 1, 2, ... in their present (shuffled) order."""
-    with op.batch_alter_table("people") as batch:
-        batch.drop_column("added_by_invite")
+    # Not in batch mode: SQLite would copy the table, and other tables' rows refer to it.
+    op.execute("ALTER TABLE people DROP COLUMN added_by_invite")
     bind = op.get_bind()
     columns = ("campaign_id", "branch_id", "group", "rectification_id", "value", "comment")
     rows = [
