@@ -18,6 +18,7 @@ from bot.grading import export, mass_codes, questionnaire, results, service, sur
 from bot.grading.cli import parse_bands, start_from_cli
 from bot.grading.scoring import GradingConfig
 from bot.i18n import Translator
+from bot.uploads import UploadProblem, read_xlsx_rows
 from handlers.grading_labels import export_labels
 from storage import grading_queries as gq
 from storage import queries
@@ -155,7 +156,8 @@ async def test_superior_scores_from_xlsx() -> None:
     sheet.append(["B2", 16, 10, 10, 10, 10, 20])
     buffer = io.BytesIO()
     workbook.save(buffer)
-    scores, problems = export.read_superior_xlsx(q, buffer.getvalue())
+    sheet = read_xlsx_rows(buffer.getvalue())
+    scores, problems = export.superior_from_rows(q, sheet.rows)
     assert scores == {
         "B1": {
             "leader": 15,
@@ -167,7 +169,7 @@ async def test_superior_scores_from_xlsx() -> None:
         }
     }
     assert problems == ['row 3: superior\'s points for "leader" must be within 0..15']
-    assert export.read_superior_xlsx(q, b"not a workbook")[1][0].startswith("not an XLSX")
+    assert read_xlsx_rows(b"not a workbook").problem is UploadProblem.NOT_XLSX
 
 
 async def test_finalise_and_export_one_row_per_branch(

@@ -14,7 +14,6 @@ from typing import Any
 from bot.grading.questionnaire import IndicatorSource, Questionnaire
 from bot.grading.results import BranchResult, check_superior
 from bot.grading.satisfaction import may_show_all
-from bot.uploads import SPREADSHEET_LIMITS, UploadLimits, UploadProblem, read_xlsx_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,25 +182,3 @@ def _superior_of_row(
     value: Superior = numbers["total"] if "total" in numbers else dict(numbers)
     problem = check_superior(questionnaire, value)
     return (None, problem) if problem is not None else (value, None)
-
-
-# English, like the row problems: what an admin reads when an upload is refused.
-UPLOAD_PROBLEMS: Mapping[UploadProblem, str] = {
-    UploadProblem.TOO_LARGE: "the file is too large",
-    UploadProblem.WRONG_TYPE: "not an XLSX file",
-    UploadProblem.NOT_XLSX: "not an XLSX file",
-    UploadProblem.ZIP_BOMB: "the file unpacks to far more than a score sheet",
-    UploadProblem.TOO_MANY_ROWS: "the sheet has too many rows",
-    UploadProblem.TOO_MANY_COLUMNS: "the sheet has too many columns",
-}
-
-
-def read_superior_xlsx(
-    questionnaire: Questionnaire, data: bytes, limits: UploadLimits = SPREADSHEET_LIMITS
-) -> tuple[dict[str, Superior], list[str]]:
-    """Superior scores per branch code from an XLSX (checked and capped; blocking: call it
-    through asyncio.to_thread from the bot)."""
-    sheet = read_xlsx_rows(data, limits)
-    if sheet.problem is not None:
-        return {}, [UPLOAD_PROBLEMS[sheet.problem]]
-    return superior_from_rows(questionnaire, sheet.rows)
