@@ -44,10 +44,11 @@ async def _card(user: FakeUser) -> FakeMessage:
 
 
 async def _report_rows(admin: FakeUser) -> tuple[str, dict[str, dict[str, object]]]:
-    """The report's text and its XLSX, as {branch code: {heading: cell}}."""
+    """The report's text with the chart's caption, and its XLSX as {branch code: {heading:
+    cell}}."""
     await admin.send("/report grading")
     text = (await admin.wait_reply()).text
-    await admin.wait_reply()  # the chart
+    text += "\n" + (await admin.wait_reply()).text  # the chart of grades
     document = await admin.wait_reply()
     assert document.document is not None
     table = list(
@@ -130,7 +131,9 @@ async def test_the_xlsx_shows_satisfaction_figures_only_when_closed_from_five(
     )
     await grading.masses_answer(db, campaign_id, "DEMO-B3", [("satisfied", None)])
     admin = await _user(client, demo, "林书记")
-    _text, rows = await _report_rows(admin)
+    text, rows = await _report_rows(admin)
+    # The report's text and chart count participation and grades, never satisfaction.
+    assert "satisfied" not in text and "%" not in text
     b3 = rows["DEMO-B3"]
     assert (b3["Member answers"], b3["Mass answers"]) == (5, 1)
     for heading in ("Member satisfaction rate", "Mass satisfaction rate", "Mass evaluation"):
