@@ -39,8 +39,12 @@ from handlers import (
     common,
     due,
     grading,
-    grading_admin,
+    grading_answer,
+    grading_codes,
     grading_rectify,
+    grading_results,
+    grading_start,
+    grading_superior,
     grading_survey,
     invite,
     notice_report,
@@ -128,13 +132,13 @@ def add_handlers(application: ZhibuApp) -> None:
     # the user's text before other conversations' entry points (a date typed as a deadline is
     # not a quick log). `/report grading` goes before reports' /report.
     for grading_conversation in (
-        grading.build(),
-        grading_admin.build(),
+        grading_answer.build(),
+        grading_superior.build(),
         grading_survey.build(),
         grading_rectify.build(),
     ):
         application.add_handler(grading_conversation)
-    application.add_handler(grading_admin.report_handler())
+    application.add_handler(grading_results.report_handler())
     application.add_handler(activity.build())
     # Takes only `/report relink`; other sub-reports go on to the next /report handler.
     application.add_handler(relink_report.report_handler())
@@ -142,7 +146,9 @@ def add_handlers(application: ZhibuApp) -> None:
         application.add_handler(activity_handler)
     for grading_handler in (
         *grading.handlers(),
-        *grading_admin.handlers(),
+        *grading_start.handlers(),
+        *grading_results.handlers(),
+        *grading_codes.handlers(),
         *grading_survey.handlers(),
         *grading_rectify.handlers(),
     ):

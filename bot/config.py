@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     # Relink requests an account may file or withdraw in the window: each reaches secretaries.
     relink_request_limit: Annotated[int, Field(ge=1, le=100)] = 6
     relink_request_window_hours: Annotated[int, Field(ge=1, le=720)] = 24
+    # Unused mass-survey codes a branch may hold, per person on its roster.
+    mass_codes_per_member: Annotated[float, Field(gt=0, le=10)] = 1.0
     # Notices: Telegram allows about 30 messages a second overall (paid broadcasts up to 1,000)
     # and one a second per chat; broadcasts leave room for interactive replies.
     telegram_rate_limit: Annotated[int, Field(ge=1, le=1000)] = 30

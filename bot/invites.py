@@ -257,7 +257,7 @@ async def complete_registration(
         assert person is not None
     else:
         branch_id = org.id if org.kind is OrgKind.BRANCH else None
-        person = Person(name=name or "?", branch_id=branch_id, phone=phone)
+        person = Person(name=name or "?", branch_id=branch_id, phone=phone, added_by_invite=True)
         session.add(person)
         await session.flush()
     account.person_id = person.id

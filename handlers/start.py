@@ -14,7 +14,7 @@ from telegram.ext import (
 )
 
 from bot.context import BotContext
-from bot.grading.service import MASS_CODE_PREFIX
+from bot.grading.mass_codes import MASS_CODE_PREFIX
 from bot.invites import Redeem, complete_registration, consume, redeem
 from bot.rules.phones import InvalidPhone, PhoneProblem, parse_phone
 from handlers import grading_survey

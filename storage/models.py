@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     MetaData,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -114,7 +116,11 @@ class Person(Base):
     )
     joined_on: Mapped[dt.date | None] = mapped_column(Date)
     phone: Mapped[str | None] = mapped_column(String(32))
+    # When the person came onto the roster; with added_by_invite, whether they may answer the
+    # member survey of a campaign already running (bot.grading.surveys).
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Added by redeeming an invite that named nobody (not imported by the organisation).
+    added_by_invite: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     branch: Mapped[OrgUnit | None] = relationship()
 

@@ -11,12 +11,7 @@ MAX_LINES = 500
 NOT_YET_SPLIT = {
     "bot/delivery.py",
     "bot/fake_telegram/server.py",
-    "bot/grading/questionnaire.py",
-    "bot/grading/scoring.py",
-    "bot/grading/service.py",
     "bot/reminders/planner.py",
-    "handlers/grading.py",
-    "handlers/grading_admin.py",
     "handlers/notify.py",
     "handlers/training.py",
     "storage/notice_queries.py",
