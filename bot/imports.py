@@ -29,7 +29,7 @@ from bot.config import Settings
 from bot.enums import OrgKind, PersonStatus, Role
 from bot.rules.phones import InvalidPhone, PhoneProblem, looks_like_id_number, parse_phone
 from storage import queries
-from storage.db import create_engine, session_factory
+from storage.db import transaction
 from storage.models import OrgUnit, Person, RoleAssignment
 
 E = TypeVar("E", bound=enum.Enum)
@@ -914,13 +914,9 @@ async def import_file(settings: Settings, what: str, path: Path | str) -> str:
         raise ValueError(f"unknown import {what!r}")
     table = read_table(path)
     today = settings.now().astimezone(settings.tz).date()
-    engine = create_engine(settings.database_url)
-    try:
-        async with session_factory(engine).begin() as session:
-            if what == "org":
-                summary = await import_org(session, table)
-            else:
-                summary = await import_people(session, table, today=today)
-    finally:
-        await engine.dispose()
+    async with transaction(settings.database_url) as session:
+        if what == "org":
+            summary = await import_org(session, table)
+        else:
+            summary = await import_people(session, table, today=today)
     return str(summary)
