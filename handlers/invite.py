@@ -122,7 +122,7 @@ async def org_typed(update: Update, context: BotContext, step: Step) -> str | No
             context,
             text,
             usable=lambda o: bool(principal.invitable_roles(o.path, o.id, o.kind)),
-            data=OrgButton.prefix + ":",
+            data=lambda org_id: OrgButton(org_id).data,
         )
 
     step.then(offer)
