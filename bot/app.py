@@ -30,9 +30,11 @@ from bot.notices import notice_delivery
 from bot.persistence import DatabasePersistence
 from bot.relink import jobs as relink_jobs
 from bot.reminders.engine import REMINDERS_KEY, ReminderEngine, schedule
+from bot.retention import schedule_retention
 from bot.transport import AiohttpRequest
 from bot.updates import PerChatUpdateProcessor
 from handlers import (
+    access_admin,
     activity,
     activity_log,
     cancel,
@@ -49,6 +51,7 @@ from handlers import (
     invite,
     notice_report,
     notify,
+    privacy,
     profile,
     relink,
     relink_list,
@@ -122,11 +125,15 @@ def add_handlers(application: ZhibuApp) -> None:
         application.add_handler(relink_handler)
     application.add_handler(start.build())
     application.add_handler(invite.build())
+    application.add_handler(access_admin.build())
+    # Before /relink stores anything about someone with no account, the privacy notice; the
+    # gate runs first (its own group) and stops the update there for them.
+    application.add_handler(privacy.relink_gate(), group=-1)
     application.add_handler(notify.build())
     for report_handler in notice_report.handlers():
         application.add_handler(report_handler)
     application.add_handler(relink.build())
-    for handler in profile.handlers():
+    for handler in (*profile.handlers(), *privacy.handlers()):
         application.add_handler(handler)
     # Grading conversations are entered only by their own buttons; once one is open it takes
     # the user's text before other conversations' entry points (a date typed as a deadline is
@@ -182,6 +189,7 @@ async def _post_init(application: ZhibuApp) -> None:
     )
     if application.job_queue is not None:
         schedule(application.job_queue, services.settings)
+        schedule_retention(application.job_queue, services.db, services.settings)
 
 
 async def _post_shutdown(application: ZhibuApp) -> None:

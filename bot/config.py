@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import secrets
 import zoneinfo
 from pathlib import Path
 from typing import Annotated
@@ -34,6 +36,15 @@ class Settings(BaseSettings):
     # Invite codes: how many wrong codes an account may try in the window before it must wait.
     invite_max_failures: Annotated[int, Field(ge=1, le=100)] = 5
     invite_failure_window_minutes: Annotated[int, Field(ge=1, le=1440)] = 10
+    # Caps on what one invite may allow (the CLI refuses more; the bot offers no more).
+    invite_max_days: Annotated[int, Field(ge=1, le=365)] = 30
+    invite_max_uses: Annotated[int, Field(ge=1, le=1000)] = 100
+    # Keys the hashes of invite codes and of senders' ids in throttling records, so a copy of
+    # the database alone does not allow guessing codes offline. Required with a bot token.
+    secret_key: SecretStr | None = None
+    # Abandoned conversation drafts and accounts of people who never registered are deleted
+    # after this many days.
+    retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
     log_level: str = "INFO"
     # Local rule: a transfer letter is valid 10 days in the city, 30 outside, 3 months at most.
     relink_letter_days: Annotated[int, Field(ge=1, le=90)] = 30
@@ -73,6 +84,13 @@ class Settings(BaseSettings):
     term_years: Annotated[int, Field(ge=1, le=10)] = 3
     term_years_village_community: Annotated[int, Field(ge=1, le=10)] = 5
     induction_months: Annotated[int, Field(ge=1, le=24)] = 6
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (e.g. openssl rand -hex 32)")
+        return value
 
     @field_validator("default_locale")
     @classmethod
@@ -145,6 +163,13 @@ class Settings(BaseSettings):
             return None
         return Path(self.database_url[len(prefix) :])
 
+    @property
+    def signing_key(self) -> bytes:
+        """The secret for keyed hashes (invite codes, throttling records)."""
+        if self.secret_key is None:
+            raise SettingsError("ZHIBU_SECRET_KEY is not set")
+        return self.secret_key.get_secret_value().encode()
+
     def now(self) -> dt.datetime:
         """The current UTC time (a seam for tests that drive time)."""
         return dt.datetime.now(dt.UTC)
@@ -165,3 +190,24 @@ def load_settings(**overrides: object) -> Settings:
             message = str(error["msg"]).removeprefix("Value error, ")
             lines.append(f"ZHIBU_{field.upper()}: {message}")
         raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+
+
+def with_secret_key(settings: Settings, directory: Path = Path("data")) -> Settings:
+    """The settings with a secret key: ZHIBU_SECRET_KEY, required when serving Telegram; else
+    (the sandbox, trying the CLI) one generated once into `directory`, readable by the owner."""
+    if settings.secret_key is not None:
+        return settings
+    if settings.bot_token is not None:
+        raise SettingsError(
+            "ZHIBU_SECRET_KEY is required with ZHIBU_BOT_TOKEN (generate one with "
+            "`openssl rand -hex 32`, keep it with the token, and never change it: invites "
+            "created with one key are unknown to another)"
+        )
+    path = directory / "secret_key"
+    if not path.exists():
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as file:
+            file.write(secrets.token_hex(32))
+    key = SecretStr(path.read_text(encoding="ascii").strip())
+    return settings.model_copy(update={"secret_key": key})

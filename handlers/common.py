@@ -228,10 +228,16 @@ def clean_text(text: str | None, *, limit: int = SHORT_TEXT_LIMIT) -> str | None
 
 
 async def offer_matching_nodes(
-    update: Update, context: BotContext, text: str, *, usable: Callable[[OrgUnit], bool], data: str
+    update: Update,
+    context: BotContext,
+    text: str,
+    *,
+    usable: Callable[[OrgUnit], bool],
+    data: str | Callable[[int], str],
 ) -> bool:
-    """Offer, as buttons `<data><id>`, the nodes matching a typed code or name that the sender
-    may use; say so when there are none. Returns whether anything was offered."""
+    """Offer, as buttons `<data><id>` (or `data(id)`, a Button family's), the nodes matching a
+    typed code or name that the sender may use; say so when there are none. Returns whether
+    anything was offered."""
     async with context.db() as session:
         found = await queries.search_org_units(session, text, limit=20)
     allowed = [o for o in found if usable(o)][:8]
@@ -245,7 +251,8 @@ async def offer_matching_nodes(
         )
         return False
     locale = context.tr.locale
-    rows = [[(f"{o.code} {o.display_name(locale)}"[:60], f"{data}{o.id}")] for o in allowed]
+    button = data if callable(data) else (lambda node_id: f"{data}{node_id}")
+    rows = [[(f"{o.code} {o.display_name(locale)}"[:60], button(o.id))] for o in allowed]
     await answer(update, context, context._("Choose one:"), keyboard(rows))
     return True
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,3 +46,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def session_factory(engine: AsyncEngine) -> SessionFactory:
     """Sessions that keep loaded objects usable after commit (replies read them afterwards)."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def transaction(url: str) -> AsyncIterator[AsyncSession]:
+    """One transaction on an engine of its own, for one-shot work (a command-line action, a
+    script): committed when the block ends normally, then the engine is closed."""
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine).begin() as session:
+            yield session
+    finally:
+        await engine.dispose()

@@ -10,7 +10,7 @@ from bot.grading import service
 from bot.grading.announce import start_and_announce
 from bot.grading.questionnaire import shipped
 from storage import queries
-from storage.db import create_engine, session_factory
+from storage.db import transaction
 
 
 def parse_bands(text: str) -> tuple[float, float, float]:
@@ -66,28 +66,24 @@ async def start_from_cli(
         )
     except service.CampaignError as exc:
         raise CommandError(str(exc)) from None
-    engine = create_engine(settings.database_url)
-    try:
-        async with session_factory(engine).begin() as session:
-            org = await queries.org_by_code(session, org_code)
-            if org is None:
-                raise CommandError(f"no organisation node with code {org_code!r}")
-            # The leaders are told by the running bot's reminder engine (its next tick), in each
-            # reader's language and within the bot's flood limits, not by a second Bot here.
-            try:
-                started = await start_and_announce(
-                    session,
-                    root=org,
-                    deadline=parse_deadline(deadline, settings),
-                    config=config,
-                    now=settings.now(),
-                    year=year,
-                    questionnaire=chosen,
-                )
-            except service.CampaignError as exc:
-                raise CommandError(str(exc)) from None
-    finally:
-        await engine.dispose()
+    async with transaction(settings.database_url) as session:
+        org = await queries.org_by_code(session, org_code)
+        if org is None:
+            raise CommandError(f"no organisation node with code {org_code!r}")
+        # The leaders are told by the running bot's reminder engine (its next tick), in each
+        # reader's language and within the bot's flood limits, not by a second Bot here.
+        try:
+            started = await start_and_announce(
+                session,
+                root=org,
+                deadline=parse_deadline(deadline, settings),
+                config=config,
+                now=settings.now(),
+                year=year,
+                questionnaire=chosen,
+            )
+        except service.CampaignError as exc:
+            raise CommandError(str(exc)) from None
     campaign = started.campaign
     return (
         f"campaign {campaign.id} started for {len(started.branches)} branch(es) under {org_code} "

@@ -17,12 +17,15 @@ from bot.fake_telegram import FakeTelegramServer
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456:TEST"
+# The key invite codes are hashed with; tests that make invites themselves use the same one.
+SECRET_KEY = "test-secret-key-0123456789abcdef0123456789abcdef"
 
 
 def settings_for(database_url: str, server: FakeTelegramServer, **extra: object) -> Settings:
     """Settings pointing the bot at the fake server and the test database."""
     return Settings(
         bot_token=TOKEN,  # type: ignore[arg-type]
+        secret_key=SECRET_KEY,  # type: ignore[arg-type]
         database_url=database_url,
         bot_api_url=server.base_url,
         bot_file_url=server.base_file_url,
@@ -35,6 +38,7 @@ def env_for(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZHIBU_")}
     env.update(
         ZHIBU_BOT_TOKEN=TOKEN,
+        ZHIBU_SECRET_KEY=SECRET_KEY,
         ZHIBU_DATABASE_URL=settings.database_url,
         ZHIBU_BOT_API_URL=settings.bot_api_url,
         ZHIBU_BOT_FILE_URL=settings.file_url,
