@@ -17,6 +17,7 @@ from telegram.error import BadRequest, TelegramError
 from bot.accounts import load_sender
 from bot.context import BotContext
 from bot.enums import Role
+from bot.errors import Refused
 from bot.i18n import N_
 from bot.rules.phones import PhoneProblem
 from bot.telegram_text import fits_one_message, split_message
@@ -30,15 +31,6 @@ Callback = Callable[[Update, BotContext], Coroutine[Any, Any, R]]
 
 # Free-text answers are short facts (names, places, codes); minutes have their own limit.
 SHORT_TEXT_LIMIT = 100
-
-
-class Refused(Exception):
-    """Raised inside a handler or step: the action is outside the sender's role or scope (or its
-    button was forged). The transaction is rolled back and the sender gets a short refusal."""
-
-    def __init__(self, text: str | None = None) -> None:
-        super().__init__(text or "refused")
-        self.text = text
 
 
 class Access(enum.Enum):

@@ -24,7 +24,7 @@ from handlers.common import Refused
 from handlers.flow import Flow, Step
 from handlers.relink_cards import build_card
 from handlers.relink_notices import render
-from handlers.relink_texts import EVENT_LABELS, problem_text, refusal_text
+from handlers.relink_texts import EVENT_LABELS, card_actor, problem_text, refusal_text
 from storage.models_relink import RelinkRequest
 
 FLOW = Flow("relink_act")
@@ -59,12 +59,12 @@ async def precheck(
     """The request, if the sender may see it and the machine would accept such an action from
     them now; `Refused` otherwise (before asking for any words)."""
     row = await service.visible_request(
-        step.session, request_id, context.principal, context.actor_id
+        step.session, request_id, context.principal, card_actor(context)
     )
     if row is None:
         raise Refused(problem_text(context.tr, service.Problem.NOT_FOUND))
     snapshot = await service.snapshot_of(step.session, row)
-    actor = service.actor_for(context.principal, context.actor_id, row)
+    actor = service.actor_for(context.principal, card_actor(context), row)
     result = apply(snapshot, action, actor, context.settings.now())
     if isinstance(result, Refusal):
         raise Refused(refusal_text(context.tr, result, snapshot))
@@ -104,7 +104,7 @@ async def conclude(
         assert outcome.event is not None
         done = tr._("Done: {event}.").format(event=tr._(EVENT_LABELS[outcome.event.kind]))
     card = await build_card(
-        step.session, tr, outcome.request, context.principal, context.actor_id, now
+        step.session, tr, outcome.request, context.principal, card_actor(context), now
     )
     step.edit(f"{done}\n\n{card.text}", card.markup)
     notify_after(step, outcome)

@@ -27,6 +27,7 @@ from storage.models_relink import (
     RelinkRequest,
     RelinkStep,
 )
+from tests.support.registration import relink_as_stranger
 from tests.support.relink import (
     SIBLING_ADMIN,
     THROTTLE,
@@ -247,8 +248,7 @@ async def test_forged_question_buttons_are_refused(
         home = await queries.org_by_code(session, "DEMO-B1")
         assert committee is not None and home is not None
     lost = await client.user(79001, "Lost", language_code="en")
-    await lost.send("/relink")
-    await lost.press(await lost.wait_reply(), "2. Transfer my ties")
+    await lost.press(await relink_as_stranger(lost), "2. Transfer my ties")
     await lost.wait_reply()
     await lost.send("Lost Member")
     asked = await lost.wait_reply()
