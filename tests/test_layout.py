@@ -17,16 +17,11 @@ NOT_YET_SPLIT = {
     "bot/grading/service.py",
     "bot/relink/machine.py",
     "bot/relink/service.py",
-    "bot/reminders/planner.py",
     "handlers/activity.py",
     "handlers/grading.py",
     "handlers/grading_admin.py",
-    "handlers/notify.py",
     "handlers/relink.py",
     "handlers/relink_review.py",
-    "handlers/training.py",
-    "storage/notice_queries.py",
-    "storage/reminder_queries.py",
 }
 
 

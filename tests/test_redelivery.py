@@ -43,8 +43,6 @@ NOT_YET_STEPS = {
     "grading_rectify",
     "relink",
     "relink_review",
-    "notify",
-    "training",
     "relink_act",
     "grading_superior",
 }

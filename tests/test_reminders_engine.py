@@ -75,7 +75,7 @@ async def test_quiet_hours_defer_to_the_morning_in_the_recipients_time_zone(
         clock(),
         kind="rectification",
         urgent=True,
-        payload={"title": "Grading 2026", "due_day": "2026-11-21"},
+        payload={"branch_id": 1, "title": "Grading 2026", "due_day": "2026-11-21"},
     )
     report = await engine.tick()
     assert (report.messages, report.deferred) == (1, 1)
@@ -211,7 +211,11 @@ async def test_a_batch_too_long_for_one_message_ends_with_an_ellipsis_not_an_err
             clock(),
             kind="rectification",
             urgent=True,
-            payload={"title": f"Item {n:02d} <study> " + "&" * 120, "due_day": "2026-11-21"},
+            payload={
+                "branch_id": 1,
+                "title": f"Item {n:02d} <study> " + "&" * 120,
+                "due_day": "2026-11-21",
+            },
         )
     report = await engine.tick()
     assert report.messages == 1 and report.failed == 0

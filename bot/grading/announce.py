@@ -14,34 +14,34 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.enums import ReminderKind
+from bot.reminders.payloads import GradingEvent, GradingNews
 from bot.reminders.planner import PlannedReminder
 from storage.models import Account
 from storage.models_grading import GradingCampaign
 
-OPENED, GRADED = "opened", "graded"
+OPENED: GradingEvent = "opened"
+GRADED: GradingEvent = "graded"
 
 
 def announcement_rows(
     campaign: GradingCampaign,
     leaders: Sequence[tuple[Account, int]],
     *,
-    event: str,
+    event: GradingEvent,
     now: dt.datetime,
     grades: Mapping[int, str | None] | None = None,
 ) -> list[dict[str, Any]]:
     """Reminder rows for each (leader account, branch id): the campaign opened, or was graded."""
     rows = []
     for account, branch_id in leaders:
-        payload: dict[str, Any] = {
-            "campaign_id": campaign.id,
-            "year": campaign.year,
-            "branch_id": branch_id,
-            "event": event,
-        }
-        if event == OPENED:
-            payload["deadline"] = campaign.deadline.isoformat()
-        else:
-            payload["grade"] = (grades or {}).get(branch_id)
+        payload = GradingNews(
+            campaign_id=campaign.id,
+            year=campaign.year,
+            branch_id=branch_id,
+            event=event,
+            deadline=campaign.deadline if event == OPENED else None,
+            grade=None if event == OPENED else (grades or {}).get(branch_id),
+        )
         rows.append(
             PlannedReminder(
                 account_id=account.id,
