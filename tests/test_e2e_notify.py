@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from bot.app import ZhibuApp
 from bot.demo import DemoUser
-from bot.enums import DeliveryState, NoticeState, OrgKind, PersonStatus, Role
+from bot.enums import DeliveryState, NoticeAudience, NoticeState, OrgKind, PersonStatus, Role
 from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
+from bot.notice_service import CONFIRM_HOLD, confirm_notice
 from storage import queries
 from storage.db import SessionFactory
 from storage.models import Account, Person
@@ -404,3 +405,44 @@ async def test_document_goes_out_with_the_notice_as_its_caption(
     assert "The 2027 study plan" in copy.text and copy.button_texts == ["已阅"]
     await users["陈静"].press(copy, "已阅")
     assert (await users["陈静"].wait_edit()).button_texts[0].startswith("✓ 已阅")
+
+
+async def test_a_notice_held_at_confirmation_goes_out_after_the_hold_if_never_released(
+    telegram: FakeTelegramServer,
+    client: FakeTelegramClient,
+    db: SessionFactory,
+    database_url: str,
+    demo: dict[str, DemoUser],
+) -> None:
+    from tests.support.bot import settings_for
+
+    # Confirmed and committed, then the bot died before the admin's message showed it (and so
+    # before the release): the notice still goes, one hold later, and not before.
+    settings = with_clock(settings_for(database_url, telegram))
+    users = await demo_users(client, demo)
+    async with db.begin() as session:
+        org = await queries.org_by_code(session, "DEMO")
+        assert org is not None
+        confirmed = await confirm_notice(
+            session,
+            org=org,
+            actor=None,
+            audience=NoticeAudience.MEMBERS,
+            branch_ids=[],
+            texts={"en": "Held until shown"},
+            primary_locale="en",
+            require_ack=False,
+            media_kind=None,
+            media_file_id=None,
+            send_at=None,
+            now=settings.now(),
+            chat_id=None,
+            message_id=None,
+        )
+    assert confirmed.held and confirmed.goes_at == settings.now()
+    async with running_bot(settings) as app:
+        await delivery(app).drained()
+        assert not await users["李强"].messages()
+        settings.advance(CONFIRM_HOLD)
+        await delivery(app).drained()
+        assert "Held until shown" in (await users["李强"].wait_reply()).text

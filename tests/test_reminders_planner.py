@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from bot.enums import ReminderKind
 from bot.reminders import kinds as k
 from bot.reminders import planner as p
-from bot.reminders.payloads import GradingPayload, RectificationPayload
+from bot.reminders.payloads import (
+    GradingNews,
+    GradingPayload,
+    PayloadError,
+    RectificationPayload,
+    TrainingPayload,
+    payload_of,
+)
 from bot.reminders.quiet import QuietHours, parse_clock
 from bot.rules.calendar import (
     DEFAULT_RULES,
@@ -178,3 +187,48 @@ def test_weekly_digest_on_the_readers_weekday_and_hour() -> None:
     assert _due(plan) == {"dig:1:2026-W49": at("2026-11-30 09:00")}
     friday = k.DigestReader(HANS, 5, 17)
     assert k.next_digest(friday, at("2026-11-20 10:00")) == at("2026-11-20 17:00", BERLIN)
+
+
+def test_typed_payloads_are_stored_as_the_same_json_and_read_back() -> None:
+    # What the planner stores, key for key as when payloads were dicts.
+    due = k.ObligationFact(4, _status(ObligationState.DUE, dt.date(2026, 11, 20)), (WANG,), ())
+    plan = _plan(at("2026-11-23 10:00"), k.plan_obligation, due, escalate_after_days=7)
+    row = plan.reminders["cal:4:themed_day:2026-11:1:d7"].row(at("2026-11-23 10:00"))
+    assert row["payload"] == {
+        "branch_id": 4,
+        "rule": "themed_day",
+        "period": "2026-11",
+        "days": 7,
+        "due_day": "2026-11-30",
+    }
+    fact = k.InductionFact(5, 4, WANG, (ADMIN,), dt.date(2026, 6, 1), done=False)
+    plan = _plan(at("2026-12-01 10:00"), k.plan_induction, fact, months=6, escalate_after_days=7)
+    stored = {key: r.payload.to_json() for key, r in plan.reminders.items()}
+    assert stored["ind:5:2026-06-01:1:overdue"] == {
+        "branch_id": 4,
+        "person_id": 5,
+        "overdue": True,
+        "due_day": "2026-11-30",
+    }
+    assert stored["ind:5:2026-06-01:9:escalation"] == {
+        "branch_id": 4,
+        "person_id": 5,
+        "about": "induction",
+        "due_day": "2026-11-30",
+        "days_overdue": 0,
+    }
+    # Rows stored before payloads were typed read back as their kind's dataclass.
+    assert payload_of("training", {"training_id": 7, "lead": "1h"}) == TrainingPayload(
+        training_id=7, lead="1h"
+    )
+    news = payload_of(
+        "grading", {"campaign_id": 1, "year": 2026, "branch_id": 2, "event": "graded"}
+    )
+    assert isinstance(news, GradingNews) and news.grade is None
+    assert payload_of("mobile_report", {"due_day": "2026-12-01", "unknown": 1}).to_json() == {
+        "due_day": "2026-12-01"
+    }
+    with pytest.raises(PayloadError):
+        payload_of("rectification", {"due_day": "2026-12-01"})
+    with pytest.raises(PayloadError):
+        payload_of("training", {"training_id": 7, "lead": "2h"})
