@@ -49,13 +49,18 @@ def _wake(context: BotContext) -> None:
 
 @sender(registered=True)
 async def acknowledge_pressed(update: Update, context: BotContext) -> None:
-    """Record the reader's acknowledgement once and show it on the button."""
-    pressed = _pressed_copy(update)
+    """Record the reader's acknowledgement once (their own copy only) and show it on the
+    button."""
+    query = update.callback_query
+    data = query.data if query is not None else None
+    pressed = Acknowledge.parse(data) or Acknowledged.parse(data)
+    if query is None or pressed is None:
+        raise Refused()
     async with context.db.begin() as session:
         done = await acknowledge_copy(
             session,
             account_id=context.actor_id,
-            delivery_id=pressed,
+            delivery_id=pressed.delivery_id,
             now=context.settings.now(),
         )
     if done is None:
@@ -65,22 +70,14 @@ async def acknowledge_pressed(update: Update, context: BotContext) -> None:
         if done.already
         else context._("Thank you: recorded as acknowledged.")
     ).format(time=context.tr.datetime(done.at, "short"))
-    query = update.callback_query
-    assert query is not None  # the pattern matched callback data
     await query.answer(text)
     try:
-        await query.edit_message_reply_markup(acked_keyboard(context.tr, pressed, done.at))
+        await query.edit_message_reply_markup(
+            acked_keyboard(context.tr, pressed.delivery_id, done.at)
+        )
     except BadRequest as exc:
         if "not modified" not in exc.message:
             raise
-
-
-def _pressed_copy(update: Update) -> int:
-    """The copy an acknowledge button names (either face: before or after acknowledging)."""
-    first = Acknowledge.parse(update.callback_query.data if update.callback_query else None)
-    if first is not None:
-        return first.delivery_id
-    return Acknowledged.read(update).delivery_id
 
 
 @sender(registered=True, roles=ADMINS)

@@ -215,6 +215,6 @@ async def snapshot(db: SessionFactory) -> dict[str, list[tuple[Any, ...]]]:
     found = {}
     async with db() as session:
         for name, query in tables.items():
-            rows = await session.execute(text(f"{query} ORDER BY 1, 2"))
-            found[name] = [tuple(str(value) for value in row) for row in rows]
+            rows = await session.execute(text(query))
+            found[name] = sorted(tuple(str(value) for value in row) for row in rows)
     return found
