@@ -45,7 +45,7 @@ def _decoder(hint: Any) -> Callable[[Any], Any]:
 
         def literal(value: Any) -> Any:
             if value not in words:
-                raise PayloadError(f"{value!r} is not one of {words}")
+                raise PayloadError(f"not one of {words}")
             return value
 
         return literal
@@ -83,8 +83,9 @@ class Payload:
                 continue  # the field's default, or a missing required field below
             try:
                 values[name] = decode(data[name])
-            except (TypeError, ValueError) as exc:
-                raise PayloadError(f"{cls.__name__}.{name}: {exc}") from None
+            except (TypeError, ValueError):
+                # Named, never quoted: a payload may hold what someone wrote (logs carry ids).
+                raise PayloadError(f"{cls.__name__}.{name} does not fit its type") from None
         try:
             return cls(**values)
         except TypeError as exc:
@@ -237,7 +238,7 @@ def payload_of(kind: str, data: Mapping[str, Any]) -> ReminderPayload:
     try:
         reminder_kind = ReminderKind(kind)
     except ValueError:
-        raise PayloadError(f"unknown reminder kind {kind!r}") from None
+        raise PayloadError("unknown reminder kind") from None
     cls = _BY_KIND[reminder_kind]
     if reminder_kind is ReminderKind.GRADING and "event" in data:
         cls = GradingNews
