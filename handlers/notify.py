@@ -7,9 +7,8 @@ handlers/notices.py.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-from telegram import Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler
 from telegram.ext import filters as f
 
@@ -172,7 +171,7 @@ async def _take_text(context: BotContext, step: Step, body: str, locale: str) ->
     return True
 
 
-def _second_question(context: BotContext, locale: str) -> tuple[str, Any]:
+def _second_question(context: BotContext, locale: str) -> tuple[str, InlineKeyboardMarkup]:
     language = LANGUAGE_NAMES[locale]
     text = context._(
         "Readers who use {language} will see it in this language unless you add a {language} "
@@ -203,7 +202,7 @@ async def second_pressed(update: Update, context: BotContext, step: Step) -> str
 # ---- the audience -------------------------------------------------------------------------------
 
 
-def _audience_question(context: BotContext) -> tuple[str, Any]:
+def _audience_question(context: BotContext) -> tuple[str, InlineKeyboardMarkup]:
     rows = [
         [(context._(label), AudienceChoice(audience).data)]
         for audience, label in AUDIENCE_LABELS.items()
@@ -291,7 +290,7 @@ async def branches_done(update: Update, context: BotContext, step: Step) -> str 
 # ---- acknowledgement, time, preview and confirmation -------------------------------------------
 
 
-def _ack_question(context: BotContext) -> tuple[str, Any]:
+def _ack_question(context: BotContext) -> tuple[str, InlineKeyboardMarkup]:
     rows = [
         [(context._("Yes, ask readers to acknowledge"), AckChoice(True).data)],
         [(context._("No acknowledgement needed"), AckChoice(False).data)],
