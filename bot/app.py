@@ -50,6 +50,8 @@ from handlers import (
     grading_survey,
     invite,
     notice_report,
+    notice_view,
+    notices,
     notify,
     privacy,
     profile,
@@ -62,6 +64,8 @@ from handlers import (
     reports,
     start,
     training,
+    training_buttons,
+    training_schedule,
 )
 from storage.db import create_engine, session_factory
 
@@ -114,7 +118,7 @@ def build_application(settings: Settings, *, rate_limit: bool = True) -> ZhibuAp
 def add_handlers(application: ZhibuApp) -> None:
     """Every handler, in the order PTB tries them: conversations, commands, then catch-alls."""
     # Buttons on delivered notices work whatever conversation the reader is in.
-    for notice_handler in notify.handlers():
+    for notice_handler in notices.handlers():
         application.add_handler(notice_handler)
     # Answers to training invitations, likewise.
     for invitation_handler in training.buttons():
@@ -160,7 +164,7 @@ def add_handlers(application: ZhibuApp) -> None:
         *grading_rectify.handlers(),
     ):
         application.add_handler(grading_handler)
-    application.add_handler(training.build())
+    application.add_handler(training_schedule.build())
     for reminder_handler in (*training.handlers(), *reminder_settings.handlers()):
         application.add_handler(reminder_handler)
     application.add_handler(CommandHandler("cancel", cancel.nothing_to_cancel))
@@ -177,7 +181,10 @@ def add_handlers(application: ZhibuApp) -> None:
 async def _post_init(application: ZhibuApp) -> None:
     await set_command_menus(application)
     services: Services = application.bot_data[SERVICES_KEY]
-    delivery = notice_delivery(services.db, services.settings, application.bot_data[GATE_KEY])
+    # The buttons under copies and progress reports are the handlers' (notice_view).
+    delivery = notice_delivery(
+        services.db, services.settings, application.bot_data[GATE_KEY], notice_view.KEYBOARDS
+    )
     await delivery.start()
     application.bot_data[DELIVERY_KEY] = delivery
     # Reminders go through the same gate as notices, on the delivery worker's Bot.
@@ -186,6 +193,7 @@ async def _post_init(application: ZhibuApp) -> None:
         settings=services.settings,
         gate=application.bot_data[GATE_KEY],
         bot=delivery.bot,
+        invitation_keyboard=training_buttons.invitation_keyboard,
     )
     if application.job_queue is not None:
         schedule(application.job_queue, services.settings)

@@ -177,14 +177,17 @@ class Page:
         """How many items come before this page."""
         return self.index * self.size
 
-    def buttons(self, data: str, back: str = "‹", forward: str = "›") -> list[tuple[str, str]]:
-        """A row to the neighbouring pages (empty when there is one page); `data` is the
-        callback data with `{}` where the page number goes."""
+    def buttons(
+        self, data: str | Callable[[int], str], back: str = "‹", forward: str = "›"
+    ) -> list[tuple[str, str]]:
+        """A row to the neighbouring pages (empty when there is one page); `data` gives the
+        callback data of a page number (or is a format string with `{}` where it goes)."""
+        build = data.format if isinstance(data, str) else data
         row = []
         if self.index > 0:
-            row.append((back, data.format(self.index - 1)))
+            row.append((back, build(self.index - 1)))
         if self.index + 1 < self.count:
-            row.append((forward, data.format(self.index + 1)))
+            row.append((forward, build(self.index + 1)))
         return row
 
     def caption(self, context: BotContext) -> str:

@@ -15,7 +15,9 @@ from bot.enums import NoticeState, Role
 from bot.i18n import Translator
 from bot.notices import AUDIENCE_LABELS
 from handlers.common import answer, escape, keyboard, sender
+from handlers.notice_buttons import ResendNotice
 from storage import notice_queries as nq
+from storage import notice_reports as nr
 from storage import queries
 from storage.models import OrgUnit
 from storage.models_notices import Notice
@@ -44,8 +46,8 @@ def _sheet(book: Workbook, title: str, header: list[str], rows: list[list[object
 
 def workbook(
     tr: Translator,
-    notices: list[tuple[Notice, nq.NoticeCounts]],
-    branches: list[nq.BranchAcknowledgement],
+    notices: list[tuple[Notice, nr.NoticeCounts]],
+    branches: list[nr.BranchAcknowledgement],
     org_names: dict[int, OrgUnit],
 ) -> bytes:
     """Two sheets: one row per notice, one per notice and branch."""
@@ -123,7 +125,7 @@ def workbook(
     return buffer.getvalue()
 
 
-def chart(notices: list[tuple[Notice, nq.NoticeCounts]]) -> bytes | None:
+def chart(notices: list[tuple[Notice, nr.NoticeCounts]]) -> bytes | None:
     """Bars of the acknowledgement rate of each notice that asked for it (PNG)."""
     bars = [
         (f"#{n.id}", c.acknowledged / c.sent)
@@ -159,8 +161,8 @@ async def report_notices(update: Update, context: BotContext) -> None:
             for n in await nq.notices_of(session, subtree_paths=paths, limit=REPORTED)
             if n.state in (NoticeState.SENDING, NoticeState.DONE, NoticeState.CANCELLED)
         ]
-        with_counts = [(n, await nq.notice_counts(session, n.id)) for n in notices]
-        branches = await nq.acknowledgement_by_branch(
+        with_counts = [(n, await nr.notice_counts(session, n.id)) for n in notices]
+        branches = await nr.acknowledgement_by_branch(
             session, [n.id for n in notices if n.require_ack]
         )
         org_ids = {b.branch_id for b in branches if b.branch_id is not None}
@@ -188,7 +190,7 @@ async def report_notices(update: Update, context: BotContext) -> None:
             and counts.acknowledged < counts.sent
         ):
             label = _("Re-send #{id} to those who have not acknowledged").format(id=notice.id)
-            rows.append([(label, f"ntc:again:{notice.id}")])
+            rows.append([(label, ResendNotice(notice.id).data)])
     await answer(update, context, "\n".join(lines), keyboard(rows) if rows else None)
     chat = update.effective_chat
     assert chat is not None

@@ -11,11 +11,6 @@ MAX_LINES = 500
 NOT_YET_SPLIT = {
     "bot/delivery.py",
     "bot/fake_telegram/server.py",
-    "bot/reminders/planner.py",
-    "handlers/notify.py",
-    "handlers/training.py",
-    "storage/notice_queries.py",
-    "storage/reminder_queries.py",
 }
 
 

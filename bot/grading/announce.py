@@ -22,36 +22,36 @@ from bot.grading.questionnaire import Questionnaire
 from bot.grading.results import BranchResult, finalise
 from bot.grading.scoring import GradingConfig
 from bot.grading.service import start_campaign
+from bot.reminders.payloads import GradingEvent, GradingNews
 from bot.reminders.planner import PlannedReminder
 from storage import grading_queries as gq
 from storage import reminder_queries as rq
 from storage.models import Account, OrgUnit
 from storage.models_grading import GradingCampaign
 
-OPENED, GRADED = "opened", "graded"
+OPENED: GradingEvent = "opened"
+GRADED: GradingEvent = "graded"
 
 
 def announcement_rows(
     campaign: GradingCampaign,
     leaders: Sequence[tuple[Account, int]],
     *,
-    event: str,
+    event: GradingEvent,
     now: dt.datetime,
     grades: Mapping[int, str | None] | None = None,
 ) -> list[dict[str, Any]]:
     """Reminder rows for each (leader account, branch id): the campaign opened, or was graded."""
     rows = []
     for account, branch_id in leaders:
-        payload: dict[str, Any] = {
-            "campaign_id": campaign.id,
-            "year": campaign.year,
-            "branch_id": branch_id,
-            "event": event,
-        }
-        if event == OPENED:
-            payload["deadline"] = campaign.deadline.isoformat()
-        else:
-            payload["grade"] = (grades or {}).get(branch_id)
+        payload = GradingNews(
+            campaign_id=campaign.id,
+            year=campaign.year,
+            branch_id=branch_id,
+            event=event,
+            deadline=campaign.deadline if event == OPENED else None,
+            grade=None if event == OPENED else (grades or {}).get(branch_id),
+        )
         rows.append(
             PlannedReminder(
                 account_id=account.id,
