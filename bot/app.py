@@ -26,6 +26,8 @@ from bot.config import SUPPORTED_LOCALES, Settings
 from bot.context import SERVICES_KEY, BotContext, Services
 from bot.delivery import DELIVERY_KEY, GATE_KEY, GateRateLimiter, gate_for
 from bot.i18n import Translator, load_catalogs
+from bot.meetings.card import CARDS_KEY, MeetingCards
+from bot.meetings.card import schedule as schedule_cards
 from bot.notices import notice_delivery
 from bot.persistence import DatabasePersistence
 from bot.relink import jobs as relink_jobs
@@ -49,6 +51,12 @@ from handlers import (
     grading_superior,
     grading_survey,
     invite,
+    meet,
+    meeting_buttons,
+    meeting_card,
+    meeting_move,
+    meeting_rsvp,
+    meetings,
     notice_report,
     notice_view,
     notices,
@@ -123,6 +131,12 @@ def add_handlers(application: ZhibuApp) -> None:
     # Answers to training invitations, likewise.
     for invitation_handler in training.buttons():
         application.add_handler(invitation_handler)
+    # Answers to meeting invitations and the caller's card, likewise; the reason for not
+    # attending and moving a meeting are short conversations of their own.
+    for meeting_handler in (*meetings.handlers(), *meeting_card.handlers()):
+        application.add_handler(meeting_handler)
+    application.add_handler(meeting_rsvp.build())
+    application.add_handler(meeting_move.build())
     # Buttons on relink request cards too, and the words some of them ask for.
     application.add_handler(relink_review.build())
     for relink_handler in relink_list.handlers():
@@ -134,6 +148,8 @@ def add_handlers(application: ZhibuApp) -> None:
     # gate runs first (its own group) and stops the update there for them.
     application.add_handler(privacy.relink_gate(), group=-1)
     application.add_handler(notify.build())
+    # Before the activity conversation: an agenda naming a kind is not a quick log.
+    application.add_handler(meet.build())
     for report_handler in notice_report.handlers():
         application.add_handler(report_handler)
     application.add_handler(relink.build())
@@ -194,9 +210,18 @@ async def _post_init(application: ZhibuApp) -> None:
         gate=application.bot_data[GATE_KEY],
         bot=delivery.bot,
         invitation_keyboard=training_buttons.invitation_keyboard,
+        offer_keyboard=meeting_buttons.meeting_keyboard,
+    )
+    # Callers' cards are edited through the gate like a notice's progress.
+    application.bot_data[CARDS_KEY] = MeetingCards(
+        db=services.db,
+        settings=services.settings,
+        edit=delivery.edit_text,
+        keyboard=meeting_buttons.card_keyboard,
     )
     if application.job_queue is not None:
         schedule(application.job_queue, services.settings)
+        schedule_cards(application.job_queue)
         schedule_retention(application.job_queue, services.db, services.settings)
 
 

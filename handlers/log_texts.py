@@ -20,8 +20,10 @@ from bot.activities import (
     VoidReason,
 )
 from bot.context import BotContext
+from bot.meetings.record import quorum_of
 from bot.rules.dates import DateError, is_late
 from bot.rules.kinds import ActivityKind
+from bot.rules.quorum import bodies
 from handlers.activity_texts import absences_text, attendance_text, kinds_text
 from handlers.buttons import Button
 from handlers.common import escape, keyboard
@@ -99,6 +101,10 @@ class EditField(Button, prefix="lg:e"):
     """From the summary, go back to one question."""
 
     field: EditableField
+
+
+class DecidesToggle(Button, prefix="lg:dec"):
+    """A general meeting elected or decided (or did not): it then needs a quorum."""
 
 
 class SaveDraft(Button, prefix="lg:save"):
@@ -331,10 +337,43 @@ def summary_text(context: BotContext, draft: ActivityDraft) -> str:
     return "\n".join(lines)
 
 
+def quorum_lines(context: BotContext, quorum: dict[str, list[int]]) -> list[str]:
+    """Whether each body that needs a quorum had one (and what it means for /due)."""
+    lines = []
+    for kind, body in bodies(quorum).items():
+        if kind is ActivityKind.COMMITTEE_MEETING:
+            text = context._("Quorum: {present} of {size} committee members present")
+        else:
+            text = context._("Quorum: {present} of {size} members with voting rights present")
+        text = text.format(present=body.present, size=body.size)
+        if body.reached:
+            lines.append("✅ " + text + context._(" (more than half)."))
+        else:
+            lines.append(
+                "❗ "
+                + text
+                + context._(
+                    ": not more than half. It is saved, marked as without a quorum, and does "
+                    "not count as done in /due."
+                )
+            )
+    return lines
+
+
 async def _summary(
     context: BotContext, session: AsyncSession, data: dict[str, Any]
 ) -> tuple[str, Rows]:
     _ = context._
+    draft = _draft(data)
+    text = summary_text(context, draft)
+    general = ActivityKind.GENERAL_MEETING.value in draft.kinds
+    if general:
+        decides = _("yes") if draft.decides else _("no")
+        text += "\n" + _("Elects or decides: {answer}").format(answer=decides)
+    if "branch_id" in data and draft.present is not None:
+        text += "".join(
+            "\n" + line for line in quorum_lines(context, await quorum_of(session, draft))
+        )
     rows = [
         [
             (_("Kind"), EditField("kinds").data),
@@ -352,7 +391,9 @@ async def _summary(
         ],
         [(_("Save"), SaveDraft().data), (_("Discard"), DiscardAsked().data)],
     ]
-    return summary_text(context, _draft(data)), rows
+    if general:
+        rows.insert(3, [(_("Elects or decides: change"), DecidesToggle().data)])
+    return text, rows
 
 
 QUESTIONS: dict[str, Ask] = {

@@ -18,11 +18,14 @@ from bot.compliance import path_ids, rule_book, year_bounds
 from bot.config import Settings
 from bot.enums import BranchCategory, ReminderKind, Role
 from bot.reminders import kinds as k
+from bot.reminders import meeting_sources as ms
 from bot.reminders import planner as p
 from bot.reminders.payloads import GradingPayload, MobileReportPayload, RectificationPayload
 from bot.rules.calendar import ActivityFact, CalendarRule, ObligationState, compliance_many
 from bot.rules.kinds import ActivityKind
+from bot.rules.quorum import short_of_quorum_text
 from storage import activity_queries
+from storage import calendar_queries as cq
 from storage import planner_queries as pq
 from storage import reminder_queries as rq
 from storage import training_queries as tq
@@ -64,11 +67,17 @@ class _Facts:
             kinds = self._kinds[key] = frozenset(
                 ActivityKind(value) for value in values if value in _KIND_VALUES
             )
-        return ActivityFact(id=row[1], day=day, kinds=kinds, party_group_id=row[4])
+        return ActivityFact(
+            id=row[1],
+            day=day,
+            kinds=kinds,
+            party_group_id=row[4],
+            short_of_quorum=short_of_quorum_text(row[5]),
+        )
 
 
 class People:
-    """Secretaries and admins with accounts, indexed the ways the rules need."""
+    """Secretaries, deputies and admins with accounts, indexed the ways the rules need."""
 
     def __init__(self, secretaries: list[pq.LeaderRow], admins: list[pq.LeaderRow], tz: str):
         self.tz = tz
@@ -77,6 +86,8 @@ class People:
         self.by_branch: dict[int, list[p.Recipient]] = defaultdict(list)
         for row in secretaries:
             self.by_branch[row.org_id].append(self.recipient(row))
+        # Deputies who get the branch's calendar reminders (they may opt out in /reminders).
+        self.deputies: dict[int, list[p.Recipient]] = defaultdict(list)
         self.admins_by_node: dict[int, list[p.Recipient]] = defaultdict(list)
         for row in admins:
             self.admins_by_node[row.org_id].append(self.recipient(row))
@@ -100,6 +111,10 @@ async def _people(session: AsyncSession, settings: Settings) -> People:
         settings.timezone,
     )
     people.branches = await pq.branches(session)
+    opted_out = await cq.opted_out(session, ReminderKind.DEPUTY_CALENDAR.value)
+    for row in await pq.leaders(session, Role.DEPUTY):
+        if row.account_id not in opted_out:
+            people.deputies[row.org_id].append(people.recipient(row))
     return people
 
 
@@ -107,7 +122,11 @@ async def _calendar(
     session: AsyncSession, plan: p.Plan, window: p.Window, people: People, settings: Settings
 ) -> None:
     """Every branch with a secretary, judged today and on the days whose periods just ended."""
-    branches = [(bid, path) for bid, path in people.branches if bid in people.by_branch]
+    branches = [
+        (bid, path)
+        for bid, path in people.branches
+        if bid in people.by_branch or bid in people.deputies
+    ]
     if not branches:
         return
     today = window.now.astimezone(settings.tz).date()
@@ -178,7 +197,11 @@ def _judge_and_plan(
                     plan,
                     window,
                     k.ObligationFact(
-                        branch_id, status, tuple(people.by_branch[branch_id]), admins or ()
+                        branch_id,
+                        status,
+                        tuple(people.by_branch.get(branch_id, ())),
+                        admins or (),
+                        deputies=tuple(people.deputies.get(branch_id, ())),
                     ),
                     escalate_after_days=settings.reminder_escalation_days,
                 )
@@ -383,6 +406,11 @@ async def build_plan(session: AsyncSession, settings: Settings, now: dt.datetime
     await _mobile_reports(session, plan, window, settings)
     await _grading(session, plan, window, people, settings)
     await _digests(session, plan, window, people, settings)
+    await ms.plan_meetings(session, plan, window, people.by_branch, settings)
+    leaders = {
+        bid: ms.branch_leaders(people.by_branch, people.deputies, bid) for bid, _ in people.branches
+    }
+    await ms.plan_branch_dates(session, plan, window, people.branches, leaders, settings)
     return plan
 
 
