@@ -131,12 +131,8 @@ def add_handlers(application: ZhibuApp) -> None:
     # Answers to training invitations, likewise.
     for invitation_handler in training.buttons():
         application.add_handler(invitation_handler)
-    # Answers to meeting invitations and the caller's card, likewise; the reason for not
-    # attending and moving a meeting are short conversations of their own.
-    for meeting_handler in (*meetings.handlers(), *meeting_card.handlers()):
-        application.add_handler(meeting_handler)
-    application.add_handler(meeting_rsvp.build())
-    application.add_handler(meeting_move.build())
+    # Answers to meeting invitations and the caller's card, likewise.
+    _add_meeting_buttons(application)
     # Buttons on relink request cards too, and the words some of them ask for.
     application.add_handler(relink_review.build())
     for relink_handler in relink_list.handlers():
@@ -192,6 +188,15 @@ def add_handlers(application: ZhibuApp) -> None:
     )
     application.add_error_handler(common.error_handler)
     relink_jobs.schedule(application, relink_notices.render)
+
+
+def _add_meeting_buttons(application: ZhibuApp) -> None:
+    """The buttons under meeting invitations and callers' cards; the reason for not attending
+    and moving a meeting are short conversations of their own."""
+    for handler in (*meetings.handlers(), *meeting_card.handlers()):
+        application.add_handler(handler)
+    application.add_handler(meeting_rsvp.build())
+    application.add_handler(meeting_move.build())
 
 
 async def _post_init(application: ZhibuApp) -> None:

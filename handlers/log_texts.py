@@ -23,8 +23,7 @@ from bot.context import BotContext
 from bot.meetings.record import quorum_of
 from bot.rules.dates import DateError, is_late
 from bot.rules.kinds import ActivityKind
-from bot.rules.quorum import bodies
-from handlers.activity_texts import absences_text, attendance_text, kinds_text
+from handlers.activity_texts import absences_text, attendance_text, kinds_text, quorum_lines
 from handlers.buttons import Button
 from handlers.common import escape, keyboard
 from storage import activity_queries, queries
@@ -335,29 +334,6 @@ def summary_text(context: BotContext, draft: ActivityDraft) -> str:
     if draft.unparsed:
         lines.append(_("Not understood (please check): {text}").format(text=escape(draft.unparsed)))
     return "\n".join(lines)
-
-
-def quorum_lines(context: BotContext, quorum: dict[str, list[int]]) -> list[str]:
-    """Whether each body that needs a quorum had one (and what it means for /due)."""
-    lines = []
-    for kind, body in bodies(quorum).items():
-        if kind is ActivityKind.COMMITTEE_MEETING:
-            text = context._("Quorum: {present} of {size} committee members present")
-        else:
-            text = context._("Quorum: {present} of {size} members with voting rights present")
-        text = text.format(present=body.present, size=body.size)
-        if body.reached:
-            lines.append("✅ " + text + context._(" (more than half)."))
-        else:
-            lines.append(
-                "❗ "
-                + text
-                + context._(
-                    ": not more than half. It is saved, marked as without a quorum, and does "
-                    "not count as done in /due."
-                )
-            )
-    return lines
 
 
 async def _summary(

@@ -18,7 +18,7 @@ from bot.meetings.card import card_view
 from bot.meetings.service import cancel_meeting, managed_meeting, toggle_sign_in
 from bot.reminders.engine import tick_now
 from bot.rules.meetings import sign_in_closes, sign_in_open, sign_in_opens
-from handlers.common import Page, Refused, edit_or_answer, escape, keyboard, sender
+from handlers.common import Page, Refused, answer, edit_or_answer, escape, keyboard, sender
 from handlers.meeting_buttons import (
     MeetCancel,
     MeetCancelYes,
@@ -91,7 +91,18 @@ async def _checklist(update: Update, context: BotContext, meeting: Meeting, page
         closes=context.tr.time(sign_in_closes(meeting.starts_at)),
     )
     text = f"{text} {shown.caption(context)}".rstrip()
-    await edit_or_answer(update, context, text, keyboard(grid))
+    if _on_card(update, meeting):
+        # The card is edited as answers come in: the checklist is a message of its own.
+        await answer(update, context, text, keyboard(grid))
+    else:
+        await edit_or_answer(update, context, text, keyboard(grid))
+
+
+def _on_card(update: Update, meeting: Meeting) -> bool:
+    """Whether the button pressed is on the meeting's live card."""
+    query = update.callback_query
+    message = query.message if query is not None and isinstance(query.message, Message) else None
+    return message is not None and message.message_id == meeting.card_message_id
 
 
 def _window_closed(context: BotContext, meeting: Meeting) -> Refused:
@@ -146,7 +157,10 @@ async def cancel_pressed(update: Update, context: BotContext) -> None:
         "Call off meeting #{id} ({agenda})? Everyone who got the invitation is told, and the "
         "reminders about it are withdrawn."
     ).format(id=meeting.id, agenda=escape(meeting.agenda))
-    await edit_or_answer(update, context, text, keyboard(rows))
+    if _on_card(update, meeting):
+        await answer(update, context, text, keyboard(rows))
+    else:
+        await edit_or_answer(update, context, text, keyboard(rows))
 
 
 @sender(registered=True)

@@ -23,7 +23,7 @@ from bot.meetings.service import AnswerRefused, answer_meeting
 from bot.meetings.texts import NOTE_LIMIT, note_question
 from bot.rules.meetings import may_answer
 from handlers.cancel import cancel_for
-from handlers.common import Refused, answer, clean_text, keyboard
+from handlers.common import Refused, clean_text, keyboard
 from handlers.flow import Flow, State, Step
 from handlers.meeting_buttons import MeetNoNote, MeetReason
 from handlers.meeting_views import invitation_of, poke_card, show_invitation
@@ -57,7 +57,11 @@ async def reason_pressed(update: Update, context: BotContext, step: Step) -> Sta
         await show_invitation(update, context, invitation)
         poke_card(context, invitation.meeting.id)
         rows = [[(context._("No note"), MeetNoNote().data)]]
-        await answer(update, context, note_question(context.tr), keyboard(rows))
+        if update.effective_chat is not None:
+            # The press was answered by the edit above: this is a message of its own.
+            await context.bot.send_message(
+                update.effective_chat.id, note_question(context.tr), reply_markup=keyboard(rows)
+            )
 
     step.then(after)
     return NOTE

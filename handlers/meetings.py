@@ -116,8 +116,7 @@ async def here_pressed(update: Update, context: BotContext) -> None:
                 closes=context.tr.time(sign_in_closes(meeting.starts_at)),
             )
         )
-    if update.callback_query is not None:
-        await update.callback_query.answer(context._("Signed in. Thank you!"))
+    # The invitation now says when they signed in.
     await show_invitation(update, context, invitation)
     poke_card(context, meeting_id)
 

@@ -44,6 +44,11 @@ LEADER_KINDS = (
 )
 ADMIN_KINDS = (ReminderKind.ESCALATION,)
 EVERYONE_KINDS = (ReminderKind.TRAINING, ReminderKind.INDUCTION, ReminderKind.MOBILE_REPORT)
+# Meetings' reminders reach anyone invited; a branch's own dates, its leaders; and deputies
+# may turn the branch's calendar reminders off altogether.
+MEETING_KINDS = (ReminderKind.MEETING,)
+BRANCH_DATE_KINDS = (ReminderKind.PREPARATION, ReminderKind.THEMED_DAY)
+DEPUTY_KINDS = (ReminderKind.DEPUTY_CALENDAR,)
 
 
 class ToggleKind(Button, prefix="rem:t"):
@@ -72,9 +77,13 @@ class DigestHour(Button, prefix="rem:h"):
 
 def _kinds(context: BotContext) -> list[ReminderKind]:
     roles = context.principal.roles()
-    kinds = list(EVERYONE_KINDS)
+    kinds = list(EVERYONE_KINDS) + list(MEETING_KINDS)
     if roles & {Role.SECRETARY, Role.DEPUTY, Role.ADMIN}:
         kinds += LEADER_KINDS
+    if roles & {Role.SECRETARY, Role.DEPUTY}:
+        kinds += BRANCH_DATE_KINDS
+    if Role.DEPUTY in roles:
+        kinds += DEPUTY_KINDS
     if Role.ADMIN in roles:
         kinds += ADMIN_KINDS
     return kinds

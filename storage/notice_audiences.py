@@ -63,6 +63,9 @@ async def audience_recipients(
         NoticeAudience.BRANCHES,
     ):
         query = select(Person.id, Person.branch_id).where(Person.branch_id.in_(subtree))
+        if root.kind is OrgKind.PARTY_GROUP:
+            # A party group's members are on its branch's roster, marked with the group.
+            query = select(Person.id, Person.branch_id).where(Person.party_group_id == root.id)
         if audience is NoticeAudience.MOBILE:
             query = query.where(Person.status == PersonStatus.MOBILE)
         if audience is NoticeAudience.BRANCHES:
