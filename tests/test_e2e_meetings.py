@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.app import ZhibuApp
 from bot.config import Settings
@@ -18,6 +18,7 @@ from bot.enums import ReminderState, Rsvp
 from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer, FakeUser
 from bot.reminders.engine import REMINDERS_KEY, ReminderEngine
 from storage.db import SessionFactory
+from storage.models import Account
 from storage.models_activity import Activity
 from storage.models_meetings import Meeting, MeetingInvitee
 from storage.models_reminders import Reminder
@@ -32,8 +33,8 @@ NEW = (("赵一", 910001), ("钱二", 910002), ("孙三", 910003), ("周四", 91
 WORDS = {
     "en": {
         "invited": "You are invited to a meeting",
-        "attending": "Your answer: attending",
-        "absent": "Your answer: can't attend (sick leave)",
+        "attending": "Your reply: attending",
+        "absent": "Your reply: can't attend (sick leave)",
         "moved": "The meeting was moved",
         "ask": "you have not answered yet",
         "soon": "starts in one hour",
@@ -56,7 +57,7 @@ WORDS = {
         "attend_card": "参加（5）",
         "saved": "已保存：",
         "present": "应到 8 人，实到 5 人",
-        "done": "已于11月26日完成",
+        "done": "已于 11月26日 完成",
     },
 }
 
@@ -107,6 +108,9 @@ async def test_a_called_meeting_becomes_its_record(
     for name, telegram_id in NEW:
         people[name] = await client.user(telegram_id, name, language_code=language)
     secretary = people[SECRETARY]
+    # Everyone reads in the test's language (invitations go before anyone writes to the bot).
+    async with db.begin() as session:
+        await session.execute(update(Account).values(telegram_language=language))
 
     preview = await call_meeting(
         secretary,

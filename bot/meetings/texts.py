@@ -36,7 +36,9 @@ def escape(text: str) -> str:
 def moment(tr: Translator, value: dt.datetime) -> str:
     """A date and time in the reader's zone, with the zone's name."""
     local = value.astimezone(tr.tz)
-    return f"{tr.date(local.date(), 'long')} {tr.time(value)} ({tr.time_zone})"
+    return tr._("{date} {time} ({zone})").format(
+        date=tr.date(local.date(), "long"), time=tr.time(value), zone=tr.time_zone
+    )
 
 
 def kinds_text(tr: Translator, kinds: Sequence[str]) -> str:
@@ -69,9 +71,11 @@ def answer_line(tr: Translator, invitee: MeetingInvitee) -> str:
         return tr._("✋ You signed in at {time}.").format(time=tr.time(invitee.signed_in_at))
     if invitee.rsvp is None:
         return tr._("You have not answered yet.")
-    text = tr._("Your answer: {answer}").format(answer=tr._(RSVP_LABELS[invitee.rsvp]))
+    text = tr._("Your reply: {answer}").format(answer=tr._(RSVP_LABELS[invitee.rsvp]))
     if invitee.rsvp is Rsvp.NO and invitee.reason:
-        text += " (" + reason_label(tr, invitee.reason) + ")"
+        text = tr._("{answer} ({reason})").format(
+            answer=text, reason=reason_label(tr, invitee.reason)
+        )
     return text
 
 
