@@ -149,9 +149,10 @@ async def test_a_cancelled_meeting_withdraws_its_reminders_and_says_so_once(
     await secretary.press(card, data="mt:x:1")
     confirm = await until(secretary, has("Call off meeting #1"), edits=False)
     await secretary.press(confirm, data="mt:xy:1:1")
-    assert "Cancelled; 5 people who got the invitation are told." in (
-        await until(secretary, has("Cancelled;"))
-    ).text
+    assert (
+        "Cancelled; 5 people who got the invitation are told."
+        in (await until(secretary, has("Cancelled;"))).text
+    )
     for user in users.values():
         await until(user, has("Cancelled: the Party lecture"), edits=False)
     for moment in ("2026-11-24 14:30", "2026-11-25 13:30", "2026-11-25 17:00"):

@@ -140,9 +140,11 @@ def _reminder_days(fact: PreparationFact, step: PreparationStep) -> list[dt.date
         day += PREPARATION_EVERY
     steps = list(PreparationStep)
     index = steps.index(step)
-    if index:
-        before = fact.done.get(steps[index - 1])
-        if before is not None and fact.start <= before < year_end:
+    before = fact.done.get(steps[index - 1]) if index else None
+    if before is not None:
+        # A step is reminded from the morning after the one before it was done, not earlier.
+        days = [day for day in days if day > before]
+        if before < year_end:
             days.append(before + dt.timedelta(days=1))
     return sorted(set(days))
 

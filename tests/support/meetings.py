@@ -39,7 +39,9 @@ async def add_members(
             await session.flush()
             if telegram_id is not None:
                 session.add(
-                    Account(telegram_id=telegram_id, person_id=person.id, telegram_language=language)
+                    Account(
+                        telegram_id=telegram_id, person_id=person.id, telegram_language=language
+                    )
                 )
             found[name] = person.id
     return found
