@@ -57,8 +57,8 @@ async def _answer(update: Update, context: BotContext, meeting_id: int, rsvp: Rs
                 rsvp=rsvp,
                 now=context.settings.now(),
             )
-        except AnswerRefused:
-            raise _closed(context) from None
+        except AnswerRefused as refused:
+            raise (_closed(context) if refused.closed else Refused()) from None
     await show_invitation(update, context, invitation)
     poke_card(context, meeting_id)
 

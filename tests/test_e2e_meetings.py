@@ -156,7 +156,7 @@ async def test_a_called_meeting_becomes_its_record(
     await secretary.press(confirm, data="mt:mvy")
     moved = await secretary.wait_edit()
     assert "8" in moved.text
-    for name, user in people.items():
+    for user in people.values():
         await until(user, has(words["moved"]), edits=False)
 
     # A day before: only the one who did not answer is reminded, once.

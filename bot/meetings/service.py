@@ -151,7 +151,12 @@ async def own_invitation(
 
 
 class AnswerRefused(Exception):
-    """The answer can no longer be given (started, cancelled) or is not one offered."""
+    """The answer can no longer be given (`closed`: started, cancelled) or is not one
+    offered to this invitee."""
+
+    def __init__(self, *, closed: bool) -> None:
+        super().__init__("closed" if closed else "not offered")
+        self.closed = closed
 
 
 async def answer_meeting(
@@ -168,9 +173,9 @@ async def answer_meeting(
     withdrawn, and the caller's card is marked for an edit."""
     meeting, invitee = invitation.meeting, invitation.invitee
     if not may_answer(meeting.starts_at, meeting.cancelled_at is not None, now):
-        raise AnswerRefused("closed")
+        raise AnswerRefused(closed=True)
     if rsvp is Rsvp.REMOTE and not invitee.mobile:
-        raise AnswerRefused("not mobile")
+        raise AnswerRefused(closed=False)
     await mq.answer(
         session,
         invitee,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot.enums import OrgKind, PersonStatus, Role
 from bot.fake_telegram.client import FakeMessage, FakeUser
@@ -73,11 +73,11 @@ async def until(
     check: Callable[[FakeMessage], bool],
     *,
     edits: bool = True,
-    timeout: float = 15.0,
+    within: float = 15.0,
 ) -> FakeMessage:
     """The next message (or edit) to the user that passes `check`, skipping others."""
     while True:
-        message = await (user.wait_edit_or_reply(timeout) if edits else user.wait_reply(timeout))
+        message = await (user.wait_edit_or_reply(within) if edits else user.wait_reply(within))
         if check(message):
             return message
 
@@ -121,3 +121,25 @@ async def call_meeting(
         await user.press(question, data=f"meet:dec:{int(decides)}")
         question = await user.wait_edit()
     return question
+
+
+async def snapshot(db: SessionFactory) -> dict[str, list[tuple[str, ...]]]:
+    """Every row a forged meeting, calendar or committee button could change."""
+    tables = {
+        "meetings": "SELECT id, starts_at, cancelled_at, version, card_message_id, "
+        "activity_id FROM meetings",
+        "invitees": "SELECT id, rsvp, reason, note, signed_in_at FROM meeting_invitees",
+        "activities": "SELECT id, kinds, quorum FROM activities",
+        "reminders": "SELECT id, state, due_at FROM reminders",
+        "calendars": "SELECT org_unit_id, themed_day FROM branch_calendars",
+        "steps": "SELECT branch_id, step, done_on FROM preparation_records",
+        "roles": "SELECT person_id, org_unit_id, role, post FROM role_assignments",
+        "drafts": "SELECT name, chat_id, user_id, state, data FROM conversations",
+        "audit": "SELECT id, action FROM audit_log",
+    }
+    found = {}
+    async with db() as session:
+        for name, query in tables.items():
+            rows = await session.execute(text(query))
+            found[name] = sorted(tuple(str(value) for value in row) for row in rows)
+    return found
