@@ -14,6 +14,7 @@ from bot.reminders.quiet import format_clock, parse_clock
 from bot.reminders.render import KIND_NAMES
 from handlers.buttons import Button, family_pattern
 from handlers.common import Refused, edit_or_answer, keyboard, sender
+from storage import calendar_queries as cq
 from storage import reminder_queries as rq
 from storage.models_reminders import ReminderSettings
 
@@ -208,6 +209,12 @@ async def pressed(update: Update, context: BotContext) -> None:
     async with context.db.begin() as session:
         prefs = await rq.settings_of(session, context.actor_id)
         _apply(context, prefs, data)
+        if ReminderKind.DEPUTY_CALENDAR.value in prefs.muted:
+            # Opted out: what was planned for the deputy's branches goes too.
+            deputy_of = [g.org_id for g in context.principal.grants if g.role is Role.DEPUTY]
+            await cq.withdraw_branch_calendar(
+                session, account_id=context.actor_id, branch_ids=deputy_of
+            )
         text, rows = _view(context, prefs)
     await edit_or_answer(update, context, text, keyboard(rows))
 

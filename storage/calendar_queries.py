@@ -10,13 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Text, cast, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.enums import PreparationStep
+from bot.enums import PreparationStep, ReminderState
 from storage.models_activity import Activity
 from storage.models_meetings import BranchCalendar, PreparationRecord
-from storage.models_reminders import ReminderSettings
+from storage.models_reminders import Reminder, ReminderSettings
 
 
 async def themed_days(session: AsyncSession) -> dict[int, int]:
@@ -111,3 +111,24 @@ async def opted_out(session: AsyncSession, key: str) -> set[int]:
     """Accounts whose reminder settings list `key` (a muted kind, or an opt-out)."""
     rows = await session.execute(select(ReminderSettings.account_id, ReminderSettings.muted))
     return {account_id for account_id, muted in rows if key in (muted or [])}
+
+
+async def withdraw_branch_calendar(
+    session: AsyncSession, *, account_id: int, branch_ids: Iterable[int]
+) -> int:
+    """Cancel the account's pending reminders about these branches' calendar (obligations,
+    preparation steps, the themed Party day): a deputy who opted out."""
+    prefixes = [f"{kind}:{branch}:" for branch in branch_ids for kind in ("cal", "prep", "tpd")]
+    if not prefixes:
+        return 0
+    result = await session.execute(
+        update(Reminder)
+        .where(
+            Reminder.account_id == account_id,
+            Reminder.state == ReminderState.PENDING,
+            or_(*(Reminder.subject.startswith(prefix) for prefix in prefixes)),
+        )
+        .values(state=ReminderState.CANCELLED)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
