@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import meeting_queries, queries
 from storage import privacy_queries as pq
-from storage import queries
 from storage.models import Account, OrgUnit, Person
 
 
@@ -50,7 +50,13 @@ async def _person(session: AsyncSession, person: Person) -> dict[str, Any]:
 
 async def _roles(session: AsyncSession, person: Person) -> list[dict[str, Any]]:
     return [
-        {"role": a.role.value, "org": a.org_unit.code, "since": _iso(a.created_at)}
+        {
+            "role": a.role.value,
+            "org": a.org_unit.code,
+            "since": _iso(a.created_at),
+            # A committee member's post, where there is one.
+            **({"post": a.post.value} if a.post else {}),
+        }
         for a in await queries.roles_of(session, person.id)
     ]
 
@@ -80,6 +86,23 @@ async def _activities(session: AsyncSession, person: Person) -> list[dict[str, A
             }
         )
     return rows
+
+
+async def _meetings(session: AsyncSession, person: Person) -> list[dict[str, Any]]:
+    """The meetings the person was invited to, with their answers and sign-ins."""
+    return [
+        {
+            "starts_at": _iso(meeting.starts_at),
+            "kinds": list(meeting.kinds),
+            "agenda": meeting.agenda,
+            "cancelled": meeting.cancelled_at is not None,
+            "answer": invitee.rsvp.value if invitee.rsvp else None,
+            "reason": invitee.reason,
+            "note": invitee.note,
+            "signed_in_at": _iso(invitee.signed_in_at),
+        }
+        for meeting, invitee in await meeting_queries.invitations_of(session, person.id)
+    ]
 
 
 async def _relink(
@@ -219,6 +242,7 @@ async def personal_data(
         "person": await _person(session, person) if person else None,
         "roles": await _roles(session, person) if person else [],
         "activities": await _activities(session, person) if person else [],
+        "meetings": await _meetings(session, person) if person else [],
         "relink_requests": await _relink(session, person, account),
         **await _received(session, account),
         "invites_you_created": [

@@ -18,6 +18,7 @@ from bot.meetings.messages import MeetingOffer
 from bot.meetings.texts import MEETING_REASONS
 from handlers.buttons import Button
 from handlers.common import keyboard
+from storage.models_meetings import Meeting
 
 ReasonKey = Literal["sick", "work", "away", "other"]
 
@@ -179,7 +180,9 @@ def reason_keyboard(tr: Translator, meeting_id: int, *, required: bool) -> Inlin
     return keyboard(rows)
 
 
-def card_keyboard(tr: Translator, meeting: Any, now: dt.datetime) -> InlineKeyboardMarkup | None:
+def card_keyboard(
+    tr: Translator, meeting: Meeting, now: dt.datetime
+) -> InlineKeyboardMarkup | None:
     """Under the caller's card: the checklist, moving and cancelling while they make sense,
     and logging once it is over."""
     if meeting.cancelled_at is not None:

@@ -143,13 +143,8 @@ async def list_meetings(update: Update, context: BotContext) -> None:
             if person_id is not None
             else []
         )
-        branch_meetings = await mq.meetings_of_branches(session, led, since=since)
-        for grant in context.principal.led_groups():
-            branch_meetings += [
-                m
-                for m in await mq.meetings_of_branches(session, [grant.org_id], since=since)
-                if m.party_group_id == grant.org_id
-            ]
+        groups = [g.org_id for g in context.principal.led_groups()]
+        branch_meetings = await mq.meetings_of_branches(session, led, since=since, group_ids=groups)
     tr = context.tr
     lines = [context._("<b>Your meetings</b>")]
     rows = []

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -251,14 +251,26 @@ async def meetings_of_person(
 
 
 async def meetings_of_branches(
-    session: AsyncSession, branch_ids: Sequence[int], *, since: dt.datetime, limit: int = 10
+    session: AsyncSession,
+    branch_ids: Sequence[int],
+    *,
+    since: dt.datetime,
+    group_ids: Sequence[int] = (),
+    limit: int = 10,
 ) -> list[Meeting]:
-    """The meetings of some branches that start after `since`, soonest first."""
-    if not branch_ids:
+    """The meetings of some branches (and of some party groups) that start after `since`,
+    soonest first."""
+    if not branch_ids and not group_ids:
         return []
     rows = await session.scalars(
         select(Meeting)
-        .where(Meeting.branch_id.in_(list(branch_ids)), Meeting.starts_at >= since)
+        .where(
+            or_(
+                Meeting.branch_id.in_(list(branch_ids)),
+                Meeting.party_group_id.in_(list(group_ids)),
+            ),
+            Meeting.starts_at >= since,
+        )
         .options(selectinload(Meeting.branch))
         .order_by(Meeting.starts_at, Meeting.id)
         .limit(limit)
@@ -352,3 +364,27 @@ async def signed_in_count(session: AsyncSession, meeting_id: int) -> int:
         .where(MeetingInvitee.meeting_id == meeting_id, MeetingInvitee.signed_in_at.is_not(None))
     )
     return int(count or 0)
+
+
+async def invitations_of(
+    session: AsyncSession, person_id: int
+) -> list[tuple[Meeting, MeetingInvitee]]:
+    """Every meeting a person was invited to, with their answer, oldest first."""
+    rows = await session.execute(
+        select(Meeting, MeetingInvitee)
+        .join(MeetingInvitee, MeetingInvitee.meeting_id == Meeting.id)
+        .where(MeetingInvitee.person_id == person_id)
+        .order_by(Meeting.starts_at, Meeting.id)
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+async def erase_notes(session: AsyncSession, person_id: int) -> None:
+    """Drop the words a person added to their reasons (the reasons and sign-ins stay: they are
+    the record of excused absence)."""
+    await session.execute(
+        update(MeetingInvitee)
+        .where(MeetingInvitee.person_id == person_id, MeetingInvitee.note.is_not(None))
+        .values(note=None)
+        .execution_options(synchronize_session=False)
+    )

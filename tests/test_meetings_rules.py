@@ -8,6 +8,7 @@ import datetime as dt
 import types
 
 import pytest
+from sqlalchemy import select
 
 from bot.compliance import OverrideError, rule_book, set_override
 from bot.enums import Rsvp
@@ -193,3 +194,55 @@ def test_answers_until_the_start_and_sign_in_within_its_window() -> None:
         1,
     )
     assert counted.invited == 4 and [a.name for a in counted.signed_in] == ["a"]
+
+
+async def test_mydata_has_the_meetings_and_forgetme_drops_the_words(
+    db: SessionFactory, demo: object
+) -> None:
+    from bot.enums import MeetingAudience
+    from bot.export import personal_data
+    from bot.meetings.draft import MeetingDraft
+    from bot.meetings.service import answer_meeting, call_meeting, own_invitation
+    from bot.privacy import erase_person
+    from storage.models import Account, Person
+
+    now = at("2026-11-20 10:00")
+    async with db.begin() as session:
+        b1 = await queries.org_by_code(session, "DEMO-B1")
+        assert b1 is not None
+        draft = MeetingDraft(
+            b1.id,
+            kinds=["general_meeting"],
+            starts_at=at("2026-11-25 14:00"),
+            place="Hall",
+            agenda="Study",
+            audience=MeetingAudience.BRANCH,
+        )
+        called = await call_meeting(
+            session, draft, actor=None, now=now, card_chat_id=None, card_message_id=None
+        )
+        person = await queries.person_in_branch(session, branch=b1, name="李强")
+        assert person is not None
+        account = await session.scalar(select(Account).where(Account.person_id == person.id))
+        assert account is not None
+        invitation = await own_invitation(session, called.meeting.id, person.id)
+        assert invitation is not None
+        await answer_meeting(
+            session,
+            invitation,
+            account_id=account.id,
+            rsvp=Rsvp.NO,
+            reason="sick",
+            note="在医院",
+            now=now,
+        )
+        data = await personal_data(session, account, now)
+        assert [(m["answer"], m["reason"], m["note"]) for m in data["meetings"]] == [
+            ("no", "sick", "在医院")
+        ]
+        await erase_person(session, person=person, actor=None, now=now)
+        await session.flush()
+        invitee = (await own_invitation(session, called.meeting.id, person.id)).invitee  # type: ignore[union-attr]
+        await session.refresh(invitee)
+        assert invitee.note is None and invitee.reason == "sick"
+        assert (await session.get(Person, person.id)).name != "李强"  # type: ignore[union-attr]

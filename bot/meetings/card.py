@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.i18n import Translator
 from bot.meetings.texts import card_text
 from bot.rules.kinds import ActivityKind
-from bot.rules.meetings import Answer, Tally, tally
+from bot.rules.meetings import ATTENDING, Answer, Tally, tally
 from storage import meeting_queries as mq
 from storage.db import SessionFactory
 from storage.models import Account
@@ -65,7 +65,7 @@ async def card_view(
             1
             for row in rows
             if row.invitee.committee
-            and (row.invitee.rsvp in ("yes", "remote") or row.invitee.signed_in_at is not None)
+            and (row.invitee.rsvp in ATTENDING or row.invitee.signed_in_at is not None)
         )
         quorum = (coming, size)
     return card_text(
