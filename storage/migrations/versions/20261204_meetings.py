@@ -52,6 +52,22 @@ def _roles(values: Sequence[str], before: Sequence[str]) -> None:
         op.create_check_constraint(op.f(constraint), table, sa.column("role").in_(values))
 
 
+PEOPLE_GROUP_FK = "fk_people_party_group_id_org_units"
+
+
+def _add_party_group() -> None:
+    """people.party_group_id, referring to the group. Not in batch mode on SQLite: copying the
+    table would drop the one other tables' rows refer to (foreign keys are enforced)."""
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(
+            "ALTER TABLE people ADD COLUMN party_group_id INTEGER "
+            f"CONSTRAINT {PEOPLE_GROUP_FK} REFERENCES org_units (id)"
+        )
+        return
+    op.add_column("people", sa.Column("party_group_id", sa.Integer(), nullable=True))
+    op.create_foreign_key(op.f(PEOPLE_GROUP_FK), "people", "org_units", ["party_group_id"], ["id"])
+
+
 def upgrade() -> None:
     """Apply."""
     utc = storage.models.UTCDateTime(timezone=True)
@@ -67,11 +83,7 @@ def upgrade() -> None:
                 nullable=True,
             )
         )
-    with op.batch_alter_table("people") as batch:
-        batch.add_column(sa.Column("party_group_id", sa.Integer(), nullable=True))
-        batch.create_foreign_key(
-            op.f("fk_people_party_group_id_org_units"), "org_units", ["party_group_id"], ["id"]
-        )
+    _add_party_group()
     with op.batch_alter_table("activities") as batch:
         batch.add_column(
             sa.Column("decides", sa.Boolean(), nullable=False, server_default=sa.false())
@@ -221,9 +233,11 @@ def downgrade() -> None:
     with op.batch_alter_table("activities") as batch:
         batch.drop_column("quorum")
         batch.drop_column("decides")
-    with op.batch_alter_table("people") as batch:
-        batch.drop_constraint(op.f("fk_people_party_group_id_org_units"), type_="foreignkey")
-        batch.drop_column("party_group_id")
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("ALTER TABLE people DROP COLUMN party_group_id")
+    else:
+        op.drop_constraint(op.f(PEOPLE_GROUP_FK), "people", type_="foreignkey")
+        op.drop_column("people", "party_group_id")
     with op.batch_alter_table("role_assignments") as batch:
         batch.drop_constraint(op.f("ck_role_assignments_committee_post"), type_="check")
         batch.drop_column("post")
