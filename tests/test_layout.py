@@ -11,7 +11,6 @@ MAX_LINES = 500
 NOT_YET_SPLIT = {
     "bot/delivery.py",
     "bot/imports.py",
-    "bot/fake_telegram/server.py",
     "bot/grading/questionnaire.py",
     "bot/grading/scoring.py",
     "bot/grading/service.py",
