@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import warnings
 from typing import Any
@@ -30,7 +31,7 @@ from bot.notices import notice_delivery
 from bot.persistence import DatabasePersistence
 from bot.reminders.engine import REMINDERS_KEY, ReminderEngine, schedule
 from bot.transport import AiohttpRequest
-from bot.updates import PerChatUpdateProcessor
+from bot.updates import PerChatUpdateProcessor, ask_to_slow_down
 from handlers import (
     activity,
     activity_log,
@@ -73,6 +74,7 @@ def build_application(settings: Settings, *, rate_limit: bool = True) -> ZhibuAp
     engine = create_engine(settings.database_url)
     services = Services(settings=settings, db=session_factory(engine))
     token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+    updates = PerChatUpdateProcessor(backlog=settings.chat_backlog)
     builder = (
         ApplicationBuilder()
         .token(token)
@@ -84,7 +86,7 @@ def build_application(settings: Settings, *, rate_limit: bool = True) -> ZhibuAp
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
         .context_types(ContextTypes(context=BotContext))
         .persistence(DatabasePersistence(services.db))
-        .concurrent_updates(PerChatUpdateProcessor())
+        .concurrent_updates(updates)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
@@ -94,6 +96,7 @@ def build_application(settings: Settings, *, rate_limit: bool = True) -> ZhibuAp
         # Interactive replies take a slot first (before broadcasts); retries once on a 429.
         builder = builder.rate_limiter(GateRateLimiter(gate, max_retries=1))
     application: ZhibuApp = builder.build()
+    updates.on_overflow = functools.partial(ask_to_slow_down, application.bot, settings)
     application.bot_data[SERVICES_KEY] = services
     application.bot_data["zhibu.engine"] = engine
     application.bot_data[GATE_KEY] = gate

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     invite_max_failures: Annotated[int, Field(ge=1, le=100)] = 5
     invite_failure_window_minutes: Annotated[int, Field(ge=1, le=1440)] = 10
     log_level: str = "INFO"
+    # Updates of one chat waiting for their turn; beyond this they are dropped (and the chat
+    # is asked once to slow down), so one chat cannot bury the bot in work.
+    chat_backlog: Annotated[int, Field(ge=1, le=1000)] = 20
     # Local rule: a transfer letter is valid 10 days in the city, 30 outside, 3 months at most.
     relink_letter_days: Annotated[int, Field(ge=1, le=90)] = 30
     # Notices: Telegram allows about 30 messages a second overall (paid broadcasts up to 1,000)

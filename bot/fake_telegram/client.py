@@ -306,9 +306,21 @@ class FakeTelegramClient:
         """Updates the bot has not confirmed yet."""
         return list(await self.call("GET", "updates"))
 
-    async def fail_next(self, method: str = "*", status: int = 500, count: int = 1) -> None:
-        """Make the next count calls of method answer a transient 500 or 502."""
-        await self.call("POST", "fail_next", {"method": method, "status": status, "count": count})
+    async def fail_next(
+        self,
+        method: str = "*",
+        status: int = 500,
+        count: int = 1,
+        *,
+        retry_after: int = 1,
+        chat_id: int | None = None,
+    ) -> None:
+        """Make the next count calls of method (to chat_id, if given) answer a transient 500
+        or 502, or 429 with retry_after."""
+        body = {"method": method, "status": status, "count": count, "retry_after": retry_after}
+        if chat_id is not None:
+            body["chat_id"] = chat_id
+        await self.call("POST", "fail_next", body)
 
     async def set_latency(self, seconds: float) -> None:
         """Delay every Bot API answer."""
@@ -432,14 +444,33 @@ class FakeUser:
         self.cursor = int(events[-1]["seq"])
         return [await self.client.message_from_record(e["message"], e["kind"]) for e in events]
 
-    async def expect_no_reply(self, within: float = 0.3) -> None:
-        """Assert the bot sends no new message to this user within the given seconds."""
-        events = await self.client.wait_events(
-            self.chat_id, since=self.cursor, kinds=("message",), timeout=within
+    async def expect_no_reply(self, within: float | None = None, *, timeout: float = 5.0) -> None:
+        """Assert the bot sends no new message to this user in answer to anything so far.
+
+        Waits for a positive signal: the bot has processed every update of this chat (a bot
+        harness reports that to the server; tests/support/bot.py does), then looks. For a bot
+        that reports nothing (a plain PTB application, a bot process), each of those updates
+        must have been fetched, and then `within` seconds (default 0.3) pass in silence.
+        """
+        settled = await self.client.call(
+            "POST",
+            "settle",
+            {"chat_id": self.chat_id, "timeout": timeout, "since": self.cursor},
+            timeout=timeout + _WAIT_SLACK,
         )
+        if not settled["settled"]:
+            raise AssertionError(
+                f"{self!r}: the bot did not finish this chat's updates within {timeout}s"
+            )
+        events = list(settled["events"])
+        silence = 0.3 if within is None else within
+        if not settled["tracked"] and not events:
+            events = await self.client.wait_events(
+                self.chat_id, since=self.cursor, kinds=("message",), timeout=silence
+            )
         if events:
             message = await self.client.message_from_record(events[0]["message"], "message")
-            raise AssertionError(f"{self!r} expected no reply within {within}s but got {message}")
+            raise AssertionError(f"{self!r} expected no reply but got {message}")
 
     async def skip_pending(self) -> None:
         """Treat everything the bot did so far as read."""

@@ -158,8 +158,13 @@ class ControlApi(PeopleActions):
         return self.flood_stats()
 
     async def _ctl_fail_next(self, body: JSON) -> bool:
+        chat_id = body.get("chat_id")
         self.fail_next(
-            str(body.get("method", "*")), int(body.get("status", 500)), int(body.get("count", 1))
+            str(body.get("method", "*")),
+            int(body.get("status", 500)),
+            int(body.get("count", 1)),
+            retry_after=int(body.get("retry_after", 1)),
+            chat_id=None if chat_id is None else int(chat_id),
         )
         return True
 
@@ -189,8 +194,14 @@ class ControlApi(PeopleActions):
         return True
 
     async def _ctl_settle(self, body: JSON) -> JSON:
-        settled = await self.wait_settled(int(body["chat_id"]), float(body.get("timeout", 5.0)))
-        return {"settled": settled, "tracked": self.tracks_processing, "marker": self._seq}
+        chat_id = int(body["chat_id"])
+        settled = await self.wait_settled(chat_id, float(body.get("timeout", 5.0)))
+        since = int(body.get("since", 0))
+        return {
+            "settled": settled,
+            "tracked": self.tracks_processing,
+            "events": self.bot_events(chat_id, since=since, kinds=body.get("kinds", ["message"])),
+        }
 
     async def _ctl_add_group(self, body: JSON) -> JSON:
         chat = self.add_group(

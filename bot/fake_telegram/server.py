@@ -150,9 +150,12 @@ class FakeTelegramServer(ControlApi, BotMethods, MessageMethods, WebhookDelivery
         if implementation is None:
             return 404, ApiError(404, "Not Found").payload()
         self.method_calls[method.lower()] += 1
+        raw_chat = params.text("chat_id") or ""
+        chat_id = int(raw_chat) if raw_chat.lstrip("-").isdigit() else None
         with self.request_scope():
             try:
-                self._raise_injected_failure(method.lower())
+                await self._wait_if_held(chat_id)
+                self._raise_injected_failure(method.lower(), chat_id)
                 if self.latency:
                     await asyncio.sleep(self.latency)
                 result = await implementation(self, params)

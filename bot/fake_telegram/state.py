@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import collections
+import dataclasses
 import itertools
 import json
 import time
@@ -31,6 +32,15 @@ from bot.fake_telegram.models import (
     Webhook,
     image_size,
 )
+
+
+@dataclasses.dataclass(frozen=True)
+class Fault:
+    """An answer the next call of a method gets instead of its result."""
+
+    status: int
+    retry_after: int = 1
+    chat_id: int | None = None  # only calls to this chat
 
 
 def scope_key(scope: Any) -> str:
@@ -111,7 +121,8 @@ class ServerState:
         self._webhook: Webhook | None = None
         self.webhook_deliveries: list[JSON] = []
         self._flood = FloodControl(self._initial_flood_limits)
-        self._fail_next: dict[str, collections.deque[int]] = {}
+        self._fail_next: dict[str, list[Fault]] = {}
+        self._held_chats: set[int] = set()
         self.latency = 0.0
         self.method_calls: collections.Counter[str] = collections.Counter()
 
@@ -144,22 +155,55 @@ class ServerState:
 
     # -- faults ------------------------------------------------------------------------------
 
-    def fail_next(self, method: str = "*", status: int = 500, count: int = 1) -> None:
-        """Answer the next count calls of method ("*" for any) with a transient 5xx."""
-        if status not in TRANSIENT_DESCRIPTIONS:
-            raise ValueError(f"status must be one of {sorted(TRANSIENT_DESCRIPTIONS)}")
-        self._fail_next.setdefault(method.lower(), collections.deque()).extend([status] * count)
+    def fail_next(
+        self,
+        method: str = "*",
+        status: int = 500,
+        count: int = 1,
+        *,
+        retry_after: int = 1,
+        chat_id: int | None = None,
+    ) -> None:
+        """Answer the next count calls of method ("*" for any), to chat_id if given, with a
+        transient 5xx, or with 429 and retry_after as Telegram's flood control does."""
+        if status != 429 and status not in TRANSIENT_DESCRIPTIONS:
+            raise ValueError(f"status must be 429 or one of {sorted(TRANSIENT_DESCRIPTIONS)}")
+        faults = self._fail_next.setdefault(method.lower(), [])
+        faults.extend([Fault(status, retry_after, chat_id)] * count)
+
+    def hold_chat(self, chat_id: int) -> None:
+        """Telegram is slow for this chat: the bot's calls to it wait until release_chat()."""
+        self._held_chats.add(chat_id)
+
+    def release_chat(self, chat_id: int) -> None:
+        """Answer the held calls to the chat, and those that follow."""
+        self._held_chats.discard(chat_id)
+        self._notify()
 
     def set_latency(self, seconds: float) -> None:
         """Delay every Bot API answer by this many seconds."""
         self.latency = max(0.0, seconds)
 
-    def _raise_injected_failure(self, method: str) -> None:
+    def _raise_injected_failure(self, method: str, chat_id: int | None) -> None:
         for key in (method, "*"):
-            queue = self._fail_next.get(key)
-            if queue:
-                status = queue.popleft()
-                raise ApiError(status, TRANSIENT_DESCRIPTIONS[status])
+            faults = self._fail_next.get(key, [])
+            fault = next((f for f in faults if f.chat_id in (None, chat_id)), None)
+            if fault is None:
+                continue
+            faults.remove(fault)
+            if fault.status == 429:
+                raise ApiError(
+                    429,
+                    f"Too Many Requests: retry after {fault.retry_after}",
+                    {"retry_after": fault.retry_after},
+                )
+            raise ApiError(fault.status, TRANSIENT_DESCRIPTIONS[fault.status])
+
+    async def _wait_if_held(self, chat_id: int | None) -> None:
+        if chat_id is not None and chat_id in self._held_chats:
+            await self.wait_until(
+                lambda: self._closing or chat_id not in self._held_chats, timeout=None
+            )
 
     # -- flood control -----------------------------------------------------------------------
 
@@ -328,6 +372,11 @@ class ServerState:
         ]
 
     # -- processing: the positive signal that the bot has handled a chat's updates -------------
+
+    def track_processing(self) -> None:
+        """The bot will report every update it finishes (a harness around the bot does)."""
+        self.tracks_processing = True
+        self._notify()
 
     def mark_processed(self, update_id: int) -> None:
         """The bot reports it has finished an update (its answers, if any, are all sent)."""
