@@ -48,8 +48,10 @@ async def _flood(client: FakeTelegramClient, messages: int) -> None:
 async def _phase(url: str, users: int, spread: float, think: float, flood: int) -> list[float]:
     """The users' reply times, in seconds, with `flood` messages from one chat meanwhile."""
     async with FakeTelegramClient(url, timeout=180) as client:
-        while not (await client.state())["method_calls"].get("getupdates"):
-            await asyncio.sleep(0.05)
+        # Once the bot answers, it is serving (a new bot process takes a moment to start).
+        warm_up = await client.user(FLOODER + 1, "Warm-up", language_code="en")
+        await warm_up.send("/help")
+        await warm_up.wait_reply(timeout=120)
         people = [
             await client.user(FIRST_USER + i, f"U{i}", language_code="zh-hans")
             for i in range(users)
