@@ -27,6 +27,7 @@ from bot.config import SUPPORTED_LOCALES, Settings
 from bot.context import SERVICES_KEY, BotContext, Services
 from bot.delivery import DELIVERY_KEY, GATE_KEY, GateRateLimiter, gate_for
 from bot.i18n import Translator, load_catalogs
+from bot.logs import install_redaction
 from bot.notices import notice_delivery
 from bot.persistence import DatabasePersistence
 from bot.reminders.engine import REMINDERS_KEY, ReminderEngine, schedule
@@ -70,6 +71,8 @@ warnings.filterwarnings(
 
 def build_application(settings: Settings, *, rate_limit: bool = True) -> ZhibuApp:
     """Build the bot: services, defaults, persistence and handlers."""
+    # No log record of the bot's process carries people's data (bot/logs.py).
+    install_redaction()
     load_catalogs()
     engine = create_engine(settings.database_url)
     services = Services(settings=settings, db=session_factory(engine))
