@@ -46,6 +46,7 @@ from handlers import (
     invite,
     notice_report,
     notify,
+    private_chats,
     profile,
     relink,
     relink_report,
@@ -109,6 +110,8 @@ def build_application(settings: Settings, *, rate_limit: bool = True) -> ZhibuAp
 
 def add_handlers(application: ZhibuApp) -> None:
     """Every handler, in the order PTB tries them: conversations, commands, then catch-alls."""
+    # Before anything else: outside private chats nothing answers, the bot says so and leaves.
+    application.add_handler(private_chats.handler(), group=-1)
     # Buttons on delivered notices work whatever conversation the reader is in.
     for notice_handler in notify.handlers():
         application.add_handler(notice_handler)

@@ -205,7 +205,10 @@ class ControlApi(PeopleActions):
 
     async def _ctl_add_group(self, body: JSON) -> JSON:
         chat = self.add_group(
-            int(body["chat_id"]), str(body.get("title", "")), kind=body.get("kind", "group")
+            int(body["chat_id"]),
+            str(body.get("title", "")),
+            kind=body.get("kind", "group"),
+            bot_member=bool(body.get("bot_member", False)),
         )
         return {**chat.api(), "marker": self._seq}
 

@@ -9,6 +9,24 @@ from bot.fake_telegram.formatting import command_entities
 from bot.fake_telegram.models import STICKER_BYTES, CallbackQueryRecord, Chat, StoredMessage
 from bot.fake_telegram.state import ServerState
 
+# What Telegram lists for a bot made administrator (of a channel, say): the usual defaults.
+ADMINISTRATOR_RIGHTS = {
+    "can_be_edited": False,
+    "is_anonymous": False,
+    "can_manage_chat": True,
+    "can_delete_messages": True,
+    "can_manage_video_chats": False,
+    "can_restrict_members": False,
+    "can_promote_members": False,
+    "can_change_info": False,
+    "can_invite_users": True,
+    "can_post_stories": False,
+    "can_edit_stories": False,
+    "can_delete_stories": False,
+    "can_post_messages": True,
+    "can_edit_messages": True,
+}
+
 
 class PeopleActions(ServerState):
     """The user side of the fake: every action produces the update Telegram would send."""
@@ -166,6 +184,8 @@ class PeopleActions(ServerState):
         member: JSON = {"user": self._bot_user(), "status": status}
         if status == "kicked":
             member["until_date"] = 0  # Telegram always sends it for a ban (0: forever)
+        if status == "administrator":
+            member.update(ADMINISTRATOR_RIGHTS)
         return member
 
     def _push_member_update(self, chat: Chat, by_user_id: int, old: str, new: str) -> int:

@@ -272,13 +272,17 @@ class ServerState:
             raise FakeUsageError(f"chat {chat.chat_id} is a {chat.kind}, not a private chat")
         return chat.user
 
-    def add_group(self, chat_id: int, title: str, *, kind: str = "group") -> Chat:
-        """Create a group, supergroup or channel (a negative id) the bot is not yet in."""
+    def add_group(
+        self, chat_id: int, title: str, *, kind: str = "group", bot_member: bool = False
+    ) -> Chat:
+        """Create a group, supergroup or channel (a negative id); the bot is not in it, unless
+        bot_member (it was added before, without an update now)."""
         if kind not in GROUP_KINDS or chat_id >= 0:
             raise FakeUsageError("a group needs a negative id and kind group/supergroup/channel")
         chat = self._chats.get(chat_id)
         if chat is None:
-            chat = self._chats[chat_id] = Chat(chat_id, kind=kind, title=title, bot_status="left")
+            status = "member" if bot_member else "left"
+            chat = self._chats[chat_id] = Chat(chat_id, kind=kind, title=title, bot_status=status)
         return chat
 
     def _group(self, chat_id: int) -> Chat:
