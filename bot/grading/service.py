@@ -769,7 +769,7 @@ def export_xlsx(
     questionnaire: Questionnaire, results: Sequence[BranchResult], labels: ExportLabels
 ) -> bytes:
     """One row per branch: scores per indicator, the components and the grade (no rank)."""
-    from bot.grading.xlsx import sheet_bytes
+    from bot.xlsx import sheet_bytes
 
     indicators = questionnaire.indicators
     header = [
