@@ -10,13 +10,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.fake_telegram.api import JSON, FakeUsageError
+from bot.fake_telegram.faults import Faults
 from bot.fake_telegram.flood import FloodLimits
 from bot.fake_telegram.people import PeopleActions
 
 Action = Callable[..., Awaitable[Any]]
 
 
-class ControlApi(PeopleActions):
+class ControlApi(PeopleActions, Faults):
     """Routes and actions of the control API (JSON in, JSON or bytes out)."""
 
     def _control_routes(self) -> list[tuple[str, dict[str, Action]]]:

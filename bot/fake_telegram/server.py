@@ -1,9 +1,15 @@
 """An offline fake of the Telegram Bot API that speaks real HTTP, with simulated users.
 
 The parts: `state` (what the server knows, and waiting on it), `people` (what simulated users
-do), `send` and `methods` (the Bot API methods), `webhooks`, `control` (the /_fake/ API that
-tests drive over HTTP), `routes` (Tornado), `formatting` (HTML parse mode, keyboards),
-`params`, `models`, `flood` (Telegram's limits) and `api` (errors and the method registry).
+do, in private chats and groups), `send` and `methods` (the Bot API methods), `faults`
+(injected failures, 429s, held chats), `webhooks`, `control` (the /_fake/ API that tests drive
+over HTTP), `routes` (Tornado), `formatting` (HTML parse mode, keyboards), `params`, `models`,
+`flood` (Telegram's limits) and `api` (errors and the method registry). On the user's side:
+`client` (FakeTelegramClient), `user` (FakeUser, FakeGroup) and `views` (FakeMessage).
+
+Positive signals for tests: a bot harness reports each update it has finished
+(`mark_processed`), so "the bot did not answer" is known once the chat's updates are
+processed (`settled`), not guessed from a moment of silence.
 """
 
 from __future__ import annotations
