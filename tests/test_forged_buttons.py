@@ -158,7 +158,7 @@ def _registered() -> Registered:
         .persistence(DictPersistence())
         .build()
     )
-    add_handlers(application)  # type: ignore[arg-type]
+    add_handlers(application)
     found = Registered()
     for group, handlers in application.handlers.items():
         for top in handlers:

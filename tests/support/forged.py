@@ -341,7 +341,7 @@ async def settle(persona: Persona) -> list[FakeMessage]:
     """Everything the bot still sent after the presses (their replies come before the reply
     to /help: one chat's updates are handled in order)."""
     await persona.user.send("/help")
-    extra = []
+    extra: list[FakeMessage] = []
     while True:
         message = await persona.user.wait_edit_or_reply()
         if message.event == "message" and message.text.startswith(_help_headings()):
@@ -355,12 +355,9 @@ def _help_headings() -> tuple[str, ...]:
 
 def missing(button: Button) -> Button:
     """The same button naming nothing: its first id replaced by one that does not exist."""
-    name = next(
-        f.name
-        for f in dataclasses.fields(button)
-        if type(getattr(button, f.name)) is int  # not a bool
-    )
-    return dataclasses.replace(button, **{name: MISSING_ID})
+    fields = dataclasses.fields(button)  # type: ignore[arg-type]
+    name = next(f.name for f in fields if type(getattr(button, f.name)) is int)  # not a bool
+    return dataclasses.replace(button, **{name: MISSING_ID})  # type: ignore[type-var]
 
 
 def assert_refusal(persona: Persona, reply: Reply, what: str) -> None:
@@ -418,13 +415,13 @@ async def snapshot(engine: AsyncEngine) -> Snapshot:
     if engine.url.get_backend_name() == "sqlite":
         # Read the file directly: one synchronous connection reads every table in a few
         # milliseconds, where a query through the async driver costs several thread hops.
-        with contextlib.closing(sqlite3.connect(engine.url.database or "")) as conn:
+        with contextlib.closing(sqlite3.connect(engine.url.database or "")) as file:
 
             def plain_query(query: str) -> tuple[list[str], list[Any]]:
-                cursor = conn.execute(query)
+                cursor = file.execute(query)
                 return [c[0] for c in cursor.description], cursor.fetchall()
 
-            return _read(plain_query, _sqlite_tables(conn))
+            return _read(plain_query, _sqlite_tables(file))
 
     async with engine.connect() as conn:
 
