@@ -56,15 +56,15 @@ from tests.support.forged import (
     World,
     assert_nothing_revealed,
     assert_refusal,
-    changes,
     command,
     foreign_changes,
     missing,
     press,
     settle,
-    snapshot,
+    tables,
 )
 from tests.support.relink import sibling_committee
+from tests.support.snapshot import changes
 
 AREAS: tuple[Area[Any], ...] = (
     activity.AREA,
@@ -308,9 +308,9 @@ async def test_a_forged_button_changes_nothing_reveals_nothing_and_is_refused(
     # The personas' chats are handled side by side, as they would be.
     await asyncio.gather(*(enter(persona) for persona in people))
     engine = world.db.kw["bind"]
-    before = await snapshot(engine)
+    before = await tables(engine)
     await asyncio.gather(*(presses(persona) for persona in people))
-    found = changes(before, await snapshot(engine))
+    found = changes(before, await tables(engine))
     if case.own_changes:
         found = foreign_changes(found, people)
     assert not found, f"{prefix}: the presses changed {found}"
@@ -349,7 +349,7 @@ async def test_a_command_naming_another_branchs_object_is_refused(name: str, wor
     targets = await world.targets(area)
     people = await world.cast(case)
     engine = world.db.kw["bind"]
-    before = await snapshot(engine)
+    before = await tables(engine)
 
     async def send(persona: Persona) -> None:
         for message in case.messages(targets):
@@ -360,6 +360,6 @@ async def test_a_command_naming_another_branchs_object_is_refused(name: str, wor
         assert await settle(persona) == [], f"{name}: {persona} got more than refusals"
 
     await asyncio.gather(*(send(persona) for persona in people))
-    assert not changes(before, await snapshot(engine)), f"{name}: the commands changed something"
+    assert not changes(before, await tables(engine)), f"{name}: the commands changed something"
     await assert_nothing_revealed(world.client, people, area.markers(targets), name)
     world.release(case, people)
