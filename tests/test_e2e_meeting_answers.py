@@ -1,6 +1,7 @@
 """Chosen members only, each reading the invitation in their own time zone; answers change
 until the start; /meetings lists what is coming; muting meeting reminders in /reminders keeps
-them away while the invitation itself still comes."""
+them away while the invitation itself still comes; the sign-in checklist ticks invitees only,
+inside the window."""
 
 from __future__ import annotations
 
@@ -13,14 +14,17 @@ from bot.app import ZhibuApp
 from bot.config import Settings
 from bot.demo import DemoUser
 from bot.enums import Rsvp
-from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
+from bot.fake_telegram import FakeMessage, FakeTelegramClient, FakeTelegramServer, FakeUser
 from bot.reminders.engine import REMINDERS_KEY, ReminderEngine
+from storage import queries
 from storage.db import SessionFactory
 from storage.models import Account, Person
 from storage.models_meetings import MeetingInvitee
 from tests.support.bot import running_bot, settings_for
-from tests.support.meetings import has, until
+from tests.support.meetings import call_meeting, has, snapshot, until
 from tests.support.reminders import Clock, at
+
+SIGN_IN = "Sign-in is open from"
 
 
 @pytest.fixture
@@ -129,3 +133,52 @@ async def test_chosen_members_answer_change_and_mute_reminders(
             ).all()
         )
     assert answers == {"李强": Rsvp.YES, "张伟": None}
+
+
+async def test_the_checklist_ticks_invitees_only_inside_the_sign_in_window(
+    bot_at: ZhibuApp,
+    clock: Clock,
+    client: FakeTelegramClient,
+    db: SessionFactory,
+    demo: dict[str, DemoUser],
+) -> None:
+    """The meeting's own secretary ticks only its invitees, and only while sign-in is open;
+    an invitee's "I'm here" after the window changes nothing either (forged presses by
+    everyone else are tests/forged/meetings.py's)."""
+    secretary = await client.user(demo["王芳"].telegram_id, "王芳", language_code="en")
+    member = await client.user(demo["李强"].telegram_id, "李强", language_code="en")
+    preview = await call_meeting(
+        secretary,
+        kinds=("committee_meeting",),
+        when="2026-11-25 14:00",
+        place="Room 1",
+        agenda="Checklist",
+        reason=True,
+    )
+    await secretary.press(preview, data="meet:send")
+    card = await secretary.wait_edit()
+    invitation = await until(member, has("invited to a meeting"), edits=False)
+    async with db() as session:
+        b1 = await queries.org_by_code(session, "DEMO-B1")
+        b2 = await queries.org_by_code(session, "DEMO-B2")
+        assert b1 is not None and b2 is not None
+        him = await queries.person_in_branch(session, branch=b1, name="李强")
+        outsider = await queries.person_in_branch(session, branch=b2, name="杨磊")
+    assert him is not None and outsider is not None
+
+    async def refused(user: FakeUser, message: FakeMessage, data: str) -> str:
+        before = await snapshot(db)
+        update_id = await user.press_data(message, data)
+        text = str((await user.callback_answer(update_id)).get("text") or "")
+        assert await snapshot(db) == before, data
+        return text
+
+    clock.set(at("2026-11-25 14:10"))
+    assert (await refused(secretary, card, f"mt:tick:1:{outsider.id}:0")).startswith(SIGN_IN)
+    clock.set(at("2026-11-26 14:10"))
+    for user, message, data in (
+        (member, invitation, "mt:here:1"),
+        (secretary, card, f"mt:tick:1:{him.id}:0"),
+        (secretary, card, "mt:chk:1:0"),
+    ):
+        assert (await refused(user, message, data)).startswith(SIGN_IN), data

@@ -43,7 +43,7 @@ from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
 from handlers.buttons import Button
 from storage import queries
 from storage.db import create_engine, session_factory
-from tests.forged import access, activity, grading, registration, relink
+from tests.forged import access, activity, grading, meetings, registration, relink
 from tests.support import database
 from tests.support.activity import pin_clock
 from tests.support.bot import TOKEN, running_bot, settings_for
@@ -72,6 +72,7 @@ AREAS: tuple[Area[Any], ...] = (
     grading.AREA,
     access.AREA,
     registration.AREA,
+    meetings.AREA,
 )
 
 # TEMPORARY: the notices, training and reminders area is reworked on another branch; its
@@ -82,7 +83,7 @@ PENDING_COMMANDS = {"notify", "notices", "training", "reminders"}
 # A conversation's fallback for its own stale buttons (`^prefix:`): it answers "This button is
 # no longer active." and keeps the draft. The forged presses of that prefix's families reach
 # it whenever the persona is not in the state the family belongs to.
-STALE_FALLBACKS = {"reg", "inv", "acs", "rlq", "rlx", "gq", "lg"}
+STALE_FALLBACKS = {"reg", "inv", "acs", "rlq", "rlx", "gq", "lg", "meet"}
 
 # Commands that name no object, and why (/start and /due take a code: they have cases).
 NO_ID_COMMANDS = {
@@ -100,6 +101,8 @@ NO_ID_COMMANDS = {
     "report": "sub-reports and months; the subtree comes from the admin's own grants",
     "grade": "the sender's own branches and subtrees",
     "survey": "the sender's own branch",
+    "meet": "the branch or party group comes from the sender's grants (meet:for is a case)",
+    "meetings": "the sender's own invitations and the meetings of what they lead",
 }
 
 

@@ -87,9 +87,7 @@ async def test_kill_9_while_invitations_go_out_invites_nobody_twice(
     finally:
         code = await process.terminate()
     assert code == 0, process.log()[-2000:]
-    received = [
-        sum(m.text.startswith("📅") for m in await user.messages()) for user in users
-    ]
+    received = [sum(m.text.startswith("📅") for m in await user.messages()) for user in users]
     assert max(received) == 1, received
     async with db() as session:
         states = dict(
