@@ -1,6 +1,7 @@
 """Pure and service rules of meetings and quorum: more than half; a rule without the quorum
 field counts every meeting; a deciding general meeting is judged against the voting members;
-the pre-filled draft of a meeting; overrides of lead days, quorum and preparation."""
+the pre-filled draft of a meeting; overrides of lead days, quorum and preparation; the
+caller's card edited at most every few seconds."""
 
 from __future__ import annotations
 
@@ -246,3 +247,64 @@ async def test_mydata_has_the_meetings_and_forgetme_drops_the_words(
         await session.refresh(invitee)
         assert invitee.note is None and invitee.reason == "sick"
         assert (await session.get(Person, person.id)).name != "李强"  # type: ignore[union-attr]
+
+
+async def test_a_burst_of_answers_edits_the_card_once_until_the_interval_passes(
+    db: SessionFactory, demo: object
+) -> None:
+    """The caller's card is edited at once for the first answer; answers within
+    ZHIBU_DELIVERY_PROGRESS_SECONDS of that edit wait for one edit together, and the same
+    message is edited each time (never a new one). Another meeting's card is not held up."""
+    import asyncio
+
+    from bot.config import Settings
+    from bot.enums import MeetingAudience
+    from bot.meetings.card import MeetingCards
+    from bot.meetings.draft import MeetingDraft
+    from bot.meetings.service import call_meeting
+
+    meetings = []
+    async with db.begin() as session:
+        b1 = await queries.org_by_code(session, "DEMO-B1")
+        assert b1 is not None
+        for card in (42, 43):
+            draft = MeetingDraft(
+                b1.id,
+                kinds=["general_meeting"],
+                starts_at=at("2026-11-25 14:00"),
+                place="Hall",
+                agenda="Study",
+                audience=MeetingAudience.BRANCH,
+            )
+            called = await call_meeting(
+                session,
+                draft,
+                actor=None,
+                now=at("2026-11-20 10:00"),
+                card_chat_id=777,
+                card_message_id=card,
+            )
+            meetings.append(called.meeting.id)
+    edits: list[int] = []
+    edited = {card: asyncio.Event() for card in (42, 43)}
+
+    async def edit(chat_id: int, message_id: int, text: str, markup: object) -> None:
+        edits.append(message_id)
+        edited[message_id].set()
+
+    cards = MeetingCards(
+        db=db,
+        settings=Settings(delivery_progress_seconds=600),
+        edit=edit,
+        keyboard=lambda *_: None,
+    )
+    first, other = meetings
+    cards.poke(first)
+    await edited[42].wait()
+    for _ in range(5):
+        cards.poke(first)
+    cards.poke(other)
+    # The other card's edit, asked for after the burst, comes first: the burst waits for the
+    # interval to pass since the first edit, as one edit.
+    await edited[43].wait()
+    assert edits == [42, 43]
