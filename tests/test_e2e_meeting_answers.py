@@ -159,7 +159,8 @@ async def test_the_checklist_ticks_invitees_only_inside_the_sign_in_window(
     card = await secretary.wait_edit()
     invitation = await until(member, has("invited to a meeting"), edits=False)
     # The reminder engine would plan and send the meeting's reminders on its own clock while
-    # the presses are compared before and after; it has tests of its own.
+    # the presses are compared before and after (and the other invitations may still be on
+    # their way): the reminders are left out of the comparison; they have tests of their own.
     assert bot_at.job_queue is not None
     for job in bot_at.job_queue.jobs():
         job.schedule_removal()
@@ -175,7 +176,9 @@ async def test_the_checklist_ticks_invitees_only_inside_the_sign_in_window(
         before = await snapshot(db)
         update_id = await user.press_data(message, data)
         text = str((await user.callback_answer(update_id)).get("text") or "")
-        assert await snapshot(db) == before, data
+        after = await snapshot(db)
+        before.pop("reminders"), after.pop("reminders")
+        assert after == before, data
         return text
 
     clock.set(at("2026-11-25 14:10"))
