@@ -70,6 +70,8 @@ def year_months(year: int) -> range:
 
 
 _MONTH_RES = (
+    # A date names its month (a spreadsheet turns 2026-11 into 2026-11-01).
+    re.compile(r"(\d{4})-(\d{1,2})-\d{1,2}(?:[ T][\d:.]+)?"),
     re.compile(r"(\d{4})\s*[-/.]\s*(\d{1,2})"),
     re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月?"),
     re.compile(r"(\d{4})(\d{2})"),
@@ -82,7 +84,8 @@ MAX_MONTHS_PER_ENTRY = 36
 
 
 def parse_month(text: str) -> Month | None:
-    """A month written as 2026-11, 2026/11, 2026.11, 2026年11月 or 202611; None otherwise."""
+    """A month written as 2026-11, 2026/11, 2026.11, 2026年11月, 202611 or as a day of it
+    (2026-11-01); None otherwise."""
     value = unicodedata.normalize("NFKC", text).strip()
     for pattern in _MONTH_RES:
         match = pattern.fullmatch(value)
