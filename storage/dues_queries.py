@@ -269,3 +269,8 @@ async def save_local_setting(
         setattr(row, name, value)
     await session.flush()
     return row
+
+
+async def person_by_id(session: AsyncSession, person_id: int) -> Person | None:
+    """A person (on a roster or not)."""
+    return await session.get(Person, person_id)

@@ -16,7 +16,17 @@ from enum import StrEnum
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.enums import DuesVoidReason, LeaveReason
-from bot.rules.dues import MemberLedger, Month, Standard, month_key
+from bot.rules.calendar import ObligationState, PeriodKind
+from bot.rules.dues import (
+    MemberLedger,
+    Month,
+    Standard,
+    first_day,
+    last_day,
+    month_key,
+    month_of,
+    period_months,
+)
 from storage import dues_queries as dq
 from storage import queries
 from storage.models import Account, OrgUnit, Person
@@ -321,3 +331,41 @@ async def void_leave(
         org_unit_id=branch_id,
         details={"person_id": leave.person_id},
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    """The `dues` calendar rule for one branch and period: member-months owed and paid."""
+
+    months: list[Month]
+    period: PeriodKind
+    owed: int
+    paid: int
+    state: ObligationState
+    days_left: int | None
+
+
+async def dues_obligation(
+    session: AsyncSession, branch: OrgUnit, month: Month, period: PeriodKind, today: dt.date
+) -> Collection:
+    """Where the branch's collection of the period containing `month` stands on `today`:
+    done when every member owing dues for its months has paid them."""
+    months = period_months(month, period)
+    roster = await branch_dues(session, branch, month_of(today))
+    owed = paid = 0
+    for dues in roster:
+        for each in months:
+            if dues.ledger.due_fen(each) is not None:
+                owed += 1
+                paid += each in dues.ledger.paid
+    end = last_day(months[-1])
+    days_left = (end - today).days if today <= end else None
+    if owed == 0 or first_day(months[0]) > today:
+        state = ObligationState.NOT_APPLICABLE
+    elif paid >= owed:
+        state = ObligationState.DONE
+    elif days_left is None:
+        state = ObligationState.OVERDUE
+    else:
+        state = ObligationState.DUE
+    return Collection(months, period, owed, paid, state, days_left)
