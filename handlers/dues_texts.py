@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from babel.dates import format_skeleton
 
 from bot.context import BotContext
 from bot.dues.ledger import Collection, MemberDues, Problem
+from bot.dues.register import Timer
+from bot.grading.questionnaire import PrefillEvidence
 from bot.i18n import N_
 from bot.rules.calendar import ObligationState, period_containing
 from bot.rules.dues import (
@@ -200,3 +204,59 @@ def dues_due_line(context: BotContext, collection: Collection) -> str | None:
         period=period_label(context, period),
         state=state,
     )
+
+
+def ledger_evidence(context: BotContext, evidence: PrefillEvidence, year: int) -> str | None:
+    """What a grading suggestion from the dues ledger or training record rests on (None for
+    the activity log's own)."""
+    _ = context._
+    if evidence.kind == "dues_in_full":
+        text = _("Dues ledger {year}: collected in full in {met} of {target} months so far.")
+        return text.format(year=year, met=evidence.periods_met, target=evidence.target)
+    if evidence.kind == "dues_account_published":
+        if evidence.total:
+            return _("Dues ledger {year}: the account was published to the members.").format(
+                year=year
+            )
+        return _("Dues ledger {year}: the account is not published yet.").format(year=year)
+    if evidence.kind == "dues_arrears_over_6_months":
+        return _("Dues ledger: members owing dues for more than six months: {count}.").format(
+            count=evidence.total
+        )
+    if evidence.kind == "secretary_training":
+        return _(
+            "Training record {year}: rotation or induction trainings the secretary attended: "
+            "{count}."
+        ).format(year=year, count=evidence.total)
+    if evidence.kind == "secretary_class_hours":
+        text = _("Training record {year}: the secretary's class hours: {count} of {target}.")
+        return text.format(year=year, count=evidence.total, target=evidence.target)
+    return None
+
+
+def register_lines(context: BotContext, timers: list[Timer], today: dt.date) -> list[str]:
+    """The lost-contact register's timers, for /report relink."""
+    _ = context._
+    due = [t for t in timers if t.decision_due(today)]
+    lines = [
+        _("Lost-contact register: {count} not re-linked; six months passed for {due}.").format(
+            count=len(timers), due=len(due)
+        )
+    ]
+    for timer in timers[:30]:
+        values = {
+            "name": escape(timer.name),
+            "branch": escape(timer.branch_code),
+            "lost": context.tr.date(timer.lost_on),
+            "decide": context.tr.date(timer.decide_on),
+            "next": context.tr.date(timer.next_on),
+        }
+        if timer.decision_due(today):
+            line = _(
+                "– {name} ({branch}): lost contact {lost}; decision due since {decide}; next "
+                "review {next}"
+            )
+        else:
+            line = _("– {name} ({branch}): lost contact {lost}; decide on {decide}")
+        lines.append(line.format(**values))
+    return lines

@@ -274,3 +274,19 @@ async def save_local_setting(
 async def person_by_id(session: AsyncSession, person_id: int) -> Person | None:
     """A person (on a roster or not)."""
     return await session.get(Person, person_id)
+
+
+async def everything_of(
+    session: AsyncSession, person_id: int
+) -> tuple[list[DuesStandard], list[DuesPayment], list[MemberLeave]]:
+    """Every dues entry about a person, voided ones too (for /mydata)."""
+    standards = await session.scalars(
+        select(DuesStandard).where(DuesStandard.person_id == person_id).order_by(DuesStandard.id)
+    )
+    payments = await session.scalars(
+        select(DuesPayment).where(DuesPayment.person_id == person_id).order_by(DuesPayment.id)
+    )
+    leaves = await session.scalars(
+        select(MemberLeave).where(MemberLeave.person_id == person_id).order_by(MemberLeave.id)
+    )
+    return list(standards), list(payments), list(leaves)

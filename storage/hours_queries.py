@@ -224,3 +224,14 @@ async def set_lecture_hours(session: AsyncSession, activity_id: int, hours: int)
         .values(class_hours=hours)
         .execution_options(synchronize_session=False)
     )
+
+
+async def secretaries_of(session: AsyncSession, branch_id: int) -> list[int]:
+    """The person ids of a branch's secretaries."""
+    return list(
+        await session.scalars(
+            select(RoleAssignment.person_id)
+            .where(RoleAssignment.org_unit_id == branch_id, RoleAssignment.role == Role.SECRETARY)
+            .order_by(RoleAssignment.id)
+        )
+    )
