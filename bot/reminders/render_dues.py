@@ -57,7 +57,7 @@ def yuan(tr: Translator, fen: int) -> str:
 
 
 def _dues(tr: Translator, p: DuesPayload, names: Names) -> str:
-    text = tr._("Party dues for {month}: {amount}, to your branch, {branch}.").format(
+    text = tr._("Party dues for {month}: {amount}, to be paid to your branch, {branch}.").format(
         month=month_label(tr, p.month),
         amount=yuan(tr, p.amount_fen),
         branch=names.branch(tr, p.branch_id),
