@@ -1,8 +1,9 @@
 """The facts of the lapse early warning, read set-based for a whole organisation.
 
 First the *candidates*: members on a roster long enough to have missed `warn` whole months,
-with no dues paid for any month from the window's start on, no leave reaching into it, and not
-away with an accepted mobile report. Most members pay monthly, so this anti-join leaves few.
+whose dues the ledger keeps (a standard from before the window), with no dues paid for any
+month from the window's start on, no leave reaching into it, and not away with an accepted
+mobile report. Most members pay monthly, so this anti-join leaves few.
 Then, for the candidates only (the same subquery, never a list of ids), what else might cover
 a month: their last paid month, leave, mobile reports that ended, and their branches'
 activities with the named absentees (whether a member took part is decided from those in
@@ -23,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.enums import PersonStatus, RequestState, RequestType
 from storage.models import OrgUnit, Person
 from storage.models_activity import Activity
-from storage.models_dues import DuesPayment, MemberLeave
+from storage.models_dues import DuesPayment, DuesStandard, MemberLeave
 from storage.models_relink import RelinkRequest
 
 AWAY_STATES = (RequestState.ACCEPTED, RequestState.ACTIVE)
@@ -38,6 +39,8 @@ class Candidate:
     branch_path: str
     arrived_at: dt.datetime
     mobile: bool
+    # The first month the ledger holds a standard for: months before it are not missing dues.
+    first_standard: int
 
 
 @dataclass(slots=True)
@@ -53,6 +56,11 @@ class LapseFacts:
 
 
 def _candidates(window_start: int, arrived_before: dt.datetime, subtree_path: str | None) -> Any:
+    first_standard = (
+        select(func.min(DuesStandard.from_month))
+        .where(DuesStandard.person_id == Person.id, DuesStandard.voided_at.is_(None))
+        .scalar_subquery()
+    )
     paid = exists().where(
         DuesPayment.person_id == Person.id,
         DuesPayment.voided_at.is_(None),
@@ -75,11 +83,14 @@ def _candidates(window_start: int, arrived_before: dt.datetime, subtree_path: st
             OrgUnit.path.label("branch_path"),
             Person.created_at.label("arrived_at"),
             Person.status.label("status"),
+            first_standard.label("first_standard"),
         )
         .join(OrgUnit, OrgUnit.id == Person.branch_id)
         .where(
             Person.status != PersonStatus.LOST_CONTACT,
             Person.created_at < arrived_before,
+            # Only members whose dues the ledger keeps, since before the window.
+            first_standard < window_start,
             ~paid,
             ~on_leave,
             ~away,
@@ -102,10 +113,9 @@ async def lapse_facts(
     cand = _candidates(window_start, arrived_before, subtree_path)
     facts = LapseFacts()
     rows: Any = await session.execute(select(cand))
-    for person_id, branch_id, path, arrived_at, status in rows:
-        facts.candidates.append(
-            Candidate(person_id, branch_id, path, arrived_at, status is PersonStatus.MOBILE)
-        )
+    for person_id, branch_id, path, arrived_at, status, first in rows:
+        mobile = status is PersonStatus.MOBILE
+        facts.candidates.append(Candidate(person_id, branch_id, path, arrived_at, mobile, first))
     if not facts.candidates:
         return facts
     paid = await session.execute(

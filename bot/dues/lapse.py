@@ -95,7 +95,10 @@ async def lapse_scan(
         ended = facts.mobile_ended.get(person)
         away = month_of(ended.astimezone(tz).date()) if ended is not None else None
         covered = last_covered([last_part, last_paid, facts.last_leave.get(person), away])
-        baseline = month_of(candidate.arrived_at.astimezone(tz).date())
+        # Months before the member came onto the roster, or before the ledger kept their dues,
+        # are never missing.
+        arrival = month_of(candidate.arrived_at.astimezone(tz).date())
+        baseline = max(arrival, candidate.first_standard - 1)
         missing = gap(covered, baseline, reference)
         reached = level(missing, warn=warn, escalate=escalate)
         if reached is not Level.NONE:
