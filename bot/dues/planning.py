@@ -235,8 +235,6 @@ async def _lapses(
             last_paid=month_key(lapse.last_paid) if lapse.last_paid is not None else None,
             mobile=lapse.mobile,
         )
-        # Six whole months missing would count as leaving the Party at the start of this month.
-        six_months = first_day(lapse.gap.since + 6)
         told = [(r, "w", payload) for r in people.by_branch.get(lapse.branch_id, ())]
         if lapse.level is Level.ADMIN:
             escalated = LapsePayload(**{**payload.to_json(), "escalated": True})
@@ -248,8 +246,8 @@ async def _lapses(
                     kind=ReminderKind.LAPSE,
                     subject=subject,
                     dedupe_key=f"{subject}:{recipient.account_id}:{label}",
+                    # No deadline: a warning is told once, not listed again in the digest.
                     due_at=max(p.morning(month_start, recipient), window.now),
-                    deadline=p.local_midnight(six_months, recipient.time_zone),
                     payload=what,
                 )
             )

@@ -137,7 +137,7 @@ def _lapse(tr: Translator, p: LapsePayload, names: Names) -> str:
         )
     else:
         advice = tr._("Suggestion: have a heart-to-heart talk with them soon.")
-    lines = [head, part + " " + paid, advice]
+    lines = [head, part, paid, advice]
     if p.escalated:
         lines.append(tr._("The branch secretary was told earlier."))
     lines.append(
