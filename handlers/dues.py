@@ -32,7 +32,7 @@ from handlers.dues_buttons import (
     DuesSetStandard,
     DuesVoid,
 )
-from handlers.dues_scope import led_branch, led_member, month_named
+from handlers.dues_scope import latest, led_branch, led_member, month_named
 from handlers.dues_texts import (
     arrears_text,
     current_month,
@@ -106,12 +106,14 @@ async def month_view(
                 year=year, date=context.tr.date(published.published_at.astimezone(context.tr.tz))
             )
         )
+    navigation = [(context._("‹ Previous month"), DuesMonth(branch.id, month_key(month - 1)).data)]
+    if month < latest(context):  # months ahead, as far as members may prepay
+        navigation.append(
+            (context._("Next month ›"), DuesMonth(branch.id, month_key(month + 1)).data)
+        )
     rows = [
         [(context._("✔ Tick who paid"), DuesChecklist(branch.id, month_key(month), 0).data)],
-        [
-            (context._("‹ Previous month"), DuesMonth(branch.id, month_key(month - 1)).data),
-            (context._("Next month ›"), DuesMonth(branch.id, month_key(month + 1)).data),
-        ],
+        navigation,
         [(context._("Members and standards"), DuesMembers(branch.id, 0).data)],
     ]
     if published is None and year <= now_month // 12:

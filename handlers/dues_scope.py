@@ -10,11 +10,11 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import BotContext
-from bot.dues.ledger import latest_month
+from bot.dues.ledger import Problem, latest_month
 from bot.enums import OrgKind
 from bot.rules.dues import Month, parse_month
 from handlers.common import Refused
-from handlers.dues_texts import current_month
+from handlers.dues_texts import LEDGER_PROBLEMS, current_month
 from storage import dues_queries as dq
 from storage import queries
 from storage.models import OrgUnit, Person
@@ -50,6 +50,8 @@ def latest(context: BotContext) -> Month:
 def month_named(context: BotContext, key: str) -> Month:
     """The month a button names, if it is one a ledger may show (not beyond prepayment)."""
     month = parse_month(key)
-    if month is None or month > latest(context):
+    if month is None:
         raise Refused()
+    if month > latest(context):
+        raise Refused(context._(LEDGER_PROBLEMS[Problem.TOO_FAR_AHEAD]))
     return month
