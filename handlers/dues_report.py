@@ -41,9 +41,6 @@ def _summary(context: BotContext, scope: str, collection: Collection) -> str:
             collected=money(context, collection.total("collected_fen")),
             amount=money(context, collection.total("due_fen")),
         ),
-        _("Members with earlier months unpaid: {count}").format(
-            count=collection.total("in_arrears")
-        ),
     ]
     incomplete = [line for line in collection.lines if not line.complete]
     if incomplete:
@@ -71,7 +68,6 @@ def _spreadsheet(context: BotContext, collection: Collection) -> bytes:
         _("Paid (%)"),
         _("Due (yuan)"),
         _("Collected (yuan)"),
-        _("Members with earlier months unpaid"),
     ]
     rows = [
         [
@@ -82,7 +78,6 @@ def _spreadsheet(context: BotContext, collection: Collection) -> bytes:
             line.rate if line.rate is not None else "",
             yuan(line.due_fen),
             yuan(line.collected_fen),
-            line.in_arrears,
         ]
         for line in collection.lines
     ]

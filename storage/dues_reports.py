@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import String, and_, cast, exists, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.enums import PersonStatus
 from storage.models import Account, OrgUnit, Person
 from storage.models_dues import DuesPayment, DuesStandard, LocalSetting
+from storage.models_reminders import Reminder
 
 
 def members_subquery(subtree_path: str | None) -> Any:
@@ -34,89 +35,125 @@ def members_subquery(subtree_path: str | None) -> Any:
 
 
 def standards_at(members: Any, month: int) -> Any:
-    """(person_id, amount_fen, first) for each member with a standard in force in `month`:
-    the latest one started by then, and the month of their first standard."""
+    """(person_id, branch_id, amount_fen, first) for each member with a standard in force in
+    `month`: the latest one started by then, and the month of their first standard."""
     latest = (
         select(
             DuesStandard.person_id,
+            members.c.branch_id,
             func.max(DuesStandard.from_month).label("from_month"),
             func.min(DuesStandard.from_month).label("first"),
         )
         .join(members, members.c.person_id == DuesStandard.person_id)
         .where(DuesStandard.voided_at.is_(None), DuesStandard.from_month <= month)
-        .group_by(DuesStandard.person_id)
+        .group_by(DuesStandard.person_id, members.c.branch_id)
         .subquery("latest")
     )
     return (
-        select(DuesStandard.person_id, DuesStandard.amount_fen, latest.c.first)
+        select(latest.c.person_id, latest.c.branch_id, DuesStandard.amount_fen, latest.c.first)
         .join(
-            latest,
+            DuesStandard,
             and_(
-                latest.c.person_id == DuesStandard.person_id,
-                latest.c.from_month == DuesStandard.from_month,
+                DuesStandard.person_id == latest.c.person_id,
+                DuesStandard.from_month == latest.c.from_month,
+                DuesStandard.voided_at.is_(None),
             ),
         )
-        .where(DuesStandard.voided_at.is_(None))
         .subquery("current")
     )
 
 
+def _paid_in(current: Any, month: int) -> Any:
+    """The amount a member of `current` paid for `month` (NULL: not paid); one index probe."""
+    return (
+        select(DuesPayment.amount_fen)
+        .where(
+            DuesPayment.person_id == current.c.person_id,
+            DuesPayment.month == month,
+            DuesPayment.voided_at.is_(None),
+        )
+        .scalar_subquery()
+    )
+
+
+def _owed_before(current: Any, month: int) -> Any:
+    """Months from the member's first standard up to `month` (excluded) not paid."""
+    paid = (
+        select(func.count())
+        .select_from(DuesPayment)
+        .where(
+            DuesPayment.person_id == current.c.person_id,
+            DuesPayment.voided_at.is_(None),
+            DuesPayment.month >= current.c.first,
+            DuesPayment.month < month,
+        )
+        .scalar_subquery()
+    )
+    return (month - current.c.first) - paid
+
+
 @dataclass(frozen=True, slots=True)
 class BranchCollection:
-    """One branch's collection for one month: members with a standard, those who paid, the
-    amounts due and collected (fen), and how many members owe earlier months."""
+    """One branch's collection for one month: members with a standard, those who paid, and
+    the amounts due and collected (fen)."""
 
     branch_id: int
     due_members: int
     paid_members: int
     due_fen: int
     collected_fen: int
-    in_arrears: int
 
 
 async def collection_by_branch(
     session: AsyncSession, *, subtree_path: str | None, month: int
 ) -> list[BranchCollection]:
-    """Every branch of the subtree with someone owing dues in `month` (one query)."""
+    """Every branch of the subtree with someone owing dues, or paying, in `month`.
+
+    Two aggregates, no probe per member: what is owed (each member's standard in force, by
+    their branch) and what was paid (the month's payments, by the branch that recorded them,
+    one range of an index).
+    """
     members = members_subquery(subtree_path)
-    current = standards_at(members, month)
-    paid_now = (
-        select(DuesPayment.person_id, DuesPayment.amount_fen)
-        .join(current, current.c.person_id == DuesPayment.person_id)
-        .where(DuesPayment.voided_at.is_(None), DuesPayment.month == month)
-        .subquery("paid_now")
+    latest = (
+        select(DuesStandard.person_id, func.max(DuesStandard.from_month).label("from_month"))
+        .where(DuesStandard.voided_at.is_(None), DuesStandard.from_month <= month)
+        .group_by(DuesStandard.person_id)
+        .subquery("latest")
     )
-    paid_before = (
-        select(DuesPayment.person_id, func.count().label("months"))
-        .join(current, current.c.person_id == DuesPayment.person_id)
-        .where(
-            DuesPayment.voided_at.is_(None),
-            DuesPayment.month >= current.c.first,
-            DuesPayment.month < month,
+    owed = (
+        select(members.c.branch_id, func.count(), func.sum(DuesStandard.amount_fen))
+        .select_from(latest)
+        .join(members, members.c.person_id == latest.c.person_id)
+        .join(
+            DuesStandard,
+            and_(
+                DuesStandard.person_id == latest.c.person_id,
+                DuesStandard.from_month == latest.c.from_month,
+                DuesStandard.voided_at.is_(None),
+            ),
         )
-        .group_by(DuesPayment.person_id)
-        .subquery("paid_before")
-    )
-    owed_before = (month - current.c.first) - func.coalesce(paid_before.c.months, 0)
-    query = (
-        select(
-            members.c.branch_id,
-            func.count(current.c.person_id),
-            func.count(paid_now.c.person_id),
-            func.coalesce(func.sum(current.c.amount_fen), 0),
-            func.coalesce(func.sum(paid_now.c.amount_fen), 0),
-            func.coalesce(func.sum(case((owed_before > 0, 1), else_=0)), 0),
-        )
-        .select_from(members)
-        .join(current, current.c.person_id == members.c.person_id)
-        .outerjoin(paid_now, paid_now.c.person_id == members.c.person_id)
-        .outerjoin(paid_before, paid_before.c.person_id == members.c.person_id)
         .group_by(members.c.branch_id)
-        .order_by(members.c.branch_id)
     )
+    paid = (
+        select(DuesPayment.branch_id, func.count(), func.sum(DuesPayment.amount_fen))
+        .where(DuesPayment.voided_at.is_(None), DuesPayment.month == month)
+        .group_by(DuesPayment.branch_id)
+    )
+    if subtree_path is not None and subtree_path != "/":
+        in_subtree = select(OrgUnit.id).where(
+            OrgUnit.path.startswith(subtree_path, autoescape=True)
+        )
+        paid = paid.where(DuesPayment.branch_id.in_(in_subtree))
     connection = await session.connection()
-    rows = (await connection.execute(query)).all()
-    return [BranchCollection(*(int(value) for value in row)) for row in rows]
+    figures: dict[int, list[int]] = {}
+    owed_rows: Any = (await connection.execute(owed)).all()
+    paid_rows: Any = (await connection.execute(paid)).all()
+    for branch_id, count, fen in owed_rows:
+        figures[branch_id] = [int(count), 0, int(fen or 0), 0]
+    for branch_id, count, fen in paid_rows:
+        row = figures.setdefault(branch_id, [0, 0, 0, 0])
+        row[1], row[3] = int(count), int(fen or 0)
+    return [BranchCollection(branch, *values) for branch, values in sorted(figures.items())]
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,43 +169,36 @@ class UnpaidMember:
 
 
 async def unpaid_members(
-    session: AsyncSession, *, month: int, days: Sequence[int], default_day: int
+    session: AsyncSession, *, month: int, key: str, days: Sequence[int], default_day: int
 ) -> list[UnpaidMember]:
     """Members with an account, owing dues in `month` and not having paid it, in the branches
     whose collection day is one of `days` (a branch without its own day collects on
-    `default_day`)."""
-    members = members_subquery(None)
+    `default_day`), and not yet reminded of it (`key` names the month: 2026-11)."""
+    branches = (
+        select(OrgUnit.id)
+        .outerjoin(LocalSetting, LocalSetting.org_unit_id == OrgUnit.id)
+        .where(func.coalesce(LocalSetting.dues_day, default_day).in_(list(days)))
+    )
+    members = (
+        select(Person.id.label("person_id"), Person.branch_id.label("branch_id"))
+        .where(Person.status != PersonStatus.LOST_CONTACT, Person.branch_id.in_(branches))
+        .subquery("members")
+    )
     current = standards_at(members, month)
-    paid = select(DuesPayment.person_id).where(
-        DuesPayment.voided_at.is_(None), DuesPayment.month == month
-    )
-    paid_before = (
-        select(DuesPayment.person_id, func.count().label("months"))
-        .join(current, current.c.person_id == DuesPayment.person_id)
-        .where(
-            DuesPayment.voided_at.is_(None),
-            DuesPayment.month >= current.c.first,
-            DuesPayment.month < month,
-        )
-        .group_by(DuesPayment.person_id)
-        .subquery("paid_before")
-    )
-    day = func.coalesce(LocalSetting.dues_day, default_day)
+    # Planned already (planning runs every few minutes on the collection day).
+    subject = literal("dues:") + cast(current.c.person_id, String) + literal(f":{key}")
+    planned = exists().where(Reminder.subject == subject)
     query = (
         select(
             Account.id,
             Account.time_zone,
-            members.c.person_id,
-            members.c.branch_id,
+            current.c.person_id,
+            current.c.branch_id,
             current.c.amount_fen,
-            (month - current.c.first) - func.coalesce(paid_before.c.months, 0),
+            _owed_before(current, month),
         )
-        .select_from(members)
-        .join(current, current.c.person_id == members.c.person_id)
-        .join(Account, Account.person_id == members.c.person_id)
-        .outerjoin(LocalSetting, LocalSetting.org_unit_id == members.c.branch_id)
-        .outerjoin(paid_before, paid_before.c.person_id == members.c.person_id)
-        .where(members.c.person_id.not_in(paid), day.in_(list(days)))
+        .join(Account, Account.person_id == current.c.person_id)
+        .where(~planned, _paid_in(current, month).is_(None))
     )
     rows: Any = await session.execute(query)
     return [UnpaidMember(*row) for row in rows]

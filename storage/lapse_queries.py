@@ -18,7 +18,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import String, Text, cast, exists, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.enums import PersonStatus, RequestState, RequestType
@@ -51,106 +51,137 @@ class LapseFacts:
     last_paid: dict[int, int] = field(default_factory=dict)
     last_leave: dict[int, int] = field(default_factory=dict)
     mobile_ended: dict[int, dt.datetime] = field(default_factory=dict)
-    # (branch id, day, absences) of the candidates' branches' activities since the look-back.
-    activities: list[tuple[int, dt.date, list[dict[str, Any]]]] = field(default_factory=list)
 
 
-def _candidates(window_start: int, arrived_before: dt.datetime, subtree_path: str | None) -> Any:
-    first_standard = (
-        select(func.min(DuesStandard.from_month))
-        .where(DuesStandard.person_id == Person.id, DuesStandard.voided_at.is_(None))
-        .scalar_subquery()
-    )
+def _unpaid(window_start: int, arrived_before: dt.datetime, subtree_path: str | None) -> Any:
+    """Members on a roster long enough, with nothing paid for a month from `window_start` on:
+    one index probe each, materialised so the costlier checks run on these only."""
     paid = exists().where(
         DuesPayment.person_id == Person.id,
         DuesPayment.voided_at.is_(None),
         DuesPayment.month >= window_start,
     )
+    query = select(
+        Person.id.label("person_id"),
+        Person.branch_id.label("branch_id"),
+        Person.created_at.label("arrived_at"),
+        Person.status.label("status"),
+    ).where(
+        Person.branch_id.is_not(None),
+        Person.status != PersonStatus.LOST_CONTACT,
+        Person.created_at < arrived_before,
+        ~paid,
+    )
+    if subtree_path is not None and subtree_path != "/":
+        query = query.where(
+            Person.branch_id.in_(
+                select(OrgUnit.id).where(OrgUnit.path.startswith(subtree_path, autoescape=True))
+            )
+        )
+    return query.cte("unpaid").prefix_with("MATERIALIZED")
+
+
+def _candidates(window_start: int, arrived_before: dt.datetime, subtree_path: str | None) -> Any:
+    unpaid = _unpaid(window_start, arrived_before, subtree_path)
+    person = unpaid.c.person_id
+    first_standard = (
+        select(func.min(DuesStandard.from_month))
+        .where(DuesStandard.person_id == person, DuesStandard.voided_at.is_(None))
+        .scalar_subquery()
+    )
+    last_paid = (
+        select(func.max(DuesPayment.month))
+        .where(DuesPayment.person_id == person, DuesPayment.voided_at.is_(None))
+        .scalar_subquery()
+    )
+    last_leave = (
+        select(func.max(MemberLeave.last_month))
+        .where(MemberLeave.person_id == person, MemberLeave.voided_at.is_(None))
+        .scalar_subquery()
+    )
     on_leave = exists().where(
-        MemberLeave.person_id == Person.id,
+        MemberLeave.person_id == person,
         MemberLeave.voided_at.is_(None),
         MemberLeave.last_month >= window_start,
     )
-    away = exists().where(
-        RelinkRequest.person_id == Person.id,
+    away = select(RelinkRequest.person_id).where(
         RelinkRequest.type == RequestType.MOBILE,
         RelinkRequest.state.in_(AWAY_STATES),
+        RelinkRequest.person_id.is_not(None),
     )
-    query = (
-        select(
-            Person.id.label("person_id"),
-            Person.branch_id.label("branch_id"),
-            OrgUnit.path.label("branch_path"),
-            Person.created_at.label("arrived_at"),
-            Person.status.label("status"),
-            first_standard.label("first_standard"),
-        )
-        .join(OrgUnit, OrgUnit.id == Person.branch_id)
+    mobile_ended = (
+        select(func.max(func.coalesce(RelinkRequest.completed_at, RelinkRequest.updated_at)))
         .where(
-            Person.status != PersonStatus.LOST_CONTACT,
-            Person.created_at < arrived_before,
+            RelinkRequest.person_id == person,
+            RelinkRequest.type == RequestType.MOBILE,
+            RelinkRequest.accepted_by.is_not(None),
+        )
+        .scalar_subquery()
+    )
+    return (
+        select(
+            person,
+            unpaid.c.branch_id,
+            OrgUnit.path,
+            unpaid.c.arrived_at,
+            unpaid.c.status,
+            first_standard,
+            last_paid,
+            last_leave,
+            mobile_ended,
+        )
+        .join(OrgUnit, OrgUnit.id == unpaid.c.branch_id)
+        .where(
             # Only members whose dues the ledger keeps, since before the window.
             first_standard < window_start,
-            ~paid,
             ~on_leave,
-            ~away,
+            person.not_in(away),
         )
     )
-    if subtree_path is not None and subtree_path != "/":
-        query = query.where(OrgUnit.path.startswith(subtree_path, autoescape=True))
-    return query.subquery("candidates")
 
 
-async def lapse_facts(
+async def lapse_candidates(
     session: AsyncSession,
     *,
     window_start: int,
     arrived_before: dt.datetime,
-    activities_since: dt.date,
     subtree_path: str | None = None,
 ) -> LapseFacts:
-    """The candidates and what might cover their months (see the module's docstring)."""
-    cand = _candidates(window_start, arrived_before, subtree_path)
+    """The candidates, with their last paid month, leave and mobile reports (one query)."""
     facts = LapseFacts()
-    rows: Any = await session.execute(select(cand))
-    for person_id, branch_id, path, arrived_at, status, first in rows:
-        mobile = status is PersonStatus.MOBILE
-        facts.candidates.append(Candidate(person_id, branch_id, path, arrived_at, mobile, first))
-    if not facts.candidates:
-        return facts
-    paid = await session.execute(
-        select(DuesPayment.person_id, func.max(DuesPayment.month))
-        .join(cand, cand.c.person_id == DuesPayment.person_id)
-        .where(DuesPayment.voided_at.is_(None))
-        .group_by(DuesPayment.person_id)
-    )
-    facts.last_paid = {person: month for person, month in paid}
-    leave = await session.execute(
-        select(MemberLeave.person_id, func.max(MemberLeave.last_month))
-        .join(cand, cand.c.person_id == MemberLeave.person_id)
-        .where(MemberLeave.voided_at.is_(None))
-        .group_by(MemberLeave.person_id)
-    )
-    facts.last_leave = {person: month for person, month in leave}
-    ended = await session.execute(
-        select(
-            RelinkRequest.person_id,
-            func.max(func.coalesce(RelinkRequest.completed_at, RelinkRequest.updated_at)),
-        )
-        .join(cand, cand.c.person_id == RelinkRequest.person_id)
-        .where(RelinkRequest.type == RequestType.MOBILE, RelinkRequest.accepted_by.is_not(None))
-        .group_by(RelinkRequest.person_id)
-    )
-    facts.mobile_ended = {
-        person: when for person, when in ended if person is not None and when is not None
-    }
-    branches = select(cand.c.branch_id).distinct()
-    activities: Any = await session.execute(
-        select(Activity.branch_id, Activity.day, Activity.absences).where(
-            Activity.branch_id.in_(branches),
-            Activity.voided.is_(False),
-            Activity.day >= activities_since,
-        )
-    )
-    facts.activities = [(branch, day, list(absences or ())) for branch, day, absences in activities]
+    rows: Any = await session.execute(_candidates(window_start, arrived_before, subtree_path))
+    for person, branch, path, arrived, status, first, paid, leave, ended in rows:
+        mobile = status is PersonStatus.MOBILE or status == PersonStatus.MOBILE.value
+        facts.candidates.append(Candidate(person, branch, path, arrived, mobile, first))
+        if paid is not None:
+            facts.last_paid[person] = paid
+        if leave is not None:
+            facts.last_leave[person] = leave
+        if ended is not None:
+            facts.mobile_ended[person] = ended
     return facts
+
+
+async def candidate_activities(
+    session: AsyncSession,
+    *,
+    window_start: int,
+    arrived_before: dt.datetime,
+    since: dt.date,
+    subtree_path: str | None = None,
+) -> list[tuple[int, dt.date | str, str]]:
+    """(branch id, day, absences) of the activities since `since` of the branches of the
+    members with nothing paid in the window: undecoded (the day as text, the absences as
+    stored JSON), since most rows never need decoding."""
+    unpaid = _unpaid(window_start, arrived_before, subtree_path)
+    connection = await session.connection()
+    rows: Any = await connection.execute(
+        select(
+            Activity.branch_id, type_coerce(Activity.day, String), cast(Activity.absences, Text)
+        ).where(
+            Activity.voided.is_(False),
+            Activity.day >= since,
+            Activity.branch_id.in_(select(unpaid.c.branch_id)),
+        )
+    )
+    return [(branch, day, absences or "[]") for branch, day, absences in rows]

@@ -83,7 +83,15 @@ class DuesPayment(Base):
             sqlite_where=IN_FORCE,
             postgresql_where=IN_FORCE,
         ),
-        Index("ix_dues_payments_branch_id_month", "branch_id", "month"),
+        # A month's collection per branch is one range of this index (amounts included).
+        Index(
+            "ix_dues_payments_month_branch_id",
+            "month",
+            "branch_id",
+            "amount_fen",
+            sqlite_where=IN_FORCE,
+            postgresql_where=IN_FORCE,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

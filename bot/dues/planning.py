@@ -96,7 +96,11 @@ async def _members(
         days_by_month[month_of(day)].append(day.day)
     for month, days in days_by_month.items():
         rows = await dr.unpaid_members(
-            session, month=month, days=days, default_day=settings.dues_collection_day
+            session,
+            month=month,
+            key=month_key(month),
+            days=days,
+            default_day=settings.dues_collection_day,
         )
         for row in rows:
             period = period_of(book, paths.get(row.branch_id, "/"))

@@ -30,7 +30,6 @@ class BranchLine:
     paid_members: int = 0
     due_fen: int = 0
     collected_fen: int = 0
-    in_arrears: int = 0
 
     @property
     def rate(self) -> Decimal | None:
@@ -89,7 +88,6 @@ async def subtree_collection(
                         row.paid_members,
                         row.due_fen,
                         row.collected_fen,
-                        row.in_arrears,
                     )
                 )
     return Collection(month, lines)

@@ -123,7 +123,9 @@ def _lapse(tr: Translator, p: LapsePayload, names: Names) -> str:
             month=month_label(tr, p.last_part)
         )
         if p.last_part
-        else tr._("No organisational life of theirs is recorded.")
+        else tr._("No organisational life of theirs is recorded since {month}.").format(
+            month=month_label(tr, p.since)
+        )
     )
     paid = (
         tr._("Dues paid up to: {month}.").format(month=month_label(tr, p.last_paid))

@@ -82,7 +82,13 @@ def upgrade() -> None:
         sqlite_where=IN_FORCE,
         postgresql_where=IN_FORCE,
     )
-    op.create_index("ix_dues_payments_branch_id_month", "dues_payments", ["branch_id", "month"])
+    op.create_index(
+        "ix_dues_payments_month_branch_id",
+        "dues_payments",
+        ["month", "branch_id", "amount_fen"],
+        sqlite_where=IN_FORCE,
+        postgresql_where=IN_FORCE,
+    )
     op.create_table(
         "dues_accounts",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -144,7 +150,7 @@ def downgrade() -> None:
     op.drop_index("ix_member_leaves_person_id", table_name="member_leaves")
     op.drop_table("member_leaves")
     op.drop_table("dues_accounts")
-    op.drop_index("ix_dues_payments_branch_id_month", table_name="dues_payments")
+    op.drop_index("ix_dues_payments_month_branch_id", table_name="dues_payments")
     op.drop_index("ux_dues_payments_person_month", table_name="dues_payments")
     op.drop_table("dues_payments")
     op.drop_index("ux_dues_standards_person_month", table_name="dues_standards")
