@@ -7,8 +7,10 @@ admin above at `escalate` months (default 5), once per episode, and people decid
 A month is *covered* when the member took part in organisational life (present or excused at
 a logged activity of their branch), had the month's dues paid (prepaid months included), was
 on recorded leave, or was away with an accepted mobile report. Only whole months count: the
-month in progress is never missing. Months up to the member's arrival on the roster (the
-`baseline`) never count either, so a roster imported today raises nothing about last year.
+month in progress is never missing. Months up to the member's arrival on the roster, or
+before the ledger kept their dues (the `baseline`), never count either, so a roster imported
+today raises nothing about last year; members whose dues the ledger does not keep are not
+judged at all.
 
 An episode is the run of missing months after the last covered one; it is named by its first
 missing month, so taking part or paying ends it, and a later gap is a new episode.
