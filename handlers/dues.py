@@ -116,7 +116,7 @@ async def month_view(
         navigation,
         [(context._("Members and standards"), DuesMembers(branch.id, 0).data)],
     ]
-    if published is None and year <= now_month // 12:
+    if published is None and year in (now_month // 12, now_month // 12 - 1):
         rows.append(
             [
                 (

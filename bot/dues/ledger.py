@@ -289,8 +289,8 @@ async def record_leave(
     reason: LeaveReason,
     actor: Account | None,
 ) -> MemberLeave:
-    """Months a member is excused from organisational life (audited without the reason's
-    details: only its kind)."""
+    """Months a member is excused from organisational life (audited without the reason:
+    sick leave is health data)."""
     leave = await dq.add_leave(
         session,
         person_id=person.id,
