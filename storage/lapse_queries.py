@@ -1,13 +1,14 @@
-"""The facts of the lapse early warning, read set-based for a whole organisation.
+"""The facts of the lapse early warning, read in one set-based statement for a whole
+organisation.
 
 First the *candidates*: members on a roster long enough to have missed `warn` whole months,
-whose dues the ledger keeps (a standard from before the window), with no dues paid for any
-month from the window's start on, no leave reaching into it, and not away with an accepted
-mobile report. Most members pay monthly, so this anti-join leaves few.
-Then, for the candidates only (the same subquery, never a list of ids), what else might cover
-a month: their last paid month, leave, mobile reports that ended, and their branches'
-activities with the named absentees (whether a member took part is decided from those in
-Python: a member named absent without a reason missed the meeting).
+with no dues paid for any month from the window's start on (one index probe each; most members
+pay monthly, so few are left), whose dues the ledger keeps (a standard from before the
+window), with no leave reaching into the window and not away with an accepted mobile report.
+For those only: their last paid month, last leave, the end of earlier mobile reports, and the
+activities of their branch after the last month those cover (a meeting before it changes
+nothing), with the stored absences. Whether a member took part is decided from those in
+Python: a member named absent without a reason missed the meeting.
 
 Functions take the session first and never commit.
 """
@@ -18,7 +19,18 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, Text, cast, exists, func, select, type_coerce
+from sqlalchemy import (
+    String,
+    Text,
+    and_,
+    case,
+    cast,
+    exists,
+    extract,
+    func,
+    select,
+    type_coerce,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.enums import PersonStatus, RequestState, RequestType
@@ -30,9 +42,10 @@ from storage.models_relink import RelinkRequest
 AWAY_STATES = (RequestState.ACCEPTED, RequestState.ACTIVE)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Candidate:
-    """A member who paid nothing for the window's months."""
+    """A member who paid nothing for the window's months, what else covers their months, and
+    their branch's activities since (day as ISO text, absences as stored JSON)."""
 
     person_id: int
     branch_id: int
@@ -41,16 +54,10 @@ class Candidate:
     mobile: bool
     # The first month the ledger holds a standard for: months before it are not missing dues.
     first_standard: int
-
-
-@dataclass(slots=True)
-class LapseFacts:
-    """What might still cover a candidate's months."""
-
-    candidates: list[Candidate] = field(default_factory=list)
-    last_paid: dict[int, int] = field(default_factory=dict)
-    last_leave: dict[int, int] = field(default_factory=dict)
-    mobile_ended: dict[int, dt.datetime] = field(default_factory=dict)
+    last_paid: int | None
+    last_leave: int | None
+    mobile_ended: dt.datetime | None
+    activities: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _unpaid(window_start: int, arrived_before: dt.datetime, subtree_path: str | None) -> Any:
@@ -82,21 +89,12 @@ def _unpaid(window_start: int, arrived_before: dt.datetime, subtree_path: str | 
 
 
 def _candidates(window_start: int, arrived_before: dt.datetime, subtree_path: str | None) -> Any:
+    """The candidates with their facts, materialised (joined with activities next)."""
     unpaid = _unpaid(window_start, arrived_before, subtree_path)
     person = unpaid.c.person_id
     first_standard = (
         select(func.min(DuesStandard.from_month))
         .where(DuesStandard.person_id == person, DuesStandard.voided_at.is_(None))
-        .scalar_subquery()
-    )
-    last_paid = (
-        select(func.max(DuesPayment.month))
-        .where(DuesPayment.person_id == person, DuesPayment.voided_at.is_(None))
-        .scalar_subquery()
-    )
-    last_leave = (
-        select(func.max(MemberLeave.last_month))
-        .where(MemberLeave.person_id == person, MemberLeave.voided_at.is_(None))
         .scalar_subquery()
     )
     on_leave = exists().where(
@@ -109,26 +107,30 @@ def _candidates(window_start: int, arrived_before: dt.datetime, subtree_path: st
         RelinkRequest.state.in_(AWAY_STATES),
         RelinkRequest.person_id.is_not(None),
     )
-    mobile_ended = (
-        select(func.max(func.coalesce(RelinkRequest.completed_at, RelinkRequest.updated_at)))
-        .where(
-            RelinkRequest.person_id == person,
-            RelinkRequest.type == RequestType.MOBILE,
-            RelinkRequest.accepted_by.is_not(None),
-        )
-        .scalar_subquery()
-    )
     return (
         select(
-            person,
+            person.label("person_id"),
             unpaid.c.branch_id,
-            OrgUnit.path,
+            OrgUnit.path.label("branch_path"),
             unpaid.c.arrived_at,
             unpaid.c.status,
-            first_standard,
-            last_paid,
-            last_leave,
-            mobile_ended,
+            first_standard.label("first_standard"),
+            select(func.max(DuesPayment.month))
+            .where(DuesPayment.person_id == person, DuesPayment.voided_at.is_(None))
+            .scalar_subquery()
+            .label("last_paid"),
+            select(func.max(MemberLeave.last_month))
+            .where(MemberLeave.person_id == person, MemberLeave.voided_at.is_(None))
+            .scalar_subquery()
+            .label("last_leave"),
+            select(func.max(func.coalesce(RelinkRequest.completed_at, RelinkRequest.updated_at)))
+            .where(
+                RelinkRequest.person_id == person,
+                RelinkRequest.type == RequestType.MOBILE,
+                RelinkRequest.accepted_by.is_not(None),
+            )
+            .scalar_subquery()
+            .label("mobile_ended"),
         )
         .join(OrgUnit, OrgUnit.id == unpaid.c.branch_id)
         .where(
@@ -137,6 +139,8 @@ def _candidates(window_start: int, arrived_before: dt.datetime, subtree_path: st
             ~on_leave,
             person.not_in(away),
         )
+        .cte("candidates")
+        .prefix_with("MATERIALIZED")
     )
 
 
@@ -145,43 +149,53 @@ async def lapse_candidates(
     *,
     window_start: int,
     arrived_before: dt.datetime,
+    activities_since: dt.date,
     subtree_path: str | None = None,
-) -> LapseFacts:
-    """The candidates, with their last paid month, leave and mobile reports (one query)."""
-    facts = LapseFacts()
-    rows: Any = await session.execute(_candidates(window_start, arrived_before, subtree_path))
-    for person, branch, path, arrived, status, first, paid, leave, ended in rows:
-        mobile = status is PersonStatus.MOBILE or status == PersonStatus.MOBILE.value
-        facts.candidates.append(Candidate(person, branch, path, arrived, mobile, first))
-        if paid is not None:
-            facts.last_paid[person] = paid
-        if leave is not None:
-            facts.last_leave[person] = leave
-        if ended is not None:
-            facts.mobile_ended[person] = ended
-    return facts
-
-
-async def candidate_activities(
-    session: AsyncSession,
-    *,
-    window_start: int,
-    arrived_before: dt.datetime,
-    since: dt.date,
-    subtree_path: str | None = None,
-) -> list[tuple[int, dt.date | str, str]]:
-    """(branch id, day, absences) of the activities since `since` of the branches of the
-    members with nothing paid in the window: undecoded (the day as text, the absences as
-    stored JSON), since most rows never need decoding."""
-    unpaid = _unpaid(window_start, arrived_before, subtree_path)
-    connection = await session.connection()
-    rows: Any = await connection.execute(
+) -> list[Candidate]:
+    """The candidates, each with their facts and their branch's activities since the last
+    month covered by their dues or leave (and not before `activities_since`)."""
+    cand = _candidates(window_start, arrived_before, subtree_path)
+    # The latest month the ledger or leave covers; the roster arrival and mobile reports are
+    # added in Python (so this may read a little more than needed, never less).
+    paid = func.coalesce(cand.c.last_paid, cand.c.first_standard - 1)
+    floor = case((cand.c.last_leave > paid, cand.c.last_leave), else_=paid)
+    month = extract("year", Activity.day) * 12 + extract("month", Activity.day) - 1
+    query = (
         select(
-            Activity.branch_id, type_coerce(Activity.day, String), cast(Activity.absences, Text)
-        ).where(
-            Activity.voided.is_(False),
-            Activity.day >= since,
-            Activity.branch_id.in_(select(unpaid.c.branch_id)),
+            cand.c.person_id,
+            cand.c.branch_id,
+            cand.c.branch_path,
+            cand.c.arrived_at,
+            cand.c.status,
+            cand.c.first_standard,
+            cand.c.last_paid,
+            cand.c.last_leave,
+            cand.c.mobile_ended,
+            type_coerce(Activity.day, String),
+            cast(Activity.absences, Text),
+        )
+        .select_from(cand)
+        .outerjoin(
+            Activity,
+            and_(
+                Activity.branch_id == cand.c.branch_id,
+                Activity.voided.is_(False),
+                Activity.day >= activities_since,
+                month > floor,
+            ),
         )
     )
-    return [(branch, day, absences or "[]") for branch, day, absences in rows]
+    found: dict[int, Candidate] = {}
+    rows: Any = await session.execute(query)
+    for person, branch, path, arrived, status, first, paid, leave, ended, day, raw in rows:
+        candidate = found.get(person)
+        if candidate is None:
+            mobile = status is PersonStatus.MOBILE or status == PersonStatus.MOBILE.value
+            candidate = found[person] = Candidate(
+                person, branch, path, arrived, mobile, first, paid, leave, ended
+            )
+        if day is not None:
+            # SQLite gives the day as its ISO text, PostgreSQL's driver as a date.
+            text = day if isinstance(day, str) else day.isoformat()
+            candidate.activities.append((text, raw or "[]"))
+    return list(found.values())

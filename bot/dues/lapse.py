@@ -6,8 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -65,58 +63,32 @@ def _decoded(raw: str) -> dict[int, bool]:
     return named
 
 
-def _month_of_day(day: dt.date | str) -> Month:
-    if isinstance(day, dt.date):
-        return month_of(day)
-    return int(day[0:4]) * 12 + int(day[5:7]) - 1
+def took_part(person: int, activities: list[tuple[str, str]]) -> int | None:
+    """The last month (index) the person took part in one of their branch's activities (not
+    named absent, or absent with a reason); activities as (ISO day, stored absences JSON).
 
-
-def participation(
-    activities: list[tuple[int, dt.date | str, str]],
-) -> Callable[[int, int], Month | None]:
-    """A function (branch, person) -> the last month the person took part in organisational
-    life at a logged activity of their branch (not named absent, or absent with a reason).
-
-    Absences are stored JSON text: a row is read for the ids it names only when a candidate
-    of its branch gets to it, and decoded only when it names that candidate; each at most once.
+    Most rows do not name the member at all: a substring test settles those, and only a row
+    naming them is read (its flat absence objects, by two regexes).
     """
-    held: dict[int, list[tuple[Month, int]]] = defaultdict(list)
-    for index, (branch, day, _raw) in enumerate(activities):
-        held[branch].append((_month_of_day(day), index))
-    for meetings in held.values():
-        meetings.sort(reverse=True)
-    mentioned: dict[int, frozenset[int]] = {}
-    parsed: dict[int, dict[int, bool]] = {}
-
-    def last(branch: int, person: int) -> Month | None:
-        for month, index in held.get(branch, ()):
-            ids = mentioned.get(index)
-            if ids is None:
-                raw = activities[index][2]
-                ids = mentioned[index] = frozenset(int(i) for i in _MENTION.findall(raw))
-            if person not in ids:
-                return month
-            named = parsed.get(index)
-            if named is None:
-                named = parsed[index] = _named(activities[index][2])
-            if named.get(person, True):
-                return month
-        return None
-
-    return last
+    digits = str(person)
+    for day, raw in sorted(activities, reverse=True):
+        if digits in raw:
+            named = _named(raw)
+            if person in named and not named[person]:
+                continue
+        return int(day[0:4]) * 12 + int(day[5:7]) - 1
+    return None
 
 
-def _floor(candidate: lq.Candidate, facts: lq.LapseFacts, tz: dt.tzinfo) -> Month:
+def _floor(candidate: lq.Candidate, tz: dt.tzinfo) -> Month:
     """The last month covered by anything but organisational life (or never missing)."""
-    ended = facts.mobile_ended.get(candidate.person_id)
+    ended = candidate.mobile_ended
     away = month_of(ended.astimezone(tz).date()) if ended is not None else None
     arrival = month_of(candidate.arrived_at.astimezone(tz).date())
     # Months before the member came onto the roster, or before the ledger kept their dues,
     # are never missing.
     baseline = max(arrival, candidate.first_standard - 1)
-    covered = last_covered(
-        [facts.last_paid.get(candidate.person_id), facts.last_leave.get(candidate.person_id), away]
-    )
+    covered = last_covered([candidate.last_paid, candidate.last_leave, away])
     return max(baseline, covered) if covered is not None else baseline
 
 
@@ -136,43 +108,31 @@ async def lapse_scan(
     arrived_before = dt.datetime.combine(first_day(window_start), dt.time(), tzinfo=tz).astimezone(
         dt.UTC
     )
-    facts = await lq.lapse_candidates(
+    candidates = await lq.lapse_candidates(
         session,
         window_start=window_start,
         arrived_before=arrived_before,
+        activities_since=first_day(reference - LOOKBACK_MONTHS + 1),
         subtree_path=subtree_path,
     )
-    if not facts.candidates:
-        return []
-    floors = {c.person_id: _floor(c, facts, tz) for c in facts.candidates}
-    # Taking part before a member's floor changes nothing: read activities from the earliest
-    # month after one (within the look-back).
-    since = max(min(floors.values()) + 1, reference - LOOKBACK_MONTHS + 1)
-    took_part = participation(
-        await lq.candidate_activities(
-            session,
-            window_start=window_start,
-            arrived_before=arrived_before,
-            since=first_day(since),
-            subtree_path=subtree_path,
-        )
-    )
     found = []
-    for candidate in facts.candidates:
-        person, branch = candidate.person_id, candidate.branch_id
-        last_part = took_part(branch, person)
-        missing = gap(last_covered([last_part]), floors[person], reference)
+    for candidate in candidates:
+        floor = _floor(candidate, tz)
+        last_part = took_part(candidate.person_id, candidate.activities)
+        if last_part is not None and last_part <= floor:
+            last_part = None  # before the months missing: it names nothing
+        missing = gap(last_part, floor, reference)
         reached = level(missing, warn=warn, escalate=escalate)
         if reached is not Level.NONE:
             found.append(
                 Lapse(
-                    person,
-                    branch,
+                    candidate.person_id,
+                    candidate.branch_id,
                     candidate.branch_path,
                     missing,
                     reached,
                     last_part,
-                    facts.last_paid.get(person),
+                    candidate.last_paid,
                     candidate.mobile,
                 )
             )
