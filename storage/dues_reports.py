@@ -12,13 +12,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, and_, cast, exists, func, literal, select
+from sqlalchemy import BigInteger, String, and_, cast, exists, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.enums import PersonStatus
 from storage.models import Account, OrgUnit, Person
 from storage.models_dues import DuesPayment, DuesStandard, LocalSetting
 from storage.models_reminders import Reminder
+
+# Above any amount (MAX_FEN is 10**7): from_month * PACK + amount_fen orders by the month.
+PACK = 10**10
 
 
 def members_subquery(subtree_path: str | None) -> Any:
@@ -114,24 +117,21 @@ async def collection_by_branch(
     one range of an index).
     """
     members = members_subquery(subtree_path)
+    # The standard in force is the one with the latest start: packing the start above the
+    # amount makes it one max() per member, without joining the standards again (which
+    # PostgreSQL misestimates into a nested loop over every member).
+    pack = literal(PACK, BigInteger)
+    packed = cast(DuesStandard.from_month, BigInteger) * pack + DuesStandard.amount_fen
     latest = (
-        select(DuesStandard.person_id, func.max(DuesStandard.from_month).label("from_month"))
+        select(DuesStandard.person_id, func.max(packed).label("packed"))
         .where(DuesStandard.voided_at.is_(None), DuesStandard.from_month <= month)
         .group_by(DuesStandard.person_id)
         .subquery("latest")
     )
     owed = (
-        select(members.c.branch_id, func.count(), func.sum(DuesStandard.amount_fen))
+        select(members.c.branch_id, func.count(), func.sum(latest.c.packed % pack))
         .select_from(latest)
         .join(members, members.c.person_id == latest.c.person_id)
-        .join(
-            DuesStandard,
-            and_(
-                DuesStandard.person_id == latest.c.person_id,
-                DuesStandard.from_month == latest.c.from_month,
-                DuesStandard.voided_at.is_(None),
-            ),
-        )
         .group_by(members.c.branch_id)
     )
     paid = (

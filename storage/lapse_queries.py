@@ -186,7 +186,9 @@ async def lapse_candidates(
         )
     )
     found: dict[int, Candidate] = {}
-    rows: Any = await session.execute(query)
+    # A Core execution: tens of thousands of rows need no ORM row processing.
+    connection = await session.connection()
+    rows: Any = await connection.execute(query)
     for person, branch, path, arrived, status, first, paid, leave, ended, day, raw in rows:
         candidate = found.get(person)
         if candidate is None:

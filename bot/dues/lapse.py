@@ -63,20 +63,34 @@ def _decoded(raw: str) -> dict[int, bool]:
     return named
 
 
+def _absence(raw: str, person: int) -> bool | None:
+    """How stored absences name the person: None (not named), True (absent with a reason:
+    excused) or False (absent without one). Read with string searches in the form json.dumps
+    writes (`{"person_id": 12, "name": ..., "reason": null}`); anything else is decoded."""
+    if '"person_id": ' not in raw:
+        return _named(raw).get(person) if '"person_id"' in raw else None
+    needle = f'"person_id": {person}'
+    start = raw.find(needle)
+    while start != -1:
+        end = start + len(needle)
+        if end < len(raw) and raw[end].isdigit():
+            start = raw.find(needle, end)
+            continue
+        entry = raw[raw.rfind("{", 0, start) : raw.find("}", end) + 1]
+        if '"reason": null' in entry:
+            return False
+        if '"reason": "' in entry:
+            return True
+        return _named(raw).get(person)
+    return None
+
+
 def took_part(person: int, activities: list[tuple[str, str]]) -> int | None:
     """The last month (index) the person took part in one of their branch's activities (not
-    named absent, or absent with a reason); activities as (ISO day, stored absences JSON).
-
-    Most rows do not name the member at all: a substring test settles those, and only a row
-    naming them is read (its flat absence objects, by two regexes).
-    """
-    digits = str(person)
+    named absent, or absent with a reason); activities as (ISO day, stored absences JSON)."""
     for day, raw in sorted(activities, reverse=True):
-        if digits in raw:
-            named = _named(raw)
-            if person in named and not named[person]:
-                continue
-        return int(day[0:4]) * 12 + int(day[5:7]) - 1
+        if _absence(raw, person) is not False:
+            return int(day[0:4]) * 12 + int(day[5:7]) - 1
     return None
 
 
