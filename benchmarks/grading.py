@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import _common  # noqa: F401  (this checkout's code, not the virtualenv's editable install)
 from sqlalchemy import insert, update
 
 from bot.enums import OrgKind, SurveyGroup

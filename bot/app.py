@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import warnings
 from typing import Any
@@ -26,13 +27,14 @@ from bot.config import SUPPORTED_LOCALES, Settings
 from bot.context import SERVICES_KEY, BotContext, Services
 from bot.delivery import DELIVERY_KEY, GATE_KEY, GateRateLimiter, gate_for
 from bot.i18n import Translator, load_catalogs
+from bot.logs import install_redaction
 from bot.notices import notice_delivery
 from bot.persistence import DatabasePersistence
 from bot.relink import jobs as relink_jobs
 from bot.reminders.engine import REMINDERS_KEY, ReminderEngine, schedule
 from bot.retention import schedule_retention
 from bot.transport import AiohttpRequest
-from bot.updates import PerChatUpdateProcessor
+from bot.updates import PerChatUpdateProcessor, ask_to_slow_down
 from handlers import (
     access_admin,
     activity,
@@ -59,6 +61,7 @@ from handlers import (
     notices,
     notify,
     privacy,
+    private_chats,
     profile,
     relink,
     relink_list,
@@ -88,10 +91,13 @@ warnings.filterwarnings(
 
 def build_application(settings: Settings, *, rate_limit: bool = True) -> ZhibuApp:
     """Build the bot: services, defaults, persistence and handlers."""
+    # No log record of the bot's process carries people's data (bot/logs.py).
+    install_redaction()
     load_catalogs()
     engine = create_engine(settings.database_url)
     services = Services(settings=settings, db=session_factory(engine))
     token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+    updates = PerChatUpdateProcessor(backlog=settings.chat_backlog)
     builder = (
         ApplicationBuilder()
         .token(token)
@@ -103,7 +109,7 @@ def build_application(settings: Settings, *, rate_limit: bool = True) -> ZhibuAp
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
         .context_types(ContextTypes(context=BotContext))
         .persistence(DatabasePersistence(services.db))
-        .concurrent_updates(PerChatUpdateProcessor())
+        .concurrent_updates(updates)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
@@ -113,6 +119,7 @@ def build_application(settings: Settings, *, rate_limit: bool = True) -> ZhibuAp
         # Interactive replies take a slot first (before broadcasts); retries once on a 429.
         builder = builder.rate_limiter(GateRateLimiter(gate, max_retries=1))
     application: ZhibuApp = builder.build()
+    updates.on_overflow = functools.partial(ask_to_slow_down, application.bot, settings)
     application.bot_data[SERVICES_KEY] = services
     application.bot_data["zhibu.engine"] = engine
     application.bot_data[GATE_KEY] = gate
@@ -122,6 +129,9 @@ def build_application(settings: Settings, *, rate_limit: bool = True) -> ZhibuAp
 
 def add_handlers(application: ZhibuApp) -> None:
     """Every handler, in the order PTB tries them: conversations, commands, then catch-alls."""
+    # Before anything else: outside private chats nothing answers, the bot says so and leaves.
+    # A group of its own: PTB runs one handler per group, and this one looks at every update.
+    application.add_handler(private_chats.handler(), group=-2)
     # Buttons on delivered notices work whatever conversation the reader is in.
     for notice_handler in notices.handlers():
         application.add_handler(notice_handler)

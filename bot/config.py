@@ -8,12 +8,21 @@ import secrets
 import zoneinfo
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SUPPORTED_LOCALES = ("zh_Hans", "en")
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///data/zhibu.sqlite3"
+MIN_WEBHOOK_SECRET = 32
 
 
 class Settings(BaseSettings):
@@ -46,6 +55,9 @@ class Settings(BaseSettings):
     # after this many days.
     retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
     log_level: str = "INFO"
+    # Updates of one chat waiting for their turn; beyond this they are dropped (and the chat
+    # is asked once to slow down), so one chat cannot bury the bot in work.
+    chat_backlog: Annotated[int, Field(ge=1, le=1000)] = 20
     # Local rule: a transfer letter is valid 10 days in the city, 30 outside, 3 months at most.
     relink_letter_days: Annotated[int, Field(ge=1, le=90)] = 30
     # Relink requests an account may file or withdraw in the window: each reaches secretaries.
@@ -157,13 +169,54 @@ class Settings(BaseSettings):
     @field_validator("webhook_secret")
     @classmethod
     def _telegram_secret_alphabet(cls, value: SecretStr | None) -> SecretStr | None:
-        # Telegram accepts 1-256 characters of A-Z, a-z, 0-9, _ and - in secret_token.
+        # Telegram accepts 1-256 characters of A-Z, a-z, 0-9, _ and - in secret_token; the
+        # secret is all that keeps forged updates out, so it must not be guessable.
         if value is None:
             return None
         secret = value.get_secret_value()
-        if not 1 <= len(secret) <= 256 or not all(c.isalnum() or c in "_-" for c in secret):
-            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        if not len(secret) <= 256 or not all(
+            c.isascii() and (c.isalnum() or c in "_-") for c in secret
+        ):
+            raise ValueError("must be up to 256 characters of A-Z, a-z, 0-9, _ and -")
+        if len(secret) < MIN_WEBHOOK_SECRET:
+            raise ValueError(
+                f"must be at least {MIN_WEBHOOK_SECRET} characters "
+                "(for example the output of: openssl rand -hex 32)"
+            )
         return value
+
+    @field_validator("bot_api_url")
+    @classmethod
+    def _bot_api_base(cls, value: str) -> str:
+        # Both conventions: a Bot API server's own base URL (as a local server's documentation
+        # gives it: http://127.0.0.1:8081) and PTB's, which ends in /bot (the token follows).
+        url = value.strip().rstrip("/")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                "must be an http(s) URL such as https://api.telegram.org or http://127.0.0.1:8081"
+            )
+        return url if url.endswith("/bot") else f"{url}/bot"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        problems = []
+        if self.delivery_rate > self.telegram_rate_limit:
+            problems.append(
+                f"ZHIBU_DELIVERY_RATE ({self.delivery_rate:g}/s) is above "
+                f"ZHIBU_TELEGRAM_RATE_LIMIT ({self.telegram_rate_limit}/s): broadcasts cannot go "
+                "faster than Telegram allows; lower it (the default, 25, leaves room for replies)"
+            )
+        if self.paid_broadcast_rate > self.paid_broadcast_limit:
+            problems.append(
+                f"ZHIBU_PAID_BROADCAST_RATE ({self.paid_broadcast_rate:g}/s) is above "
+                f"ZHIBU_PAID_BROADCAST_LIMIT ({self.paid_broadcast_limit}/s): lower it"
+            )
+        if self.webhook_url and self.webhook_secret is None:
+            problems.append("ZHIBU_WEBHOOK_URL is set without ZHIBU_WEBHOOK_SECRET, which it needs")
+        if problems:
+            raise ValueError("\n  ".join(problems))
+        return self
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
@@ -208,9 +261,11 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else "?"
             message = str(error["msg"]).removeprefix("Value error, ")
-            lines.append(f"ZHIBU_{field.upper()}: {message}")
+            if error["loc"]:
+                lines.append(f"ZHIBU_{str(error['loc'][0]).upper()}: {message}")
+            else:  # settings that contradict each other; the message names them
+                lines.append(message)
         raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None
 
 

@@ -6,6 +6,7 @@ import enum
 import functools
 import html
 import logging
+import traceback
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -253,8 +254,16 @@ async def offer_matching_nodes(
 
 
 async def error_handler(update: object, context: BotContext) -> None:
-    """Log the failing update with its error and give the user a short apology."""
-    log.error("error while handling update %r", update, exc_info=context.error)
+    """Log the failing update by its ids, with its error, and give the user a short apology."""
+    # Ids only: the update's text, the sender's name or a button's data never go to the log,
+    # and bot.logs withholds the error's message (it may quote them) from the traceback.
+    log.error(
+        "error while handling %s in %s: %s",
+        describe_update(update),
+        failing_handler(context.error),
+        type(context.error).__name__,
+        exc_info=context.error,
+    )
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     tr = context.tr if context.account is not None else context.translator_for_update(update)
@@ -270,6 +279,36 @@ async def error_handler(update: object, context: BotContext) -> None:
         )
     except TelegramError:
         log.exception("could not send the apology")
+
+
+def describe_update(update: object) -> str:
+    """An update by its ids: update, chat and user."""
+    if not isinstance(update, Update):
+        return f"<{type(update).__name__}>"
+    chat = update.effective_chat.id if update.effective_chat else None
+    user = update.effective_user.id if update.effective_user else None
+    return f"update {update.update_id} (chat {chat}, user {user})"
+
+
+def failing_handler(error: BaseException | None) -> str:
+    """The handler function the error came from: the innermost frame in a feature module,
+    else in the shared plumbing (which has handlers of its own), else the callback PTB ran."""
+    feature = plumbing = callback = None
+    frames = traceback.walk_tb(error.__traceback__) if error is not None else iter(())
+    for frame, _ in frames:
+        module = str(frame.f_globals.get("__name__", ""))
+        name = f"{module}.{frame.f_code.co_name}"
+        if module in _PLUMBING:
+            plumbing = name
+        elif module.startswith("handlers."):
+            feature = name
+        elif callback is None and not module.startswith("telegram"):
+            callback = name
+    return feature or plumbing or callback or "?"
+
+
+# Shared plumbing a handler calls; the handler itself is the more useful name.
+_PLUMBING = frozenset({"handlers.common", "handlers.flow", "handlers.buttons"})
 
 
 @sender()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from PIL import Image, ImageDraw
 from telegram import Update
 from telegram.ext import CommandHandler, filters
@@ -14,6 +12,7 @@ from bot.context import BotContext
 from bot.enums import NoticeState, Role
 from bot.i18n import Translator
 from bot.notices import AUDIENCE_LABELS
+from bot.xlsx import Sheet, book_bytes
 from handlers.common import answer, escape, keyboard, sender
 from handlers.notice_buttons import ResendNotice
 from storage import notice_queries as nq
@@ -31,19 +30,6 @@ def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _sheet(book: Workbook, title: str, header: list[str], rows: list[list[object]]) -> None:
-    sheet = book.create_sheet(title[:31])
-    sheet.append(header)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    sheet.freeze_panes = "A2"
-    for row in rows:
-        sheet.append(row)
-    for index, name in enumerate(header, start=1):
-        letter = sheet.cell(row=1, column=index).column_letter
-        sheet.column_dimensions[letter].width = max(10, min(40, len(name) + 4))
-
-
 def workbook(
     tr: Translator,
     notices: list[tuple[Notice, nr.NoticeCounts]],
@@ -52,9 +38,6 @@ def workbook(
 ) -> bytes:
     """Two sheets: one row per notice, one per notice and branch."""
     _ = tr._
-    book = Workbook()
-    assert book.active is not None
-    book.remove(book.active)
     notice_rows: list[list[object]] = []
     for notice, counts in notices:
         rate = _rate(counts.acknowledged, counts.sent) if notice.require_ack else None
@@ -73,8 +56,7 @@ def workbook(
                 round(rate, 4) if rate is not None else "",
             ]
         )
-    _sheet(
-        book,
+    notices_sheet = Sheet(
         _("Notices"),
         [
             _("Notice"),
@@ -90,6 +72,7 @@ def workbook(
             _("Acknowledgement rate"),
         ],
         notice_rows,
+        fit_columns=True,
     )
     branch_rows: list[list[object]] = []
     for row in branches:
@@ -106,8 +89,7 @@ def workbook(
                 round(rate, 4) if rate is not None else "",
             ]
         )
-    _sheet(
-        book,
+    branches_sheet = Sheet(
         _("By branch"),
         [
             _("Notice"),
@@ -119,10 +101,9 @@ def workbook(
             _("Acknowledgement rate"),
         ],
         branch_rows,
+        fit_columns=True,
     )
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return book_bytes([notices_sheet, branches_sheet])
 
 
 def chart(notices: list[tuple[Notice, nr.NoticeCounts]]) -> bytes | None:

@@ -252,7 +252,7 @@ async def test_cli_starts_a_campaign_with_a_chosen_questionnaire(
 
 
 def test_the_fast_xlsx_writer_is_read_back_by_openpyxl() -> None:
-    from bot.grading.xlsx import sheet_bytes
+    from bot.xlsx import sheet_bytes
 
     rows = [
         ["B1", "第一<党>支部 & 'x'", 12, 3.5, None, True],

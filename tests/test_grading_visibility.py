@@ -22,14 +22,13 @@ from bot.enums import Role
 from bot.fake_telegram import FakeTelegramClient
 from bot.fake_telegram.client import FakeMessage, FakeUser
 from bot.grading import rectify, results, surveys
-from bot.invites import create_invite
 from handlers.grading_buttons import CreateCodes, MemberAnswer, RectificationOverview
 from storage import grading_queries as gq
-from storage import queries
 from storage.db import SessionFactory
 from storage.models import Person
 from storage.models_grading import RectificationItem
 from tests.support import grading
+from tests.support.registration import agree_to_privacy, make_invite
 
 B3 = ("周涛", "吴军", "孙丽", "马超", "胡婷")
 
@@ -266,14 +265,10 @@ async def _register(
     client: FakeTelegramClient, db: SessionFactory, user_id: int, name: str
 ) -> FakeUser:
     """Someone added to DEMO-B2's roster by an invite that named nobody."""
-    async with db.begin() as session:
-        branch = await queries.org_by_code(session, "DEMO-B2")
-        assert branch is not None
-        code, _ = await create_invite(
-            session, role=Role.MEMBER, org=branch, now=dt.datetime.now(dt.UTC)
-        )
+    code = await make_invite(db, Role.MEMBER, "DEMO-B2")
     user = await client.user(user_id, name, language_code="en")
     await user.send(f"/start {code}")
+    await agree_to_privacy(user)
     await user.wait_reply()
     await user.send(name)
     await user.press(await user.wait_reply(), "Skip")

@@ -57,7 +57,7 @@ def export_xlsx(
     `closed`: whether the campaign takes no more answers; `codes`: (issued, used) mass codes
     per branch id.
     """
-    from bot.grading.xlsx import sheet_bytes
+    from bot.xlsx import sheet_bytes
 
     header = [
         labels.branch_code,

@@ -11,9 +11,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from telegram import Update
+
 from bot.app import ZhibuApp, build_application
 from bot.config import Settings
 from bot.fake_telegram import FakeTelegramServer
+from bot.updates import PerChatUpdateProcessor
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456:TEST"
@@ -51,6 +54,7 @@ def env_for(settings: Settings) -> dict[str, str]:
 async def running_bot(settings: Settings) -> AsyncIterator[ZhibuApp]:
     """Start the real Application polling the fake server; stop it cleanly afterwards."""
     application = build_application(settings, rate_limit=False)
+    report_processing(application, settings)
     await application.initialize()
     # run_polling() calls these hooks; the test drives the lifecycle itself, so it does too.
     assert application.post_init is not None and application.post_shutdown is not None
@@ -65,6 +69,22 @@ async def running_bot(settings: Settings) -> AsyncIterator[ZhibuApp]:
         await application.stop()
         await application.shutdown()
         await application.post_shutdown(application)
+
+
+def report_processing(application: ZhibuApp, settings: Settings) -> None:
+    """Tell the fake server in this process each update the bot has finished: the positive
+    signal FakeUser.expect_no_reply() waits for."""
+    server = FakeTelegramServer.serving(settings.bot_api_url)
+    processor = application.update_processor
+    if server is None or not isinstance(processor, PerChatUpdateProcessor):
+        return
+    server.track_processing()
+
+    def processed(update: object) -> None:
+        if isinstance(update, Update):
+            server.mark_processed(update.update_id)
+
+    processor.observe(processed)
 
 
 class BotProcess:
