@@ -103,7 +103,9 @@ def build() -> ConversationHandler[BotContext]:
     return ConversationHandler(
         entry_points=[CallbackQueryHandler(start, pattern=DuesSetStandard.pattern)],
         states={AMOUNT: [MessageHandler(filters.TEXT & ~filters.COMMAND, typed)]},
-        fallbacks=conversation_fallbacks(FLOW, _reprompt, button_prefix="dues:s"),
+        # Its one button is the entry point (pressed again, it starts over); anything else
+        # under dues: belongs to /dues and must reach it while the question is open.
+        fallbacks=conversation_fallbacks(FLOW, _reprompt, button_prefix=None),
         name=FLOW.name,
         persistent=True,
         allow_reentry=True,

@@ -43,7 +43,7 @@ from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
 from handlers.buttons import Button
 from storage import queries
 from storage.db import create_engine, session_factory
-from tests.forged import access, activity, grading, registration, relink
+from tests.forged import access, activity, dues, grading, registration, relink
 from tests.support import database
 from tests.support.activity import pin_clock
 from tests.support.bot import TOKEN, running_bot, settings_for
@@ -72,6 +72,7 @@ AREAS: tuple[Area[Any], ...] = (
     grading.AREA,
     access.AREA,
     registration.AREA,
+    dues.AREA,
 )
 
 # TEMPORARY: the notices, training and reminders area is reworked on another branch; its
@@ -100,6 +101,7 @@ NO_ID_COMMANDS = {
     "report": "sub-reports and months; the subtree comes from the admin's own grants",
     "grade": "the sender's own branches and subtrees",
     "survey": "the sender's own branch",
+    "dues": "the sender's own months, or the collection of a branch they lead",
 }
 
 
