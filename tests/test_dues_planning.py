@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.access import Grant, Principal
 from bot.config import Settings
@@ -15,16 +15,21 @@ from bot.dues.lapse import lapse_scan
 from bot.dues.ledger import record_leave, record_payment, set_standard
 from bot.dues.local import set_dues_period, set_local
 from bot.dues.register import register_timers
-from bot.enums import LeaveReason, ReminderKind, ReminderState
+from bot.enums import LeaveReason, ReminderKind, ReminderState, RequestState
+from bot.i18n import Translator
 from bot.reminders import sources
+from bot.reminders.payloads import LapsePayload, payload_of
+from bot.reminders.render import Names
+from bot.reminders.render_dues import DUES_LINES
 from bot.rules.calendar import PeriodKind
 from bot.rules.dues import month_index, month_key
 from bot.rules.lapse import Level
 from storage import queries
 from storage.db import SessionFactory
 from storage.models import Account
-from storage.models_relink import LostContactEntry
+from storage.models_relink import LostContactEntry, RelinkRequest
 from storage.models_reminders import Reminder
+from storage.reminder_queries import Mentioned
 from tests.support.bot import SECRET_KEY
 from tests.support.dues import add_member, arrived, away_as_mobile, branch, meeting, person
 from tests.support.reminders import at
@@ -258,3 +263,38 @@ async def test_the_register_starts_the_regulations_timers(
         ("失联者", dt.date(2026, 11, 10), dt.date(2027, 11, 10))
     ]
     assert timers[0].decision_due(dt.date(2026, 12, 1))
+
+
+async def test_a_mobile_member_without_an_accepted_report_is_warned_with_the_mobile_channel(
+    db: SessionFactory, demo: dict[str, DemoUser], settings: Settings
+) -> None:
+    await _story_so_far(db)
+    zhao, li = await person(db, "赵刚"), await person(db, "李强")
+    # 赵刚 reported as mobile, but the home branch never accepted it: his months count.
+    async with db.begin() as session:
+        await session.execute(
+            update(RelinkRequest)
+            .where(RelinkRequest.person_id == zhao.id)
+            .values(state=RequestState.SUBMITTED, accepted_by=None)
+        )
+    async with db() as session:
+        found = await lapse_scan(session, settings, dt.date(2026, 11, 2))
+    assert sorted((f.person_id, f.gap.months, month_key(f.gap.since), f.mobile) for f in found) == [
+        (li.id, 5, "2026-06", False),
+        (zhao.id, 5, "2026-06", True),
+    ]
+    await _plan(db, settings, "2026-11-02 01:00")
+    names = Names(Mentioned(branches={}, people={li.id: "李强", zhao.id: "赵刚"}, trainings={}))
+    lines: dict[tuple[int, str], str] = {}
+    for *_, data in await _rows(db, ReminderKind.LAPSE):
+        payload = payload_of(ReminderKind.LAPSE.value, data)
+        assert isinstance(payload, LapsePayload)
+        for locale in ("en", "zh_Hans"):
+            lines[payload.person_id, locale] = DUES_LINES[LapsePayload](
+                Translator(locale), payload, names
+            )
+    assert "reach them through the mobile-member channel" in lines[zhao.id, "en"]
+    assert "请通过流动党员渠道" in lines[zhao.id, "zh_Hans"]
+    assert "heart-to-heart talk" not in lines[zhao.id, "en"]
+    assert "heart-to-heart talk" in lines[li.id, "en"]
+    assert "mobile-member channel" not in lines[li.id, "en"]
