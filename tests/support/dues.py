@@ -167,25 +167,3 @@ async def in_force_total(db: SessionFactory) -> int:
             )
         )
     return int(total or 0)
-
-
-async def snapshot(db: SessionFactory) -> dict[str, list[tuple[str, ...]]]:
-    """Every row a forged dues or class-hours button could change or add."""
-    tables = {
-        "standards": "SELECT id, amount_fen, voided_at FROM dues_standards",
-        "payments": "SELECT id, month, amount_fen, voided_at, void_reason FROM dues_payments",
-        "accounts": "SELECT id, branch_id, year FROM dues_accounts",
-        "leaves": "SELECT id, voided_at FROM member_leaves",
-        "local": "SELECT org_unit_id, dues_day FROM local_settings",
-        "trainings": "SELECT id, class_hours, cancelled_at FROM trainings",
-        "activities": "SELECT id, class_hours, version FROM activities",
-        "reminders": "SELECT id, state FROM reminders",
-        "drafts": "SELECT name, chat_id, state, data FROM conversations",
-        "audit": "SELECT id, action FROM audit_log",
-    }
-    found = {}
-    async with db() as session:
-        for name, query in tables.items():
-            rows = await session.execute(text(query))
-            found[name] = sorted(tuple(str(value) for value in row) for row in rows)
-    return found
