@@ -26,7 +26,7 @@ from bot.rules.dues import month_index, month_key
 from bot.rules.lapse import Level
 from storage import queries
 from storage.db import SessionFactory
-from storage.models import Account
+from storage.models import Account, Person
 from storage.models_relink import LostContactEntry, RelinkRequest
 from storage.models_reminders import Reminder
 from storage.reminder_queries import Mentioned
@@ -298,3 +298,45 @@ async def test_a_mobile_member_without_an_accepted_report_is_warned_with_the_mob
     assert "heart-to-heart talk" not in lines[zhao.id, "en"]
     assert "heart-to-heart talk" in lines[li.id, "en"]
     assert "mobile-member channel" not in lines[li.id, "en"]
+
+
+async def test_the_months_are_configurable_and_the_member_is_never_changed(
+    db: SessionFactory, demo: dict[str, DemoUser], database_url: str
+) -> None:
+    await _story_so_far(db)
+    li = await person(db, "李强")
+    early = Settings(
+        database_url=database_url,  # type: ignore[arg-type]
+        secret_key=SECRET_KEY,  # type: ignore[arg-type]
+        lapse_warn_months=2,
+        lapse_escalate_months=4,
+    )
+    async with db() as session:
+        # Two whole months (June, July) are enough here; four reach the admin.
+        assert [
+            (f.person_id, f.gap.months, f.level)
+            for f in await lapse_scan(session, early, dt.date(2026, 8, 1))
+        ] == [(li.id, 2, Level.SECRETARY)]
+        assert [
+            (f.gap.months, f.level) for f in await lapse_scan(session, early, dt.date(2026, 10, 1))
+        ] == [(4, Level.ADMIN)]
+
+    async def members() -> list[tuple[int, int | None, str]]:
+        async with db() as session:
+            rows = await session.execute(
+                select(Person.id, Person.branch_id, Person.status).order_by(Person.id)
+            )
+        return [(pid, branch_id, str(status)) for pid, branch_id, status in rows]
+
+    # Six whole months (June to November) count as leaving the Party: Zhibu warns, and
+    # nobody's status, branch or roster place changes.
+    before = await members()
+    await _plan(db, early, "2026-12-02 01:00")
+    keys = [key for key, *_ in await _rows(db, ReminderKind.LAPSE)]
+    assert any(k.startswith(f"lapse:{li.id}:2026-06:") and k.endswith(":a") for k in keys)
+    async with db() as session:
+        found = await lapse_scan(session, early, dt.date(2026, 12, 2))
+    # 刘洋's sick leave covered August and September: October and November are two.
+    liu = await person(db, "刘洋")
+    assert sorted((f.person_id, f.gap.months) for f in found) == sorted([(li.id, 6), (liu.id, 2)])
+    assert await members() == before
