@@ -47,7 +47,11 @@ COMMANDS: tuple[Command, ...] = (
     Command("due", N_("what the branch still has to do this period"), BRANCH_LEADERS),
     Command("meet", N_("call a meeting: invitations, answers, sign-in"), MEETING_CALLERS),
     Command("meetings", N_("your upcoming meetings"), REGISTERED_ROLES),
-    Command("report", N_("reports on your subtree: compliance, grading, relink, notices"), ADMINS),
+    Command(
+        "report",
+        N_("reports on your subtree: compliance, grading, relink, notices, dues, training"),
+        ADMINS,
+    ),
     Command(
         "relink",
         N_("away from your branch or lost contact: report, transfer, reconnect"),
@@ -55,6 +59,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("grade", N_("classification and grading of your branch"), LEADERS),
     Command("survey", N_("answer a satisfaction survey about your branch")),
+    Command("dues", N_("Party dues: your months, or your branch's collection"), REGISTERED_ROLES),
     Command("training", N_("trainings: schedule, answer, your record"), REGISTERED_ROLES),
     Command("reminders", N_("which reminders you get, and when"), REGISTERED_ROLES),
     Command("mydata", N_("everything Zhibu stores about you, as a file"), registered=False),

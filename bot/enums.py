@@ -150,6 +150,14 @@ class ReminderKind(StrEnum):
     THEMED_DAY = "themed_day"
     # Not a kind of row: a deputy's opt-out of the branch's calendar reminders (/reminders).
     DEPUTY_CALENDAR = "deputy_calendar"
+    # Party dues: a member's monthly reminder, the branch's collection for its leaders, the
+    # yearly account published to members, warnings before a member lapses, and the timers
+    # the lost-contact register starts.
+    DUES = "dues"
+    DUES_COLLECTION = "dues_collection"
+    DUES_ACCOUNT = "dues_account"
+    LAPSE = "lapse"
+    LOST_CONTACT = "lost_contact"
 
 
 class TrainingAudience(StrEnum):
@@ -211,6 +219,23 @@ class ReconnectStep(StrEnum):
     DUES = "dues"
     ASSIGNMENT = "assignment"
     SYSTEM_FLAG = "system_flag"
+
+
+class LeaveReason(StrEnum):
+    """Why a member is excused from organisational life for some months (not counted as
+    missing by the lapse warning)."""
+
+    SICK = "sick"
+    EXCUSED = "excused"
+
+
+class DuesVoidReason(StrEnum):
+    """Why a dues entry was voided (it stays in the ledger, marked void)."""
+
+    MISTAKE = "mistake"
+    NOT_PAID = "not_paid"
+    DUPLICATE = "duplicate"
+    REPLACED = "replaced"
 
 
 class DeletionState(StrEnum):

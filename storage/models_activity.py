@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -52,6 +53,8 @@ class Activity(Base):
     decides: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Per kind that needs a quorum, [present, size] of its body (bot.rules.quorum).
     quorum: Mapped[dict[str, list[int]] | None] = mapped_column(JSON)
+    # Class hours of a Party lecture for those present (None: ZHIBU_LECTURE_CLASS_HOURS).
+    class_hours: Mapped[int | None] = mapped_column(SmallInteger)
     voided: Mapped[bool] = mapped_column(Boolean, default=False)
     void_reason: Mapped[str | None] = mapped_column(String(200))
     voided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

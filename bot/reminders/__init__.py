@@ -12,7 +12,8 @@ How the pieces fit:
   six-month deadline; the admin the day after), term end (6 and 2 months before), grading
   self-assessments, members' surveys and rectification items, mobile
   members' yearly report, and the weekly digest (ZHIBU_REMINDER_DIGEST_WEEKDAY/_HOUR, per user
-  in /reminders).
+  in /reminders). Party dues, lapse warnings and the lost-contact register's timers are planned
+  by bot.dues.planning (called from `sources`) and rendered by `render_dues`.
   `meeting_kinds`: meetings called with /meet (a day before to those who have not answered,
   an hour before to those coming, the caller's "log this meeting?"), the life meeting's
   preparation steps and the themed Party day on the branch's day (`meeting_sources` loads them).

@@ -42,6 +42,7 @@ from bot.reminders.payloads import (
     TrainingPayload,
     payload_of,
 )
+from bot.reminders.render_dues import DUES_KIND_NAMES, DUES_LINES, dues_icon
 from bot.rules.calendar import DEFAULT_RULES
 from bot.telegram_text import split_message
 from storage import reminder_queries as rq
@@ -65,6 +66,7 @@ KIND_NAMES: dict[ReminderKind, str] = {
     ReminderKind.PREPARATION: N_("preparing the organisational life meeting"),
     ReminderKind.THEMED_DAY: N_("themed Party day"),
     ReminderKind.DEPUTY_CALENDAR: N_("the branch's calendar (as deputy)"),
+    **DUES_KIND_NAMES,
 }
 
 
@@ -315,6 +317,7 @@ _LINES: dict[type[Any], Callable[[Translator, Any, Names], str]] = {
     PreparationPayload: _branch_date,
     ThemedDayPayload: _branch_date,
     MeetingPayload: _meeting,
+    **DUES_LINES,
 }
 
 
@@ -326,6 +329,8 @@ def line(tr: Translator, payload: ReminderPayload, names: Names) -> str:
 def icon(item: Item) -> str:
     """The mark of a reminder sent on its own."""
     payload = item.payload
+    if (mark := dues_icon(payload)) is not None:
+        return mark
     if isinstance(payload, EscalationPayload) or (
         isinstance(payload, Deadline) and payload.overdue
     ):

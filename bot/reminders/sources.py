@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.compliance import path_ids, rule_book, year_bounds
 from bot.config import Settings
+from bot.dues.planning import plan_dues
 from bot.enums import BranchCategory, ReminderKind, Role
 from bot.reminders import kinds as k
 from bot.reminders import meeting_sources as ms
@@ -411,6 +412,7 @@ async def build_plan(session: AsyncSession, settings: Settings, now: dt.datetime
         bid: ms.branch_leaders(people.by_branch, people.deputies, bid) for bid, _ in people.branches
     }
     await ms.plan_branch_dates(session, plan, window, people.branches, leaders, settings)
+    await plan_dues(session, plan, window, people, settings)
     return plan
 
 
