@@ -1,4 +1,4 @@
-"""Queries of the several-process deployment (PostgreSQL only): inbox, claims, leader, budget.
+"""Queries of the several-process deployment (PostgreSQL only): inbox, claims, leader, sends.
 
 Every lease and every rate is measured on the database's clock (`clock_timestamp()`), so the
 processes agree whatever their own clocks say. Each function is one statement, safe to run
@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models_cluster import ChatClaim, InboxUpdate, SendBudget
+from storage.models_cluster import ChatClaim, InboxUpdate
 
 # ---- inbox -------------------------------------------------------------------------------
 
@@ -198,79 +198,140 @@ async def current_leader(session: AsyncSession, *, name: str) -> str | None:
     return None if found is None else str(found[0])
 
 
-# ---- the shared send budget ------------------------------------------------------------------
+# ---- Telegram's limits across processes ------------------------------------------------------
 
 
-async def take_send_tokens(
-    session: AsyncSession,
-    *,
-    name: str,
-    rate: float,
-    capacity: float,
-    count: int = 1,
-    reserve: float = 0.0,
-) -> float:
-    """Take count tokens from the shared bucket, leaving reserve for others; 0.0 when taken,
-    else the seconds until they will be there (nothing is taken then)."""
+async def ensure_send_slots(session: AsyncSession, *, lane: str, count: int) -> None:
+    """Make sure the lane has `count` slots (more may exist; callers use the first ones)."""
+    await session.execute(
+        text(
+            """
+            INSERT INTO send_slots (lane, slot, free_at)
+            SELECT :lane, n, clock_timestamp() FROM generate_series(0, :count - 1) AS n
+            ON CONFLICT DO NOTHING
+            """
+        ),
+        {"lane": lane, "count": count},
+    )
+
+
+async def take_send_slot(
+    session: AsyncSession, *, lane: str, usable: int, lease: dt.timedelta
+) -> int | None:
+    """Hold a free slot among the lane's first `usable` until it is given back or the lease
+    ends; None when all of them are busy. The highest free slot is taken, so callers allowed
+    fewer slots (broadcasts) leave the top ones to the others (interactive replies)."""
     row = await session.execute(
         text(
             """
-            WITH now AS (SELECT clock_timestamp() AS t),
-            level AS (
-                SELECT LEAST(CAST(:capacity AS float8), b.tokens
-                       + EXTRACT(EPOCH FROM (now.t - b.updated_at)) * CAST(:rate AS float8))
-                       AS tokens,
-                       now.t
-                FROM send_budget AS b, now WHERE b.name = :name
-                FOR UPDATE OF b
-            ),
-            taken AS (
-                UPDATE send_budget AS b
-                   SET tokens = level.tokens - CAST(:count AS float8), updated_at = level.t
-                FROM level
-                WHERE b.name = :name
-                  AND level.tokens >= CAST(:count AS float8) + CAST(:reserve AS float8)
-                RETURNING b.tokens
+            WITH free AS (
+                SELECT slot FROM send_slots
+                WHERE lane = :lane AND slot < :usable AND free_at <= clock_timestamp()
+                ORDER BY slot DESC
+                LIMIT 1
+                FOR UPDATE SKIP LOCKED
             )
-            SELECT (SELECT tokens FROM level), (SELECT count(*) FROM taken)
+            UPDATE send_slots AS s SET free_at = clock_timestamp() + :lease
+            FROM free WHERE s.lane = :lane AND s.slot = free.slot
+            RETURNING s.slot
             """
         ),
-        {"name": name, "rate": rate, "capacity": capacity, "count": count, "reserve": reserve},
+        {"lane": lane, "usable": usable, "lease": lease},
     )
-    result = row.one()
-    level: Any = result[0]
-    taken = int(result[1])
-    if level is None:
-        # First use: the bucket starts full; then take from it like everyone else.
-        await session.execute(
-            insert(SendBudget)
-            .values(name=name, tokens=capacity, updated_at=func.clock_timestamp())
-            .on_conflict_do_nothing()
-        )
-        return await take_send_tokens(
-            session, name=name, rate=rate, capacity=capacity, count=count, reserve=reserve
-        )
-    if taken:
-        return 0.0
-    return max(0.001, (count + reserve - float(level)) / rate)
+    slot = row.scalar()
+    return None if slot is None else int(slot)
 
 
-async def take_chat_turn(session: AsyncSession, *, chat_id: int, interval: dt.timedelta) -> float:
-    """Reserve the chat's next send slot (one per interval, across every process); the seconds
-    to wait for it."""
+async def slot_wait(session: AsyncSession, *, lane: str, usable: int) -> float | None:
+    """Seconds until the first of the lane's usable slots frees (None: the lane has none)."""
+    row = await session.execute(
+        text(
+            "SELECT EXTRACT(EPOCH FROM (min(free_at) - clock_timestamp())) FROM send_slots "
+            "WHERE lane = :lane AND slot < :usable"
+        ),
+        {"lane": lane, "usable": usable},
+    )
+    wait: Any = row.scalar()
+    return None if wait is None else max(0.0, float(wait))
+
+
+async def take_chat_turn(session: AsyncSession, *, chat_id: int, lease: dt.timedelta) -> float:
+    """Take the chat's turn to be sent to (held until `end_send` or the lease ends): 0.0 when
+    taken, else the seconds until the chat may be sent to (it is in flight or cooling down)."""
     row = await session.execute(
         text(
             """
             INSERT INTO chat_claims (chat_id, owner, lease_until, next_send_at)
-            VALUES (:chat_id, '', clock_timestamp(), clock_timestamp() + :interval)
-            ON CONFLICT (chat_id) DO UPDATE
-               SET next_send_at = GREATEST(COALESCE(chat_claims.next_send_at,
-                                                    clock_timestamp()),
-                                           clock_timestamp()) + :interval
-            RETURNING EXTRACT(EPOCH FROM (next_send_at - :interval - clock_timestamp()))
+            VALUES (:chat_id, '', clock_timestamp(), clock_timestamp() + :lease)
+            ON CONFLICT (chat_id) DO UPDATE SET next_send_at = EXCLUDED.next_send_at
+            WHERE chat_claims.next_send_at IS NULL
+               OR chat_claims.next_send_at <= clock_timestamp()
+            RETURNING chat_id
             """
         ),
-        {"chat_id": chat_id, "interval": interval},
+        {"chat_id": chat_id, "lease": lease},
     )
-    wait: Any = row.scalar_one()
-    return max(0.0, float(wait))
+    if row.first() is not None:
+        return 0.0
+    wait: Any = await session.scalar(
+        text(
+            "SELECT EXTRACT(EPOCH FROM (next_send_at - clock_timestamp())) FROM chat_claims "
+            "WHERE chat_id = :chat_id"
+        ),
+        {"chat_id": chat_id},
+    )
+    return max(0.001, float(wait or 0.0))
+
+
+async def end_send(
+    session: AsyncSession,
+    *,
+    lane: str,
+    slot: int | None,
+    slot_free_in: dt.timedelta,
+    chat_id: int | None,
+    chat_free_in: dt.timedelta,
+) -> None:
+    """A send is answered (or was never made): its slot and its chat's turn free after these
+    waits, counted from now on the database's clock."""
+    await session.execute(
+        text(
+            """
+            WITH freed AS (
+                UPDATE send_slots SET free_at = clock_timestamp() + :slot_free_in
+                WHERE lane = :lane AND slot = :slot
+            )
+            UPDATE chat_claims SET next_send_at = clock_timestamp() + :chat_free_in
+            WHERE chat_id = :chat_id
+            """
+        ),
+        {
+            "lane": lane,
+            "slot": slot,
+            "slot_free_in": slot_free_in,
+            "chat_id": chat_id,
+            "chat_free_in": chat_free_in,
+        },
+    )
+
+
+async def pause_lane(session: AsyncSession, *, lane: str, pause: dt.timedelta) -> None:
+    """Telegram answered 429 to a broadcast: no slot of the lane frees before `pause`."""
+    await session.execute(
+        text(
+            "UPDATE send_slots SET free_at = GREATEST(free_at, clock_timestamp() + :pause) "
+            "WHERE lane = :lane"
+        ),
+        {"lane": lane, "pause": pause},
+    )
+
+
+async def pause_chat(session: AsyncSession, *, chat_id: int, pause: dt.timedelta) -> None:
+    """Telegram answered 429 for a chat: nothing goes to it before `pause`."""
+    await session.execute(
+        text(
+            "UPDATE chat_claims SET next_send_at = GREATEST(COALESCE(next_send_at, "
+            "clock_timestamp()), clock_timestamp() + :pause) WHERE chat_id = :chat_id"
+        ),
+        {"chat_id": chat_id, "pause": pause},
+    )

@@ -65,22 +65,51 @@ async def test_one_leader_at_a_time_and_a_successor_when_the_lease_runs_out(
     assert await attempt("successor", LEASE)
 
 
-async def test_the_shared_budget_grants_no_more_than_its_rate(db: SessionFactory) -> None:
-    async def take(reserve: float = 0.0) -> float:
+async def test_a_lane_grants_no_more_slots_than_it_has_and_keeps_the_top_ones_for_replies(
+    db: SessionFactory,
+) -> None:
+    async with db.begin() as session:
+        await cq.ensure_send_slots(session, lane="free", count=3)
+        await cq.ensure_send_slots(session, lane="free", count=3)  # idempotent
+
+    async def take(usable: int) -> int | None:
         async with db.begin() as session:
-            return await cq.take_send_tokens(
-                session, name="global", rate=0.001, capacity=10, reserve=reserve
-            )
+            return await cq.take_send_slot(session, lane="free", usable=usable, lease=LEASE)
 
-    waits = await asyncio.gather(*(take() for _ in range(15)))
-    assert sum(1 for w in waits if w == 0.0) == 10  # the bucket starts full, and no more
-    assert all(w > 0 for w in waits if w != 0.0)
+    # Broadcasts may use two of the three slots, and never the top one.
+    broadcast = await asyncio.gather(*(take(2) for _ in range(4)))
+    assert sorted(s for s in broadcast if s is not None) == [0, 1]
+    assert await take(3) == 2  # a reply still gets the slot kept for it
+    assert await take(3) is None
+    async with db.begin() as session:
+        assert (await cq.slot_wait(session, lane="free", usable=3) or 0) > 20  # leases
+        await cq.end_send(
+            session,
+            lane="free",
+            slot=0,
+            slot_free_in=dt.timedelta(0),
+            chat_id=None,
+            chat_free_in=dt.timedelta(0),
+        )
+    assert await take(2) == 0
 
 
-async def test_a_chats_send_slots_are_spaced_across_callers(db: SessionFactory) -> None:
+async def test_a_chats_turn_is_held_in_flight_and_a_second_after_the_answer(
+    db: SessionFactory,
+) -> None:
     async def turn() -> float:
         async with db.begin() as session:
-            return await cq.take_chat_turn(session, chat_id=9, interval=dt.timedelta(seconds=1))
+            return await cq.take_chat_turn(session, chat_id=9, lease=LEASE)
 
-    waits = sorted(await asyncio.gather(*(turn() for _ in range(3))))
-    assert waits[0] < 0.5 and 0.5 < waits[1] < 1.5 and 1.5 < waits[2] < 2.5
+    waits = await asyncio.gather(*(turn() for _ in range(3)))
+    assert sorted(waits)[0] == 0.0 and all(w > 20 for w in sorted(waits)[1:])
+    async with db.begin() as session:
+        await cq.end_send(
+            session,
+            lane="free",
+            slot=None,
+            slot_free_in=dt.timedelta(0),
+            chat_id=9,
+            chat_free_in=dt.timedelta(seconds=1),
+        )
+    assert 0.5 < await turn() <= 1.0
