@@ -17,6 +17,7 @@ from telegram.ext import (
     ChatMemberHandler,
     CommandHandler,
     ContextTypes,
+    ConversationHandler,
     Defaults,
     MessageHandler,
     filters,
@@ -25,6 +26,7 @@ from telegram.ext import (
 from bot.commands import COMMANDS
 from bot.config import SUPPORTED_LOCALES, Settings
 from bot.context import SERVICES_KEY, BotContext, Services
+from bot.conversation_states import ConversationStates
 from bot.delivery import DELIVERY_KEY, GATE_KEY, GateRateLimiter, gate_for
 from bot.i18n import Translator, load_catalogs
 from bot.logs import install_redaction
@@ -42,6 +44,7 @@ from handlers import (
     cancel,
     common,
     due,
+    flow,
     grading,
     grading_answer,
     grading_codes,
@@ -119,7 +122,21 @@ def build_application(settings: Settings, *, rate_limit: bool = True) -> ZhibuAp
     application.bot_data["zhibu.engine"] = engine
     application.bot_data[GATE_KEY] = gate
     add_handlers(application)
+    # Before each update, its conversations' states as stored: any process continues any
+    # conversation, and a draft ended meanwhile (or idle too long) is over here too.
+    updates.prepare = ConversationStates(
+        services.db, _conversations(application), flow.idle_limits()
+    )
     return application
+
+
+def _conversations(application: ZhibuApp) -> list[ConversationHandler[Any]]:
+    return [
+        handler
+        for group in application.handlers.values()
+        for handler in group
+        if isinstance(handler, ConversationHandler)
+    ]
 
 
 def add_handlers(application: ZhibuApp) -> None:

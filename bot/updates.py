@@ -32,6 +32,7 @@ _UNLIMITED = 2**31 - 1
 
 Overflow = Callable[[Update], Awaitable[None]]
 Observer = Callable[[object], None]
+Prepare = Callable[[object], Awaitable[None]]
 
 
 @dataclasses.dataclass
@@ -52,11 +53,15 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         *,
         backlog: int = 20,
         on_overflow: Overflow | None = None,
+        prepare: Prepare | None = None,
     ) -> None:
         super().__init__(_UNLIMITED)
         self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._backlog = backlog
         self.on_overflow = on_overflow
+        # Run in the chat's turn, just before its handlers (the conversation states are read
+        # there: bot.conversation_states).
+        self.prepare = prepare
         self._chats: dict[int, _Turns] = {}
         self._observers: list[Observer] = []
 
@@ -86,6 +91,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         turns.waiting += 1
         try:
             async with turns.lock, self._slots:
+                await self._prepare(update)
                 await coroutine
         finally:
             turns.waiting -= 1
@@ -93,6 +99,15 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                 del self._chats[key]
                 if turns.dropped:
                     log.info("chat %s: %d updates were dropped", key, turns.dropped)
+
+    async def _prepare(self, update: object) -> None:
+        if self.prepare is None:
+            return
+        try:
+            await self.prepare(update)
+        except Exception:
+            # The handlers then see what this process last knew; a step reads its draft anyway.
+            log.exception("preparing update %s failed", getattr(update, "update_id", "?"))
 
     async def _drop(self, key: int, turns: _Turns, update: object) -> None:
         turns.dropped += 1
