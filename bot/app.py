@@ -7,7 +7,7 @@ import logging
 import warnings
 from typing import Any
 
-from telegram import BotCommand
+from telegram import Bot, BotCommand
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -27,14 +27,15 @@ from bot.commands import COMMANDS
 from bot.config import SUPPORTED_LOCALES, Settings
 from bot.context import SERVICES_KEY, BotContext, Services
 from bot.conversation_states import ConversationStates
-from bot.delivery import DELIVERY_KEY, GATE_KEY, GateRateLimiter, gate_for
+from bot.delivery import GATE_KEY, GateRateLimiter, gate_for
 from bot.i18n import Translator, load_catalogs
+from bot.leader_jobs import LEADER_KEY, LeaderJobs
 from bot.logs import install_redaction
 from bot.notices import notice_delivery
 from bot.persistence import DatabasePersistence
-from bot.relink import jobs as relink_jobs
-from bot.reminders.engine import REMINDERS_KEY, ReminderEngine, schedule
-from bot.retention import schedule_retention
+from bot.relink.notifier import RENDER_KEY
+from bot.reminders.engine import REMINDERS_KEY, ReminderEngine
+from bot.shared_gate import SharedGate, shared_gate_for
 from bot.transport import AiohttpRequest
 from bot.updates import PerChatUpdateProcessor, ask_to_slow_down
 from handlers import (
@@ -78,6 +79,8 @@ from storage.db import create_engine, session_factory
 log = logging.getLogger(__name__)
 
 ZhibuApp = Application[Any, BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]
+CLUSTER_KEY = "zhibu.cluster"
+SENDER_KEY = "zhibu.sender"
 
 
 # Our conversations are tracked per chat and user on purpose (buttons belong to the
@@ -87,8 +90,15 @@ warnings.filterwarnings(
 )
 
 
-def build_application(settings: Settings, *, rate_limit: bool = True) -> ZhibuApp:
-    """Build the bot: services, defaults, persistence and handlers."""
+def build_application(
+    settings: Settings, *, rate_limit: bool = True, cluster: bool = False
+) -> ZhibuApp:
+    """Build the bot: services, defaults, persistence and handlers.
+
+    `cluster`: one of several processes on a PostgreSQL database (bot.serve_cluster): Telegram's
+    limits are shared through the database, and the leader's jobs start only when this process
+    is elected; otherwise the process is the only one and runs them from start to stop.
+    """
     # No log record of the bot's process carries people's data (bot/logs.py).
     install_redaction()
     load_catalogs()
@@ -111,8 +121,15 @@ def build_application(settings: Settings, *, rate_limit: bool = True) -> ZhibuAp
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
-    # Telegram's limits, shared by interactive replies and the notice broadcasts.
-    gate = gate_for(settings)
+    # Telegram's limits, shared by interactive replies and the notice broadcasts (and, in a
+    # cluster, by every process: its statements commit one by one).
+    gate = (
+        shared_gate_for(
+            settings, session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
+        )
+        if cluster
+        else gate_for(settings)
+    )
     if rate_limit:
         # Interactive replies take a slot first (before broadcasts); retries once on a 429.
         builder = builder.rate_limiter(GateRateLimiter(gate, max_retries=1))
@@ -121,6 +138,16 @@ def build_application(settings: Settings, *, rate_limit: bool = True) -> ZhibuAp
     application.bot_data[SERVICES_KEY] = services
     application.bot_data["zhibu.engine"] = engine
     application.bot_data[GATE_KEY] = gate
+    application.bot_data[CLUSTER_KEY] = cluster
+    application.bot_data[LEADER_KEY] = LeaderJobs(
+        application,
+        # The buttons under copies and progress reports are the handlers' (notice_view).
+        delivery=functools.partial(
+            notice_delivery, services.db, settings, gate, notice_view.KEYBOARDS
+        ),
+        relink_render=relink_notices.render,
+        menus=functools.partial(set_command_menus, application),
+    )
     add_handlers(application)
     # Before each update, its conversations' states as stored: any process continues any
     # conversation, and a draft ended meanwhile (or idle too long) is over here too.
@@ -201,38 +228,52 @@ def add_handlers(application: ZhibuApp) -> None:
         ChatMemberHandler(common.chat_member_changed, ChatMemberHandler.MY_CHAT_MEMBER)
     )
     application.add_error_handler(common.error_handler)
-    relink_jobs.schedule(application, relink_notices.render)
+    # Relink outcomes found by the leader's pocket-member check are told with this renderer.
+    application.bot_data[RENDER_KEY] = relink_notices.render
 
 
 async def _post_init(application: ZhibuApp) -> None:
-    await set_command_menus(application)
     services: Services = application.bot_data[SERVICES_KEY]
-    # The buttons under copies and progress reports are the handlers' (notice_view).
-    delivery = notice_delivery(
-        services.db, services.settings, application.bot_data[GATE_KEY], notice_view.KEYBOARDS
-    )
-    await delivery.start()
-    application.bot_data[DELIVERY_KEY] = delivery
-    # Reminders go through the same gate as notices, on the delivery worker's Bot.
+    # Reminders go through the same gate as notices, on a Bot of their own (its own pool, and
+    # no second turn at the gate from the rate limiter). Every process has the engine: a
+    # handler may send reminders that just became due (tick_now).
+    sender = sender_bot(services.settings)
+    await sender.initialize()
+    application.bot_data[SENDER_KEY] = sender
     application.bot_data[REMINDERS_KEY] = ReminderEngine(
         db=services.db,
         settings=services.settings,
         gate=application.bot_data[GATE_KEY],
-        bot=delivery.bot,
+        bot=sender,
         invitation_keyboard=training_buttons.invitation_keyboard,
     )
-    if application.job_queue is not None:
-        schedule(application.job_queue, services.settings)
-        schedule_retention(application.job_queue, services.db, services.settings)
+    if not application.bot_data[CLUSTER_KEY]:
+        # The only process: it leads from start to stop.
+        await application.bot_data[LEADER_KEY].start()
 
 
 async def _post_shutdown(application: ZhibuApp) -> None:
-    delivery = application.bot_data.pop(DELIVERY_KEY, None)
-    if delivery is not None:
-        await delivery.stop()
+    await application.bot_data[LEADER_KEY].stop()
+    sender = application.bot_data.pop(SENDER_KEY, None)
+    if sender is not None:
+        await sender.shutdown()
+    gate = application.bot_data.get(GATE_KEY)
+    if isinstance(gate, SharedGate):
+        await gate.drain()
     engine = application.bot_data.get("zhibu.engine")
     if engine is not None:
         await engine.dispose()
+
+
+def sender_bot(settings: Settings) -> Bot:
+    """A Bot outside PTB's rate limiter, for callers that take their turn at the gate."""
+    token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+    return Bot(
+        token,
+        base_url=settings.bot_api_url,
+        base_file_url=settings.file_url,
+        request=AiohttpRequest(connection_pool_size=settings.delivery_concurrency + 4),
+    )
 
 
 async def set_command_menus(application: ZhibuApp) -> None:
