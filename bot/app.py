@@ -23,6 +23,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.cluster import BOOK_KEY, CLUSTER_POOL, bookkeeping_engine
 from bot.commands import COMMANDS
 from bot.config import SUPPORTED_LOCALES, Settings
 from bot.context import SERVICES_KEY, BotContext, Services
@@ -32,6 +33,7 @@ from bot.i18n import Translator, load_catalogs
 from bot.leader_jobs import LEADER_KEY, LeaderJobs
 from bot.logs import install_redaction
 from bot.notices import notice_delivery
+from bot.ops import METRICS_KEY, Metrics, ops_server
 from bot.persistence import DatabasePersistence
 from bot.relink.notifier import RENDER_KEY
 from bot.reminders.engine import REMINDERS_KEY, ReminderEngine
@@ -80,6 +82,7 @@ log = logging.getLogger(__name__)
 
 ZhibuApp = Application[Any, BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]
 CLUSTER_KEY = "zhibu.cluster"
+OPS_KEY = "zhibu.ops"
 SENDER_KEY = "zhibu.sender"
 
 
@@ -102,7 +105,10 @@ def build_application(
     # No log record of the bot's process carries people's data (bot/logs.py).
     install_redaction()
     load_catalogs()
-    engine = create_engine(settings.database_url)
+    # In a cluster the pools are sized, without overflow: a connection opened past the pool
+    # and closed again costs a SCRAM handshake each time (tens of milliseconds of CPU).
+    engine = create_engine(settings.database_url, **(CLUSTER_POOL if cluster else {}))
+    book = bookkeeping_engine(settings.database_url) if cluster else None
     services = Services(settings=settings, db=session_factory(engine))
     token = settings.bot_token.get_secret_value() if settings.bot_token else ""
     updates = PerChatUpdateProcessor(backlog=settings.chat_backlog)
@@ -123,13 +129,7 @@ def build_application(
     )
     # Telegram's limits, shared by interactive replies and the notice broadcasts (and, in a
     # cluster, by every process: its statements commit one by one).
-    gate = (
-        shared_gate_for(
-            settings, session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
-        )
-        if cluster
-        else gate_for(settings)
-    )
+    gate = gate_for(settings) if book is None else shared_gate_for(settings, session_factory(book))
     if rate_limit:
         # Interactive replies take a slot first (before broadcasts); retries once on a 429.
         builder = builder.rate_limiter(GateRateLimiter(gate, max_retries=1))
@@ -137,8 +137,14 @@ def build_application(
     updates.on_overflow = functools.partial(ask_to_slow_down, application.bot, settings)
     application.bot_data[SERVICES_KEY] = services
     application.bot_data["zhibu.engine"] = engine
+    application.bot_data[BOOK_KEY] = book
     application.bot_data[GATE_KEY] = gate
     application.bot_data[CLUSTER_KEY] = cluster
+    # Updates handled, reply latency, sends and 429s (bot.ops), counted where they happen.
+    metrics = Metrics()
+    gate.observer = metrics
+    updates.on_finished = lambda _update, outcome, seconds: metrics.finished(outcome, seconds)
+    application.bot_data[METRICS_KEY] = metrics
     application.bot_data[LEADER_KEY] = LeaderJobs(
         application,
         # The buttons under copies and progress reports are the handlers' (notice_view).
@@ -151,8 +157,11 @@ def build_application(
     add_handlers(application)
     # Before each update, its conversations' states as stored: any process continues any
     # conversation, and a draft ended meanwhile (or idle too long) is over here too.
+    # (In a cluster through the bookkeeping engine: one round trip, no transaction around it.)
     updates.prepare = ConversationStates(
-        services.db, _conversations(application), flow.idle_limits()
+        services.db if book is None else session_factory(book),
+        _conversations(application),
+        flow.idle_limits(),
     )
     return application
 
@@ -249,10 +258,23 @@ async def _post_init(application: ZhibuApp) -> None:
     )
     if not application.bot_data[CLUSTER_KEY]:
         # The only process: it leads from start to stop.
+        application.bot_data[METRICS_KEY].set_leader(True)
         await application.bot_data[LEADER_KEY].start()
+        if services.settings.metrics_listen:
+            server = ops_server(
+                application.bot_data[METRICS_KEY],
+                services.db,
+                services.settings,
+                services.settings.metrics_listen,
+            )
+            await server.start()
+            application.bot_data[OPS_KEY] = server
 
 
 async def _post_shutdown(application: ZhibuApp) -> None:
+    server = application.bot_data.pop(OPS_KEY, None)
+    if server is not None:
+        await server.stop()
     await application.bot_data[LEADER_KEY].stop()
     sender = application.bot_data.pop(SENDER_KEY, None)
     if sender is not None:
@@ -260,9 +282,10 @@ async def _post_shutdown(application: ZhibuApp) -> None:
     gate = application.bot_data.get(GATE_KEY)
     if isinstance(gate, SharedGate):
         await gate.drain()
-    engine = application.bot_data.get("zhibu.engine")
-    if engine is not None:
-        await engine.dispose()
+    for key in ("zhibu.engine", BOOK_KEY):
+        engine = application.bot_data.get(key)
+        if engine is not None:
+            await engine.dispose()
 
 
 def sender_bot(settings: Settings) -> Bot:

@@ -89,12 +89,13 @@ class SharedGate(FloodGate):
         local = await super().acquire(
             chat_id, lane=lane, broadcast=broadcast, rate=rate, spaced=spaced
         )
-        ticket = SharedTicket(local.lane, local.chat_id, local.spaced)
+        ticket = SharedTicket(local.lane, local.chat_id, local.spaced, local.broadcast)
+        usable = self._broadcast.get(lane, 1) if broadcast else self._slots[lane]
         try:
-            if chat_id is not None:
-                await self._wait(lambda: self._take_turn(chat_id))
-            usable = self._broadcast.get(lane, 1) if broadcast else self._slots[lane]
-            ticket.slot = await self._wait(lambda: self._take_slot(lane, usable))
+            # Usually one statement: the chat's turn and a slot together.
+            ticket.slot = await self._wait(lambda: self._take_turn(lane, usable, chat_id))
+            if ticket.slot is None:
+                ticket.slot = await self._wait(lambda: self._take_slot(lane, usable))
         except BaseException:
             # Whatever was taken in the database frees now (or, if this never runs, by lease).
             self.cancel(ticket)
@@ -146,15 +147,24 @@ class SharedGate(FloodGate):
                 return taken
             await asyncio.sleep(min(wait, MAX_POLL))
 
-    async def _take_turn(self, chat_id: int) -> tuple[int | None, float]:
+    async def _take_turn(
+        self, lane: str, usable: int, chat_id: int | None
+    ) -> tuple[int | None, float]:
+        """The chat's turn, with a slot when one is free: 0.0 once the turn is taken."""
+        await self._ensure(lane)
         async with self._db() as session:
-            return None, await cq.take_chat_turn(session, chat_id=chat_id, lease=self._lease)
+            taken, slot, wait = await cq.take_send_turn(
+                session, lane=lane, usable=usable, chat_id=chat_id, lease=self._lease
+            )
+        return (slot, 0.0) if taken else (None, wait)
 
-    async def _take_slot(self, lane: str, usable: int) -> tuple[int | None, float]:
+    async def _ensure(self, lane: str) -> None:
         if lane not in self._ready:
             async with self._db() as session:
                 await cq.ensure_send_slots(session, lane=lane, count=self._slots[lane])
             self._ready.add(lane)
+
+    async def _take_slot(self, lane: str, usable: int) -> tuple[int | None, float]:
         async with self._db() as session:
             slot = await cq.take_send_slot(session, lane=lane, usable=usable, lease=self._lease)
             if slot is not None:

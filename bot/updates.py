@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,6 +24,7 @@ from telegram.ext import BaseUpdateProcessor
 
 from bot.config import Settings
 from bot.i18n import Translator, resolve_locale
+from bot.update_context import arrival, handling
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,8 @@ _UNLIMITED = 2**31 - 1
 Overflow = Callable[[Update], Awaitable[None]]
 Observer = Callable[[object], None]
 Prepare = Callable[[object], Awaitable[None]]
+# (update, outcome: handled | failed | dropped, seconds since it arrived)
+Finished = Callable[[object, str, float], None]
 
 
 @dataclasses.dataclass
@@ -62,6 +66,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         # Run in the chat's turn, just before its handlers (the conversation states are read
         # there: bot.conversation_states).
         self.prepare = prepare
+        self.on_finished: Finished | None = None
         self._chats: dict[int, _Turns] = {}
         self._observers: list[Observer] = []
 
@@ -71,23 +76,31 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Run the update's handlers once earlier updates of the same chat are done."""
-        try:
-            key = _key(update)
-            if key is None:
-                async with self._slots:
-                    await coroutine
-                return
-            await self._in_turn(key, update, coroutine)
-        finally:
-            for observer in self._observers:
-                observer(update)
+        started = arrival() or time.time()
+        key = _key(update)
+        update_id = update.update_id if isinstance(update, Update) else None
+        with handling(update_id, key) as handled:
+            outcome = "handled"
+            try:
+                if key is None:
+                    async with self._slots:
+                        await coroutine
+                elif not await self._in_turn(key, update, coroutine):
+                    outcome = "dropped"
+            finally:
+                for observer in self._observers:
+                    observer(update)
+                if self.on_finished is not None:
+                    outcome = "failed" if handled.failed else outcome
+                    self.on_finished(update, outcome, time.time() - started)
 
-    async def _in_turn(self, key: int, update: object, coroutine: Awaitable[Any]) -> None:
+    async def _in_turn(self, key: int, update: object, coroutine: Awaitable[Any]) -> bool:
+        """Run the coroutine in the chat's turn; False when the chat's backlog is full."""
         turns = self._chats.setdefault(key, _Turns())
         if turns.waiting >= self._backlog:
             _close(coroutine)
             await self._drop(key, turns, update)
-            return
+            return False
         turns.waiting += 1
         try:
             async with turns.lock, self._slots:
@@ -99,6 +112,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                 del self._chats[key]
                 if turns.dropped:
                     log.info("chat %s: %d updates were dropped", key, turns.dropped)
+        return True
 
     async def _prepare(self, update: object) -> None:
         if self.prepare is None:

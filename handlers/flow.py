@@ -35,6 +35,7 @@ from telegram.ext import ConversationHandler
 from bot.context import BotContext
 from bot.conversation_states import expired
 from bot.enums import Role
+from bot.update_context import note_handler
 from handlers.common import (
     Refused,
     access_problem,
@@ -189,8 +190,11 @@ class Flow:
         """
 
         def decorate(func: StepCallback) -> Handler:
+            name = f"{func.__module__}.{func.__qualname__}"
+
             @functools.wraps(func)
             async def run(update: Update, context: BotContext) -> State:
+                note_handler(name)
                 if update.effective_user is None:
                     return None
                 try:

@@ -9,10 +9,10 @@ which one wins.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from sqlalchemy import delete, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models_cluster import ChatClaim, InboxUpdate
@@ -21,56 +21,72 @@ from storage.models_cluster import ChatClaim, InboxUpdate
 
 
 async def store_update(
-    session: AsyncSession, *, update_id: int, chat_id: int, payload: dict[str, Any]
+    session: AsyncSession,
+    *,
+    update_id: int,
+    chat_id: int,
+    payload: dict[str, Any],
+    notify: str | None = None,
 ) -> bool:
-    """Store an update unless it is already stored (a redelivery); True when it is new."""
-    statement = (
-        insert(InboxUpdate)
-        .values(update_id=update_id, chat_id=chat_id, payload=payload, attempts=0)
-        .on_conflict_do_nothing(index_elements=["update_id"])
-    )
-    result = await session.execute(statement)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-async def chats_waiting(session: AsyncSession, *, limit: int) -> list[int]:
-    """Chats with unhandled updates that no live process has claimed, oldest update first."""
-    rows = await session.execute(
-        text(
-            """
-            SELECT i.chat_id FROM inbox AS i
-            LEFT JOIN chat_claims AS c ON c.chat_id = i.chat_id
-            WHERE i.handled_at IS NULL
-              AND (c.chat_id IS NULL OR c.lease_until < clock_timestamp())
-            GROUP BY i.chat_id
-            ORDER BY min(i.update_id)
-            LIMIT :limit
-            """
-        ),
-        {"limit": limit},
-    )
-    return [row[0] for row in rows]
-
-
-async def claim_chat(
-    session: AsyncSession, *, chat_id: int, owner: str, lease: dt.timedelta
-) -> bool:
-    """Claim a chat for owner unless another live process holds it; True when claimed."""
+    """Store an update unless it is already stored (a redelivery); True when it is new. With
+    `notify`, a new update also notifies that channel (delivered when the statement commits,
+    so no listener looks before the row is there)."""
     row = await session.execute(
         text(
             """
+            WITH stored AS (
+                INSERT INTO inbox (update_id, chat_id, payload, received_at, attempts)
+                VALUES (:update_id, :chat_id, CAST(:payload AS json), clock_timestamp(), 0)
+                ON CONFLICT (update_id) DO NOTHING
+                RETURNING update_id
+            ),
+            notified AS (
+                SELECT pg_notify(CAST(:notify AS text), '') FROM stored
+                WHERE CAST(:notify AS text) IS NOT NULL
+            )
+            SELECT (SELECT count(*) FROM stored), (SELECT count(*) FROM notified)
+            """
+        ),
+        {
+            "update_id": update_id,
+            "chat_id": chat_id,
+            "payload": json.dumps(payload, ensure_ascii=False),
+            "notify": notify,
+        },
+    )
+    return bool(row.one()[0])
+
+
+async def claim_waiting_chats(
+    session: AsyncSession, *, owner: str, limit: int, lease: dt.timedelta
+) -> list[int]:
+    """Claim for owner, in one statement, up to `limit` chats with unhandled updates that no
+    live process holds, oldest update first. When two processes claim at once, each chat goes
+    to one: the second finds the first's lease running."""
+    rows = await session.execute(
+        text(
+            """
             INSERT INTO chat_claims (chat_id, owner, lease_until)
-            VALUES (:chat_id, :owner, clock_timestamp() + :lease)
+            SELECT waiting.chat_id, :owner, clock_timestamp() + :lease
+            FROM (
+                SELECT i.chat_id, min(i.update_id) AS first
+                FROM inbox AS i
+                LEFT JOIN chat_claims AS c ON c.chat_id = i.chat_id
+                WHERE i.handled_at IS NULL
+                  AND (c.chat_id IS NULL OR c.lease_until < clock_timestamp())
+                GROUP BY i.chat_id
+                ORDER BY first
+                LIMIT :limit
+            ) AS waiting
             ON CONFLICT (chat_id) DO UPDATE
                SET owner = EXCLUDED.owner, lease_until = EXCLUDED.lease_until
              WHERE chat_claims.lease_until < clock_timestamp()
-                OR chat_claims.owner = EXCLUDED.owner
             RETURNING chat_id
             """
         ),
-        {"chat_id": chat_id, "owner": owner, "lease": lease},
+        {"owner": owner, "limit": limit, "lease": lease},
     )
-    return row.first() is not None
+    return [int(row[0]) for row in rows]
 
 
 async def renew_claims(
@@ -89,12 +105,38 @@ async def renew_claims(
 
 
 async def release_chat(session: AsyncSession, *, chat_id: int, owner: str) -> None:
-    """Free a chat owner has no more updates for (the pacing stays on the row)."""
+    """Free a chat owner holds (the pacing stays on the row; the owner is cleared, so a
+    renewal already on its way cannot extend the claim again)."""
     await session.execute(
         update(ChatClaim)
         .where(ChatClaim.chat_id == chat_id, ChatClaim.owner == owner)
-        .values(lease_until=func.clock_timestamp())
+        .values(lease_until=func.clock_timestamp(), owner="")
     )
+
+
+async def finish_update(session: AsyncSession, *, update_id: int, chat_id: int, owner: str) -> bool:
+    """Record that an update was handled, and free owner's claim on its chat if nothing else
+    of the chat waits: True when freed. The owner is cleared with the lease, so a renewal
+    already on its way cannot extend the claim again; an update stored meanwhile wakes the
+    workers, and its chat is claimed afresh."""
+    row = await session.execute(
+        text(
+            """
+            WITH handled AS (
+                UPDATE inbox SET handled_at = clock_timestamp() WHERE update_id = :update_id
+            )
+            UPDATE chat_claims SET lease_until = clock_timestamp(), owner = ''
+            WHERE chat_id = :chat_id AND owner = :owner
+              AND NOT EXISTS (
+                  SELECT 1 FROM inbox
+                  WHERE chat_id = :chat_id AND handled_at IS NULL AND update_id <> :update_id
+              )
+            RETURNING chat_id
+            """
+        ),
+        {"update_id": update_id, "chat_id": chat_id, "owner": owner},
+    )
+    return row.first() is not None
 
 
 async def pending_updates(session: AsyncSession, *, chat_id: int, limit: int) -> list[InboxUpdate]:
@@ -117,15 +159,6 @@ async def begin_handling(session: AsyncSession, *, update_id: int) -> int:
         .returning(InboxUpdate.attempts)
     )
     return int(attempts or 0)
-
-
-async def mark_handled(session: AsyncSession, *, update_id: int) -> None:
-    """Record that an update was handled (or set aside)."""
-    await session.execute(
-        update(InboxUpdate)
-        .where(InboxUpdate.update_id == update_id)
-        .values(handled_at=func.clock_timestamp())
-    )
 
 
 async def inbox_depth(session: AsyncSession) -> int:
@@ -215,6 +248,53 @@ async def ensure_send_slots(session: AsyncSession, *, lane: str, count: int) -> 
     )
 
 
+async def take_send_turn(
+    session: AsyncSession, *, lane: str, usable: int, chat_id: int | None, lease: dt.timedelta
+) -> tuple[bool, int | None, float]:
+    """In one statement, the chat's turn (held while the call is in flight, until `end_send`
+    frees it) and, once it is taken, a slot of the lane (see `take_send_slot`): whether the
+    turn was taken (always, without a chat), the slot if one was free, and the seconds until
+    the chat's turn when it was not."""
+    row = await session.execute(
+        text(
+            """
+            WITH turn AS (
+                INSERT INTO chat_claims (chat_id, owner, lease_until, next_send_at)
+                SELECT CAST(:chat_id AS bigint), '', clock_timestamp(),
+                       clock_timestamp() + :lease
+                WHERE CAST(:chat_id AS bigint) IS NOT NULL
+                ON CONFLICT (chat_id) DO UPDATE SET next_send_at = EXCLUDED.next_send_at
+                WHERE chat_claims.next_send_at IS NULL
+                   OR chat_claims.next_send_at <= clock_timestamp()
+                RETURNING chat_id
+            ),
+            free AS (
+                SELECT slot FROM send_slots
+                WHERE lane = :lane AND slot < :usable AND free_at <= clock_timestamp()
+                  AND (CAST(:chat_id AS bigint) IS NULL OR EXISTS (SELECT 1 FROM turn))
+                ORDER BY slot DESC
+                LIMIT 1
+                FOR UPDATE SKIP LOCKED
+            ),
+            taken AS (
+                UPDATE send_slots AS s SET free_at = clock_timestamp() + :lease
+                FROM free WHERE s.lane = :lane AND s.slot = free.slot
+                RETURNING s.slot
+            )
+            SELECT (SELECT count(*) FROM turn),
+                   (SELECT slot FROM taken),
+                   (SELECT EXTRACT(EPOCH FROM (next_send_at - clock_timestamp()))
+                      FROM chat_claims WHERE chat_id = CAST(:chat_id AS bigint))
+            """
+        ),
+        {"lane": lane, "usable": usable, "chat_id": chat_id, "lease": lease},
+    )
+    result: Any = row.one()
+    turns, slot, wait = result
+    taken = chat_id is None or bool(turns)
+    return taken, None if slot is None else int(slot), max(0.001, float(wait or 0.0))
+
+
 async def take_send_slot(
     session: AsyncSession, *, lane: str, usable: int, lease: dt.timedelta
 ) -> int | None:
@@ -253,34 +333,6 @@ async def slot_wait(session: AsyncSession, *, lane: str, usable: int) -> float |
     )
     wait: Any = row.scalar()
     return None if wait is None else max(0.0, float(wait))
-
-
-async def take_chat_turn(session: AsyncSession, *, chat_id: int, lease: dt.timedelta) -> float:
-    """Take the chat's turn to be sent to (held until `end_send` or the lease ends): 0.0 when
-    taken, else the seconds until the chat may be sent to (it is in flight or cooling down)."""
-    row = await session.execute(
-        text(
-            """
-            INSERT INTO chat_claims (chat_id, owner, lease_until, next_send_at)
-            VALUES (:chat_id, '', clock_timestamp(), clock_timestamp() + :lease)
-            ON CONFLICT (chat_id) DO UPDATE SET next_send_at = EXCLUDED.next_send_at
-            WHERE chat_claims.next_send_at IS NULL
-               OR chat_claims.next_send_at <= clock_timestamp()
-            RETURNING chat_id
-            """
-        ),
-        {"chat_id": chat_id, "lease": lease},
-    )
-    if row.first() is not None:
-        return 0.0
-    wait: Any = await session.scalar(
-        text(
-            "SELECT EXTRACT(EPOCH FROM (next_send_at - clock_timestamp())) FROM chat_claims "
-            "WHERE chat_id = :chat_id"
-        ),
-        {"chat_id": chat_id},
-    )
-    return max(0.001, float(wait or 0.0))
 
 
 async def end_send(

@@ -24,28 +24,37 @@ async def test_an_update_is_stored_once_and_handed_out_in_order(db: SessionFacto
         assert await cq.store_update(session, update_id=10, chat_id=5, payload={"a": 0})
         assert await cq.store_update(session, update_id=12, chat_id=6, payload={})
     async with db.begin() as session:
-        assert await cq.chats_waiting(session, limit=10) == [5, 6]
-        assert await cq.claim_chat(session, chat_id=5, owner="p1", lease=LEASE)
+        # The chat with the oldest update first.
+        assert await cq.claim_waiting_chats(session, owner="p1", limit=1, lease=LEASE) == [5]
     async with db.begin() as session:
         # A claimed chat is nobody else's, and no longer waiting.
-        assert not await cq.claim_chat(session, chat_id=5, owner="p2", lease=LEASE)
-        assert await cq.chats_waiting(session, limit=10) == [6]
+        assert await cq.claim_waiting_chats(session, owner="p2", limit=10, lease=LEASE) == [6]
         pending = await cq.pending_updates(session, chat_id=5, limit=10)
         assert [u.update_id for u in pending] == [10, 11]
+        assert pending[0].payload == {"a": 0}
         assert await cq.begin_handling(session, update_id=10) == 1
-        await cq.mark_handled(session, update_id=10)
+        # Handled, but the chat has more: the claim stays.
+        assert not await cq.finish_update(session, update_id=10, chat_id=5, owner="p1")
         assert await cq.inbox_depth(session) == 2
+        assert await cq.finish_update(session, update_id=11, chat_id=5, owner="p1")
+        assert await cq.inbox_depth(session) == 1
 
 
 async def test_an_expired_claim_passes_to_another_process(db: SessionFactory) -> None:
     async with db.begin() as session:
         await cq.store_update(session, update_id=1, chat_id=7, payload={})
-        assert await cq.claim_chat(session, chat_id=7, owner="dead", lease=dt.timedelta(0))
+        claimed = await cq.claim_waiting_chats(
+            session, owner="dead", limit=10, lease=dt.timedelta(0)
+        )
+        assert claimed == [7]
     async with db.begin() as session:
-        assert await cq.chats_waiting(session, limit=10) == [7]
-        assert await cq.claim_chat(session, chat_id=7, owner="alive", lease=LEASE)
+        assert await cq.claim_waiting_chats(session, owner="alive", limit=10, lease=LEASE) == [7]
         assert await cq.renew_claims(session, chat_ids=[7], owner="dead", lease=LEASE) == set()
         assert await cq.renew_claims(session, chat_ids=[7], owner="alive", lease=LEASE) == {7}
+        # Released, a renewal on its way cannot bring the claim back.
+        await cq.release_chat(session, chat_id=7, owner="alive")
+        assert await cq.renew_claims(session, chat_ids=[7], owner="alive", lease=LEASE) == set()
+        assert await cq.claim_waiting_chats(session, owner="next", limit=10, lease=LEASE) == [7]
 
 
 async def test_one_leader_at_a_time_and_a_successor_when_the_lease_runs_out(
@@ -97,9 +106,15 @@ async def test_a_lane_grants_no_more_slots_than_it_has_and_keeps_the_top_ones_fo
 async def test_a_chats_turn_is_held_in_flight_and_a_second_after_the_answer(
     db: SessionFactory,
 ) -> None:
+    async with db.begin() as session:
+        await cq.ensure_send_slots(session, lane="free", count=5)
+
     async def turn() -> float:
         async with db.begin() as session:
-            return await cq.take_chat_turn(session, chat_id=9, lease=LEASE)
+            taken, _slot, wait = await cq.take_send_turn(
+                session, lane="free", usable=5, chat_id=9, lease=LEASE
+            )
+            return 0.0 if taken else wait
 
     waits = await asyncio.gather(*(turn() for _ in range(3)))
     assert sorted(waits)[0] == 0.0 and all(w > 20 for w in sorted(waits)[1:])
@@ -113,3 +128,9 @@ async def test_a_chats_turn_is_held_in_flight_and_a_second_after_the_answer(
             chat_free_in=dt.timedelta(seconds=1),
         )
     assert 0.5 < await turn() <= 1.0
+    async with db.begin() as session:
+        # Without a chat there is no turn to wait for; a slot still is taken.
+        taken, slot, _ = await cq.take_send_turn(
+            session, lane="free", usable=5, chat_id=None, lease=LEASE
+        )
+        assert taken and slot is not None
