@@ -6,9 +6,12 @@ import asyncio
 import datetime as dt
 
 import pytest
+from sqlalchemy import func, select, update
 
+from bot.serve_cluster import INBOX_KEPT
 from storage import cluster_queries as cq
 from storage.db import SessionFactory
+from storage.models_cluster import InboxUpdate
 from tests.support import database
 
 pytestmark = pytest.mark.skipif(
@@ -134,3 +137,37 @@ async def test_a_chats_turn_is_held_in_flight_and_a_second_after_the_answer(
             session, lane="free", usable=5, chat_id=None, lease=LEASE
         )
         assert taken and slot is not None
+
+
+async def test_handled_updates_are_forgotten_after_a_day_and_waiting_ones_never(
+    db: SessionFactory,
+) -> None:
+    async with db.begin() as session:
+        for update_id in (1, 2, 3, 4):
+            await cq.store_update(session, update_id=update_id, chat_id=8, payload={"text": "x"})
+        for update_id in (1, 2, 3):
+            await cq.finish_update(session, update_id=update_id, chat_id=8, owner="p1")
+        # 1 was handled a day and a minute ago, 2 a minute short of a day, 3 just now; 4 waits
+        # (received two days ago, say while every process was down).
+        for update_id, age in (
+            (1, INBOX_KEPT + dt.timedelta(minutes=1)),
+            (2, INBOX_KEPT - dt.timedelta(minutes=1)),
+        ):
+            ago = func.clock_timestamp() - age
+            await session.execute(
+                update(InboxUpdate)
+                .where(InboxUpdate.update_id == update_id)
+                .values(handled_at=ago, received_at=ago)
+            )
+        await session.execute(
+            update(InboxUpdate)
+            .where(InboxUpdate.update_id == 4)
+            .values(received_at=func.clock_timestamp() - 2 * INBOX_KEPT)
+        )
+    async with db.begin() as session:
+        assert await cq.purge_handled(session, older_than=INBOX_KEPT) == 1
+        kept = await session.scalars(select(InboxUpdate.update_id).order_by(InboxUpdate.update_id))
+        assert list(kept) == [2, 3, 4]
+        # A redelivery of a forgotten update would be stored afresh: the purge stays far within
+        # the week after which Telegram may number new updates like old ones.
+        assert INBOX_KEPT.days < 7
