@@ -178,7 +178,8 @@ def _conversations(application: ZhibuApp) -> list[ConversationHandler[Any]]:
 def add_handlers(application: ZhibuApp) -> None:
     """Every handler, in the order PTB tries them: conversations, commands, then catch-alls."""
     # Before anything else: outside private chats nothing answers, the bot says so and leaves.
-    application.add_handler(private_chats.handler(), group=-1)
+    # A group of its own: PTB runs one handler per group, and this one looks at every update.
+    application.add_handler(private_chats.handler(), group=-2)
     # Buttons on delivered notices work whatever conversation the reader is in.
     for notice_handler in notices.handlers():
         application.add_handler(notice_handler)
