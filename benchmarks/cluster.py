@@ -11,7 +11,7 @@ a second still holds, so each user does at most about one exchange a second: use
 Then `--gate`: N sends through the shared gate (bot.shared_gate) against the same database,
 one after the other, next to the process-local FloodGate: the time each send costs.
 
-    .venv/bin/python benchmarks/cluster.py --users 300 --rounds 3 --processes 1 2 3
+    .venv/bin/python benchmarks/cluster.py --users 300 --rounds 3 --processes 1 2 3 --repeat 3
     ZHIBU_BENCH_PG_URL=postgresql+asyncpg://zhibu:zhibu@127.0.0.1:54329/zhibu_test ...
 """
 
@@ -22,6 +22,7 @@ import asyncio
 import datetime as dt
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -186,34 +187,52 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="/start + /me pairs per user")
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--gate", type=int, default=2000, help="sends for the gate's cost")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of each process count (medians reported)"
+    )
     args = parser.parse_args()
     url = asyncio.run(_fresh_database(args.users))
-    figures: dict[int, float] = {}
+    figures: dict[int, list[float]] = {count: [] for count in args.processes}
+    gate: list[tuple[float, float]] = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            for count in args.processes:
-                server, fake_port = start_fake_server()
-                bots: list[subprocess.Popen[bytes]] = []
-                try:
-                    bots, ports = _start_bots(url, fake_port, count, Path(tmp))
-                    figures[count] = asyncio.run(
-                        _traffic(f"http://127.0.0.1:{fake_port}", ports, args.users, args.rounds)
-                    )
-                finally:
-                    for bot in bots:
-                        stop(bot)
-                    stop(server)
-                print(f"{count} process(es): {figures[count]:.0f} updates/s", flush=True)
-        shared_ms, local_ms = asyncio.run(_gate_cost(url, args.gate))
+            # Interleaved (1, 2, 3, 1, 2, 3...): a noisy neighbour's burst spreads over all counts.
+            for _ in range(args.repeat):
+                for count in args.processes:
+                    rate = _one_run(url, count, Path(tmp), args.users, args.rounds)
+                    figures[count].append(rate)
+                    print(f"{count} process(es): {rate:.0f} updates/s", flush=True)
+                gate.append(asyncio.run(_gate_cost(url, args.gate)))
     finally:
         asyncio.run(_drop_database(url))
-    print(f"{args.users} users, {args.rounds} × (/start, /me) each, webhook round-robin:")
-    for count, rate in figures.items():
-        print(f"  {count} process(es): {rate:.0f} updates/s")
     print(
-        f"one send's turn at the gate: shared (PostgreSQL) {shared_ms:.2f} ms, "
-        f"process-local {local_ms:.3f} ms"
+        f"{args.users} users, {args.rounds} × (/start, /me) each, webhook round-robin, "
+        f"median of {args.repeat} runs (min-max):"
     )
+    for count, rates in figures.items():
+        print(
+            f"  {count} process(es): {statistics.median(rates):.0f} updates/s "
+            f"({min(rates):.0f}-{max(rates):.0f})"
+        )
+    shared_ms = statistics.median(g[0] for g in gate)
+    local_ms = statistics.median(g[1] for g in gate)
+    print(
+        f"one send's turn at the gate (median of {len(gate)} × {args.gate} sends): "
+        f"shared (PostgreSQL) {shared_ms:.2f} ms, process-local {local_ms:.3f} ms"
+    )
+
+
+def _one_run(url: str, count: int, logs: Path, users: int, rounds: int) -> float:
+    """Updates per second with `count` fresh bot processes and a fresh fake server."""
+    server, fake_port = start_fake_server()
+    bots: list[subprocess.Popen[bytes]] = []
+    try:
+        bots, ports = _start_bots(url, fake_port, count, logs)
+        return asyncio.run(_traffic(f"http://127.0.0.1:{fake_port}", ports, users, rounds))
+    finally:
+        for bot in bots:
+            stop(bot)
+        stop(server)
 
 
 if __name__ == "__main__":
