@@ -1,6 +1,7 @@
 """Three bot processes on one PostgreSQL database, webhooks delivered round-robin: people go
 through a conversation while a notice goes out, with nothing lost, doubled or reordered, and
-Telegram's limits kept by the processes together; then the leader is killed mid-way.
+Telegram's limits kept by the processes together; then one process is killed mid-way (a
+worker, and in a second run the leader).
 
 The fake's global limit and the bot's are raised to 100 a second (the per-chat limit stays
 Telegram's one a second) so the notice takes seconds, not minutes: the processes still have to
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -46,8 +48,11 @@ JOBS_STARTED = "the leader's jobs started"
 ENV = {
     "ZHIBU_TELEGRAM_RATE_LIMIT": str(RATE),
     "ZHIBU_DELIVERY_RATE": str(RATE * 0.8),
-    # A killed process's copies in flight, send slots and chat turns free after this.
-    "ZHIBU_DELIVERY_LEASE_SECONDS": "5",
+    # A killed process's copies in flight, send slots and chat turns free after this. It must
+    # outlast the longest call (5 s to connect, 10 s to read): on this loaded machine a call
+    # can take more than 5 s, and a turn whose lease ended mid-call let another process send
+    # to the chat within the second.
+    "ZHIBU_DELIVERY_LEASE_SECONDS": "20",
 }
 
 
@@ -92,17 +97,35 @@ def _copies(telegram: FakeTelegramServer, chat_id: int) -> int:
 
 async def _check_notice(
     db: SessionFactory, telegram: FakeTelegramServer, notice_id: int
-) -> Counter[DeliveryState]:
-    """Every recipient has the notice once; a copy lost with a killed process is 'unconfirmed'."""
+) -> tuple[Counter[DeliveryState], int]:
+    """Every recipient has the notice at most once, and once unless a killed process had its
+    copy: its state and the copies that never arrived ('unconfirmed': sent or not, the killed
+    process could not record it)."""
     rows = await _deliveries(db, notice_id)
     assert len(rows) >= USERS + RECIPIENTS
+    lost = 0
     for chat, state in rows:
         copies = _copies(telegram, chat)
         if state is DeliveryState.UNCONFIRMED:
             assert copies <= 1, chat
+            lost += copies == 0
         else:
             assert (state, copies) == (DeliveryState.SENT, 1), chat
-    return Counter(state for _, state in rows)
+    return Counter(state for _, state in rows), lost
+
+
+def _crowded(telegram: FakeTelegramServer, logs: str) -> list[tuple[int, float, float, str]]:
+    """Sends to one chat less than a second apart, for the failure's message: (chat, first
+    send, gap, the bots' log lines that name the chat)."""
+    stats = telegram.flood_stats()
+    last: dict[int, float] = {}
+    crowded = []
+    for moment, chat in zip(stats["send_times"], stats["send_chats"], strict=True):
+        if chat in last and moment - last[chat] < 1.0:
+            lines = "\n".join(line for line in logs.splitlines() if str(chat) in line)
+            crowded.append((chat, last[chat], moment - last[chat], lines[-2000:]))
+        last[chat] = moment
+    return crowded
 
 
 async def _invites(db: SessionFactory) -> Counter[int]:
@@ -132,7 +155,7 @@ async def test_three_processes_serve_conversations_and_a_notice_within_the_limit
             i.user.user_id for i, link in zip(inviters, links, strict=True) if not link
         ]
         assert await eventually(lambda: _finished(db, notice_id), within=300)
-        states = await _check_notice(db, telegram, notice_id)
+        states, _ = await _check_notice(db, telegram, notice_id)
         assert set(states) == {DeliveryState.SENT}
         metrics = [await cluster.metrics(n) for n in range(PROCESSES)]
     finally:
@@ -147,7 +170,7 @@ async def test_three_processes_serve_conversations_and_a_notice_within_the_limit
         ]
     assert (await _invites(db)).total() == USERS
     stats = telegram.flood_stats()
-    assert stats["violations"] == 0, (stats["peak_per_second"], logs[-3000:])
+    assert stats["violations"] == 0, _crowded(telegram, logs)
     # Every process took webhooks and handled updates; one of them led.
     used = Counter(d["url"] for d in telegram.webhook_deliveries if d["ok"])
     assert set(used) == set(cluster.urls), used
@@ -159,7 +182,9 @@ async def test_three_processes_serve_conversations_and_a_notice_within_the_limit
         assert set(handled) == {1}  # nothing handled twice
 
 
-async def test_the_leader_killed_mid_way_loses_and_doubles_nothing_and_its_jobs_resume(
+@pytest.mark.parametrize("victim", ["a worker", "the leader"])
+async def test_a_process_killed_mid_way_loses_and_doubles_nothing_and_the_leaders_jobs_go_on(
+    victim: str,
     settings: Settings,
     telegram: FakeTelegramServer,
     client: FakeTelegramClient,
@@ -187,6 +212,9 @@ async def test_the_leader_killed_mid_way_loses_and_doubles_nothing_and_its_jobs_
         owner = await leader(db)
         assert owner is not None
         killed = cluster.index_of(owner)
+        if victim == "a worker":
+            killed = (killed + 1) % PROCESSES
+        killed_at = time.monotonic()  # the fake's clock: it runs in this process
         cluster.processes[killed].kill()
 
         survivors = [p for n, p in enumerate(cluster.processes) if n != killed]
@@ -197,19 +225,21 @@ async def test_the_leader_killed_mid_way_loses_and_doubles_nothing_and_its_jobs_
             started = sum(p.log().count(JOBS_STARTED) for p in survivors)
             return now is not None and now != owner and started > started_before
 
-        # The issue's bound: the leader's jobs resume within 30 s.
-        assert await eventually(jobs_resumed, within=30)
+        if victim == "the leader":
+            # The issue's bound: the leader's jobs resume within 30 s.
+            assert await eventually(jobs_resumed, within=30)
         links = await inviting
         assert await eventually(lambda: _finished(db, notice_id), within=300)
-        states = await _check_notice(db, telegram, notice_id)
+        states, lost = await _check_notice(db, telegram, notice_id)
     finally:
         cluster.stop()
     logs = "\n".join(p.log() for p in cluster.processes)
     assert all(links), logs[-3000:]
-    # Only the copies in flight in the killed process may be unconfirmed (never sent twice).
-    assert states[DeliveryState.UNCONFIRMED] <= 8, states
+    # Never sent twice; lost only what was in flight in the killed process (at most its
+    # delivery concurrency). Copies it sent and had not recorded yet are unconfirmed, and there.
+    assert lost <= 8, (lost, states)
     stats = telegram.flood_stats()
-    assert stats["violations"] == 0, stats["peak_per_second"]
+    assert stats["violations"] == 0, (killed_at, _crowded(telegram, logs))
     async with db() as session:
         attempts = dict(
             (await session.execute(select(InboxUpdate.update_id, InboxUpdate.attempts))).all()
