@@ -39,7 +39,7 @@ from bot.relink.notifier import RENDER_KEY
 from bot.reminders.engine import REMINDERS_KEY, ReminderEngine
 from bot.shared_gate import SharedGate, shared_gate_for
 from bot.transport import AiohttpRequest
-from bot.updates import PerChatUpdateProcessor, ask_to_slow_down
+from bot.updates import PerChatUpdateProcessor, ask_to_slow_down, name_handlers
 from handlers import (
     access_admin,
     activity,
@@ -155,6 +155,7 @@ def build_application(
         menus=functools.partial(set_command_menus, application),
     )
     add_handlers(application)
+    name_handlers(application)  # the JSON log lines say which handler took the update
     # Before each update, its conversations' states as stored: any process continues any
     # conversation, and a draft ended meanwhile (or idle too long) is over here too.
     # (In a cluster through the bookkeeping engine: one round trip, no transaction around it.)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -20,11 +21,11 @@ from typing import Any
 
 from telegram import Bot, Update
 from telegram.error import TelegramError
-from telegram.ext import BaseUpdateProcessor
+from telegram.ext import BaseUpdateProcessor, ConversationHandler
 
 from bot.config import Settings
 from bot.i18n import Translator, resolve_locale
-from bot.update_context import arrival, handling
+from bot.update_context import arrival, handling, note_handler
 
 log = logging.getLogger(__name__)
 
@@ -176,3 +177,27 @@ async def ask_to_slow_down(bot: Bot, settings: Settings, update: Update) -> None
         )
     except TelegramError as exc:
         log.warning("could not ask chat %s to slow down: %s", chat.id, type(exc).__name__)
+
+
+def name_handlers(application: Any) -> None:
+    """Name each top-level handler in the log lines of the updates it takes.
+
+    Steps and `@sender` handlers name themselves; this covers the rest (the private-chats gate,
+    plain callbacks). A ConversationHandler's own steps name themselves, so it is left as is.
+    """
+    for handlers in application.handlers.values():
+        for handler in handlers:
+            if isinstance(handler, ConversationHandler):
+                continue
+            handler.callback = _named(handler.callback)
+
+
+def _named(callback: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    name = f"{callback.__module__}.{callback.__qualname__}"
+
+    @functools.wraps(callback)
+    async def named(update: object, context: Any) -> Any:
+        note_handler(name)
+        return await callback(update, context)
+
+    return named
