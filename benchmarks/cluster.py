@@ -8,6 +8,9 @@ people). Telegram's global limit is raised (ZHIBU_TELEGRAM_RATE_LIMIT=1000, the 
 off) so the figure is the bot's capacity, not Telegram's 30 a second; the per-chat spacing of
 a second still holds, so each user does at most about one exchange a second: use enough users.
 
+Each count runs `--repeat` times, interleaved with the others (the machine is shared and
+noisy): medians, the range, and the largest peak resident memory (VmHWM) of a bot process.
+
 Then `--gate`: N sends through the shared gate (bot.shared_gate) against the same database,
 one after the other, next to the process-local FloodGate: the time each send costs.
 
@@ -128,6 +131,14 @@ def _start_bots(
     return processes, ports
 
 
+def _peak_rss_mib(pid: int) -> float:
+    """A live process's peak resident memory (VmHWM), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 async def _traffic(fake_url: str, ports: list[int], users: int, rounds: int) -> float:
     """Every user alternates /start and /me; returns updates handled per second."""
     async with FakeTelegramClient(fake_url, timeout=120) as client:
@@ -193,15 +204,17 @@ def main() -> None:
     args = parser.parse_args()
     url = asyncio.run(_fresh_database(args.users))
     figures: dict[int, list[float]] = {count: [] for count in args.processes}
+    memory: dict[int, list[float]] = {count: [] for count in args.processes}
     gate: list[tuple[float, float]] = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
             # Interleaved (1, 2, 3, 1, 2, 3...): a noisy neighbour's burst spreads over all counts.
             for _ in range(args.repeat):
                 for count in args.processes:
-                    rate = _one_run(url, count, Path(tmp), args.users, args.rounds)
+                    rate, rss = _one_run(url, count, Path(tmp), args.users, args.rounds)
                     figures[count].append(rate)
-                    print(f"{count} process(es): {rate:.0f} updates/s", flush=True)
+                    memory[count].append(rss)
+                    print(f"{count} process(es): {rate:.0f} updates/s, {rss:.0f} MiB", flush=True)
                 gate.append(asyncio.run(_gate_cost(url, args.gate)))
     finally:
         asyncio.run(_drop_database(url))
@@ -212,7 +225,8 @@ def main() -> None:
     for count, rates in figures.items():
         print(
             f"  {count} process(es): {statistics.median(rates):.0f} updates/s "
-            f"({min(rates):.0f}-{max(rates):.0f})"
+            f"({min(rates):.0f}-{max(rates):.0f}); peak memory of a process "
+            f"{max(memory[count]):.0f} MiB"
         )
     shared_ms = statistics.median(g[0] for g in gate)
     local_ms = statistics.median(g[1] for g in gate)
@@ -222,13 +236,15 @@ def main() -> None:
     )
 
 
-def _one_run(url: str, count: int, logs: Path, users: int, rounds: int) -> float:
-    """Updates per second with `count` fresh bot processes and a fresh fake server."""
+def _one_run(url: str, count: int, logs: Path, users: int, rounds: int) -> tuple[float, float]:
+    """Updates per second with `count` fresh bot processes and a fresh fake server, and the
+    largest peak resident memory of those processes (MiB)."""
     server, fake_port = start_fake_server()
     bots: list[subprocess.Popen[bytes]] = []
     try:
         bots, ports = _start_bots(url, fake_port, count, logs)
-        return asyncio.run(_traffic(f"http://127.0.0.1:{fake_port}", ports, users, rounds))
+        rate = asyncio.run(_traffic(f"http://127.0.0.1:{fake_port}", ports, users, rounds))
+        return rate, max(_peak_rss_mib(bot.pid) for bot in bots)
     finally:
         for bot in bots:
             stop(bot)
