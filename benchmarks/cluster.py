@@ -91,6 +91,13 @@ async def _fresh_database(users: int) -> str:
     return url
 
 
+async def _forget_updates(url: str) -> None:
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("DELETE FROM inbox"))
+    await engine.dispose()
+
+
 async def _drop_database(url: str) -> None:
     await _admin(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
@@ -115,14 +122,14 @@ def _start_bots(
             ZHIBU_DELIVERY_RATE="25",
             ZHIBU_LOG_LEVEL="INFO",
         )
-        log = (logs / f"bot-{n}.log").open("wb")
+        log = (logs / f"bot-{count}-{n}.log").open("wb")
         profile = os.environ.get("ZHIBU_BENCH_PROFILE")
         command = [sys.executable, "-m", "bot", "run"]
         if profile:  # cProfile of each bot process, written when it stops
             command[1:1] = ["-m", "cProfile", "-o", f"{profile}.{count}.{n}"]
         processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log))
     for n in range(count):
-        path = logs / f"bot-{n}.log"
+        path = logs / f"bot-{count}-{n}.log"
         deadline = time.monotonic() + 180
         while b"serving through the inbox" not in path.read_bytes():
             if time.monotonic() > deadline or processes[n].poll() is not None:
@@ -201,6 +208,7 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=3, help="runs of each process count (medians reported)"
     )
+    parser.add_argument("--logs", type=Path, help="keep the bots' logs in this directory")
     args = parser.parse_args()
     url = asyncio.run(_fresh_database(args.users))
     figures: dict[int, list[float]] = {count: [] for count in args.processes}
@@ -208,10 +216,12 @@ def main() -> None:
     gate: list[tuple[float, float]] = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
+            logs = args.logs or Path(tmp)
+            logs.mkdir(parents=True, exist_ok=True)
             # Interleaved (1, 2, 3, 1, 2, 3...): a noisy neighbour's burst spreads over all counts.
             for _ in range(args.repeat):
                 for count in args.processes:
-                    rate, rss = _one_run(url, count, Path(tmp), args.users, args.rounds)
+                    rate, rss = _one_run(url, count, logs, args.users, args.rounds)
                     figures[count].append(rate)
                     memory[count].append(rss)
                     print(f"{count} process(es): {rate:.0f} updates/s, {rss:.0f} MiB", flush=True)
@@ -239,6 +249,9 @@ def main() -> None:
 def _one_run(url: str, count: int, logs: Path, users: int, rounds: int) -> tuple[float, float]:
     """Updates per second with `count` fresh bot processes and a fresh fake server, and the
     largest peak resident memory of those processes (MiB)."""
+    # Each fake server numbers its updates from 1 again: the last run's ids, still in the inbox,
+    # would make the new updates look like redeliveries, stored and answered never.
+    asyncio.run(_forget_updates(url))
     server, fake_port = start_fake_server()
     bots: list[subprocess.Popen[bytes]] = []
     try:
