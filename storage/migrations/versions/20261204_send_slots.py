@@ -6,7 +6,7 @@ the call until a second after its answer, which bounds every one-second window h
 the calls take.
 
 Revision ID: 20261204_send_slots
-Revises: 20261204_cluster
+Revises: 20261204_dues_heads (main's one head; the slots replace 20261204_cluster's send_budget)
 Create Date: 2026-12-04
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 import storage.models
 
 revision: str = "20261204_send_slots"
-down_revision: str | Sequence[str] | None = "20261204_cluster"
+down_revision: str | Sequence[str] | None = "20261204_dues_heads"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
