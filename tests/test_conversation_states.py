@@ -11,10 +11,13 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import update
+from telegram.ext import ConversationHandler
 
+from bot.app import build_application
 from bot.config import Settings
 from bot.demo import DemoUser
 from bot.fake_telegram import FakeTelegramClient
+from handlers.flow import idle_limits
 from storage import queries
 from storage.db import SessionFactory
 from storage.models import ConversationRecord
@@ -104,3 +107,19 @@ async def test_an_idle_grading_questionnaire_ends_after_30_minutes_in_any_proces
         "leader-training": "partly",
         "leader-study": 60,
     }
+
+
+def test_no_conversation_keeps_a_timer_of_its_own(settings: Settings) -> None:
+    # PTB's conversation_timeout would end a conversation in the process that answered last,
+    # whichever process has continued it since: idle limits belong on the Flow.
+    application = build_application(settings)
+    conversations = [
+        handler
+        for handlers in application.handlers.values()
+        for handler in handlers
+        if isinstance(handler, ConversationHandler)
+    ]
+    assert conversations
+    timed = [c.name for c in conversations if c.conversation_timeout is not None]
+    assert timed == []
+    assert {c.name for c in conversations} >= set(idle_limits())
