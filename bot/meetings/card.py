@@ -19,6 +19,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, TelegramError
 
 from bot.accounts import translator_for
 from bot.config import Settings
@@ -38,6 +40,29 @@ SWEEP_SECONDS = 30
 
 Edit = Callable[[int, int, str, InlineKeyboardMarkup | None], Awaitable[None]]
 CardKeyboard = Callable[[Translator, Meeting, dt.datetime], InlineKeyboardMarkup | None]
+
+
+def gated_edit(bot: Any, gate: Any) -> Edit:
+    """Edit a card with a priority slot of the flood gate, a second apart in its chat (as a
+    notice's progress is edited); in every process, as answers come in wherever."""
+
+    async def edit(
+        chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None
+    ) -> None:
+        ticket = await gate.acquire(chat_id, spaced=True)
+        try:
+            await bot.edit_message_text(
+                text, chat_id, message_id, parse_mode=ParseMode.HTML, reply_markup=markup
+            )
+        except BadRequest as exc:
+            if "not modified" not in exc.message:
+                log.warning("could not edit the card %s in %s: %s", message_id, chat_id, exc)
+        except TelegramError as exc:
+            log.warning("could not edit the card %s in %s: %s", message_id, chat_id, exc)
+        finally:
+            gate.release(ticket)
+
+    return edit
 
 
 async def card_view(
