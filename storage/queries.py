@@ -14,7 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from bot.enums import OrgKind, PersonStatus, Role
-from storage.models import Account, AuditEntry, ConversationRecord, OrgUnit, Person, RoleAssignment
+from storage.models import (
+    Account,
+    AuditEntry,
+    ConversationRecord,
+    OrgUnit,
+    Person,
+    RoleAssignment,
+    utcnow,
+)
 
 # ---- organisation tree -------------------------------------------------------------------
 
@@ -305,7 +313,7 @@ async def save_conversation(
     # A new dict, so SQLAlchemy sees the JSON column change.
     record.data = dict(data)
     record.recent_updates = list(recent_updates)
-    record.updated_at = dt.datetime.now(dt.UTC)
+    record.updated_at = utcnow()
     return record
 
 

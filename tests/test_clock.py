@@ -1,0 +1,68 @@
+"""One clock: Settings.now(), column defaults and the conversation store all read bot.clock,
+which only the offline sandbox may move, and only forward."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+
+from bot import clock
+from bot.config import Settings
+from storage import queries
+from storage.db import SessionFactory
+from storage.models import Account
+from tests.support.bot import SECRET_KEY
+
+
+@pytest.fixture
+def unlocked() -> Iterator[None]:
+    """The clock as the sandbox leaves it: movable; real time again afterwards."""
+    clock.unlock("test")
+    try:
+        yield
+    finally:
+        clock.lock()
+
+
+def test_the_clock_is_locked_outside_the_sandbox() -> None:
+    assert not clock.movable()
+    with pytest.raises(clock.ClockRefused, match="offline sandbox"):
+        clock.advance(dt.timedelta(hours=1))
+    assert clock.offset() == dt.timedelta(0)
+
+
+@pytest.mark.usefixtures("unlocked")
+def test_settings_now_reads_the_one_clock_and_it_only_moves_forward() -> None:
+    settings = Settings(secret_key=SECRET_KEY)  # type: ignore[arg-type]
+    before = settings.now()
+    moved = clock.advance(dt.timedelta(days=3))
+    assert moved - before >= dt.timedelta(days=3)
+    assert settings.now() - before >= dt.timedelta(days=3)
+    with pytest.raises(clock.ClockRefused, match="forward"):
+        clock.advance(dt.timedelta(hours=-1))
+    clock.lock()
+    assert settings.now() - before < dt.timedelta(days=1)
+
+
+async def test_column_defaults_and_conversations_read_the_clock(db: SessionFactory) -> None:
+    moment = dt.datetime(2025, 3, 1, 8, 30, tzinfo=dt.UTC)
+    with clock.travel(moment):
+        async with db.begin() as session:
+            account = Account(telegram_id=4242)
+            session.add(account)
+            record = await queries.save_conversation(
+                session,
+                name="x",
+                chat_id=4242,
+                user_id=4242,
+                state="s",
+                data={},
+                recent_updates=[],
+            )
+            await session.flush()
+            assert account.created_at == moment
+            assert record.updated_at == moment
+    # Travel pins only the task that travels: afterwards the clock is real time again.
+    assert clock.now() - moment > dt.timedelta(days=200)
