@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot import clock
+from bot.cli import main
 from bot.config import Settings
 from storage import queries
 from storage.db import SessionFactory
@@ -66,3 +67,27 @@ async def test_column_defaults_and_conversations_read_the_clock(db: SessionFacto
             assert record.updated_at == moment
     # Travel pins only the task that travels: afterwards the clock is real time again.
     assert clock.now() - moment > dt.timedelta(days=200)
+
+
+def test_zhibu_clock_is_refused_for_a_bot_serving_telegram(
+    cli_env: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: object,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(str(tmp_path))
+    monkeypatch.setenv("ZHIBU_BOT_TOKEN", "123456:REAL")
+    assert main(["clock", "advance", "1d"]) == 1
+    assert "serves Telegram and keeps real time" in capsys.readouterr().err
+    assert clock.offset() == dt.timedelta(0)
+
+
+def test_zhibu_clock_without_a_running_sandbox_says_how_to_start_one(
+    cli_env: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: object,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(str(tmp_path))
+    assert main(["clock"]) == 1
+    assert "no offline sandbox is running" in capsys.readouterr().err
