@@ -1,0 +1,259 @@
+"""The sandbox's web page in a real headless browser (Debian's chromium over WebDriver): a
+secretary logs a meeting by buttons, a member acknowledges a notice pushed while the admin's
+phone was the active one, a report's chart is shown and its XLSX downloads. And `zhibu`
+without a token serves the page and prints its local URL; `zhibu clock` moves its clock.
+
+Set ZHIBU_SCREENSHOTS=docs to write the README's screenshots (docs/sandbox-*.png).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from storage.db import SessionFactory
+from storage.models_activity import Activity
+from tests.support.bot import ROOT, eventually
+from tests.support.browser import Browser, chromium, require_browser
+from tests.support.sandbox import RunningSandbox, running_sandbox
+
+pytestmark = pytest.mark.slow
+
+ADMIN, SECRETARY, MEMBER = 900001, 900010, 900011
+NOTICE = "请全体党员本周五前完成党的二十届四中全会精神专题学习。"
+
+
+@pytest.fixture
+async def page(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[RunningSandbox, Browser]]:
+    """The sandbox's page open in a fresh headless Chromium (its interface in Chinese)."""
+    require_browser()
+    # No quiet hours, so what the demo's history makes due lands at once, whatever the hour.
+    async with running_sandbox(
+        database_url,
+        page=True,
+        fire=True,
+        reminder_quiet_start="00:00",
+        reminder_quiet_end="00:00",
+    ) as running:
+        downloads = tmp_path / "downloads"
+        downloads.mkdir()
+        async with chromium(downloads) as browser:
+            await browser.open(f"{running.url}?locale=zh_Hans")
+            await browser.wait("return document.body.dataset.ready === '1'", what="the page")
+            yield running, browser
+
+
+def _phone(telegram_id: int) -> str:
+    return f'.phone[data-id="{telegram_id}"]'
+
+
+async def say(browser: Browser, telegram_id: int, text: str) -> None:
+    """Type a message in a phone and send it with Enter."""
+    field = await browser.wait(
+        "return document.querySelector(args[0] + ' .compose .entry')", _phone(telegram_id)
+    )
+    await browser.type(field, text + "\ue007")
+
+
+async def press(browser: Browser, telegram_id: int, label: str) -> None:
+    """Press the newest button in a phone labelled `label` (or, failing that, containing it)."""
+    button = await browser.wait(
+        """
+        const selector = ['.msg:not(.deleted) .inline-keyboard button', '.reply-keyboard button']
+          .map((part) => args[0] + ' ' + part).join(', ');
+        const buttons = [...document.querySelectorAll(selector)];
+        const exact = buttons.filter((button) => button.textContent === args[1]);
+        const near = buttons.filter((button) => button.textContent.includes(args[1]));
+        const pool = exact.length ? exact : near;
+        return pool[pool.length - 1];
+        """,
+        _phone(telegram_id),
+        label,
+        what=f"a button {label!r} in {telegram_id}'s phone",
+    )
+    await browser.click(button)
+
+
+async def bubble(browser: Browser, telegram_id: int, text: str) -> dict[str, str]:
+    """Wait for a message of the bot containing `text` in a phone."""
+    found: dict[str, str] = await browser.wait(
+        """
+        const bubbles = [...document.querySelectorAll(args[0] + ' .msg.bot')]
+          .filter((bubble) => bubble.textContent.includes(args[1]));
+        return bubbles[bubbles.length - 1];
+        """,
+        _phone(telegram_id),
+        text,
+        what=f"{text!r} in {telegram_id}'s phone",
+    )
+    return found
+
+
+async def screenshot(browser: Browser, name: str, tmp_path: Path) -> None:
+    """Save a screenshot (into ZHIBU_SCREENSHOTS when set: the README's come from here)."""
+    folder = Path(os.environ.get("ZHIBU_SCREENSHOTS") or tmp_path)
+    if not folder.is_absolute():
+        folder = ROOT / folder
+    await browser.screenshot(folder / f"sandbox-{name}.png")
+
+
+async def test_a_secretary_logs_a_meeting_by_buttons(
+    page: tuple[RunningSandbox, Browser], db: SessionFactory, tmp_path: Path
+) -> None:
+    _running, browser = page
+    await say(browser, SECRETARY, "/log")
+    await press(browser, SECRETARY, "支部委员会会议")
+    await bubble(browser, SECRETARY, "✓ 支部委员会会议")
+    await press(browser, SECRETARY, "完成")
+    await press(browser, SECRETARY, "昨天")
+    await bubble(browser, SECRETARY, "议题是什么")
+    await say(browser, SECRETARY, "研究年终党员民主评议工作安排")
+    await press(browser, SECRETARY, "人全部到会")
+    await bubble(browser, SECRETARY, "活动地点")
+    await press(browser, SECRETARY, "跳过")
+    await bubble(browser, SECRETARY, "会议记录")
+    await press(browser, SECRETARY, "跳过")
+    await bubble(browser, SECRETARY, "可发送照片或文件")
+    # A photo of the meeting, attached from the phone.
+    photo = tmp_path / "meeting.png"
+    Image.new("RGB", (320, 200), (200, 30, 40)).save(photo)
+    field = await browser.wait(
+        "return document.querySelector(args[0] + ' .photo-input')", _phone(SECRETARY)
+    )
+    await browser.type(field, str(photo))
+    await bubble(browser, SECRETARY, "已附加：1")
+    await press(browser, SECRETARY, "完成")
+    await bubble(browser, SECRETARY, "保存前请核对")
+    await press(browser, SECRETARY, "保存")
+    await bubble(browser, SECRETARY, "已保存")
+    async with db() as session:
+        saved = await session.scalar(
+            select(Activity).where(Activity.topic == "研究年终党员民主评议工作安排")
+        )
+    assert saved is not None
+    assert saved.kinds == ["committee_meeting"] and len(saved.attachments) == 1
+    assert saved.present == saved.expected
+
+
+async def test_a_member_acknowledges_a_notice_pushed_while_another_phone_was_active(
+    page: tuple[RunningSandbox, Browser], tmp_path: Path
+) -> None:
+    _running, browser = page
+    # The admin's phone is the one in use: the notice lands in the member's phone by itself.
+    await say(browser, ADMIN, "/notify")
+    await bubble(browser, ADMIN, "撰写通知")
+    await say(browser, ADMIN, NOTICE)
+    await press(browser, ADMIN, "一种语言即可")
+    await press(browser, ADMIN, "党员")
+    await press(browser, ADMIN, "请读者确认阅读")
+    await press(browser, ADMIN, "立即发送")
+    await press(browser, ADMIN, "确认发送")
+    await bubble(browser, MEMBER, NOTICE)
+    await press(browser, MEMBER, "Acknowledge")
+    await bubble(browser, MEMBER, NOTICE)
+    await browser.wait(
+        """
+        return [...document.querySelectorAll(args[0] + ' .inline-keyboard button')]
+          .some((button) => button.textContent.startsWith('✓ Acknowledged'));
+        """,
+        _phone(MEMBER),
+        what="the acknowledged mark",
+    )
+    await screenshot(browser, "phones", tmp_path)
+
+
+async def test_a_report_shows_its_chart_and_its_spreadsheet_downloads(
+    page: tuple[RunningSandbox, Browser], tmp_path: Path
+) -> None:
+    _running, browser = page
+    await say(browser, ADMIN, "/report compliance")
+    await browser.wait(
+        """
+        const image = document.querySelector(args[0] + ' img.photo');
+        return image && image.complete && image.naturalWidth > 100;
+        """,
+        _phone(ADMIN),
+        what="the chart, loaded",
+    )
+    link = await browser.wait(
+        "return document.querySelector(args[0] + ' a.document')", _phone(ADMIN)
+    )
+    name = await browser.script("return arguments[0].getAttribute('download')", link)
+    assert name.startswith("compliance-") and name.endswith(".xlsx")
+    await browser.script("arguments[0].scrollIntoView()", link)
+    await screenshot(browser, "report", tmp_path)
+    await browser.click(link)
+    downloaded = browser.downloads / name
+
+    async def arrived() -> bool:
+        return downloaded.exists() and downloaded.stat().st_size > 0
+
+    assert await eventually(arrived, within=30), sorted(browser.downloads.iterdir())
+    assert downloaded.read_bytes()[:2] == b"PK"  # an XLSX is a zip
+
+
+def test_zhibu_without_a_token_serves_the_page_on_loopback_and_its_clock_moves(
+    tmp_path: Path,
+) -> None:
+    """`bash .ci/start` runs `zhibu`: without a token it prints the page's local URL and serves
+    it until stopped; `zhibu clock advance` moves its clock from outside the process."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZHIBU_")}
+    env["PYTHONPATH"] = str(ROOT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--port", "0"],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if "open http://" in line:
+                break
+        url = lines[-1].split("open ", 1)[1].split()[0]
+        assert url.startswith("http://127.0.0.1:"), lines
+        with urllib.request.urlopen(url, timeout=30) as response:
+            assert b"/page/sandbox.js" in response.read()
+        with urllib.request.urlopen(f"{url}api/state", timeout=30) as response:
+            state = json.loads(response.read())
+        assert {phone["kind"] for phone in state["phones"]} >= {"admin", "newcomer"}
+        moved = subprocess.run(
+            [sys.executable, "-m", "bot", "clock", "advance", "1d"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert moved.returncode == 0, moved.stderr
+        shown = subprocess.run(
+            [sys.executable, "-m", "bot", "clock"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert "1440 minutes ahead of real time" in shown.stdout, shown
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert not (tmp_path / "data" / "sandbox.json").exists()
