@@ -4,6 +4,7 @@ which only the offline sandbox may move, and only forward."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +15,7 @@ from bot.config import Settings
 from storage import queries
 from storage.db import SessionFactory
 from storage.models import Account
-from tests.support.bot import SECRET_KEY
+from tests.support.bot import ROOT, SECRET_KEY
 
 
 @pytest.fixture
@@ -91,3 +92,20 @@ def test_zhibu_clock_without_a_running_sandbox_says_how_to_start_one(
     monkeypatch.chdir(str(tmp_path))
     assert main(["clock"]) == 1
     assert "no offline sandbox is running" in capsys.readouterr().err
+
+
+def test_nothing_reads_the_wall_clock_but_the_clock() -> None:
+    """Every part gets the time from bot.clock (through Settings.now() or the column
+    defaults), so a moved clock moves them all; intervals may use a monotonic clock."""
+    wall_clock = re.compile(r"datetime\.now\(|\.utcnow\(|date\.today\(|\btime\.time\(")
+    allowed = {ROOT / "bot" / "clock.py"}
+    found = []
+    for folder in ("bot", "handlers", "storage"):
+        for path in (ROOT / folder).rglob("*.py"):
+            skipped = ("fake_telegram", "migrations")
+            if path in allowed or any(part in path.parts for part in skipped):
+                continue
+            for number, line in enumerate(path.read_text().splitlines(), 1):
+                if wall_clock.search(line) and not line.lstrip().startswith("#"):
+                    found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert found == []

@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from PIL import Image
 from sqlalchemy import select
@@ -160,7 +161,13 @@ async def test_a_member_acknowledges_a_notice_pushed_while_another_phone_was_act
     await press(browser, ADMIN, "确认发送")
     await bubble(browser, MEMBER, NOTICE)
     await press(browser, MEMBER, "Acknowledge")
-    await bubble(browser, MEMBER, NOTICE)
+    # The bot's answer to the press shows as a toast, and the message is edited in place.
+    await browser.wait(
+        "return [...document.querySelectorAll(args[0] + ' .toast')]"
+        ".some((toast) => toast.textContent.includes('acknowledged'))",
+        _phone(MEMBER),
+        what="the toast",
+    )
     await browser.wait(
         """
         return [...document.querySelectorAll(args[0] + ' .inline-keyboard button')]
@@ -170,12 +177,40 @@ async def test_a_member_acknowledges_a_notice_pushed_while_another_phone_was_act
         what="the acknowledged mark",
     )
     await screenshot(browser, "phones", tmp_path)
+    # A button of a question already answered: the bot's alert, shown until dismissed.
+    await press(browser, ADMIN, "立即发送")
+    ok = await browser.wait(
+        """
+        const alert = document.querySelector(args[0] + ' .alert');
+        const shown = !alert.hidden && alert.textContent.includes('已失效');
+        return shown && alert.querySelector('button');
+        """,
+        _phone(ADMIN),
+        what="the alert",
+    )
+    await browser.click(ok)
+    await browser.wait("return document.querySelector(args[0] + ' .alert').hidden", _phone(ADMIN))
 
 
 async def test_a_report_shows_its_chart_and_its_spreadsheet_downloads(
     page: tuple[RunningSandbox, Browser], tmp_path: Path
 ) -> None:
-    _running, browser = page
+    running, browser = page
+    # What the bot is doing shows under the person's name, as in Telegram.
+    server = running.sandbox.server
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{server.base_url}{server.token}/sendChatAction",
+            json={"chat_id": ADMIN, "action": "upload_photo"},
+        ) as response,
+    ):
+        assert (await response.json())["ok"]
+    await browser.wait(
+        "return document.querySelector(args[0] + ' .status').textContent === '正在发送图片…'",
+        _phone(ADMIN),
+        what="the chat action",
+    )
     await say(browser, ADMIN, "/report compliance")
     await browser.wait(
         """

@@ -99,11 +99,7 @@ class Sandbox:
     async def start(self, *, fire: bool = True) -> None:
         """Start the fake Telegram, lay out the demo and its history, start the bot."""
         await self.server.start("127.0.0.1", 0)
-        # The clock may move only for a bot that talks to this process's own fake Telegram.
-        if FakeTelegramServer.serving(self.server.base_url) is not self.server:
-            raise SandboxError("the sandbox's fake Telegram is not serving")
         clock.lock()
-        clock.unlock("offline sandbox")
         upgrade(self.database_url)
         self._engine = create_engine(self.database_url)
         self._db = session_factory(self._engine)
@@ -124,7 +120,6 @@ class Sandbox:
         """Start the demo over: real time, a fresh organisation and history, empty chats."""
         await self._stop_bot()
         clock.lock()
-        clock.unlock("offline sandbox")
         self._strangers = 0
         self.server.reset()
         await self._lay_out()
@@ -160,6 +155,11 @@ class Sandbox:
 
     async def _start_bot(self) -> None:
         self.settings = self._keyed_settings()
+        # The clock may move only for a bot that talks to this process's own fake Telegram,
+        # never to Telegram's API.
+        if FakeTelegramServer.serving(self.settings.bot_api_url) is not self.server:
+            raise SandboxError("the sandbox's bot does not talk to the sandbox's fake Telegram")
+        clock.unlock("offline sandbox")
         application = build_application(self.settings, rate_limit=False)
         await application.initialize()
         assert application.post_init is not None
