@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
+import aiohttp
 import pytest
 from sqlalchemy import func, select
 
@@ -263,3 +264,22 @@ async def test_a_phone_switches_its_language(database_url: str) -> None:
         server.user_sends_text(member, "/help")
         (reply,) = await server.wait_bot_events(member, since=marker)
         assert "您可以使用" in reply["message"]["text"]
+
+
+async def test_only_a_page_on_this_computer_may_drive_the_sandbox(database_url: str) -> None:
+    """A POST needs the sandbox's header (which another site's page cannot send without asking
+    first), and the Host must be a loopback name (no DNS rebinding)."""
+    async with running_sandbox(database_url, page=True) as running, aiohttp.ClientSession() as http:
+        clock_url = f"{running.url}api/clock"
+        async with http.post(clock_url, json={"advance": "1h"}) as response:
+            assert response.status == 403
+        headers = {"X-Zhibu-Sandbox": "1", "Host": "evil.example:80"}
+        async with http.post(clock_url, json={"advance": "1h"}, headers=headers) as response:
+            assert response.status == 403
+        async with http.get(f"{running.url}api/events", headers={"Host": "evil.example"}) as got:
+            assert got.status == 403
+        assert clock.offset() == dt.timedelta(0)
+        headers = {"X-Zhibu-Sandbox": "1"}
+        async with http.post(clock_url, json={"advance": "1h"}, headers=headers) as response:
+            body = await response.json()
+        assert body["ok"] and body["result"]["offset_seconds"] == 3600

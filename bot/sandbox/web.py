@@ -52,7 +52,7 @@ def routes(sandbox: Sandbox) -> list[Any]:
     return [
         (r"/", PageHandler, options),
         (r"/page/(.*)", tornado.web.StaticFileHandler, {"path": str(PAGE_DIR)}),
-        (r"/api/events", EventStreamHandler, {"server": sandbox.server}),
+        (r"/api/events", SandboxEvents, {"server": sandbox.server}),
         (r"/api/state", StateHandler, options),
         (r"/api/texts", TextsHandler, options),
         (r"/api/files/([A-Za-z0-9_-]+)", FileHandler, options),
@@ -106,9 +106,7 @@ class _Handler(tornado.web.RequestHandler):
         return None
 
     def prepare(self) -> None:
-        host = self.request.host.rsplit(":", 1)[0] if self.request.host else ""
-        if host not in LOOPBACK_HOSTS:
-            raise tornado.web.HTTPError(403, "the sandbox answers on loopback only")
+        loopback_only(self)
         if self.request.method == "POST" and self.request.headers.get(HEADER) != "1":
             raise tornado.web.HTTPError(403, f"a POST needs the header {HEADER}: 1")
 
@@ -139,6 +137,20 @@ class _Handler(tornado.web.RequestHandler):
         if isinstance(error, tornado.web.HTTPError) and error.log_message:
             reason = error.log_message
         self.send_json({"ok": False, "description": reason}, status_code)
+
+
+def loopback_only(handler: tornado.web.RequestHandler) -> None:
+    """Refuse a request whose Host is not a loopback name (a DNS-rebinding page's)."""
+    host = handler.request.host.rsplit(":", 1)[0] if handler.request.host else ""
+    if host not in LOOPBACK_HOSTS:
+        raise tornado.web.HTTPError(403, "the sandbox answers on loopback only")
+
+
+class SandboxEvents(EventStreamHandler):
+    """The fake Telegram's event stream, on the page's own address."""
+
+    def prepare(self) -> None:
+        loopback_only(self)
 
 
 class PageHandler(_Handler):
@@ -208,7 +220,7 @@ class PhoneHandler(_Handler):
         telegram_id = int(raw_id)
         server = self.sandbox.server
         try:
-            phone = self.sandbox.phone(telegram_id)
+            self.sandbox.phone(telegram_id)  # only the sandbox's own phones
             if action == "language":
                 body = self.body_json()
                 changed = await self.sandbox.set_language(telegram_id, str(body["language_code"]))
@@ -228,7 +240,6 @@ class PhoneHandler(_Handler):
                 )
         except (SandboxError, FakeUsageError, KeyError, ValueError) as exc:
             raise tornado.web.HTTPError(400, str(exc)) from None
-        del phone
         self.send_json({"ok": True, "result": result})
 
     def _upload(self, telegram_id: int, action: str) -> int:

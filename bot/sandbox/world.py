@@ -121,7 +121,6 @@ class Sandbox:
         await self._stop_bot()
         clock.lock()
         self._strangers = 0
-        self.server.reset()
         await self._lay_out()
         await self._start_bot()
         await self.fire()
@@ -138,6 +137,8 @@ class Sandbox:
             users = await seed_demo(session)
             self.phones = await seed_people(session, settings, users, now)
         self.history = await write_history(self._db, settings, now)
+        # Empty chats for everyone (the page hears "reset" and reads the new state).
+        self.server.reset()
         for phone in self.phones:
             self.server.add_user(phone.telegram_id, phone.name, language_code=phone.language_code)
 
