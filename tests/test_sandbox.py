@@ -7,11 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import database
 from tests.support.bot import ROOT
 
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.skipif(
+    database.BACKEND == "postgresql",
+    reason="the sandbox process keeps its own SQLite file: the PostgreSQL pass would repeat it",
+)
 def test_no_token_starts_the_sandbox_and_plays_a_conversation(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZHIBU_")}
     env["PYTHONPATH"] = str(ROOT)

@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from storage.db import SessionFactory
 from storage.models_activity import Activity
+from tests.support import database
 from tests.support.bot import ROOT, eventually
 from tests.support.browser import Browser, chromium, require_browser
 from tests.support.sandbox import RunningSandbox, running_sandbox
@@ -237,11 +238,13 @@ async def test_a_report_shows_its_chart_and_its_spreadsheet_downloads(
     assert downloaded.read_bytes()[:2] == b"PK"  # an XLSX is a zip
 
 
-def test_zhibu_without_a_token_serves_the_page_on_loopback_and_its_clock_moves(
-    tmp_path: Path,
-) -> None:
+@pytest.mark.skipif(
+    database.BACKEND == "postgresql",
+    reason="the sandbox process keeps its own SQLite file: the PostgreSQL pass would repeat it",
+)
+def test_zhibu_without_a_token_serves_the_page_on_loopback(tmp_path: Path) -> None:
     """`bash .ci/start` runs `zhibu`: without a token it prints the page's local URL and serves
-    it until stopped; `zhibu clock advance` moves its clock from outside the process."""
+    it until stopped."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZHIBU_")}
     env["PYTHONPATH"] = str(ROOT)
     process = subprocess.Popen(
@@ -267,26 +270,8 @@ def test_zhibu_without_a_token_serves_the_page_on_loopback_and_its_clock_moves(
         with urllib.request.urlopen(f"{url}api/state", timeout=30) as response:
             state = json.loads(response.read())
         assert {phone["kind"] for phone in state["phones"]} >= {"admin", "newcomer"}
-        moved = subprocess.run(
-            [sys.executable, "-m", "bot", "clock", "advance", "1d"],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert moved.returncode == 0, moved.stderr
-        shown = subprocess.run(
-            [sys.executable, "-m", "bot", "clock"],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert "1440 minutes ahead of real time" in shown.stdout, shown
+        # Where `zhibu clock` finds it.
+        assert json.loads((tmp_path / "data" / "sandbox.json").read_text())["url"] == url
     finally:
         process.send_signal(signal.SIGTERM)
         _out, err = process.communicate(timeout=60)

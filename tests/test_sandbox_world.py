@@ -4,14 +4,18 @@ hours holding what they should), strangers stored only after consent, a fresh st
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import json
 import zoneinfo
+from pathlib import Path
 
 import aiohttp
 import pytest
 from sqlalchemy import func, select
 
 from bot import clock
+from bot.cli import main
 from bot.compliance import subtree_compliance
 from bot.delivery import DELIVERY_KEY
 from bot.enums import (
@@ -283,3 +287,24 @@ async def test_only_a_page_on_this_computer_may_drive_the_sandbox(database_url: 
         async with http.post(clock_url, json={"advance": "1h"}, headers=headers) as response:
             body = await response.json()
         assert body["ok"] and body["result"]["offset_seconds"] == 3600
+
+
+async def test_zhibu_clock_moves_the_running_sandboxs_clock_from_outside(
+    database_url: str,
+    cli_env: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The documented control: `zhibu clock advance 1d` calls the sandbox's HTTP endpoint (found
+    in data/sandbox.json), and the bot sends what fell due."""
+    monkeypatch.chdir(tmp_path)
+    async with running_sandbox(database_url, page=True) as running:
+        (tmp_path / "data").mkdir()
+        (tmp_path / "data" / "sandbox.json").write_text(json.dumps({"url": running.url}))
+        assert await asyncio.to_thread(main, ["clock", "advance", "1d"]) == 0
+        assert clock.offset() >= dt.timedelta(days=1)
+        assert await asyncio.to_thread(main, ["clock"]) == 0
+    out = capsys.readouterr().out
+    assert "(Asia/Shanghai):" in out
+    assert "1440 minutes ahead of real time" in out
