@@ -37,7 +37,7 @@ from storage.models_grading import GradingAssessment, GradingCampaign, Rectifica
 from storage.models_notices import NoticeDelivery
 from storage.models_relink import RelinkRequest
 from storage.models_reminders import Training, TrainingInvitee
-from tests.support.sandbox import running_sandbox
+from tests.support.sandbox import running_sandbox, sandbox_settings
 
 pytestmark = pytest.mark.slow
 
@@ -308,3 +308,22 @@ async def test_zhibu_clock_moves_the_running_sandboxs_clock_from_outside(
     out = capsys.readouterr().out
     assert "(Asia/Shanghai):" in out
     assert "1440 minutes ahead of real time" in out
+
+
+async def test_a_stop_while_starting_over_waits_and_leaves_no_bot_running(
+    database_url: str,
+) -> None:
+    """The page's "start over" announces the empty chats before the new bot is built: a stop
+    arriving then (the process ending, a test finishing) waits for it, and stops it too."""
+    sandbox = Sandbox(sandbox_settings(), database_url=database_url)
+    await sandbox.start(fire=False)
+    try:
+        with sandbox.server.listen() as queue:
+            resetting = asyncio.create_task(sandbox.reset())
+            while (await queue.get())["kind"] != "reset":
+                pass
+    finally:
+        await sandbox.stop()
+    await resetting
+    assert sandbox.application is None
+    assert clock.offset() == dt.timedelta(0)

@@ -7,6 +7,7 @@ Every demo person's chat exists in the fake from the start, so whatever the bot 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import logging
@@ -93,37 +94,43 @@ class Sandbox:
         self._strangers = 0
         # Called once the bot is (again) serving: the terminal hooks its processing signal here.
         self.on_started: list[Callable[[Any], Awaitable[None] | None]] = []
+        # One change at a time: a stop (or a clock move) arriving while a start-over builds the
+        # new bot would otherwise find no bot, and the new one would then run on, unstopped.
+        self._busy = asyncio.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self, *, fire: bool = True) -> None:
         """Start the fake Telegram, lay out the demo and its history, start the bot."""
-        await self.server.start("127.0.0.1", 0)
-        clock.lock()
-        upgrade(self.database_url)
-        self._engine = create_engine(self.database_url)
-        self._db = session_factory(self._engine)
-        await self._lay_out()
-        await self._start_bot()
-        if fire:
-            await self.fire()
+        async with self._busy:
+            await self.server.start("127.0.0.1", 0)
+            clock.lock()
+            upgrade(self.database_url)
+            self._engine = create_engine(self.database_url)
+            self._db = session_factory(self._engine)
+            await self._lay_out()
+            await self._start_bot()
+            if fire:
+                await self._fire()
 
     async def stop(self) -> None:
         """Stop the bot and the fake; the clock is real again."""
-        await self._stop_bot()
-        await self.server.stop()
-        if self._engine is not None:
-            await self._engine.dispose()
-        clock.lock()
+        async with self._busy:
+            await self._stop_bot()
+            await self.server.stop()
+            if self._engine is not None:
+                await self._engine.dispose()
+            clock.lock()
 
     async def reset(self) -> None:
         """Start the demo over: real time, a fresh organisation and history, empty chats."""
-        await self._stop_bot()
-        clock.lock()
-        self._strangers = 0
-        await self._lay_out()
-        await self._start_bot()
-        await self.fire()
+        async with self._busy:
+            await self._stop_bot()
+            clock.lock()
+            self._strangers = 0
+            await self._lay_out()
+            await self._start_bot()
+            await self._fire()
 
     async def _lay_out(self) -> None:
         """The demo's people and a year of history in an emptied database, and every
@@ -188,6 +195,10 @@ class Sandbox:
     async def advance(self, step: str) -> Fired:
         """Move the clock forward ("1h", "1d", "90m", or "next": to the next reminder) and
         fire what became due."""
+        async with self._busy:
+            return await self._advance(step)
+
+    async def _advance(self, step: str) -> Fired:
         if step == "next":
             await self._plan()
             assert self._db is not None
@@ -202,7 +213,7 @@ class Sandbox:
             clock.advance(delta)
         except clock.ClockRefused as exc:
             raise SandboxError(str(exc)) from None
-        return await self.fire()
+        return await self._fire()
 
     async def _plan(self) -> int:
 
@@ -214,7 +225,10 @@ class Sandbox:
         """Do now what the bot's jobs would do at this moment: plan reminders, send what is
         due (each once: planning and sending are idempotent), check transfer letters, and let
         the notice worker look for what is due."""
+        async with self._busy:
+            return await self._fire()
 
+    async def _fire(self) -> Fired:
         application = self.application
         planned = await self._plan()
         report = await application.bot_data[REMINDERS_KEY].tick()
@@ -237,6 +251,10 @@ class Sandbox:
     async def new_stranger(self) -> DemoUser:
         """Someone new, holding an invite to the first branch; nothing is stored about them
         until they agree to the privacy notice."""
+        async with self._busy:
+            return await self._new_stranger()
+
+    async def _new_stranger(self) -> DemoUser:
         assert self._db is not None
         self._strangers += 1
         telegram_id = NEWCOMER_ID + self._strangers
@@ -254,6 +272,10 @@ class Sandbox:
         of it, so what it pushes follows at once)."""
         if language_code not in ("en", "zh-hans"):
             raise SandboxError("the language is en or zh-hans")
+        async with self._busy:
+            return await self._set_language(telegram_id, language_code)
+
+    async def _set_language(self, telegram_id: int, language_code: str) -> DemoUser:
         phone = self.phone(telegram_id)
         changed = dataclasses.replace(phone, language_code=language_code)
         self.phones[self.phones.index(phone)] = changed
