@@ -1,7 +1,8 @@
 """The sandbox's web page in a real headless browser (Debian's chromium over WebDriver): a
 secretary logs a meeting by buttons, a member acknowledges a notice pushed while the admin's
-phone was the active one, a report's chart is shown and its XLSX downloads. And `zhibu`
-without a token serves the page and prints its local URL; `zhibu clock` moves its clock.
+phone was the active one, a report's chart is shown and its XLSX downloads, and the page's
+controls (phones, clock, language, a stranger, start over) work. And `zhibu` without a token
+serves the page and prints its local URL.
 
 Set ZHIBU_SCREENSHOTS=docs to write the README's screenshots (docs/sandbox-*.png).
 """
@@ -236,6 +237,69 @@ async def test_a_report_shows_its_chart_and_its_spreadsheet_downloads(
 
     assert await eventually(arrived, within=30), sorted(browser.downloads.iterdir())
     assert downloaded.read_bytes()[:2] == b"PK"  # an XLSX is a zip
+
+
+async def test_the_pages_controls_choose_phones_move_the_clock_add_a_stranger_and_start_over(
+    page: tuple[RunningSandbox, Browser],
+) -> None:
+    """The bar's buttons and each phone's controls, clicked as a person would."""
+    _running, browser = page
+
+    async def click(selector: str, *args: object) -> None:
+        await browser.click(await browser.wait(selector, *args, what=selector))
+
+    # Choose which phones: a person not shown at first, by their chip, and closed again.
+    chosen = await browser.script(
+        "return document.querySelector('#picker .chip:not(.on)').dataset.id"
+    )
+    await click("return document.querySelector(`#picker .chip[data-id='${args[0]}']`)", chosen)
+    await click("return document.querySelector(args[0] + ' .hide')", _phone(int(chosen)))
+    await browser.wait("return !document.querySelector(args[0])", _phone(int(chosen)))
+    # Move the clock by a day.
+    await click("return document.querySelector('#advance-day')")
+    await browser.wait(
+        "return document.querySelector('#clock-now').dataset.offset === '86400'", what="a day on"
+    )
+    # Switch a phone's language: the bot answers it in Chinese from then on.
+    await click(
+        "return document.querySelector(args[0] + ' .lang option[value=\"zh-hans\"]')",
+        _phone(MEMBER),
+    )
+    await browser.wait(
+        "return document.querySelector(args[0] + ' .lang').value === 'zh-hans'", _phone(MEMBER)
+    )
+    await say(browser, MEMBER, "/help")
+    await bubble(browser, MEMBER, "您可以使用")
+    # A new stranger holding an invite: a phone of their own, which opens the invite.
+    before = await browser.script("return document.querySelectorAll('.phone').length")
+    await click("return document.querySelector('#stranger')")
+    stranger = await browser.wait(
+        """
+        const phones = document.querySelectorAll('.phone[data-kind="newcomer"]');
+        return document.querySelectorAll('.phone').length > args[0]
+          && phones[phones.length - 1].dataset.id;
+        """,
+        before,
+        what="the stranger's phone",
+    )
+    await click("return document.querySelector(args[0] + ' .open-invite')", _phone(int(stranger)))
+    await browser.wait(
+        "return document.querySelector(args[0] + ' .msg.bot .inline-keyboard button')",
+        _phone(int(stranger)),
+        what="the privacy notice with its buttons",
+    )
+    # Start over (after the page's own "are you sure?"): real time, the stranger gone.
+    await browser.script("window.confirm = () => true")
+    await click("return document.querySelector('#reset')")
+    await browser.wait(
+        """
+        return document.body.dataset.ready === '1'
+          && document.querySelector('#clock-now').dataset.offset === '0'
+          && !document.querySelector(args[0]);
+        """,
+        _phone(int(stranger)),
+        what="the demo started over",
+    )
 
 
 @pytest.mark.skipif(
