@@ -239,6 +239,42 @@ async def test_a_report_shows_its_chart_and_its_spreadsheet_downloads(
     assert downloaded.read_bytes()[:2] == b"PK"  # an XLSX is a zip
 
 
+async def test_formatting_and_a_reply_keyboard_show_as_in_telegram(
+    page: tuple[RunningSandbox, Browser],
+) -> None:
+    """What the bot does not send today but Telegram would show: HTML formatting (as the
+    message's entities) and a reply keyboard, whose button sends its text."""
+    running, browser = page
+    server = running.sandbox.server
+    body = {
+        "chat_id": MEMBER,
+        "text": "<b>粗体</b>与<i>斜体</i>",
+        "parse_mode": "HTML",
+        "reply_markup": {"keyboard": [[{"text": "是"}, {"text": "否"}]], "resize_keyboard": True},
+    }
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{server.base_url}{server.token}/sendMessage", json=body) as response,
+    ):
+        assert (await response.json())["ok"]
+    await browser.wait(
+        """
+        const bubble = [...document.querySelectorAll(args[0] + ' .msg.bot')].pop();
+        return bubble.querySelector('b').textContent === '粗体'
+          && bubble.querySelector('i').textContent === '斜体';
+        """,
+        _phone(MEMBER),
+        what="the formatted message",
+    )
+    await press(browser, MEMBER, "是")
+    await browser.wait(
+        "return [...document.querySelectorAll(args[0] + ' .msg.user')]"
+        ".some((bubble) => bubble.querySelector('.text').textContent === '是')",
+        _phone(MEMBER),
+        what="the keyboard's text sent as the member's message",
+    )
+
+
 async def test_the_pages_controls_choose_phones_move_the_clock_add_a_stranger_and_start_over(
     page: tuple[RunningSandbox, Browser],
 ) -> None:
