@@ -178,6 +178,8 @@ async def test_a_member_acknowledges_a_notice_pushed_while_another_phone_was_act
         _phone(MEMBER),
         what="the acknowledged mark",
     )
+    # The admin's progress card says the sending finished: the same picture every time.
+    await bubble(browser, ADMIN, "已发送完毕")
     await screenshot(browser, "phones", tmp_path)
     # A button of a question already answered: the bot's alert, shown until dismissed.
     await press(browser, ADMIN, "立即发送")
