@@ -177,10 +177,12 @@ def sandbox(settings: Settings, *, terminal: bool = False, port: int | None = No
     """The offline sandbox: fake Telegram, demo organisation, and a web page (or a terminal
     chat)."""
     from bot.sandbox import DEFAULT_PORT, log_to_file, run_sandbox, serve_page
+
+    # The bot's log lines (and warnings) go to data/sandbox.log, never into the chat: before
+    # the world's imports, whose alembic logs as it loads.
+    log_to_file()
     from bot.sandbox.world import SANDBOX_DB
 
-    # The bot's log lines (and warnings) go to data/sandbox.log, never into the chat.
-    log_to_file()
     keyed = _keyed(settings)
     with _only_process(SANDBOX_DB, "zhibu sandbox"):
         if terminal:
