@@ -12,44 +12,110 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import String, bindparam, cast, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.enums import ReminderState
-from storage.models import Account, OrgUnit, Person
+from bot.enums import ReminderKind, ReminderState, Role
+from storage import bulk, planner_queries
+from storage.models import Account, OrgUnit, Person, RoleAssignment, UTCDateTime
+from storage.models_grading import GradingAssessment
 from storage.models_reminders import BranchTerm, Reminder, ReminderSettings, Training
 
-# SQLite allows 32,766 bound parameters per statement; a reminder row binds 10.
+# Rows per executemany of planned reminders, and keys per look-up of those already planned.
 INSERT_CHUNK = 2000
 
+# What an INSERT ... SELECT of new reminders gives, in this order.
+REMINDER_COLUMNS = [
+    "account_id",
+    "kind",
+    "subject",
+    "dedupe_key",
+    "due_at",
+    "deadline",
+    "urgent",
+    "soft",
+    "payload",
+    "state",
+    "attempts",
+    "created_at",
+]
 
-def _insert(session: AsyncSession) -> Any:
-    name = session.get_bind().dialect.name
-    return (postgresql if name == "postgresql" else sqlite).insert
 
+async def insert_reminders(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert reminder rows, skipping dedupe keys already present; how many were new.
 
-async def insert_reminders(
-    session: AsyncSession, rows: Sequence[dict[str, Any]], *, since: dt.datetime | None = None
-) -> int:
-    """Insert reminder rows, skipping dedupe keys already present; how many were offered new.
-
-    With `since` (no row is due before it), the keys already planned are read first and only
-    new rows are sent to the database; the unique key still settles races between processes.
+    The keys already planned are looked up first (a unique-index probe each, in bounded
+    chunks) so a planning pass sends only new rows; the unique key still settles races.
     """
-    if since is not None and rows:
+    rows = list({row["dedupe_key"]: row for row in rows}.values())
+    fresh: list[dict[str, Any]] = []
+    for chunk in bulk.chunked(rows, bulk.CHUNK):
         known = set(
-            (
-                await session.scalars(select(Reminder.dedupe_key).where(Reminder.due_at >= since))
-            ).all()
+            await session.scalars(
+                select(Reminder.dedupe_key).where(
+                    Reminder.dedupe_key.in_([row["dedupe_key"] for row in chunk])
+                )
+            )
         )
-        rows = [row for row in rows if row["dedupe_key"] not in known]
+        fresh.extend(row for row in chunk if row["dedupe_key"] not in known)
     # The table, not the mapped class: a Core executemany, without the ORM's bulk bookkeeping.
-    table = Reminder.__table__
-    statement = _insert(session)(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    for start in range(0, len(rows), INSERT_CHUNK):
-        await session.execute(statement, rows[start : start + INSERT_CHUNK])
-    return len(rows)
+    statement = bulk.insert_ignoring(session, Reminder.__table__, ["dedupe_key"])
+    for chunk in bulk.chunked(fresh, INSERT_CHUNK):
+        await session.execute(statement, list(chunk))
+    return len(fresh)
+
+
+async def queue_grading_news(
+    session: AsyncSession,
+    *,
+    campaign_id: int,
+    year: int,
+    event: str,
+    deadline: dt.datetime | None,
+    now: dt.datetime,
+) -> int:
+    """One urgent reminder, due now, per secretary and deputy (with an account) of each branch
+    of the campaign: it opened (with its deadline) or the branch was graded (with its grade).
+    Written by one INSERT ... SELECT; the dedupe key makes a second call add nothing."""
+    branch = GradingAssessment.branch_id
+    account = Account.id
+    subject = literal(f"grd-news:{campaign_id}:") + cast(branch, String)
+    payload: dict[str, Any] = {
+        "campaign_id": campaign_id,
+        "year": year,
+        "branch_id": branch,
+        "event": event,
+    }
+    if deadline is not None:
+        payload["deadline"] = deadline.isoformat()
+    else:
+        payload["grade"] = GradingAssessment.grade
+    rows = (
+        select(
+            account,
+            literal(ReminderKind.GRADING.value),
+            subject,
+            subject + literal(":") + cast(account, String) + literal(f":{event}"),
+            bindparam("b_now", now, type_=UTCDateTime),
+            bindparam("b_deadline", deadline, type_=UTCDateTime),
+            literal(True),
+            literal(False),
+            bulk.json_object(session, payload),
+            literal(ReminderState.PENDING.value),
+            literal(0),
+            bindparam("b_created", now, type_=UTCDateTime),
+        )
+        .join(RoleAssignment, RoleAssignment.org_unit_id == branch)
+        .join(Account, Account.person_id == RoleAssignment.person_id)
+        .where(
+            GradingAssessment.campaign_id == campaign_id,
+            RoleAssignment.role.in_((Role.SECRETARY, Role.DEPUTY)),
+        )
+        .order_by(branch, account)
+    )
+    statement = bulk.insert_ignoring(session, Reminder.__table__, ["dedupe_key"])
+    result = await session.execute(statement.from_select(REMINDER_COLUMNS, rows))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 _PREFILTER_ABOVE = 8
@@ -339,6 +405,7 @@ async def set_branch_term(
         row.category = category
     row.term_years = years
     await session.flush()
+    await planner_queries.mark_branches(session, [org_unit_id])
     return row
 
 

@@ -1,0 +1,60 @@
+"""Set-based writes on both databases: inserts that skip existing keys, JSON built by the
+database, and bounded chunks for the lists that truly come from outside (an import file).
+
+A set of people or branches is written with INSERT ... SELECT, never as a Python list of ids in
+a query: asyncpg and SQLite refuse more than 32,767 bind parameters in one statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import JSON, Boolean, ColumnElement, Integer, String, cast, func, literal
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import Insert
+
+# Values per statement when a list comes from outside: far below every driver's limit.
+CHUNK = 1000
+
+T = TypeVar("T")
+
+
+def chunked(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    """The values in slices of at most `size`."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def dialect(session: AsyncSession) -> str:
+    """ "postgresql" or "sqlite"."""
+    return session.get_bind().dialect.name
+
+
+def insert_ignoring(session: AsyncSession, table: Any, key: Sequence[str]) -> Insert:
+    """INSERT that skips rows whose unique `key` is already taken (ON CONFLICT DO NOTHING)."""
+    make = postgresql.insert if dialect(session) == "postgresql" else sqlite.insert
+    return make(table).on_conflict_do_nothing(index_elements=list(key))
+
+
+def _typed(value: Any) -> Any:
+    """A value for a JSON builder: columns as they are, Python values cast to their SQL type
+    (PostgreSQL can't guess the type of a parameter of json_build_object)."""
+    if isinstance(value, ColumnElement) or hasattr(value, "__clause_element__"):
+        return value
+    if isinstance(value, bool):
+        return cast(literal(value), Boolean)
+    if isinstance(value, int):
+        return cast(literal(value), Integer)
+    return cast(literal(str(value)), String)
+
+
+def json_object(session: AsyncSession, fields: Mapping[str, Any]) -> ColumnElement[Any]:
+    """A JSON object built per row by the database from columns and values."""
+    args: list[Any] = []
+    for name, value in fields.items():
+        args.extend((literal(name, String), _typed(value)))
+    if dialect(session) == "postgresql":
+        return func.json_build_object(*args, type_=JSON)
+    return func.json_object(*args, type_=JSON)
