@@ -392,8 +392,9 @@ async def replan_job(context: Any) -> None:
 
 
 def schedule(job_queue: Any, settings: Settings) -> None:
-    """The periodic jobs: ticks, the marked branches' plan, the planning pass. Planning first runs after one interval, not at start-up: a restart
-    must not delay the first tick, and every planned row is still in the table anyway."""
+    """The periodic jobs: ticks, the marked branches' plan, the planning pass. Planning first
+    runs after one interval, not at start-up: a restart must not delay the first tick, and
+    every planned row is still in the table anyway."""
     options = job_options(settings)
     job_queue.run_repeating(
         tick_job,
