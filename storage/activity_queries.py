@@ -128,7 +128,10 @@ def _facts_query(
     # Over a whole subtree most of the year's rows qualify, and reading them through the day
     # index is twice as slow on SQLite as scanning the table: coalesce() keeps it off the
     # index (same values; PostgreSQL scans either way).
-    day = Activity.day if branch_id is not None else func.coalesce(Activity.day, Activity.day)
+    # A scope of branches (a planning slice) is read through the (branch_id, day) index, the
+    # day a condition inside it.
+    narrow = branch_id is not None or scope is not None
+    day = Activity.day if narrow else func.coalesce(Activity.day, Activity.day)
     query = select(*columns).where(Activity.voided.is_(False), day >= start, day <= end)
     if branch_id is not None:
         query = query.where(Activity.branch_id == branch_id)

@@ -118,29 +118,28 @@ async def queue_grading_news(
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-_PREFILTER_ABOVE = 8
-
-
 async def cancel_reminders(
     session: AsyncSession, subjects: Iterable[tuple[str, int | None]]
 ) -> int:
     """Cancel pending reminders about these subjects (for one account, or for everyone)."""
-    subjects = list(subjects)
+    subjects = list(set(subjects))
     if not subjects:
         return 0
-    if len(subjects) > _PREFILTER_ABOVE:
-        # Most subjects the planner calls done never had a reminder: rather than an update for
-        # each, find which have pending ones first. A handler's one or two go straight on.
-        pending = set(
-            (
-                await session.scalars(
-                    select(Reminder.subject)
-                    .where(Reminder.state == ReminderState.PENDING)
-                    .distinct()
-                )
-            ).all()
+    # Most subjects the planner calls done never had a reminder: find which have pending ones
+    # first, by their subjects' index in bounded chunks (a full pass names hundreds of
+    # thousands; reading every pending subject instead costs as much for a slice of them).
+    pending: set[tuple[str, int]] = set()
+    for chunk in bulk.chunked(sorted({subject for subject, _ in subjects})):
+        rows = await session.execute(
+            select(Reminder.subject, Reminder.account_id).where(
+                Reminder.subject.in_(chunk), Reminder.state == ReminderState.PENDING
+            )
         )
-        subjects = [(s, a) for s, a in subjects if s in pending]
+        pending.update((str(row[0]), int(row[1])) for row in rows)
+    pending_subjects = {subject for subject, _ in pending}
+    subjects = [
+        (s, a) for s, a in subjects if (s in pending_subjects if a is None else (s, a) in pending)
+    ]
     everyone = sorted({s for s, account in subjects if account is None})
     one = sorted({(s, a) for s, a in subjects if a is not None})
     cancelled = 0

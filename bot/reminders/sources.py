@@ -128,22 +128,30 @@ async def _calendar(
     days = sorted({today, today - dt.timedelta(days=1), (window.now - look_back).date()})
     book = await rule_book(session)
     rules = {bid: book.rules_for(path) for bid, path in branches}
+    wanted = {
+        on: _wanted_rules(rules, on, today, window, settings.reminder_escalation_days)
+        for on in days
+    }
+    if not any(wanted.values()):
+        return
     paths = dict(branches)
     groups: dict[int, list[int]] = defaultdict(list)
     for party_group, parent_id, *_ in await activity_queries.party_groups(session, scope=scope):
         if parent_id is not None:
             groups[parent_id].append(party_group)
     facts = _Facts()
-    distinct = list({id(branch_rules): branch_rules for branch_rules in rules.values()}.values())
     for year in sorted({day.year for day in days}):
         start, end = year_bounds(dt.date(year, 1, 1))
-        on_days = [day for day in days if day.year == year]
-        # Only what some rule's window around the judged days can count: a month's meetings
-        # for a monthly rule, not the whole year's.
+        on_days = [day for day in days if day.year == year and wanted[day]]
+        # Only what the windows of the rules judged can count: this month's meetings for a
+        # monthly rule at the month's end, not the whole year's.
         since: dict[str, dt.date] = {}
         for on in on_days:
-            for kind, first in earliest_windows(distinct, on).items():
+            distinct = {id(judged): judged for judged in wanted[on].values()}
+            for kind, first in earliest_windows(distinct.values(), on).items():
                 since[kind.value] = min(first, since.get(kind.value, first))
+        if not since:
+            continue
         activities: dict[int, list[ActivityFact]] = defaultdict(list)
         for row in await activity_queries.activity_facts_raw(
             session, start=start, end=end, since_by_kind=since, scope=scope
@@ -157,11 +165,10 @@ async def _calendar(
             window,
             people,
             settings,
-            rules,
+            {on: wanted[on] for on in on_days},
             activities,
             groups,
             paths,
-            on_days,
             today,
         )
 
@@ -171,19 +178,13 @@ def _judge_and_plan(
     window: p.Window,
     people: People,
     settings: Settings,
-    rules: dict[int, list[CalendarRule]],
+    rules_on: dict[dt.date, dict[int, list[CalendarRule]]],
     activities: dict[int, list[ActivityFact]],
     groups: dict[int, list[int]],
     paths: dict[int, str],
-    on_days: list[dt.date],
     today: dt.date,
 ) -> None:
-    for on in on_days:
-        # On earlier days only the periods that have ended since matter (overdue ones);
-        # the periods they share with today are judged once, today.
-        judged_rules = rules if on == today else _ended_rules(rules, on, today)
-        if not judged_rules:
-            continue
+    for on, judged_rules in rules_on.items():
         judged = compliance_many(judged_rules, activities, groups, on, today=today)
         for branch_id, statuses in judged.items():
             admins: tuple[p.Recipient, ...] | None = None
@@ -202,21 +203,38 @@ def _judge_and_plan(
                 )
 
 
-def _ended_rules(
-    rules: dict[int, list[CalendarRule]], on: dt.date, today: dt.date
+def _wanted_rules(
+    rules: dict[int, list[CalendarRule]],
+    on: dt.date,
+    today: dt.date,
+    window: p.Window,
+    escalate_after_days: int,
 ) -> dict[int, list[CalendarRule]]:
-    """Per branch, the rules whose window containing `on` ended before `today`."""
+    """Per branch, the rules worth judging on `on`: on earlier days only the periods that have
+    ended since (overdue ones; the periods they share with today are judged once, today), and
+    only periods whose reminders (7 days and 1 day before the end, the day after, the
+    escalation) fall in the window. Mid-period nothing is judged at all: whatever a branch's
+    state, no reminder about it is due, and none planned earlier is still pending."""
     by_list: dict[int, list[CalendarRule]] = {}
-    ended: dict[int, list[CalendarRule]] = {}
+    found: dict[int, list[CalendarRule]] = {}
     for branch_id, branch_rules in rules.items():
-        found = by_list.get(id(branch_rules))
-        if found is None:
-            found = by_list[id(branch_rules)] = [
-                rule for rule in branch_rules if rule.window(on).end < today
+        kept = by_list.get(id(branch_rules))
+        if kept is None:
+            kept = by_list[id(branch_rules)] = [
+                rule
+                for rule in branch_rules
+                if (on == today or rule.window(on).end < today)
+                and _may_want(rule.window(on).end, window, escalate_after_days)
             ]
-        if found:
-            ended[branch_id] = found
-    return ended
+        if kept:
+            found[branch_id] = kept
+    return found
+
+
+def _may_want(period_end: dt.date, window: p.Window, escalate_after_days: int) -> bool:
+    return bool(p.days_wanted(window, period_end, k.CALENDAR_DAYS)) or p.overdue_wanted(
+        window, period_end, escalate_after_days
+    )
 
 
 async def _trainings(session: AsyncSession, plan: p.Plan, window: p.Window, tz: str) -> None:
