@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Boolean, ColumnElement, Integer, String, cast, func, literal
+from sqlalchemy import JSON, Boolean, ColumnElement, Integer, String, cast, func, literal, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
@@ -36,6 +36,14 @@ def insert_ignoring(session: AsyncSession, table: Any, key: Sequence[str]) -> In
     """INSERT that skips rows whose unique `key` is already taken (ON CONFLICT DO NOTHING)."""
     make = postgresql.insert if dialect(session) == "postgresql" else sqlite.insert
     return make(table).on_conflict_do_nothing(index_elements=list(key))
+
+
+async def custom_plans(session: AsyncSession) -> None:
+    """Plan this transaction's statements for their parameters' values (PostgreSQL). asyncpg
+    prepares every statement, and after a few runs PostgreSQL may keep a generic plan, which
+    assumes a subtree is small: right for a branch, ruinous for a province."""
+    if dialect(session) == "postgresql":
+        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
 
 def _typed(value: Any) -> Any:

@@ -57,7 +57,9 @@ async def query_plan(
 ) -> str:
     """EXPLAIN of a SQLAlchemy statement with its bound parameters."""
     connection = await session.connection()
-    compiled: Any = statement.compile(dialect=connection.dialect)
+    compiled: Any = statement.compile(
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+    )
     params = tuple(compiled.params[name] for name in compiled.positiontup or [])
     return await plan_of_sql(session, compiled.string, params, indexes_only=indexes_only)
 

@@ -110,11 +110,26 @@ def _holders(
     picked: Sequence[int],
 ) -> Select[Any]:
     """Role holders in the subtree who are not reached as members, with their first role's
-    branch."""
+    branch. Members are left out before the roles are ranked: what is ranked is then a handful
+    of admins and leaders from elsewhere, not every secretary of a province."""
+    conditions = [
+        where_account,
+        subtree_of(OrgUnit.path, root_path),
+        RoleAssignment.role.in_(roles),
+    ]
+    if audience in _MEMBERS:
+        member = aliased(Person)
+        conditions.append(
+            ~exists(
+                select(literal(1)).where(
+                    member.id == RoleAssignment.person_id,
+                    _member(member, root_path, audience, picked),
+                )
+            )
+        )
     ranked = (
         select(
             Account.id.label("account_id"),
-            RoleAssignment.person_id,
             Account.unreachable_since.is_not(None).label("gone"),
             case((OrgUnit.kind == OrgKind.BRANCH, OrgUnit.id), else_=null()).label("branch_id"),
             func.row_number()
@@ -123,21 +138,10 @@ def _holders(
         )
         .join(OrgUnit, OrgUnit.id == RoleAssignment.org_unit_id)
         .join(Account, Account.person_id == RoleAssignment.person_id)
-        .where(where_account, subtree_of(OrgUnit.path, root_path), RoleAssignment.role.in_(roles))
+        .where(*conditions)
         .subquery()
     )
-    query = select(ranked.c.account_id, ranked.c.branch_id, ranked.c.gone).where(ranked.c.rank == 1)
-    if audience in _MEMBERS:
-        member = aliased(Person)
-        query = query.where(
-            ~exists(
-                select(literal(1)).where(
-                    member.id == ranked.c.person_id,
-                    _member(member, root_path, audience, picked),
-                )
-            )
-        )
-    return query
+    return select(ranked.c.account_id, ranked.c.branch_id, ranked.c.gone).where(ranked.c.rank == 1)
 
 
 async def audience_count(

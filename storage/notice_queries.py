@@ -29,13 +29,15 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 
 from bot.enums import DeliveryState, NoticeAudience, NoticeState
+from storage import bulk
 from storage import notice_audiences as na
 from storage.models import Account, OrgUnit, UTCDateTime
 from storage.models_notices import Notice, NoticeDelivery, NoticeText
 from storage.tree import subtrees_of
 
-# Recipients written into the outbox per transaction while a notice starts.
-FILL_ROWS = 50_000
+# Accounts (by id) whose copies are written into the outbox per transaction while a notice
+# starts: at most this many copies each.
+FILL_SPAN = 100_000
 
 # States a copy can still move out of; the rest are final.
 OPEN_STATES = (DeliveryState.PENDING, DeliveryState.SENDING)
@@ -120,10 +122,10 @@ async def due_notices(session: AsyncSession, now: dt.datetime) -> list[Notice]:
 
 
 async def start_notice(session: AsyncSession, notice: Notice, now: dt.datetime) -> int:
-    """Start a due notice, or go on writing its audience into the outbox: one slice of at most
-    FILL_ROWS recipients per call, in account order, so the first copies go out while a
-    province's millions are still being written (each slice its own transaction). Returns the
-    rows written by this call."""
+    """Start a due notice, or go on writing its audience into the outbox: the copies of one
+    slice of FILL_SPAN account ids per call, in account order, so the first copies go out while
+    a province's millions are still being written (each slice its own transaction). Returns
+    the rows written by this call."""
     if notice.state is NoticeState.SCHEDULED:
         notice.state = NoticeState.SENDING
         notice.rounds = 1
@@ -144,25 +146,18 @@ async def start_notice(session: AsyncSession, notice: Notice, now: dt.datetime) 
                 written += await _write_copies(session, notice.id, chosen.subquery())
         notice.fill_after = None
         return written
-    audience = (
-        na.recipients_select(
-            root_path=org.path,
-            audience=notice.audience,
-            accounts=Account.id > notice.fill_after,
-        )
-        .order_by("account_id")
-        .limit(FILL_ROWS)
-        .subquery()
-    )
+    low, high = notice.fill_after, notice.fill_after + FILL_SPAN
+    # Planned for these values: a generic plan would assume a small subtree, and for a
+    # province's every member read all of them in each slice.
+    await bulk.custom_plans(session)
+    audience = na.recipients_select(
+        root_path=org.path,
+        audience=notice.audience,
+        accounts=and_(Account.id > low, Account.id <= high),
+    ).subquery()
     written = await _write_copies(session, notice.id, audience)
-    if written < FILL_ROWS:
-        notice.fill_after = None
-    else:
-        notice.fill_after = await session.scalar(
-            select(func.max(NoticeDelivery.account_id)).where(
-                NoticeDelivery.notice_id == notice.id, NoticeDelivery.round == 1
-            )
-        )
+    last = int(await session.scalar(select(func.max(Account.id))) or 0)
+    notice.fill_after = high if high < last else None
     return written
 
 
