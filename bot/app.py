@@ -125,7 +125,8 @@ def build_application(settings: Settings, *, rate_limit: bool = True) -> ZhibuAp
 def add_handlers(application: ZhibuApp) -> None:
     """Every handler, in the order PTB tries them: conversations, commands, then catch-alls."""
     # Before anything else: outside private chats nothing answers, the bot says so and leaves.
-    application.add_handler(private_chats.handler(), group=-1)
+    # A group of its own: PTB runs one handler per group, and this one looks at every update.
+    application.add_handler(private_chats.handler(), group=-2)
     # Buttons on delivered notices work whatever conversation the reader is in.
     for notice_handler in notices.handlers():
         application.add_handler(notice_handler)

@@ -1,8 +1,8 @@
 """Zhibu works in private chats only: in a group or channel it says so once and leaves.
 
 Its answers carry people's names, phones and membership, which a group would show to everyone
-in it. So before any other handler (group -1), an update from a chat that is not private is
-stopped: no command answers there.
+in it. So before any other handler (in a group of its own), an update from a chat that is not
+private is stopped: no command answers there.
 """
 
 from __future__ import annotations
@@ -60,5 +60,5 @@ async def _say_and_leave(update: Update, context: BotContext, chat: Chat) -> Non
 
 
 def handler() -> TypeHandler[Update, BotContext, None]:
-    """The check, for group -1 (before every other handler)."""
+    """The check, in a group of its own before every other handler."""
     return TypeHandler(Update, outside_private_chats)

@@ -24,7 +24,7 @@ from handlers.common import Refused
 from handlers.flow import Flow, Step
 from handlers.relink_cards import build_card
 from handlers.relink_notices import render
-from handlers.relink_texts import EVENT_LABELS, card_actor, problem_text, refusal_text
+from handlers.relink_texts import EVENT_LABELS, problem_text, refusal_text
 from storage.models_relink import RelinkRequest
 
 FLOW = Flow("relink_act")
@@ -53,18 +53,32 @@ def refuse_in_step(step: Step, text: str) -> int:
     return ConversationHandler.END
 
 
+def presser_id(context: BotContext) -> int:
+    """The presser's account id. Someone without an account (who never agreed to the privacy
+    notice) has filed no request and holds no role: every request is missing to them."""
+    if context.account is None:
+        raise Refused(problem_text(context.tr, service.Problem.NOT_FOUND))
+    return context.account.id
+
+
+async def visible(context: BotContext, step: Step, request_id: int) -> RelinkRequest:
+    """The request, if the presser may see it; else the refusal a missing one gets."""
+    row = await service.visible_request(
+        step.session, request_id, context.principal, presser_id(context)
+    )
+    if row is None:
+        raise Refused(problem_text(context.tr, service.Problem.NOT_FOUND))
+    return row
+
+
 async def precheck(
     context: BotContext, step: Step, request_id: int, action: Action
 ) -> RelinkRequest:
     """The request, if the sender may see it and the machine would accept such an action from
     them now; `Refused` otherwise (before asking for any words)."""
-    row = await service.visible_request(
-        step.session, request_id, context.principal, card_actor(context)
-    )
-    if row is None:
-        raise Refused(problem_text(context.tr, service.Problem.NOT_FOUND))
+    row = await visible(context, step, request_id)
     snapshot = await service.snapshot_of(step.session, row)
-    actor = service.actor_for(context.principal, card_actor(context), row)
+    actor = service.actor_for(context.principal, context.actor_id, row)
     result = apply(snapshot, action, actor, context.settings.now())
     if isinstance(result, Refusal):
         raise Refused(refusal_text(context.tr, result, snapshot))
@@ -104,7 +118,7 @@ async def conclude(
         assert outcome.event is not None
         done = tr._("Done: {event}.").format(event=tr._(EVENT_LABELS[outcome.event.kind]))
     card = await build_card(
-        step.session, tr, outcome.request, context.principal, card_actor(context), now
+        step.session, tr, outcome.request, context.principal, context.actor_id, now
     )
     step.edit(f"{done}\n\n{card.text}", card.markup)
     notify_after(step, outcome)

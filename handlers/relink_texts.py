@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.context import BotContext
 from bot.enums import ReconnectStep, RequestState, RequestType
-from bot.errors import Refused
 from bot.i18n import N_, Translator
 from bot.relink.model import MAX_LETTER_DAYS, EventKind, Refusal, RefusalCode, RequestSnapshot
 from bot.relink.service import Problem
@@ -130,11 +128,3 @@ def unit_label(tr: Translator, unit: OrgUnit | None) -> str:
 def entry_label(entry: LostContactEntry) -> str:
     """A register row as the secretary recognises it: name · original branch · joining year."""
     return " · ".join((entry.name, entry.branch_code or "?", str(entry.join_year or "?")))
-
-
-def card_actor(context: BotContext) -> int:
-    """The presser's account on a request card; someone without an account gets the answer
-    a request they may not see gets, so a card reveals nothing to a stranger either."""
-    if context.account is None:
-        raise Refused(problem_text(context.tr, Problem.NOT_FOUND))
-    return context.account.id

@@ -14,7 +14,7 @@ from bot.relink.report import Labels, RelinkReport, ReportRow, report_xlsx
 from bot.xlsx import BarChart, Sheet, book_bytes, sheet_bytes, workbook_bytes
 from handlers.notice_report import workbook
 from storage.models_notices import Notice, NoticeText
-from storage.notice_queries import NoticeCounts
+from storage.notice_reports import NoticeCounts
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = ['=HYPERLINK("http://x","y")', "+1", "-2", "@SUM(A1)", "\tX", "\rY", "=1+1"]

@@ -18,10 +18,16 @@ from storage.models_grading import GradingAssessment, GradingCampaign
 
 
 async def start_campaign(
-    db: SessionFactory, *, root: str = "DEMO", days: int = 30, floor: float | None = None
+    db: SessionFactory,
+    *,
+    root: str = "DEMO",
+    days: int = 30,
+    floor: float | None = None,
+    now: dt.datetime | None = None,
 ) -> int:
-    """Start a campaign for the subtree of `root` as the CLI would; returns its id."""
-    now = dt.datetime.now(dt.UTC)
+    """Start a campaign for the subtree of `root` as the CLI would (now, or at `now`);
+    returns its id."""
+    now = now or dt.datetime.now(dt.UTC)
     async with db.begin() as session:
         org = await queries.org_by_code(session, root)
         assert org is not None
@@ -104,10 +110,14 @@ async def log_activity(db: SessionFactory, branch: str, day: dt.date, kinds: lis
 
 
 async def submit_answers(
-    db: SessionFactory, campaign_id: int, branch: str, answers: dict[str, str | int]
+    db: SessionFactory,
+    campaign_id: int,
+    branch: str,
+    answers: dict[str, str | int],
+    now: dt.datetime | None = None,
 ) -> None:
     """Answer and submit a self-assessment directly (for tests about what comes after)."""
-    now = dt.datetime.now(dt.UTC)
+    now = now or dt.datetime.now(dt.UTC)
     async with db.begin() as session:
         found = await gq.campaign_by_id(session, campaign_id)
         org = await queries.org_by_code(session, branch)
