@@ -161,6 +161,16 @@ async def start_notice(session: AsyncSession, notice: Notice, now: dt.datetime) 
     return written
 
 
+async def fill_next_slice(session: AsyncSession, notice_id: int, now: dt.datetime) -> bool:
+    """Write the next slice of a started notice's audience; False once it is complete or the
+    notice no longer goes out. The notice's row is locked, so a cancel waits for the slice."""
+    notice = await session.get(Notice, notice_id, with_for_update=True)
+    if notice is None or notice.state is not NoticeState.SENDING or notice.fill_after is None:
+        return False
+    await start_notice(session, notice, now)
+    return notice.fill_after is not None
+
+
 async def _write_copies(session: AsyncSession, notice_id: int, audience: Any) -> int:
     """INSERT ... SELECT the first round's copies of (account_id, branch_id, gone) rows."""
     unreachable = DeliveryState.UNREACHABLE.value
