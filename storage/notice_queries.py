@@ -149,7 +149,7 @@ async def start_notice(session: AsyncSession, notice: Notice, now: dt.datetime) 
     low, high = notice.fill_after, notice.fill_after + FILL_SPAN
     # Planned for these values: a generic plan would assume a small subtree, and for a
     # province's every member read all of them in each slice.
-    await bulk.custom_plans(session)
+    await bulk.slice_plans(session)
     audience = na.recipients_select(
         root_path=org.path,
         audience=notice.audience,
