@@ -36,8 +36,16 @@ from storage.models_notices import Notice, NoticeDelivery, NoticeText
 from storage.tree import subtrees_of
 
 # Accounts (by id) whose copies are written into the outbox per transaction while a notice
-# starts: at most this many copies each.
+# starts: at most this many copies each. The first slices are small and double, so the first
+# copies go out within a second rather than after a province's first 100,000 are written.
 FILL_SPAN = 100_000
+FIRST_SPAN = 1_000
+
+
+def slice_end(low: int) -> int:
+    """The last account id of the slice after `low`."""
+    return low + min(FILL_SPAN, max(FIRST_SPAN, low))
+
 
 # States a copy can still move out of; the rest are final.
 OPEN_STATES = (DeliveryState.PENDING, DeliveryState.SENDING)
@@ -123,7 +131,7 @@ async def due_notices(session: AsyncSession, now: dt.datetime) -> list[Notice]:
 
 async def start_notice(session: AsyncSession, notice: Notice, now: dt.datetime) -> int:
     """Start a due notice, or go on writing its audience into the outbox: the copies of one
-    slice of FILL_SPAN account ids per call, in account order, so the first copies go out while
+    slice of account ids per call (`slice_end`), in account order, so the first copies go out while
     a province's millions are still being written (each slice its own transaction). Returns
     the rows written by this call."""
     if notice.state is NoticeState.SCHEDULED:
@@ -146,7 +154,7 @@ async def start_notice(session: AsyncSession, notice: Notice, now: dt.datetime) 
                 written += await _write_copies(session, notice.id, chosen.subquery())
         notice.fill_after = None
         return written
-    low, high = notice.fill_after, notice.fill_after + FILL_SPAN
+    low, high = notice.fill_after, slice_end(notice.fill_after)
     # Planned for these values: a generic plan would assume a small subtree, and for a
     # province's every member read all of them in each slice.
     await bulk.slice_plans(session)
