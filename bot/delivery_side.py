@@ -60,14 +60,20 @@ class AudienceFillers:
             self._wake()
 
 
+# A report is at most this share of the time: counting a province's copies takes seconds.
+REPORT_SHARE = 0.1
+
+
 class ProgressReports:
-    """Progress reports at most every `interval` seconds, one at a time, beside the sending; a
-    final report waits for the one under way, then for itself."""
+    """Progress reports at most every `interval` seconds (and taking at most REPORT_SHARE of
+    the time), one at a time, beside the sending; a final report waits for the one under way,
+    then for itself."""
 
     def __init__(self, on_progress: OnProgress | None, interval: float) -> None:
         self._on_progress = on_progress
         self._interval = interval
         self._last = -math.inf
+        self._took = 0.0
         self._task: asyncio.Task[None] | None = None
 
     async def maybe(self, *, final: bool) -> None:
@@ -75,7 +81,7 @@ class ProgressReports:
         if self._on_progress is None:
             return
         now = time.monotonic()
-        if not final and now - self._last < self._interval:
+        if not final and now - self._last < max(self._interval, self._took / REPORT_SHARE):
             return
         running = self._task
         if running is not None and not running.done():
@@ -83,7 +89,7 @@ class ProgressReports:
                 return
             await running
         self._last = now
-        self._task = asyncio.create_task(self._report(self._on_progress, final))
+        self._task = asyncio.create_task(self._report(final))
         if final:
             await self._task
 
@@ -91,9 +97,11 @@ class ProgressReports:
         """The report under way, if any."""
         return [self._task] if self._task is not None else []
 
-    @staticmethod
-    async def _report(on_progress: OnProgress, final: bool) -> None:
+    async def _report(self, final: bool) -> None:
+        assert self._on_progress is not None
+        started = time.monotonic()
         try:
-            await on_progress(final)
+            await self._on_progress(final)
         except Exception:
             log.exception("progress report failed")
+        self._took = time.monotonic() - started
