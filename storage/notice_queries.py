@@ -482,32 +482,3 @@ async def reconcile_interrupted(session: AsyncSession, now: dt.datetime) -> int:
         )
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-async def finished_notices(session: AsyncSession, now: dt.datetime) -> list[Notice]:
-    """Mark sending notices with no open copies as done, and return them."""
-    open_copy = (
-        select(NoticeDelivery.id)
-        .where(NoticeDelivery.notice_id == Notice.id, NoticeDelivery.state.in_(OPEN_STATES))
-        .exists()
-    )
-    notices = list(
-        await session.scalars(
-            select(Notice).where(
-                Notice.state == NoticeState.SENDING, Notice.fill_after.is_(None), ~open_copy
-            )
-        )
-    )
-    for notice in notices:
-        notice.state = NoticeState.DONE
-        notice.finished_at = now
-    return notices
-
-
-async def sending_notices(session: AsyncSession) -> list[Notice]:
-    """Notices going out now."""
-    return list(
-        await session.scalars(
-            select(Notice).where(Notice.state == NoticeState.SENDING).order_by(Notice.id)
-        )
-    )

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.enums import DeliveryState
+from bot.enums import DeliveryState, NoticeState
 from storage.models_notices import Notice, NoticeDelivery
+from storage.notice_queries import OPEN_STATES
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,35 @@ def _counts(by_state: dict[DeliveryState, int], acknowledged: int) -> NoticeCoun
         unreachable=by_state.get(DeliveryState.UNREACHABLE, 0),
         cancelled=by_state.get(DeliveryState.CANCELLED, 0),
         acknowledged=acknowledged,
+    )
+
+
+async def finished_notices(session: AsyncSession, now: dt.datetime) -> list[Notice]:
+    """Mark sending notices with no open copies as done, and return them."""
+    open_copy = (
+        select(NoticeDelivery.id)
+        .where(NoticeDelivery.notice_id == Notice.id, NoticeDelivery.state.in_(OPEN_STATES))
+        .exists()
+    )
+    notices = list(
+        await session.scalars(
+            select(Notice).where(
+                Notice.state == NoticeState.SENDING, Notice.fill_after.is_(None), ~open_copy
+            )
+        )
+    )
+    for notice in notices:
+        notice.state = NoticeState.DONE
+        notice.finished_at = now
+    return notices
+
+
+async def sending_notices(session: AsyncSession) -> list[Notice]:
+    """Notices going out now."""
+    return list(
+        await session.scalars(
+            select(Notice).where(Notice.state == NoticeState.SENDING).order_by(Notice.id)
+        )
     )
 
 
