@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.compliance import earliest_windows, path_ids, rule_book, year_bounds
 from bot.config import Settings
+from bot.dues.planning import plan_dues
 from bot.enums import BranchCategory, ReminderKind, Role
 from bot.reminders import kinds as k
 from bot.reminders import planner as p
@@ -447,12 +448,24 @@ async def plan_branches(
 
 
 async def plan_others(session: AsyncSession, settings: Settings, now: dt.datetime) -> p.Plan:
-    """Run the rules about trainings and mobile members' yearly reports."""
+    """Run the rules about trainings, mobile members' yearly reports and Party dues."""
     window = p.Window(now, catch_up=dt.timedelta(days=settings.reminder_catch_up_days))
     plan = p.Plan()
     await _trainings(session, plan, window, settings.timezone)
     await _mobile_reports(session, plan, window, settings)
+    # The dues rules read every member's payments at once and need every branch's path and
+    # leaders: not yet by scope of branches, so in the pass over the rest.
+    await plan_dues(
+        session, plan, window, await _people(session, settings, BranchScope()), settings
+    )
     return plan
+
+
+async def plan_reminders(session: AsyncSession, settings: Settings, now: dt.datetime) -> None:
+    """Everything in one transaction (a small organisation; tests): every branch, the rest."""
+    plan, _judged = await plan_branches(session, settings, now, BranchScope())
+    await store_plan(session, plan, now)
+    await store_plan(session, await plan_others(session, settings, now), now)
 
 
 async def store_plan(session: AsyncSession, plan: p.Plan, now: dt.datetime) -> tuple[int, int]:
