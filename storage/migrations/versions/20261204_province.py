@@ -10,7 +10,7 @@ lists the branches whose reminders must be planned again (an activity, a leader,
 changed), so the planner need not judge every branch every few minutes.
 
 Revision ID: 20261204_province
-Revises: 20261204_dues_heads
+Revises: 20261204_send_slots
 Create Date: 2026-12-04
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 import storage.models
 
 revision: str = "20261204_province"
-down_revision: str | Sequence[str] | None = "20261204_dues_heads"
+down_revision: str | Sequence[str] | None = "20261204_send_slots"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
