@@ -236,8 +236,8 @@ class NoticeProgress:
         assert self.service is not None
         now = self._settings.now()
         async with self._db.begin() as session:
-            finished = await nq.finished_notices(session, now)
-            going = await nq.sending_notices(session)
+            finished = await nr.finished_notices(session, now)
+            going = await nr.sending_notices(session)
             updates = []
             for notice in [*finished, *going]:
                 if notice.admin_chat_id is None or notice.progress_message_id is None:

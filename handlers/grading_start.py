@@ -269,7 +269,7 @@ async def start_pressed(update: Update, context: BotContext) -> None:
         context,
         context._(
             "Campaign #{id} started for {count} branch(es). Secretaries are notified."
-        ).format(id=started.campaign.id, count=len(started.branches)),
+        ).format(id=started.campaign.id, count=started.branches),
     )
     tick_now(context.job_queue)
 

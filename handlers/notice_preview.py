@@ -48,10 +48,8 @@ async def preview_of(
     """The preview of a draft (`data`: the /notify conversation's answers)."""
     audience = NoticeAudience(str(data["audience"]))
     branch_ids = [int(b) for b in data.get("branch_ids") or []]
-    recipients = await na.audience_recipients(
-        session, root=org, audience=audience, branch_ids=branch_ids
-    )
-    branches = [b for b in await na.branches_in(session, org) if b.id in branch_ids]
+    counted = await na.audience_count(session, root=org, audience=audience, branch_ids=branch_ids)
+    branches = await na.picked_branches(session, org, branch_ids)
     require_ack = bool(data.get("ack"))
     copies = tuple(
         Copy(
@@ -66,7 +64,7 @@ async def preview_of(
         )
         for locale, body in dict(data.get("texts") or {}).items()
     )
-    unreachable = sum(1 for r in recipients if r.unreachable)
+    unreachable = counted.unreachable
     send_at = data.get("send_at")
     when = (
         context._("at {time}").format(
@@ -76,7 +74,7 @@ async def preview_of(
         else context._("now")
     )
     lines = [
-        context._("Recipients: {count}").format(count=len(recipients) - unreachable),
+        context._("Recipients: {count}").format(count=counted.reachable),
         context._("Audience: {audience}").format(
             audience=escape(audience_label(context.tr, audience, branches))
         ),

@@ -225,9 +225,10 @@ async def audience_pressed(update: Update, context: BotContext, step: Step) -> s
 async def _show_branches(context: BotContext, step: Step) -> None:
     org = await _draft_org(context, step)
     chosen = set(step.data.get("branch_ids") or [])
-    branches = await na.branches_in(step.session, org)
-    # A committee may have hundreds of branches; Telegram takes at most 100 buttons.
-    shown = Page.of(int(step.data.get("branch_page") or 0), len(branches), BRANCHES_PAGE)
+    # A committee may have thousands of branches; Telegram takes at most 100 buttons.
+    total = await na.count_branches(step.session, org)
+    shown = Page.of(int(step.data.get("branch_page") or 0), total, BRANCHES_PAGE)
+    branches = await na.branches_page(step.session, org, offset=shown.offset, limit=BRANCHES_PAGE)
     locale = context.tr.locale
     rows = [
         [
@@ -236,7 +237,7 @@ async def _show_branches(context: BotContext, step: Step) -> None:
                 ToggleBranch(b.id).data,
             )
         ]
-        for b in branches[shown.offset : shown.offset + BRANCHES_PAGE]
+        for b in branches
     ]
     nav = shown.buttons(lambda n: BranchesPage(n).data)
     if nav:

@@ -6,6 +6,7 @@ Both read the subtrees from the admin's own grants: no command or button here na
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from typing import Annotated
 
@@ -131,7 +132,9 @@ async def _send_chart(
 ) -> None:
     _ = context._
     shown = rows[:CHART_MAX_BRANCHES]
-    png = compliance_grid(
+    # Drawing is CPU work: in a thread, so other users' updates go on meanwhile.
+    png = await asyncio.to_thread(
+        compliance_grid,
         [row.branch.code for row in shown],
         [str(number) for number in range(1, len(RULE_KEYS) + 1)],
         [[_state(row, key) for key in RULE_KEYS] for row in shown],
@@ -167,9 +170,11 @@ async def _send_spreadsheet(
             cells.append(names[found.state if found else ObligationState.NOT_APPLICABLE])
             cells.append(", ".join(d.isoformat() for d in found.done_dates) if found else "")
         table.append(cells)
+    # A city's 20,000 rows take seconds to write: in a thread, like the chart.
+    workbook = await asyncio.to_thread(workbook_bytes, _("Compliance"), header, table)
     await context.bot.send_document(
         chat_id,
-        workbook_bytes(_("Compliance"), header, table),
+        workbook,
         filename=f"compliance-{month.key}.xlsx",
         caption=_("One row per branch, periods containing {month}.").format(
             month=period_label(context, month)

@@ -75,16 +75,17 @@ async def test_start_needs_branches_and_a_future_deadline(
             await service.start_campaign(
                 session, root=root, deadline=NOW, config=GradingConfig(), now=NOW
             )
-        campaign, branches = await service.start_campaign(
+        campaign, count = await service.start_campaign(
             session,
             root=root,
             deadline=NOW + dt.timedelta(days=1),
             config=GradingConfig(),
             now=NOW,
         )
-        assert [b.code for b in branches] == ["DEMO-B1", "DEMO-B2", "DEMO-B3"]
-        assert [e.action for e in await queries.audit_entries(session)] == ["grading.start"]
         rows = await gq.campaign_assessments(session, campaign.id)
+        assert count == len(rows)
+        assert [b.code for _, b in rows] == ["DEMO-B1", "DEMO-B2", "DEMO-B3"]
+        assert [e.action for e in await queries.audit_entries(session)] == ["grading.start"]
         assert [(a.answers, a.submitted_at) for a, _ in rows] == [({}, None)] * 3
 
 
