@@ -1,0 +1,33 @@
+"""Rough edges a new user meets in the first hour (issue 17), each through the real application
+and the fake Bot API."""
+
+from __future__ import annotations
+
+from bot.app import ZhibuApp
+from bot.demo import DemoUser
+from bot.fake_telegram import FakeTelegramClient
+
+
+async def test_a_transfer_whose_branch_search_finds_nothing_says_so_and_stays(
+    bot: ZhibuApp, client: FakeTelegramClient, demo: dict[str, DemoUser]
+) -> None:
+    member = await client.user(demo["张伟"].telegram_id, "张伟", language_code="en")
+    await member.send("/relink")
+    kinds = await member.wait_reply()
+    await member.press(kinds, "2. Transfer my ties")
+    await member.wait_reply()  # year of joining
+    await member.send("2005")
+    await member.wait_reply()  # where now
+    await member.send("Shenzhen")
+    employer = await member.wait_reply()
+    await member.press(employer, "Skip")
+    phone = await member.wait_reply()
+    await member.press(phone, "Skip")
+    await member.wait_reply()  # the receiving branch
+    await member.send("no such branch anywhere")
+    nothing = await member.wait_reply()
+    assert "No branch matches" in nothing.text
+    # Still on the question: a branch that exists is found next.
+    await member.send("DEMO-B3")
+    found = await member.wait_reply()
+    assert any(label.startswith("DEMO-B3") for label in found.button_texts)
