@@ -125,6 +125,21 @@ async def finalise_asked(update: Update, context: BotContext) -> None:
         "without a superior's score: {no_superior} (missing parts are left out and the rest "
         "is reweighted). Secretaries will see their final grade."
     ).format(total=len(results), no_self=no_self, no_superior=no_superior)
+    if context.settings.now() < campaign.deadline:
+        # Finalising early closes the questionnaire for branches still answering: name them.
+        answering = [
+            escape(r.branch.display_name(context.tr.locale))
+            for r in results
+            if r.assessment.submitted_at is None
+        ]
+        text += "\n\n" + _("This is before the deadline, {deadline}.").format(
+            deadline=context.tr.datetime(campaign.deadline, "short")
+        )
+        if answering:
+            text += " " + _("Still answering: {branches}.").format(
+                branches=_(", ").join(answering[:LIST_LIMIT])
+                + ("…" if len(answering) > LIST_LIMIT else "")
+            )
     await edit_or_answer(
         update, context, text, keyboard([[(_("Finalise"), Finalise(campaign.id).data)]])
     )

@@ -262,6 +262,12 @@ async def start_pressed(update: Update, context: BotContext) -> None:
                 actor=context.account,
                 questionnaire=_questionnaire(choices),
             )
+        except service.CampaignExists as exists:
+            raise Refused(
+                context._(
+                    "Campaign #{id} already grades these branches this year; its grades stay."
+                ).format(id=exists.campaign_id)
+            ) from None
         except service.CampaignError:
             raise Refused(context._("There are no branches to grade there.")) from None
     await edit_or_answer(

@@ -50,6 +50,18 @@ async def campaigns_under(session: AsyncSession, paths: Iterable[str]) -> list[G
     )
 
 
+async def campaign_of_year(
+    session: AsyncSession, *, org_unit_id: int, year: int
+) -> GradingCampaign | None:
+    """The campaign already run for this subtree root and year, if any."""
+    return await session.scalar(
+        select(GradingCampaign)
+        .where(GradingCampaign.org_unit_id == org_unit_id, GradingCampaign.year == year)
+        .order_by(GradingCampaign.id)
+        .limit(1)
+    )
+
+
 async def branches_under(session: AsyncSession, root: OrgUnit) -> list[OrgUnit]:
     """The branches of a subtree (the root itself when it is a branch), by code."""
     return list(
