@@ -372,10 +372,17 @@ async def plan_job(context: Any) -> None:
     log.info("reminders planned: %s", report)
 
 
+async def start_job(context: Any) -> None:
+    """JobQueue callback at start-up: plan, then send what is due at once (a training
+    scheduled just before a restart must not wait a whole planning interval)."""
+    await plan_job(context)
+    await tick_job(context)
+
+
 def schedule(job_queue: Any, settings: Settings) -> None:
-    """The two periodic jobs. Planning first runs after one interval, not at start-up: a restart
-    must not delay the first tick, and every planned row is still in the table anyway."""
+    """The two periodic jobs, and one planning pass and tick at start-up."""
     options = job_options(settings)
+    job_queue.run_once(start_job, 0, name="reminders.start", job_kwargs=options)
     job_queue.run_repeating(
         tick_job,
         interval=settings.reminder_tick_seconds,

@@ -64,6 +64,8 @@ async def schedule_training(
         starts_at=starts_at,
         created_by=actor,
     )
+    # On the bot's clock, which the reminder planner compares with.
+    training.created_at = now
     invited = await tq.invitee_accounts(session, training.id)
     rows = [
         PlannedReminder(
