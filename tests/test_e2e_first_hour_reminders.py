@@ -4,11 +4,9 @@ no "training tomorrow", and the bot plans at start-up instead of one interval la
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.app import ZhibuApp
 from bot.config import Settings
 from bot.demo import DemoUser
 from bot.enums import TrainingAudience, TrainingKind
