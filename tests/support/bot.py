@@ -51,9 +51,10 @@ def env_for(settings: Settings) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def running_bot(settings: Settings) -> AsyncIterator[ZhibuApp]:
-    """Start the real Application polling the fake server; stop it cleanly afterwards."""
-    application = build_application(settings, rate_limit=False)
+async def running_bot(settings: Settings, *, rate_limit: bool = False) -> AsyncIterator[ZhibuApp]:
+    """Start the real Application polling the fake server; stop it cleanly afterwards
+    (`rate_limit`: interactive replies through the flood gate, as in production)."""
+    application = build_application(settings, rate_limit=rate_limit)
     report_processing(application, settings)
     await application.initialize()
     # run_polling() calls these hooks; the test drives the lifecycle itself, so it does too.
