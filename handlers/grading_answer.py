@@ -206,9 +206,11 @@ def _review_screen(
     rows: list[list[tuple[str, str]]] = []
     if missing:
         lines.append(
-            _("{count} question(s) are unanswered; unanswered questions earn no points.").format(
-                count=len(missing)
-            )
+            context.tr.ngettext(
+                "{count} question is unanswered; unanswered questions earn no points.",
+                "{count} questions are unanswered; unanswered questions earn no points.",
+                len(missing),
+            ).format(count=len(missing))
         )
         rows.append([(_("Go to the first unanswered"), GoToItem(missing[0]).data)])
     lines.append(_("After submitting, the answers can no longer be changed."))

@@ -120,10 +120,14 @@ async def finalise_asked(update: Update, context: BotContext) -> None:
     campaign, _root, results = await _scoped_results(context, AskFinalise.read(update).campaign_id)
     no_self = sum(1 for r in results if r.assessment.submitted_at is None)
     no_superior = sum(1 for r in results if r.assessment.superior is None)
-    text = _(
-        "Finalise the grades of {total} branch(es)? Without a self-assessment: {no_self}; "
+    text = context.tr.ngettext(
+        "Finalise the grade of {total} branch? Without a self-assessment: {no_self}; "
         "without a superior's score: {no_superior} (missing parts are left out and the rest "
-        "is reweighted). Secretaries will see their final grade."
+        "is reweighted). Secretaries will see their final grade.",
+        "Finalise the grades of {total} branches? Without a self-assessment: {no_self}; "
+        "without a superior's score: {no_superior} (missing parts are left out and the rest "
+        "is reweighted). Secretaries will see their final grade.",
+        len(results),
     ).format(total=len(results), no_self=no_self, no_superior=no_superior)
     if context.settings.now() < campaign.deadline:
         # Finalising early closes the questionnaire for branches still answering: name them.
@@ -322,7 +326,11 @@ async def rectification_overview(update: Update, context: BotContext) -> None:
         own = [i for i in items if i.branch_id == branch.id]
         done = sum(1 for i in own if i.status is RectificationStatus.DONE)
         lines.append(
-            _("{branch}: {done} of {total} item(s) done").format(
+            context.tr.ngettext(
+                "{branch}: {done} of {total} item done",
+                "{branch}: {done} of {total} items done",
+                len(own),
+            ).format(
                 branch=escape(branch.display_name(context.tr.locale)), done=done, total=len(own)
             )
         )
@@ -330,8 +338,10 @@ async def rectification_overview(update: Update, context: BotContext) -> None:
             state = _("done") if item.status is RectificationStatus.DONE else _("open")
             votes, counts = checks[item.id]
             lines.append(
-                _(
-                    "• {problem} — due {due}, {responsible}: {state}; {votes} member check(s)"
+                context.tr.ngettext(
+                    "• {problem} — due {due}, {responsible}: {state}; {votes} member check",
+                    "• {problem} — due {due}, {responsible}: {state}; {votes} member checks",
+                    votes,
                 ).format(
                     problem=escape(item.problem),
                     due=context.tr.date(item.due_on, "short"),

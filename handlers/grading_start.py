@@ -273,8 +273,10 @@ async def start_pressed(update: Update, context: BotContext) -> None:
     await edit_or_answer(
         update,
         context,
-        context._(
-            "Campaign #{id} started for {count} branch(es). Secretaries are notified."
+        context.tr.ngettext(
+            "Campaign #{id} started for {count} branch. Secretaries are notified.",
+            "Campaign #{id} started for {count} branches. Secretaries are notified.",
+            len(started.branches),
         ).format(id=started.campaign.id, count=len(started.branches)),
     )
     tick_now(context.job_queue)

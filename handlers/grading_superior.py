@@ -171,9 +171,11 @@ def _import_step(sheet: Sheet | None) -> Callable[[Update, BotContext], Awaitabl
                 actor=context.account,
             )
         step.reply(
-            context._("Imported the superior's scores of {count} branch(es).").format(
-                count=len(scores)
-            )
+            context.tr.ngettext(
+                "Imported the superior's scores of {count} branch.",
+                "Imported the superior's scores of {count} branches.",
+                len(scores),
+            ).format(count=len(scores))
         )
         return ConversationHandler.END
 

@@ -3,6 +3,11 @@ and the fake Bot API."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
 from bot.app import ZhibuApp
 from bot.demo import DemoUser
 from bot.fake_telegram import FakeTelegramClient
@@ -31,3 +36,12 @@ async def test_a_transfer_whose_branch_search_finds_nothing_says_so_and_stays(
     await member.send("DEMO-B3")
     found = await member.wait_reply()
     assert any(label.startswith("DEMO-B3") for label in found.button_texts)
+
+
+def test_no_message_counts_with_a_parenthesised_plural() -> None:
+    """ "3 branch(es)" reads badly and has no Chinese equivalent: counts go through ngettext."""
+    template = Path(__file__).resolve().parents[1] / "locales" / "messages.pot"
+    with template.open("rb") as handle:
+        catalog = read_po(handle)
+    bad = [m.id for m in catalog if m.id and re.search(r"\w\((?:s|es)\)", str(m.id))]
+    assert bad == []
