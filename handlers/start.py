@@ -274,7 +274,7 @@ async def ask_phone(update: Update, context: BotContext) -> None:
 
 
 @FLOW.step()
-async def receive_name(update: Update, context: BotContext, step: Step) -> str | None:
+async def receive_name(update: Update, context: BotContext, step: Step) -> str | int | None:
     """Store the name and ask for the phone."""
     message = update.effective_message
     name = clean_text(message.text if message else None, limit=50)
