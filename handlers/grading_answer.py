@@ -194,7 +194,11 @@ def _review_screen(
             number = items.index(item) + 1
             label = answer_label(context, item, assessment.answers.get(item.id))
             text = shortened(item.text.for_locale(locale), REVIEW_TEXT_LIMIT)
-            lines.append(f"{number}. {escape(text)}: {label}")
+            lines.append(
+                _("{number}. {question}: {answer}").format(
+                    number=number, question=escape(text), answer=label
+                )
+            )
         missing.extend(items.index(i) for i in of_ind if i.id not in assessment.answers)
     earned, possible = service.self_points(questionnaire, assessment.answers)
     lines.append("")

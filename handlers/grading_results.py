@@ -184,7 +184,7 @@ def _distribution_text(tr: Translator, distribution: dict[str, int]) -> str:
         f"{tr._(GRADE_NAMES[grade]) if grade in GRADE_NAMES else ungraded} {count}"
         for grade, count in distribution.items()
     ]
-    return ", ".join(parts)
+    return tr._(", ").join(parts)
 
 
 # ---- report --------------------------------------------------------------------------------
@@ -234,7 +234,11 @@ async def _report(update: Update, context: BotContext, campaign_id: int) -> None
         if campaign.status is CampaignStatus.FINALISED
         else _("Provisional grades (not finalised)")
     )
-    lines.append(f"{heading}: {_distribution_text(context.tr, distribution)}")
+    lines.append(
+        _("{label}: {value}").format(
+            label=heading, value=_distribution_text(context.tr, distribution)
+        )
+    )
     await answer(update, context, "\n".join(lines))
     chat = update.effective_chat
     if chat is None:
@@ -351,7 +355,7 @@ async def rectification_overview(update: Update, context: BotContext) -> None:
                 )
             )
             if counts is not None:
-                parts = ", ".join(
+                parts = _(", ").join(
                     f"{_(SATISFACTION_NAMES[v])} {getattr(counts, v)}" for v in SATISFACTION_VALUES
                 )
                 lines.append(_("   Members' check: {counts}").format(counts=parts))

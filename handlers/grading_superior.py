@@ -40,7 +40,7 @@ async def ask_superior(update: Update, context: BotContext, step: Step) -> State
         raise Refused()
     campaign, assessment, branch = found
     locale = context.tr.locale
-    indicators = ", ".join(
+    indicators = context._(", ").join(
         f"{escape(i.name.for_locale(locale))} ({score_text(i.points)})"
         for i in item_indicators(service.questionnaire_for(campaign))
     )

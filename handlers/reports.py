@@ -91,7 +91,7 @@ def _summary(
     context: BotContext, roots: list[OrgUnit], rows: list[BranchRow], month: Period
 ) -> str:
     _ = context._
-    scope = ", ".join(root.display_name(context.tr.locale) for root in roots)
+    scope = _(", ").join(root.display_name(context.tr.locale) for root in roots)
     lines = [
         _("<b>Compliance of {scope}</b>").format(scope=escape(scope)),
         _("Periods containing {month}; {count} branches.").format(

@@ -45,3 +45,23 @@ def test_no_message_counts_with_a_parenthesised_plural() -> None:
         catalog = read_po(handle)
     bad = [m.id for m in catalog if m.id and re.search(r"\w\((?:s|es)\)", str(m.id))]
     assert bad == []
+
+
+async def test_me_names_the_branch_and_the_language_in_the_readers_words(
+    bot: ZhibuApp, client: FakeTelegramClient, demo: dict[str, DemoUser]
+) -> None:
+    secretary = await client.user(demo["王芳"].telegram_id, "王芳", language_code="en")
+    await secretary.send("/lang")
+    await secretary.press(await secretary.wait_reply(), "English")
+    await secretary.wait_edit()
+    await secretary.send("/me")
+    card = (await secretary.wait_reply()).text
+    assert "Roles: branch secretary of First Party Branch, member" in card
+    assert "DEMO-B1" not in card
+    await secretary.send("/lang")
+    await secretary.press(await secretary.wait_reply(), "中文（简体）")
+    await secretary.wait_edit()
+    await secretary.send("/me")
+    card = (await secretary.wait_reply()).text
+    assert "第一党支部支部书记、党员" in card and "语言：中文" in card
+    assert "DEMO" not in card and "English" not in card

@@ -4,6 +4,7 @@ always arrives)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -49,4 +50,18 @@ async def test_a_two_language_preview_with_a_document_reaches_the_confirm_button
     messages = await admin.wait_replies(5, timeout=30)
     # Each 429 paused the admin's chat and the reply was sent again: nothing was lost.
     assert messages[-1].button_texts == ["Confirm and send", "Cancel"]
-    assert [m.text for m in messages[::2][:2]] == ["Preview (English):", "Preview (中文（简体）):"]
+    assert [m.text for m in messages[::2][:2]] == ["Preview (English):", "Preview (Chinese):"]
+
+
+async def test_a_chinese_admin_is_asked_for_the_english_text_in_chinese(
+    bot: ZhibuApp, client: FakeTelegramClient, demo: dict[str, DemoUser]
+) -> None:
+    users = await demo_users(client, demo, admin_language="zh-hans")
+    admin = users[ADMIN]
+    await admin.send("/notify")
+    await admin.wait_reply()
+    await admin.send("明天上午九点开会。")
+    question = await admin.wait_reply()
+    assert "使用英文的读者" in question.text
+    assert not re.search("[A-Za-z]", question.text), question.text
+    assert question.button_texts[0] == "添加英文文本"
