@@ -42,6 +42,7 @@ from handlers.grading_labels import (
     answer_label,
     answerable,
     campaign_title,
+    expected_answer,
     score_text,
     shortened,
 )
@@ -274,7 +275,7 @@ async def _record(
             # Choosing the suggested answer by hand is confirming it too.
             confirm = suggestion is not None and suggestion.answer == value
         if value is None:
-            raise Refused(context._("That answer doesn't fit this question."))
+            raise Refused(expected_answer(context, item))
         refusal = await service.record_answer(
             step.session,
             campaign=campaign,
