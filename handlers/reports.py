@@ -7,10 +7,10 @@ Both read the subtrees from the admin's own grants: no command or button here na
 from __future__ import annotations
 
 from collections import Counter
-from typing import Annotated
+from typing import Annotated, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.access import Principal
@@ -44,13 +44,27 @@ from bot.xlsx import workbook_bytes
 from handlers.buttons import Button, Token
 from handlers.common import Refused, answer, escape, keyboard, sender
 from handlers.compliance_texts import month_buttons, period_label
+from handlers.grading_results import report_command as grading_report
+from handlers.notice_report import report_notices
+from handlers.relink_report import relink_report
 from storage import queries
 from storage.models import OrgUnit
 
 RULE_KEYS = tuple(rule.key for rule in DEFAULT_RULES)
 RULE_KINDS = {rule.key: rule.kind for rule in DEFAULT_RULES}
+# The reports of other areas, reached from /report's buttons.
+OTHER_REPORTS = {"grading": grading_report, "relink": relink_report, "notices": report_notices}
 # A photo stays readable (and within Telegram's size limits) up to this many rows.
 CHART_MAX_BRANCHES = 150
+
+
+Subject = Literal["compliance", "rules", "grading", "relink", "notices"]
+
+
+class ReportChoice(Button, prefix="rp:c"):
+    """One of the reports, chosen from /report's buttons instead of typed."""
+
+    subject: Subject
 
 
 class ReportMonth(Button, prefix="rp"):
@@ -292,7 +306,10 @@ async def report(update: Update, context: BotContext) -> None:
     if args and args[0].lower() == "rules":
         await _rules(update, context, args)
         return
-    if not args or args[0].lower() != "compliance" or len(args) > 2:
+    if not args:
+        await answer(update, context, _usage(context), _choices(context))
+        return
+    if args[0].lower() != "compliance" or len(args) > 2:
         await answer(update, context, _usage(context))
         return
     today = context.today()
@@ -301,6 +318,30 @@ async def report(update: Update, context: BotContext) -> None:
         await answer(update, context, _usage(context))
         return
     await _send_report(update, context, month or period_containing(PeriodKind.MONTH, today))
+
+
+def _choices(context: BotContext) -> InlineKeyboardMarkup:
+    _ = context._
+    labels: dict[Subject, str] = {
+        "compliance": _("Compliance this month"),
+        "rules": _("Calendar rules"),
+        "grading": _("Grading"),
+        "relink": _("Mobile and lost-contact members"),
+        "notices": _("Notices"),
+    }
+    return keyboard([[(label, ReportChoice(subject).data)] for subject, label in labels.items()])
+
+
+@sender(registered=True, roles=ADMINS)
+async def report_chosen(update: Update, context: BotContext) -> None:
+    """A report chosen by button: the same as typing `/report <subject>`."""
+    subject = ReportChoice.read(update).subject
+    if subject == "compliance":
+        await _send_report(update, context, period_containing(PeriodKind.MONTH, context.today()))
+    elif subject == "rules":
+        await _rules(update, context, ["rules"])
+    else:
+        await OTHER_REPORTS[subject](update, context)
 
 
 @sender(registered=True, roles=ADMINS)
@@ -317,4 +358,5 @@ def handlers() -> list[CommandHandler[BotContext, None] | CallbackQueryHandler[B
     return [
         CommandHandler("report", report),
         CallbackQueryHandler(report_period_pressed, pattern=ReportMonth.pattern),
+        CallbackQueryHandler(report_chosen, pattern=ReportChoice.pattern),
     ]

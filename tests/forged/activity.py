@@ -140,6 +140,11 @@ AREA = Area(
             harmless="the admin's own report",
         ),
         no_object(
+            "rp:c",
+            "one of the reports of the admin's own subtrees, chosen from /report's buttons",
+            harmless="the admin's own report",
+        ),
+        no_object(
             "ac:p",
             "a page of the presser's own list (their branches and subtrees)",
             harmless="the presser's own list",
