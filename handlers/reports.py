@@ -7,7 +7,7 @@ Both read the subtrees from the admin's own grants: no command or button here na
 from __future__ import annotations
 
 from collections import Counter
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, Update
@@ -42,7 +42,7 @@ from bot.rules.calendar import (
 )
 from bot.xlsx import workbook_bytes
 from handlers.buttons import Button, Token
-from handlers.common import Refused, answer, escape, keyboard, sender
+from handlers.common import Refused, answer, edit_or_answer, escape, keyboard, sender
 from handlers.compliance_texts import month_buttons, period_label
 from handlers.grading_results import report_command as grading_report
 from handlers.notice_report import report_notices
@@ -65,6 +65,23 @@ class ReportChoice(Button, prefix="rp:c"):
     """One of the reports, chosen from /report's buttons instead of typed."""
 
     subject: Subject
+
+
+RuleKey = Annotated[str, Token("|".join(RULE_KEYS), "lecture")]
+Change = Literal["month", "quarter", "half", "year", "on", "off", "reset"]
+
+
+class RulePick(Button, prefix="rp:r"):
+    """A calendar rule of the admin's subtree to change: offer the changes."""
+
+    key: RuleKey
+
+
+class RuleChange(Button, prefix="rp:rc"):
+    """Change a calendar rule for the admin's whole subtree."""
+
+    key: RuleKey
+    change: Change
 
 
 class ReportMonth(Button, prefix="rp"):
@@ -220,15 +237,14 @@ PERIOD_WORDS = {
     PeriodKind.HALF: N_("half year"),
     PeriodKind.YEAR: N_("year"),
 }
-RULE_CHANGES = ("month", "quarter", "half", "year", "on", "off", "reset")
+RULE_CHANGES = get_args(Change)
 
 
 def _rule_line(context: BotContext, number: int, rule: CalendarRule) -> str:
     _ = context._
-    line = _("{number}. {rule} ({key}): at least {count} every {period}").format(
+    line = _("{number}. {rule}: at least {count} every {period}").format(
         number=number,
         rule=_(KIND_LABELS[rule.kind]),
-        key=rule.key,
         count=rule.min_count,
         period=_(PERIOD_WORDS[rule.period]),
     )
@@ -248,14 +264,30 @@ def _rules_text(context: BotContext, org: OrgUnit, rules: list[CalendarRule]) ->
     ]
     lines.extend(_rule_line(context, number, rule) for number, rule in enumerate(rules, start=1))
     lines.append("")
-    usage = escape("/report rules <rule> <month|quarter|half|year|on|off|reset>")
     lines.append(
-        _(
-            "To change one for your whole subtree: {usage}, e.g. {example}. "
-            "A setting nearer to a branch wins."
-        ).format(usage=f"<code>{usage}</code>", example="<code>/report rules lecture half</code>")
+        _("Press a rule to change it for your whole subtree. A setting nearer to a branch wins.")
     )
     return "\n".join(lines)
+
+
+def _rules_keyboard(context: BotContext, rules: list[CalendarRule]) -> InlineKeyboardMarkup:
+    return keyboard(
+        [
+            [(f"{number}. {context._(KIND_LABELS[rule.kind])}", RulePick(rule.key).data)]
+            for number, rule in enumerate(rules, start=1)
+        ]
+    )
+
+
+CHANGE_LABELS: dict[str, str] = {
+    "month": N_("every month"),
+    "quarter": N_("every quarter"),
+    "half": N_("every half year"),
+    "year": N_("every year"),
+    "on": N_("turn on"),
+    "off": N_("turn off"),
+    "reset": N_("as the level above"),
+}
 
 
 async def _change_rule(
@@ -296,7 +328,38 @@ async def _rules(update: Update, context: BotContext, args: list[str]) -> None:
             note = await _change_rule(context, session, root, args[1].lower(), args[2].lower())
         rules = (await rule_book(session, root.path)).rules_for(root.path)
     text = _rules_text(context, root, rules)
-    await answer(update, context, f"{note}\n\n{text}" if note else text)
+    await answer(
+        update, context, f"{note}\n\n{text}" if note else text, _rules_keyboard(context, rules)
+    )
+
+
+@sender(registered=True, roles=ADMINS)
+async def rule_picked(update: Update, context: BotContext) -> None:
+    """Offer the changes of one rule, in the reader's words."""
+    key = RulePick.read(update).key
+    text = context._("{rule}: how often, for your whole subtree?").format(
+        rule=_rule_name(context, key)
+    )
+    rows = [
+        [(context._(CHANGE_LABELS[change]), RuleChange(key, change).data)]
+        for change in get_args(Change)
+    ]
+    await edit_or_answer(update, context, text, keyboard(rows))
+
+
+@sender(registered=True, roles=ADMINS)
+async def rule_change_pressed(update: Update, context: BotContext) -> None:
+    """Apply the chosen change at the admin's node and show the rules again."""
+    button = RuleChange.read(update)
+    async with context.db.begin() as session:
+        roots = await _roots(session, context.principal)
+        if not roots:
+            raise Refused()
+        root = roots[0]
+        note = await _change_rule(context, session, root, button.key, button.change)
+        rules = (await rule_book(session, root.path)).rules_for(root.path)
+    text = f"{note}\n\n{_rules_text(context, root, rules)}"
+    await edit_or_answer(update, context, text, _rules_keyboard(context, rules))
 
 
 @sender(registered=True, roles=ADMINS)
@@ -359,4 +422,6 @@ def handlers() -> list[CommandHandler[BotContext, None] | CallbackQueryHandler[B
         CommandHandler("report", report),
         CallbackQueryHandler(report_period_pressed, pattern=ReportMonth.pattern),
         CallbackQueryHandler(report_chosen, pattern=ReportChoice.pattern),
+        CallbackQueryHandler(rule_picked, pattern=RulePick.pattern),
+        CallbackQueryHandler(rule_change_pressed, pattern=RuleChange.pattern),
     ]

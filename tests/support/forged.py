@@ -419,6 +419,10 @@ OWNERS: dict[str, Callable[[dict[str, Any], Persona], bool]] = {
     "reminder_settings": lambda row, p: (
         p.account_id is not None and row["account_id"] == p.account_id
     ),
+    # An admin's rule override at their own node (the rules of their own subtree).
+    "calendar_rule_overrides": lambda row, p: (
+        p.account_id is not None and row["created_by"] == p.account_id
+    ),
     "deletion_requests": lambda row, p: p.person_id is not None and row["person_id"] == p.person_id,
     "audit_log": lambda row, p: (
         p.account_id is not None and row["actor_account_id"] == p.account_id
