@@ -156,6 +156,11 @@ AREA = Area(
             harmless="the admin's own report",
         ),
         no_object(
+            "du:p",
+            "a page of the branches of the admin's own subtrees",
+            harmless="the presser's own list",
+        ),
+        no_object(
             "ac:p",
             "a page of the presser's own list (their branches and subtrees)",
             harmless="the presser's own list",

@@ -42,9 +42,9 @@ class Targets:
 
 
 async def setup(world: World) -> Targets:
-    """A finalised campaign (last year's) where DEMO-B1 was graded weak and has a finished rectification
-    item; a running campaign with DEMO-B1's assessment and a used survey code; a campaign of
-    the sibling committee."""
+    """Last year's finalised campaign where DEMO-B1 was graded weak and has a finished
+    rectification item; a running campaign with DEMO-B1's assessment and a used survey code; a
+    campaign of the sibling committee."""
     db = world.db
     # Last year's: one campaign per subtree and year.
     finalised = await grading.start_campaign(db, now=NOW, year=NOW.year - 1)
