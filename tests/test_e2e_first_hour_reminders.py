@@ -80,6 +80,6 @@ async def test_a_training_scheduled_before_a_restart_is_reminded_at_start_up(
             now=clock() - dt.timedelta(days=2),
         )
     # The bot was down; it starts with the training fifty minutes away.
-    async with running_bot(settings):
+    async with running_bot(settings.model_copy(update={"reminder_plan_at_start": True})):
         texts = [(await secretary.wait_reply()).text for _ in range(2)]
     assert any("一小时后" in text for text in texts), texts

@@ -380,9 +380,10 @@ async def start_job(context: Any) -> None:
 
 
 def schedule(job_queue: Any, settings: Settings) -> None:
-    """The two periodic jobs, and one planning pass and tick at start-up."""
+    """The two periodic jobs, and (unless turned off) one planning pass and tick at start-up."""
     options = job_options(settings)
-    job_queue.run_once(start_job, 0, name="reminders.start", job_kwargs=options)
+    if settings.reminder_plan_at_start:
+        job_queue.run_once(start_job, 0, name="reminders.start", job_kwargs=options)
     job_queue.run_repeating(
         tick_job,
         interval=settings.reminder_tick_seconds,
