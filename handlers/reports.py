@@ -27,6 +27,7 @@ from bot.compliance import (
     subtree_compliance,
 )
 from bot.context import BotContext
+from bot.dues.local import period_of, set_dues_period
 from bot.i18n import N_
 from bot.rules.calendar import (
     DEFAULT_RULES,
@@ -40,11 +41,14 @@ from bot.rules.calendar import (
     period_containing,
     reference_day,
 )
+from bot.rules.dues import DUES_RULE_KEY
 from bot.xlsx import workbook_bytes
 from handlers.buttons import Button, Token
 from handlers.common import Refused, answer, edit_or_answer, escape, keyboard, sender
 from handlers.compliance_texts import month_buttons, period_label
+from handlers.dues_report import report as dues_report
 from handlers.grading_results import report_command as grading_report
+from handlers.hours import report as training_report
 from handlers.notice_report import report_notices
 from handlers.relink_report import relink_report
 from storage import queries
@@ -53,12 +57,18 @@ from storage.models import OrgUnit
 RULE_KEYS = tuple(rule.key for rule in DEFAULT_RULES)
 RULE_KINDS = {rule.key: rule.kind for rule in DEFAULT_RULES}
 # The reports of other areas, reached from /report's buttons.
-OTHER_REPORTS = {"grading": grading_report, "relink": relink_report, "notices": report_notices}
+OTHER_REPORTS = {
+    "grading": grading_report,
+    "relink": relink_report,
+    "notices": report_notices,
+    "dues": dues_report,
+    "training": training_report,
+}
 # A photo stays readable (and within Telegram's size limits) up to this many rows.
 CHART_MAX_BRANCHES = 150
 
 
-Subject = Literal["compliance", "rules", "grading", "relink", "notices"]
+Subject = Literal["compliance", "rules", "grading", "relink", "notices", "dues", "training"]
 
 
 class ReportChoice(Button, prefix="rp:c"):
@@ -227,7 +237,8 @@ async def _send_report(update: Update, context: BotContext, month: Period) -> No
 def _usage(context: BotContext) -> str:
     return context._(
         "Reports on your subtree: /report compliance [YYYY-MM], /report rules, "
-        "/report grading, /report relink or /report notices"
+        "/report grading, /report relink, /report notices, /report dues [YYYY-MM] or "
+        "/report training"
     )
 
 
@@ -295,6 +306,15 @@ async def _change_rule(
 ) -> str:
     """Apply `/report rules <key> <change>` at the admin's node; what to tell them."""
     refused = context._("That change is not possible. Nothing was changed.")
+    if key == DUES_RULE_KEY:
+        # Party dues: monthly, or quarterly where it was decided so (reset: inherited again).
+        if change not in ("month", "quarter", "reset"):
+            return refused
+        period = None if change == "reset" else PeriodKind(change)
+        await set_dues_period(
+            session, org=root, period=period, actor=context.account, actor_label="bot"
+        )
+        return context._("Saved.")
     if key not in RULE_KEYS or change not in RULE_CHANGES:
         return refused
     actor = context.account
@@ -327,9 +347,17 @@ async def _rules(update: Update, context: BotContext, args: list[str]) -> None:
         if len(args) == 3:
             note = await _change_rule(context, session, root, args[1].lower(), args[2].lower())
         rules = (await rule_book(session, root.path)).rules_for(root.path)
+        dues = period_of(await rule_book(session, root.path), root.path)
     text = _rules_text(context, root, rules)
+    text += _dues_line(context, dues)
     await answer(
         update, context, f"{note}\n\n{text}" if note else text, _rules_keyboard(context, rules)
+    )
+
+
+def _dues_line(context: BotContext, dues: PeriodKind) -> str:
+    return "\n" + context._("Party dues ({key}): collected every {period}").format(
+        key=DUES_RULE_KEY, period=context._(PERIOD_WORDS[dues])
     )
 
 
@@ -357,8 +385,10 @@ async def rule_change_pressed(update: Update, context: BotContext) -> None:
             raise Refused()
         root = roots[0]
         note = await _change_rule(context, session, root, button.key, button.change)
-        rules = (await rule_book(session, root.path)).rules_for(root.path)
-    text = f"{note}\n\n{_rules_text(context, root, rules)}"
+        book = await rule_book(session, root.path)
+        rules = book.rules_for(root.path)
+        dues = period_of(book, root.path)
+    text = f"{note}\n\n{_rules_text(context, root, rules)}{_dues_line(context, dues)}"
     await edit_or_answer(update, context, text, _rules_keyboard(context, rules))
 
 
@@ -391,6 +421,8 @@ def _choices(context: BotContext) -> InlineKeyboardMarkup:
         "grading": _("Grading"),
         "relink": _("Mobile and lost-contact members"),
         "notices": _("Notices"),
+        "dues": _("Party dues"),
+        "training": _("Training and study hours"),
     }
     return keyboard([[(label, ReportChoice(subject).data)] for subject, label in labels.items()])
 

@@ -22,6 +22,8 @@ async def test_report_offers_its_reports_as_buttons(
         "Grading",
         "Mobile and lost-contact members",
         "Notices",
+        "Party dues",
+        "Training and study hours",
     ]
     await admin.press(menu, "Calendar rules")
     assert "Calendar rules for" in (await admin.wait_reply()).text

@@ -46,6 +46,7 @@ from storage.db import create_engine, session_factory
 from tests.forged import (
     access,
     activity,
+    dues,
     grading,
     notices,
     registration,
@@ -84,6 +85,7 @@ AREAS: tuple[Area[Any], ...] = (
     notices.AREA,
     training.AREA,
     reminders.AREA,
+    dues.AREA,
 )
 
 # A conversation's fallback for its own stale buttons (`^prefix:`): it answers "This button is
@@ -111,6 +113,7 @@ NO_ID_COMMANDS = {
     "notices": "lists the notices of the admin's own subtrees",
     "training": "the admin's own subtrees' trainings, or the sender's own training record",
     "reminders": "shows the sender's own reminder settings",
+    "dues": "the sender's own months, or the collection of a branch they lead",
 }
 
 
