@@ -389,7 +389,10 @@ def better(item: Item, answer: Answer | None) -> st.SearchStrategy[Answer]:
         return st.integers(int(answer), 5)
     if item.type is AnswerType.NUMBER:
         value = float(answer)
-        return st.floats(0, value) if item.lower_is_better else st.floats(value, value + 100)
+        if item.lower_is_better:
+            return st.floats(0, value)
+        top = value + 100 if item.maximum is None else item.maximum  # valid answers only
+        return st.floats(value, top)
     if item.type is AnswerType.CHOICE:
         points = next(o.points for o in item.options if o.id == answer)
         return st.sampled_from([o.id for o in item.options if o.points >= points])
