@@ -284,7 +284,11 @@ def audience_label(
     """The audience in words, with the chosen branches' codes."""
     label = tr._(AUDIENCE_LABELS[audience])
     codes = [b.code for b in branches]
-    return f"{label}: {', '.join(codes)}" if codes else label
+    return (
+        tr._("{label}: {value}").format(label=label, value=tr._(", ").join(codes))
+        if codes
+        else label
+    )
 
 
 def notice_delivery(

@@ -16,7 +16,7 @@ from bot.enums import MediaKind, NoticeAudience
 from bot.i18n import Translator
 from bot.notices import audience_label, frame
 from handlers.common import escape, keyboard
-from handlers.language_texts import LANGUAGE_NAMES
+from handlers.language_texts import language_word
 from handlers.notice_buttons import ConfirmNotice, DropNotice
 from handlers.notice_view import preview_keyboard
 from storage import notice_audiences as na
@@ -111,7 +111,7 @@ async def send_preview(update: Update, context: BotContext, preview: Preview) ->
         markup = preview_keyboard(tr) if copy.require_ack else None
         await bot.send_message(
             chat.id,
-            context._("Preview ({language}):").format(language=LANGUAGE_NAMES[copy.locale]),
+            context._("Preview ({language}):").format(language=language_word(context, copy.locale)),
         )
         if preview.media_kind == MediaKind.PHOTO.value and preview.media_file_id:
             await bot.send_photo(

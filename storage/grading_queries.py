@@ -49,6 +49,18 @@ async def campaigns_under(session: AsyncSession, paths: Iterable[str]) -> list[G
     )
 
 
+async def campaign_of_year(
+    session: AsyncSession, *, org_unit_id: int, year: int
+) -> GradingCampaign | None:
+    """The campaign already run for this subtree root and year, if any."""
+    return await session.scalar(
+        select(GradingCampaign)
+        .where(GradingCampaign.org_unit_id == org_unit_id, GradingCampaign.year == year)
+        .order_by(GradingCampaign.id)
+        .limit(1)
+    )
+
+
 async def has_branches(session: AsyncSession, root: OrgUnit) -> bool:
     """Whether the subtree has a branch (the root itself when it is one)."""
     found = await session.scalar(

@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -127,6 +127,11 @@ async def roster_size(session: AsyncSession, branch: OrgUnit) -> int:
         .where(Person.branch_id == branch.id, Person.status != PersonStatus.LOST_CONTACT)
     )
     return int(count or 0)
+
+
+async def set_time_zone(session: AsyncSession, account_id: int, zone: str) -> None:
+    """Store an account's own time zone (an IANA name)."""
+    await session.execute(update(Account).where(Account.id == account_id).values(time_zone=zone))
 
 
 async def account_by_telegram_id(session: AsyncSession, telegram_id: int) -> Account | None:

@@ -239,7 +239,8 @@ async def test_cli_starts_a_campaign_with_a_chosen_questionnaire(
         quiet, org_code="DEMO", deadline="2099-12-31", questionnaire="county-2026@2026.1"
     )
     assert "with questionnaire county-2026@2026.1" in summary
-    summary = await start_from_cli(quiet, org_code="DEMO", deadline="2099-12-31")
+    # Another year: one campaign per subtree and year.
+    summary = await start_from_cli(quiet, org_code="DEMO", deadline="2099-12-31", year=2025)
     assert "with questionnaire default-2012@2012.1" in summary
     async with db() as session:
         first, second = (await session.scalars(select(GradingCampaign).order_by("id"))).all()
@@ -291,8 +292,11 @@ def test_zhibu_grading_start_command(
     assert "the deadline must be a date" in capsys.readouterr().err
     assert main([*command, "--bands", "60,80,90"]) == 1
     assert "bands must be ordered" in capsys.readouterr().err
-    assert main([*command, "--questionnaire", "default-2012"]) == 0
+    # Another year: one campaign per subtree and year.
+    assert main([*command, "--questionnaire", "default-2012", "--year", "2025"]) == 0
     assert "with questionnaire default-2012@2012.1" in capsys.readouterr().out
+    assert main(command) == 1
+    assert "campaign 1 already grades C1 for" in capsys.readouterr().err
     assert main([*command, "--questionnaire", "default-2012@1999"]) == 1
     err = capsys.readouterr().err
     assert "'default-2012@1999' is not shipped; available: default-2012@2012.1 (default)" in err

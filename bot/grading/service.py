@@ -45,6 +45,14 @@ class CampaignError(Exception):
     """A campaign can't be started or changed as asked (message for the CLI and logs)."""
 
 
+class CampaignExists(CampaignError):
+    """The subtree already has a campaign for that year."""
+
+    def __init__(self, campaign_id: int, message: str) -> None:
+        super().__init__(message)
+        self.campaign_id = campaign_id
+
+
 # ---- configuration -------------------------------------------------------------------------
 
 
@@ -157,11 +165,19 @@ async def start_campaign(
         )
     if deadline <= now:
         raise CampaignError("the deadline must be in the future")
+    year = year if year is not None else now.year
+    earlier = await gq.campaign_of_year(session, org_unit_id=root.id, year=year)
+    if earlier is not None:
+        # Secretaries are shown their branch's newest campaign: a second one would hide the
+        # first one's grades (and split the answers between two questionnaires).
+        raise CampaignExists(
+            earlier.id, f"campaign {earlier.id} already grades {root.code} for {year}"
+        )
     if not await gq.has_branches(session, root):
         raise CampaignError(f"{root.code} has no branches to grade")
     campaign = GradingCampaign(
         org_unit_id=root.id,
-        year=year if year is not None else now.year,
+        year=year,
         questionnaire_id=questionnaire.id,
         questionnaire_version=questionnaire.version,
         deadline=deadline,

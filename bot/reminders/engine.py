@@ -391,11 +391,20 @@ async def replan_job(context: Any) -> None:
         log.info("marked branches planned: %s", report)
 
 
+async def start_job(context: Any) -> None:
+    """JobQueue callback at start-up: plan, then send what is due at once (a training
+    scheduled just before a restart must not wait a whole planning interval)."""
+    await plan_job(context)
+    await tick_job(context)
+
+
 def schedule(job_queue: Any, settings: Settings) -> None:
-    """The periodic jobs: ticks, the marked branches' plan, the planning pass. Planning first
-    runs after one interval, not at start-up: a restart must not delay the first tick, and
-    every planned row is still in the table anyway."""
+    """The periodic jobs (ticks, the marked branches' plan, the planning pass) and, unless
+    turned off, one planning pass and tick at start-up: a training scheduled just before a
+    restart must not wait a whole interval."""
     options = job_options(settings)
+    if settings.reminder_plan_at_start:
+        job_queue.run_once(start_job, 0, name="reminders.start", job_kwargs=options)
     job_queue.run_repeating(
         tick_job,
         interval=settings.reminder_tick_seconds,

@@ -258,6 +258,7 @@ async def _trainings(session: AsyncSession, plan: p.Plan, window: p.Window, tz: 
                 cancelled=training.cancelled_at is not None,
                 attendees=tuple(p.Recipient(a, z or tz) for a, z, _, r in invited if r != "no"),
                 declined=tuple(a for a, _, _, r in invited if r == "no"),
+                scheduled_at=training.created_at,
             ),
         )
 

@@ -62,6 +62,8 @@ async def schedule_training(
         starts_at=starts_at,
         created_by=actor,
     )
+    # On the bot's clock, which the reminder planner compares with.
+    training.created_at = now
     await tq.queue_training_news(session, training=training, cancelled=False, now=now)
     count = await tq.count_invitees(session, training.id)
     await queries.audit(
