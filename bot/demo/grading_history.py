@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import clock
+from bot.enums import OrgKind
 from bot.grading.mass_codes import answer_mass_survey, create_mass_codes, hash_mass_code
 from bot.grading.questionnaire import AnswerType, Questionnaire
 from bot.grading.rectify import add_rectification, complete_rectification
@@ -74,10 +75,11 @@ async def write_campaign(db: SessionFactory, now: dt.datetime) -> GradingStory:
         async with db.begin() as session:
             root = await queries.org_by_code(session, "DEMO")
             assert root is not None
-            campaign, branches = await start_campaign(
+            campaign, _count = await start_campaign(
                 session, root=root, deadline=deadline, config=make_config(), now=started
             )
             campaign_id = campaign.id
+            branches = await queries.subtree(session, root, kind=OrgKind.BRANCH)
     for offset, branch in enumerate(branches):
         profile = PROFILES.get(branch.code, "average")
         moment = started + dt.timedelta(days=10 + 12 * offset)

@@ -34,9 +34,8 @@ from bot.notice_service import acknowledge_copy, confirm_notice, release_notice
 from bot.relink.service import NewRequest, submit_request
 from bot.reminders.trainings import schedule_training, toggle_attendance
 from bot.rules.kinds import ActivityKind
-from storage import grading_queries as gq
 from storage import notice_queries as nq
-from storage import queries
+from storage import notice_reports, queries, relink_queries
 from storage import reminder_queries as rq
 from storage import training_queries as tq
 from storage.db import SessionFactory
@@ -208,8 +207,8 @@ async def _log(session: AsyncSession, item: Planned, now: dt.datetime, zone: dt.
 
 
 async def _secretary_account(session: AsyncSession, branch_id: int) -> Account | None:
-    leaders = await gq.leader_accounts(session, [branch_id])
-    return leaders[0][0] if leaders else None
+    leaders = await relink_queries.leader_accounts(session, branch_id)
+    return leaders[0] if leaders else None
 
 
 async def _account_of(session: AsyncSession, telegram_id: int) -> Account:
@@ -289,7 +288,7 @@ async def _notice(db: SessionFactory, now: dt.datetime) -> tuple[int, int]:
                 session, [c.delivery_id for c in copies], lease_until=sent
             )
             await nq.mark_sent(session, [(copy_id, None, sent) for copy_id in sorted(claimed)])
-            await nq.finished_notices(session, sent)
+            await notice_reports.finished_notices(session, sent)
             notice_id = notice.id
     acknowledged = 0
     for number, copy in enumerate(copies):
