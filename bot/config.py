@@ -20,6 +20,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot import clock
+
 SUPPORTED_LOCALES = ("zh_Hans", "en")
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///data/zhibu.sqlite3"
 MIN_WEBHOOK_SECRET = 32
@@ -99,6 +101,8 @@ class Settings(BaseSettings):
     reminder_digest_hour: Annotated[int, Field(ge=0, le=23)] = 9
     reminder_tick_seconds: Annotated[float, Field(gt=0, le=3600)] = 30
     reminder_plan_minutes: Annotated[float, Field(gt=0, le=1440)] = 15
+    # Plan and send what is due at start-up, not one planning interval later.
+    reminder_plan_at_start: bool = True
     # A reminder whose moment passed longer ago than this is not planned any more.
     reminder_catch_up_days: Annotated[int, Field(ge=0, le=60)] = 7
     term_years: Annotated[int, Field(ge=1, le=10)] = 3
@@ -268,8 +272,8 @@ class Settings(BaseSettings):
         return self.secret_key.get_secret_value().encode()
 
     def now(self) -> dt.datetime:
-        """The current UTC time (a seam for tests that drive time)."""
-        return dt.datetime.now(dt.UTC)
+        """The current UTC time on the bot's one clock (bot.clock; tests replace this seam)."""
+        return clock.now()
 
 
 class SettingsError(Exception):

@@ -31,7 +31,9 @@ log = logging.getLogger(__name__)
 LEADER_KEY = "zhibu.leader_jobs"
 # The JobQueue jobs that belong to the leader (by the names their modules give them).
 JOB_NAMES = (
+    "reminders.start",
     "reminders.tick",
+    "reminders.replan",
     "reminders.plan",
     "retention.purge",
     "relink.pocket_members",

@@ -14,16 +14,19 @@ from sqlalchemy import Text, cast, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.enums import PreparationStep, ReminderState
+from storage import planner_queries
 from storage.models_activity import Activity
 from storage.models_meetings import BranchCalendar, PreparationRecord
 from storage.models_reminders import Reminder, ReminderSettings
+from storage.tree import EVERY_BRANCH, BranchScope
 
 
-async def themed_days(session: AsyncSession) -> dict[int, int]:
-    """The day of the month each branch that chose one holds its themed Party day."""
+async def themed_days(session: AsyncSession, scope: BranchScope = EVERY_BRANCH) -> dict[int, int]:
+    """The day of the month each branch (of the scope) that chose one holds its themed Party
+    day."""
     rows = await session.execute(
         select(BranchCalendar.org_unit_id, BranchCalendar.themed_day).where(
-            BranchCalendar.themed_day.is_not(None)
+            BranchCalendar.themed_day.is_not(None), scope.on(BranchCalendar.org_unit_id)
         )
     )
     return {row[0]: row[1] for row in rows if row[1] is not None}
@@ -46,6 +49,8 @@ async def set_themed_day(
     row.themed_day = day
     row.updated_by = account_id
     await session.flush()
+    # Its themed day's reminders are planned again.
+    await planner_queries.mark_branches(session, [branch_id])
 
 
 async def preparation_done(
@@ -87,13 +92,19 @@ async def record_step(
         )
     )
     await session.flush()
+    await planner_queries.mark_branches(session, [branch_id])
     return True
 
 
 async def branches_that_logged(
-    session: AsyncSession, kind: str, *, start: dt.date, end: dt.date
+    session: AsyncSession,
+    kind: str,
+    *,
+    start: dt.date,
+    end: dt.date,
+    scope: BranchScope = EVERY_BRANCH,
 ) -> set[int]:
-    """Branches with an activity (not void) of this kind between start and end."""
+    """Branches (of the scope) with an activity (not void) of this kind between start and end."""
     rows = await session.scalars(
         select(Activity.branch_id)
         .where(
@@ -101,6 +112,7 @@ async def branches_that_logged(
             Activity.day >= start,
             Activity.day <= end,
             cast(Activity.kinds, Text).contains(f'"{kind}"', autoescape=True),
+            scope.on(Activity.branch_id),
         )
         .distinct()
     )

@@ -17,10 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.enums import PersonStatus, ReminderKind, ReminderState, Role, Rsvp
+from storage import planner_queries
 from storage.models import Account, Person, RoleAssignment
 from storage.models_activity import Activity
 from storage.models_meetings import Meeting, MeetingInvitee
 from storage.models_reminders import Reminder
+from storage.tree import EVERY_BRANCH, BranchScope
 
 COMMITTEE_ROLES = (Role.SECRETARY, Role.DEPUTY, Role.COMMITTEE)
 
@@ -83,6 +85,8 @@ async def add_meeting(session: AsyncSession, **fields: Any) -> Meeting:
     meeting = Meeting(**fields)
     session.add(meeting)
     await session.flush()
+    # Its reminders are planned by the next pass over marked branches.
+    await planner_queries.mark_branches(session, [meeting.branch_id])
     return meeting
 
 
@@ -171,7 +175,10 @@ async def change_meeting(
         .values(version=Meeting.version + 1, **values)
         .execution_options(synchronize_session=False)
     )
-    return int(getattr(result, "rowcount", 0)) == 1
+    applied = int(getattr(result, "rowcount", 0)) == 1
+    if applied:
+        await planner_queries.mark_meeting(session, meeting_id)
+    return applied
 
 
 async def answer(
@@ -189,6 +196,8 @@ async def answer(
     invitation.note = note
     invitation.answered_at = now
     await session.flush()
+    # Who is still asked, and who is reminded to come, changed.
+    await planner_queries.mark_meeting(session, invitation.meeting_id)
 
 
 async def mark_card(session: AsyncSession, meeting_id: int, *, dirty: bool) -> None:
@@ -208,12 +217,15 @@ async def dirty_cards(session: AsyncSession) -> list[int]:
 
 
 async def meetings_between(
-    session: AsyncSession, start: dt.datetime, end: dt.datetime
+    session: AsyncSession,
+    start: dt.datetime,
+    end: dt.datetime,
+    scope: BranchScope = EVERY_BRANCH,
 ) -> list[Meeting]:
-    """Meetings starting between start and end (cancelled ones too)."""
+    """Meetings of the scope's branches starting between start and end (cancelled ones too)."""
     rows = await session.scalars(
         select(Meeting)
-        .where(Meeting.starts_at >= start, Meeting.starts_at <= end)
+        .where(Meeting.starts_at >= start, Meeting.starts_at <= end, scope.on(Meeting.branch_id))
         .order_by(Meeting.id)
     )
     return list(rows.all())
@@ -313,7 +325,11 @@ async def link_activity(session: AsyncSession, meeting_id: int, activity_id: int
         .values(activity_id=activity_id)
         .execution_options(synchronize_session=False)
     )
-    return int(getattr(result, "rowcount", 0)) == 1
+    applied = int(getattr(result, "rowcount", 0)) == 1
+    if applied:
+        # Logged: its log prompt is no longer wanted.
+        await planner_queries.mark_meeting(session, meeting_id)
+    return applied
 
 
 async def leading_callers(

@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from bot import clock
 from bot.enums import CommitteePost, DeletionState, OrgKind, PersonStatus, Role
 
 # Set before the first migration so every constraint has a predictable, portable name.
@@ -58,8 +59,8 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 
 def utcnow() -> dt.datetime:
-    """Current UTC time, used as a column default."""
-    return dt.datetime.now(dt.UTC)
+    """Current UTC time on the bot's clock (bot.clock), used as a column default."""
+    return clock.now()
 
 
 class Base(DeclarativeBase):
@@ -81,6 +82,9 @@ def _enum(cls: type[enum.Enum], name: str) -> Enum:
     )
 
 
+PATH_TYPE = String(512).with_variant(String(512, collation="C"), "postgresql")
+
+
 class OrgUnit(Base):
     """A node of the organisation tree."""
 
@@ -92,8 +96,9 @@ class OrgUnit(Base):
     kind: Mapped[OrgKind] = mapped_column(_enum(OrgKind, "org_kind"))
     name: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str | None] = mapped_column(String(200))
-    # Materialised path of ids ("/1/4/9/") so a subtree is one indexed prefix query.
-    path: Mapped[str] = mapped_column(String(512), index=True)
+    # Materialised path of ids ("/1/4/9/") so a subtree is one indexed range (storage.tree),
+    # compared byte by byte whatever the server's locale (COLLATE "C" on PostgreSQL).
+    path: Mapped[str] = mapped_column(PATH_TYPE, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     parent: Mapped[OrgUnit | None] = relationship(remote_side="OrgUnit.id")

@@ -20,7 +20,7 @@ from bot.imports.cells import (
 from bot.imports.problems import CellError, Problems
 from bot.imports.reading import Table
 from bot.imports.summary import ImportSummary, finish
-from storage import import_queries, queries
+from storage import import_queries, planner_queries, queries
 from storage.models import OrgUnit, Person
 from storage.models_relink import LostContactEntry
 
@@ -217,6 +217,8 @@ async def apply_people(session: AsyncSession, rows: Sequence[PersonRow]) -> Impo
         if post is not None:
             assignment.post = post
     await _register_lost_contact(session, lost)
+    # New members, leaders and statuses change what these branches' reminders are.
+    await planner_queries.mark_branches(session, branch_ids)
     return summary
 
 

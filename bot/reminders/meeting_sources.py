@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +18,7 @@ from bot.rules.kinds import ActivityKind
 from bot.rules.meetings import ASK_LEAD, ATTENDING, SIGN_IN_CLOSES, asked_the_day_before
 from storage import calendar_queries as cq
 from storage import meeting_queries as mq
+from storage.tree import EVERY_BRANCH, BranchScope
 
 
 def branch_leaders(
@@ -27,18 +29,46 @@ def branch_leaders(
     return tuple(secretaries.get(branch, ())) + tuple(deputies.get(branch, ()))
 
 
+class BranchPeople(Protocol):
+    """Who leads the branches of a scope (bot.reminders.sources.People)."""
+
+    branches: list[tuple[int, str]]
+    by_branch: dict[int, list[p.Recipient]]
+    deputies: dict[int, list[p.Recipient]]
+
+
+async def plan_branch_meetings(
+    session: AsyncSession,
+    plan: p.Plan,
+    window: p.Window,
+    people: BranchPeople,
+    settings: Settings,
+    scope: BranchScope,
+) -> None:
+    """The meetings and the branch's own calendar dates of the scope's branches (a change to
+    them marks the branch: storage.planner_queries.mark_meeting, mark_branches)."""
+    await plan_meetings(session, plan, window, people.by_branch, settings, scope)
+    leaders = {
+        bid: branch_leaders(people.by_branch, people.deputies, bid) for bid, _ in people.branches
+    }
+    await plan_branch_dates(session, plan, window, people.branches, leaders, settings, scope)
+
+
 async def plan_meetings(
     session: AsyncSession,
     plan: p.Plan,
     window: p.Window,
     secretaries: dict[int, list[p.Recipient]],
     settings: Settings,
+    scope: BranchScope = EVERY_BRANCH,
 ) -> None:
-    """Every meeting whose reminders or log prompt can fall in the window."""
+    """Every meeting of the scope's branches whose reminders or log prompt can fall in the
+    window."""
     meetings = await mq.meetings_between(
         session,
         window.now - window.catch_up - SIGN_IN_CLOSES,
         window.now + window.horizon + ASK_LEAD,
+        scope,
     )
     if not meetings:
         return
@@ -83,13 +113,15 @@ async def plan_branch_dates(
     branches: list[tuple[int, str]],
     leaders: dict[int, tuple[p.Recipient, ...]],
     settings: Settings,
+    scope: BranchScope = EVERY_BRANCH,
 ) -> None:
-    """The life meeting's preparation steps and the themed Party days the branches chose."""
+    """The life meeting's preparation steps and the themed Party days the branches (of the
+    scope) chose."""
     today = window.now.astimezone(settings.tz).date()
     book = await rule_book(session)
     led = [(bid, path) for bid, path in branches if leaders.get(bid)]
-    await _preparations(session, plan, window, led, leaders, book, today)
-    await _themed_days(session, plan, window, led, leaders, book, today)
+    await _preparations(session, plan, window, led, leaders, book, today, scope)
+    await _themed_days(session, plan, window, led, leaders, book, today, scope)
 
 
 async def _preparations(
@@ -100,6 +132,7 @@ async def _preparations(
     leaders: dict[int, tuple[p.Recipient, ...]],
     book: RuleBook,
     today: dt.date,
+    scope: BranchScope,
 ) -> None:
     starts: dict[int, dt.date] = {}
     for branch_id, path in branches:
@@ -117,6 +150,7 @@ async def _preparations(
         ActivityKind.LIFE_MEETING.value,
         start=dt.date(year, 1, 1),
         end=dt.date(year, 12, 31),
+        scope=scope,
     )
     for branch_id, start in starts.items():
         steps: dict[PreparationStep, dt.date] = done.get(branch_id, {})
@@ -142,8 +176,9 @@ async def _themed_days(
     leaders: dict[int, tuple[p.Recipient, ...]],
     book: RuleBook,
     today: dt.date,
+    scope: BranchScope,
 ) -> None:
-    chosen = await cq.themed_days(session)
+    chosen = await cq.themed_days(session, scope)
     if not chosen:
         return
     this_month = today.replace(day=1)
@@ -151,7 +186,7 @@ async def _themed_days(
     for month in (this_month, next_month):
         end = p.add_months(month, 1) - dt.timedelta(days=1)
         logged = await cq.branches_that_logged(
-            session, ActivityKind.THEMED_DAY.value, start=month, end=end
+            session, ActivityKind.THEMED_DAY.value, start=month, end=end, scope=scope
         )
         for branch_id, path in branches:
             day_of_month = chosen.get(branch_id)

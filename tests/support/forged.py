@@ -73,7 +73,12 @@ REFUSALS = (
     "That register entry is not one this request's card offers. Nothing was changed.",
     "This invite was withdrawn. Please ask for a new one.",
     "This survey code has already been used. Each code works once.",
-    "That answer doesn't fit this question.",
+    # A refused self-assessment answer says what was expected (handlers.grading_labels).
+    "Please send a number from 0 to {maximum}.",
+    "Please send a number, 0 or more.",
+    "Please send a whole number from 1 to 5.",
+    "Please send a text of at most {limit} characters.",
+    "Please choose one of: {choices}.",
     "You are already registered as someone else; this invite is not for you.",
     "This invite is for someone who is already registered with another Telegram account. "
     "Please ask whoever sent it.",
@@ -107,6 +112,8 @@ class Persona:
     person_id: int | None = None
     account_id: int | None = None
     anchor: FakeMessage | None = None
+    # The nodes an admin persona's own subtree holds (their changes there are their own).
+    reach: frozenset[int] = frozenset()
 
     @property
     def tr(self) -> Translator:
@@ -281,6 +288,11 @@ async def personas(world: World, member: Member) -> list[Persona]:
                     "zh_Hans" if language == "zh-hans" else "en",
                     person.id,
                     account.id,
+                    reach=frozenset(
+                        node
+                        for code, node in world.nodes.items()
+                        if kind == "sibling admin" and code.startswith(SIBLING)
+                    ),
                 )
             )
     stranger = await world.client.user(base + 9, f"Stranger {n}", language_code="en")
@@ -422,6 +434,12 @@ OWNERS: dict[str, Callable[[dict[str, Any], Persona], bool]] = {
     "reminder_settings": lambda row, p: (
         p.account_id is not None and row["account_id"] == p.account_id
     ),
+    # An admin's rule override at their own node (the rules of their own subtree).
+    "calendar_rule_overrides": lambda row, p: (
+        p.account_id is not None and row["created_by"] == p.account_id
+    ),
+    # A rule changed at an admin's own node marks the branches below it for planning.
+    "plan_marks": lambda row, p: row["branch_id"] in p.reach,
     "deletion_requests": lambda row, p: p.person_id is not None and row["person_id"] == p.person_id,
     "audit_log": lambda row, p: (
         p.account_id is not None and row["actor_account_id"] == p.account_id

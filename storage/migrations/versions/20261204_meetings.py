@@ -11,7 +11,7 @@
 - calendar_rule_overrides.lead_days / .quorum / .prepare_from: the new rule fields.
 
 Revision ID: 20261204_meetings
-Revises: 20261204_send_slots
+Revises: 20261204_province
 Create Date: 2026-12-04
 """
 
@@ -23,7 +23,7 @@ from alembic import op
 import storage.models
 
 revision: str = "20261204_meetings"
-down_revision: str | Sequence[str] | None = "20261204_send_slots"
+down_revision: str | Sequence[str] | None = "20261204_province"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
