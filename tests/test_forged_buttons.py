@@ -48,6 +48,7 @@ from tests.forged import (
     activity,
     dues,
     grading,
+    meetings,
     notices,
     registration,
     relink,
@@ -85,13 +86,14 @@ AREAS: tuple[Area[Any], ...] = (
     notices.AREA,
     training.AREA,
     reminders.AREA,
+    meetings.AREA,
     dues.AREA,
 )
 
 # A conversation's fallback for its own stale buttons (`^prefix:`): it answers "This button is
 # no longer active." and keeps the draft. The forged presses of that prefix's families reach
 # it whenever the persona is not in the state the family belongs to.
-STALE_FALLBACKS = {"reg", "inv", "acs", "rlq", "rlx", "gq", "lg", "ntf", "trn"}
+STALE_FALLBACKS = {"reg", "inv", "acs", "rlq", "rlx", "gq", "lg", "ntf", "trn", "meet"}
 
 # Commands that name no object, and why (/start and /due take a code: they have cases).
 NO_ID_COMMANDS = {
@@ -109,6 +111,8 @@ NO_ID_COMMANDS = {
     "report": "sub-reports and months; the subtree comes from the admin's own grants",
     "grade": "the sender's own branches and subtrees",
     "survey": "the sender's own branch",
+    "meet": "the branch or party group comes from the sender's grants (meet:for is a case)",
+    "meetings": "the sender's own invitations and the meetings of what they lead",
     "notify": "asks for a node among the admin's own grants (ntf:org is a case)",
     "notices": "lists the notices of the admin's own subtrees",
     "training": "the admin's own subtrees' trainings, or the sender's own training record",
