@@ -35,6 +35,7 @@ from bot.updates import PerChatUpdateProcessor
 from handlers import (
     activity,
     activity_log,
+    book,
     cancel,
     common,
     due,
@@ -138,7 +139,12 @@ def add_handlers(application: ZhibuApp) -> None:
     application.add_handler(activity.build())
     # Takes only `/report relink`; other sub-reports go on to the next /report handler.
     application.add_handler(relink_report.report_handler())
-    for activity_handler in (*activity_log.handlers(), *due.handlers(), *reports.handlers()):
+    for activity_handler in (
+        *activity_log.handlers(),
+        *due.handlers(),
+        *reports.handlers(),
+        *book.handlers(),
+    ):
         application.add_handler(activity_handler)
     for grading_handler in (
         *grading.handlers(),

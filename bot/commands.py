@@ -43,6 +43,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("activities", N_("the branch's recent activities"), REGISTERED_ROLES),
     Command("due", N_("what the branch still has to do this period"), BRANCH_LEADERS),
     Command("report", N_("reports on your subtree: compliance, grading, relink, notices"), ADMINS),
+    Command("book", N_("the branch's record book for a year, as a Word document"), LEADERS),
     Command(
         "relink",
         N_("away from your branch or lost contact: report, transfer, reconnect"),

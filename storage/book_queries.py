@@ -40,11 +40,22 @@ async def branches_by_ids(session: AsyncSession, branch_ids: Sequence[int]) -> l
     return list(await session.scalars(query.order_by(OrgUnit.code)))
 
 
-async def count_branches(session: AsyncSession, paths: Sequence[str]) -> int:
-    """How many branches lie in these subtrees."""
+def _matching(text: str) -> ColumnElement[bool]:
+    pattern = f"%{text.strip()}%"
+    return (
+        OrgUnit.code.ilike(pattern) | OrgUnit.name.ilike(pattern) | OrgUnit.name_en.ilike(pattern)
+    )
+
+
+async def count_branches(
+    session: AsyncSession, paths: Sequence[str], *, text: str | None = None
+) -> int:
+    """How many branches lie in these subtrees (whose code or name contains `text`)."""
     if not paths:
         return 0
     query = select(func.count()).where(OrgUnit.kind == OrgKind.BRANCH, _within(paths))
+    if text:
+        query = query.where(_matching(text))
     return int(await session.scalar(query) or 0)
 
 
@@ -62,12 +73,7 @@ async def branches_page(
         return []
     query = select(OrgUnit).where(OrgUnit.kind == OrgKind.BRANCH, _within(paths))
     if text:
-        pattern = f"%{text.strip()}%"
-        query = query.where(
-            OrgUnit.code.ilike(pattern)
-            | OrgUnit.name.ilike(pattern)
-            | OrgUnit.name_en.ilike(pattern)
-        )
+        query = query.where(_matching(text))
     return list(await session.scalars(query.order_by(OrgUnit.code).offset(offset).limit(limit)))
 
 
