@@ -14,12 +14,8 @@ from collections.abc import Sequence
 
 import docx
 from docx.enum.section import WD_ORIENT
-from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
 from docx.shared import Cm
-from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from bot.book import images, ooxml
@@ -77,55 +73,28 @@ class BookWriter:
         if position < len(text):
             paragraph.add_run(text[position:])
 
-    def heading(self, text: str, level: int, *, new_page: bool = False) -> Paragraph:
+    def heading(self, text: str, level: int, *, new_page: bool = False) -> None:
         """A heading the table of contents lists."""
-        paragraph = self.doc.add_heading(ooxml.xml_text(text), level)
-        paragraph.paragraph_format.page_break_before = new_page
+        ooxml.append_xml(self.doc, ooxml.p_xml(text, style=f"Heading{level}", page_break=new_page))
         self.headings.append((level, text))
-        return paragraph
 
-    def paragraph(self, text: str = "", *, italic: bool = False, bold: bool = False) -> Paragraph:
+    def paragraph(
+        self, text: str = "", *, italic: bool = False, bold: bool = False, center: bool = False
+    ) -> None:
         """A body paragraph."""
-        paragraph = self.doc.add_paragraph()
-        if text:
-            run = paragraph.add_run(ooxml.xml_text(text))
-            run.italic, run.bold = italic or None, bold or None
-        return paragraph
+        ooxml.append_xml(self.doc, ooxml.p_xml(text, italic=italic, bold=bold, center=center))
 
     def table(
-        self, header: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[float] = ()
-    ) -> Table:
+        self, header: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[float]
+    ) -> None:
         """A bordered table whose header row repeats on every page it spans."""
-        table = self.doc.add_table(rows=1, cols=len(header))
-        table.style = self.doc.styles["Table Grid"]
-        table.alignment = WD_TABLE_ALIGNMENT.CENTER
-        _repeat_header(table)
-        for cell, text in zip(table.rows[0].cells, header, strict=True):
-            cell.paragraphs[0].add_run(ooxml.xml_text(text)).bold = True
-        for values in rows:
-            cells = table.add_row().cells
-            for cell, text in zip(cells, values, strict=True):
-                _cell_text(cell.paragraphs[0], text)
-        if widths:
-            for column, width in zip(table.columns, widths, strict=True):
-                column.width = Cm(width)
-                for cell in column.cells:
-                    cell.width = Cm(width)
-        return table
+        markup = ooxml.tbl_xml([header, *rows], widths, header=True, label_column=False)
+        ooxml.append_xml(self.doc, markup)
 
-    def fields(self, rows: Sequence[tuple[str, str]]) -> Table:
+    def fields(self, rows: Sequence[tuple[str, str]]) -> None:
         """A two-column table of labels and values."""
-        table = self.doc.add_table(rows=0, cols=2)
-        table.style = self.doc.styles["Table Grid"]
-        for label, value in rows:
-            cells = table.add_row().cells
-            cells[0].paragraphs[0].add_run(ooxml.xml_text(label)).bold = True
-            _cell_text(cells[1].paragraphs[0], value)
-        for column, width in zip(table.columns, (3.5, TEXT_WIDTH_CM - 3.5), strict=True):
-            column.width = Cm(width)
-            for cell in column.cells:
-                cell.width = Cm(width)
-        return table
+        widths = (3.5, TEXT_WIDTH_CM - 3.5)
+        ooxml.append_xml(self.doc, ooxml.tbl_xml(rows, widths, header=False, label_column=True))
 
     # ---- the parts that are not sections ---------------------------------------------------
 
@@ -158,8 +127,7 @@ class BookWriter:
                 )
             )
         for line in lines:
-            paragraph = self.paragraph(line)
-            paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            self.paragraph(line, center=True)
 
     def contents(self) -> None:
         """The table of contents, on its own page (its entries are added at the end)."""
@@ -178,9 +146,10 @@ class BookWriter:
         """List the headings written, before the contents' hint."""
         if self._toc_end is None:
             return
+        end = self._toc_end._p
         for level, title in self.headings:
-            entry = self._toc_end.insert_paragraph_before(ooxml.xml_text(title))
-            entry.paragraph_format.left_indent = Cm(0.75 * (level - 1))
+            entry = ooxml.p_xml(title, indent_cm=0.75 * (level - 1))
+            end.addprevious(ooxml.parse_fragment(entry))
 
     # ---- one activity ---------------------------------------------------------------------
 
@@ -212,10 +181,11 @@ class BookWriter:
             return
         jpeg, ratio = printable
         width = min(PHOTO_WIDTH_CM, PHOTO_MAX_HEIGHT_CM / ratio)
-        self.doc.add_picture(io.BytesIO(jpeg), width=Cm(width))
-        self.doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
-        caption = self.doc.add_paragraph(_("Photo {number}").format(number=number), "Caption")
-        caption.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        holder = self.doc.add_paragraph()
+        holder.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        holder.add_run().add_picture(io.BytesIO(jpeg), width=Cm(width))
+        caption = _("Photo {number}").format(number=number)
+        ooxml.append_xml(self.doc, ooxml.p_xml(caption, style="Caption", center=True))
 
     def activity(self, record: ActivityRecord, *, new_page: bool) -> None:
         """One activity as its own record (from a new page but for the first)."""
@@ -268,19 +238,3 @@ def render_book(facts: BookFacts, copy: Copy) -> bytes:
 def render_books(jobs: Sequence[tuple[BookFacts, Copy]]) -> list[bytes]:
     """Several books in one call (one round trip to a worker process per chunk)."""
     return [render_book(facts, copy) for facts, copy in jobs]
-
-
-def _cell_text(paragraph: Paragraph, text: str) -> None:
-    """Cell text with its line breaks."""
-    for index, line in enumerate(ooxml.xml_text(text).split("\n")):
-        run = paragraph.add_run()
-        if index:
-            run.add_break()
-        run.add_text(line)
-
-
-def _repeat_header(table: Table) -> None:
-    tr_pr = table.rows[0]._tr.get_or_add_trPr()
-    header = OxmlElement("w:tblHeader")
-    header.set(qn("w:val"), "true")
-    tr_pr.append(header)

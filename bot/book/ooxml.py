@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from typing import Any
+from xml.sax.saxutils import escape
 
 from docx.document import Document
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
+from docx.oxml import OxmlElement, parse_xml
+from docx.oxml.ns import nsdecls, qn
 from docx.shared import Cm
 from docx.styles.style import BaseStyle
 from docx.text.paragraph import Paragraph
@@ -136,3 +137,84 @@ def update_fields_on_open(document: Document) -> None:
     settings = document.settings.element
     update = _child(settings, "w:updateFields")
     update.set(qn("w:val"), "true")
+
+
+# ---- body content as markup -------------------------------------------------------------------
+# python-docx's object API looks styles up by name and walks the tree for every call: a book
+# of a thousand tables took seconds. Paragraphs and tables are written as markup and parsed
+# once each, with the styles' ids (those of python-docx's default template).
+
+TWIPS_PER_CM = 567
+_W = nsdecls("w")
+
+
+def _runs(text: str, *, bold: bool = False, italic: bool = False) -> str:
+    props = ("<w:b/>" if bold else "") + ("<w:i/>" if italic else "")
+    r_pr = f"<w:rPr>{props}</w:rPr>" if props else ""
+    lines = [escape(line) for line in xml_text(text).split("\n")]
+    body = "<w:br/>".join(f'<w:t xml:space="preserve">{line}</w:t>' for line in lines)
+    return f"<w:r>{r_pr}{body}</w:r>" if text else ""
+
+
+def p_xml(
+    text: str = "",
+    *,
+    style: str | None = None,
+    bold: bool = False,
+    italic: bool = False,
+    page_break: bool = False,
+    center: bool = False,
+    indent_cm: float = 0,
+) -> str:
+    """A paragraph's markup (without the namespace declaration)."""
+    props = f'<w:pStyle w:val="{style}"/>' if style else ""
+    props += "<w:pageBreakBefore/>" if page_break else ""
+    props += f'<w:ind w:left="{round(indent_cm * TWIPS_PER_CM)}"/>' if indent_cm else ""
+    props += '<w:jc w:val="center"/>' if center else ""
+    p_pr = f"<w:pPr>{props}</w:pPr>" if props else ""
+    return f"<w:p>{p_pr}{_runs(text, bold=bold, italic=italic)}</w:p>"
+
+
+def tbl_xml(
+    rows: Sequence[Sequence[str]], widths_cm: Sequence[float], *, header: bool, label_column: bool
+) -> str:
+    """A bordered table (style Table Grid) of text cells; the first row is a header repeated
+    on every page when `header`, the first column bold labels when `label_column`."""
+    widths = [round(width * TWIPS_PER_CM) for width in widths_cm]
+    grid = "".join(f'<w:gridCol w:w="{width}"/>' for width in widths)
+    parts = [
+        '<w:tbl><w:tblPr><w:tblStyle w:val="TableGrid"/><w:tblW w:w="0" w:type="auto"/>'
+        '<w:jc w:val="center"/><w:tblLook w:val="04A0" w:firstRow="1" w:lastRow="0" '
+        'w:firstColumn="1" w:lastColumn="0" w:noHBand="0" w:noVBand="1"/></w:tblPr>'
+        f"<w:tblGrid>{grid}</w:tblGrid>"
+    ]
+    for index, row in enumerate(rows):
+        is_header = header and index == 0
+        parts.append("<w:tr><w:trPr><w:tblHeader/></w:trPr>" if is_header else "<w:tr>")
+        for column, (text, width) in enumerate(zip(row, widths, strict=True)):
+            bold = is_header or (label_column and column == 0)
+            parts.append(
+                f'<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/></w:tcPr>'
+                f"<w:p>{_runs(text, bold=bold)}</w:p></w:tc>"
+            )
+        parts.append("</w:tr>")
+    parts.append("</w:tbl>")
+    return "".join(parts)
+
+
+def parse_fragment(fragment: str) -> Any:
+    """The element of a paragraph's or table's markup."""
+    # The namespace goes on the first tag: "<w:p>" / "<w:tbl>" becomes "<w:p xmlns:w=...>".
+    first_tag_end = fragment.index(">")
+    return parse_xml(f"{fragment[:first_tag_end]} {_W}{fragment[first_tag_end:]}")
+
+
+def append_xml(document: Document, *fragments: str) -> None:
+    """Add paragraphs and tables given as markup at the end of the body."""
+    body = document.element.body
+    for fragment in fragments:
+        element = parse_fragment(fragment)
+        if element.tag == qn("w:tbl"):
+            body._insert_tbl(element)
+        else:
+            body._insert_p(element)
