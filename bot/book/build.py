@@ -13,10 +13,11 @@ import datetime as dt
 import io
 import logging
 import multiprocessing
+import os
 import random
 import re
 import zipfile
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
@@ -44,6 +45,7 @@ SPOT_CHECK_SIZES = (3, 5, 10)
 # Branches gathered and rendered per round trip to the worker.
 CHUNK = 25
 DOWNLOADS_AT_ONCE = 4
+WORKER_NICENESS = 10
 
 T = TypeVar("T")
 
@@ -127,9 +129,20 @@ async def _bounded(calls: Sequence[Awaitable[T]]) -> list[T]:
 # ---- worker processes ------------------------------------------------------------------------
 
 
+def _in_the_background() -> None:
+    """Run the worker below the bot's priority: on a small machine the bot's replies come
+    before the books (the worker still gets every idle moment)."""
+    if hasattr(os, "nice"):
+        os.nice(WORKER_NICENESS)
+
+
 def _worker_pool() -> ProcessPoolExecutor:
     # spawn: a forked child would inherit the event loop's threads and sockets.
-    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPoolExecutor(
+        max_workers=1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_in_the_background,
+    )
 
 
 class _SharedWorker:
@@ -196,13 +209,14 @@ def entry_name(facts: BookFacts, locale: str) -> str:
     return f"{facts.branch_code} {name} {facts.year}.docx"
 
 
-@contextlib.contextmanager
-def _own_worker() -> Iterator[Executor]:
+@contextlib.asynccontextmanager
+async def _own_worker() -> AsyncIterator[Executor]:
     pool = _worker_pool()
     try:
         yield pool
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        # Waiting for the process to exit must not hold up the event loop.
+        await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
 
 
 async def build_collection(
@@ -220,31 +234,36 @@ async def build_collection(
     buffer = io.BytesIO()
     done = 0
     loop = asyncio.get_running_loop()
-    with _own_worker() as pool, zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-        for start in range(0, total, CHUNK):
-            ids = job.branch_ids[start : start + CHUNK]
-            async with db() as session:
-                branches = await book_queries.branches_by_ids(session, ids)
-                chunk = await gather(
-                    session,
-                    branches,
-                    year=job.year,
-                    today=job.today,
-                    zone=job.zone,
-                    locale=job.copy.locale,
+    async with _own_worker() as pool:
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+            for start in range(0, total, CHUNK):
+                ids = job.branch_ids[start : start + CHUNK]
+                chunk = await _chunk_facts(db, job, ids)
+                copies = [await _copy_for(job.copy, facts, photos, total) for facts in chunk]
+                books = await loop.run_in_executor(
+                    pool, render_books, list(zip(chunk, copies, strict=True))
                 )
-            copies = [await _copy_for(job.copy, facts, photos, total) for facts in chunk]
-            books = await loop.run_in_executor(
-                pool, render_books, list(zip(chunk, copies, strict=True))
-            )
-            for facts, data in zip(chunk, books, strict=True):
-                # A DOCX is already compressed: stored as it is, the ZIP costs no CPU.
-                archive.writestr(entry_name(facts, job.copy.locale), data)
-                if buffer.tell() > UPLOAD_LIMIT:
-                    raise TooLarge(buffer.tell())
-            done += len(chunk)
-            await progress(done, total)
+                for facts, data in zip(chunk, books, strict=True):
+                    # A DOCX is already compressed: stored as it is, the ZIP costs no CPU.
+                    archive.writestr(entry_name(facts, job.copy.locale), data)
+                    if buffer.tell() > UPLOAD_LIMIT:
+                        raise TooLarge(buffer.tell())
+                done += len(chunk)
+                await progress(done, total)
     return buffer.getvalue()
+
+
+async def _chunk_facts(db: SessionFactory, job: Collection, ids: Sequence[int]) -> list[BookFacts]:
+    async with db() as session:
+        branches = await book_queries.branches_by_ids(session, ids)
+        return await gather(
+            session,
+            branches,
+            year=job.year,
+            today=job.today,
+            zone=job.zone,
+            locale=job.copy.locale,
+        )
 
 
 async def _copy_for(copy: Copy, facts: BookFacts, photos: PhotoSource | None, books: int) -> Copy:

@@ -221,6 +221,7 @@ class BookWriter:
         sections.rectification()
         self.fill_contents()
         ooxml.update_fields_on_open(self.doc)
+        ooxml.drop_unused_parts(self.doc)
         core = self.doc.core_properties
         core.title = f"{self.facts.name(self.tr.locale)} {self.facts.year}"
         core.author = core.last_modified_by = "Zhibu"
