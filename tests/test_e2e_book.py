@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import ZhibuApp
+from bot.book import build
 from bot.demo import DemoUser
 from bot.enums import OrgKind, Role
 from bot.fake_telegram import FakeMessage, FakeTelegramClient, FakeTelegramServer, FakeUser
@@ -176,8 +177,15 @@ async def _zip_names(message: FakeMessage) -> list[str]:
 
 
 async def test_the_admin_gets_the_subtree_as_one_zip_and_a_spot_check(
-    bot: ZhibuApp, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
+    bot: ZhibuApp,
+    client: FakeTelegramClient,
+    db: SessionFactory,
+    demo: dict[str, DemoUser],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # One branch a round, and every round's progress shown.
+    monkeypatch.setattr(build, "CHUNK", 1)
+    monkeypatch.setattr(book_handlers, "PROGRESS_SECONDS", 0)
     photo_ids = await _photos(bot, client, 1)
     await seed_year(db, count=3, photo_ids=photo_ids)
     admin = await client.user(demo["林书记"].telegram_id, "林书记", language_code="en")
@@ -186,6 +194,9 @@ async def test_the_admin_gets_the_subtree_as_one_zip_and_a_spot_check(
     await admin.press(picker, "All of Demo Sub-district Committee: 3 books (ZIP)")
     progress = await admin.wait_reply(timeout=BUILD_WAIT)
     assert "0 of 3 record books written" in progress.text
+    for done in (1, 2, 3):
+        edited = await admin.wait_edit(timeout=BUILD_WAIT)
+        assert f"{done} of 3 record books written" in edited.text
     archive = await admin.wait_reply(timeout=BUILD_WAIT)
     assert archive.document is not None and archive.document.filename == f"books-DEMO-{YEAR}.zip"
     assert sorted(await _zip_names(archive)) == [
