@@ -184,8 +184,8 @@ def tbl_xml(
     grid = "".join(f'<w:gridCol w:w="{width}"/>' for width in widths)
     parts = [
         '<w:tbl><w:tblPr><w:tblStyle w:val="TableGrid"/><w:tblW w:w="0" w:type="auto"/>'
-        '<w:jc w:val="center"/><w:tblLook w:val="04A0" w:firstRow="1" w:lastRow="0" '
-        'w:firstColumn="1" w:lastColumn="0" w:noHBand="0" w:noVBand="1"/></w:tblPr>'
+        # tblLook by its hex value only: Word 2007 refuses the later, spelt-out attributes.
+        '<w:jc w:val="center"/><w:tblLook w:val="04A0"/></w:tblPr>'
         f"<w:tblGrid>{grid}</w:tblGrid>"
     ]
     for index, row in enumerate(rows):
