@@ -103,28 +103,32 @@ async def deliver(update: Update, context: BotContext, facts: BookFacts) -> None
     tr = context.tr
     name = facts.name(tr.locale)
     progress = None
-    async with uploading(context.bot, chat.id):
-        photos = facts.photo_ids
-        if len(facts.activities) >= LONG_BOOK_ACTIVITIES or len(photos) >= LONG_BOOK_PHOTOS:
-            text = texts.building(tr, name, facts.year, len(facts.activities), len(photos))
-            progress = await context.bot.send_message(chat.id, text)
-        found, notes = await build.download_photos(TelegramPhotos(context.bot), photos)
-        await _edit(progress, texts.writing(tr, name, facts.year))
-        copy = Copy(tr.locale, tr.time_zone, with_reasons=True, photos=found, notes=notes)
-        try:
-            data = await build.render(facts, copy)
-        except TooLarge:
-            await answer(update, context, texts.too_large(tr))
-            return
-        await context.bot.send_document(
-            chat.id,
-            data,
-            filename=f"{facts.branch_code}-{facts.year}.docx",
-            caption=texts.book_caption(tr, name, facts.year),
-        )
-    if progress is not None:
-        with contextlib.suppress(TelegramError):
-            await progress.delete()
+    try:
+        async with uploading(context.bot, chat.id):
+            photos = facts.photo_ids
+            if len(facts.activities) >= LONG_BOOK_ACTIVITIES or len(photos) >= LONG_BOOK_PHOTOS:
+                text = texts.building(tr, name, facts.year, len(facts.activities), len(photos))
+                progress = await context.bot.send_message(chat.id, text)
+            found, notes = await build.download_photos(TelegramPhotos(context.bot), photos)
+            await _edit(progress, texts.writing(tr, name, facts.year))
+            # Only the branch's leaders and its admins get here (`issue`): their copies name
+            # the reasons for absences.
+            copy = Copy(tr.locale, tr.time_zone, with_reasons=True, photos=found, notes=notes)
+            try:
+                data = await build.render(facts, copy)
+            except TooLarge:
+                await answer(update, context, texts.too_large(tr))
+                return
+            await context.bot.send_document(
+                chat.id,
+                data,
+                filename=f"{facts.branch_code}-{facts.year}.docx",
+                caption=texts.book_caption(tr, name, facts.year),
+            )
+    finally:
+        if progress is not None:
+            with contextlib.suppress(TelegramError):
+                await progress.delete()
 
 
 async def issue(update: Update, context: BotContext, branch_id: int, year: int) -> None:
