@@ -31,7 +31,7 @@ from bot.book.document import render_book, render_books
 from bot.book.gather import gather
 from bot.book.model import BookFacts, Copy, PhotoNote
 from storage import book_queries
-from storage.db import SessionFactory
+from storage.db import SessionFactory, create_engine, session_factory
 
 log = logging.getLogger(__name__)
 
@@ -234,23 +234,55 @@ async def build_collection(
     buffer = io.BytesIO()
     done = 0
     loop = asyncio.get_running_loop()
+    # Without photos to download, the worker reads the database itself: the bot's process
+    # then only hands over ids and stores the bytes it gets back.
+    url = None if photos is not None else _database_url(db)
     async with _own_worker() as pool:
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
             for start in range(0, total, CHUNK):
-                ids = job.branch_ids[start : start + CHUNK]
-                chunk = await _chunk_facts(db, job, ids)
-                copies = [await _copy_for(job.copy, facts, photos, total) for facts in chunk]
-                books = await loop.run_in_executor(
-                    pool, render_books, list(zip(chunk, copies, strict=True))
-                )
-                for facts, data in zip(chunk, books, strict=True):
+                ids = tuple(job.branch_ids[start : start + CHUNK])
+                if url is not None:
+                    books = await loop.run_in_executor(pool, render_from_database, url, job, ids)
+                else:
+                    chunk = await _chunk_facts(db, job, ids)
+                    copies = [await _copy_for(job.copy, facts, photos, total) for facts in chunk]
+                    jobs = list(zip(chunk, copies, strict=True))
+                    rendered = await loop.run_in_executor(pool, render_books, jobs)
+                    books = [
+                        (entry_name(facts, job.copy.locale), data)
+                        for facts, data in zip(chunk, rendered, strict=True)
+                    ]
+                for name, data in books:
                     # A DOCX is already compressed: stored as it is, the ZIP costs no CPU.
-                    archive.writestr(entry_name(facts, job.copy.locale), data)
+                    archive.writestr(name, data)
                     if buffer.tell() > UPLOAD_LIMIT:
                         raise TooLarge(buffer.tell())
-                done += len(chunk)
+                done += len(books)
                 await progress(done, total)
     return buffer.getvalue()
+
+
+def _database_url(db: SessionFactory) -> str:
+    engine = db.kw["bind"]
+    return str(engine.url.render_as_string(hide_password=False))
+
+
+def render_from_database(
+    url: str, job: Collection, ids: tuple[int, ...]
+) -> list[tuple[str, bytes]]:
+    """In the worker: read the chunk's facts and write its books; (file name, DOCX)."""
+
+    async def read() -> list[BookFacts]:
+        engine = create_engine(url)
+        try:
+            return await _chunk_facts(session_factory(engine), job, ids)
+        finally:
+            await engine.dispose()
+
+    return [
+        (entry_name(facts, job.copy.locale), render_book(facts, job.copy))
+        for facts in asyncio.run(read())
+    ]
 
 
 async def _chunk_facts(db: SessionFactory, job: Collection, ids: Sequence[int]) -> list[BookFacts]:
