@@ -1,8 +1,9 @@
 """Building books off the event loop: one book in a shared worker process, a collection of
 many (a subtree, a spot check) in a worker process of its own, streamed into one ZIP.
 
-The bot's event loop only reads the database and talks to Telegram; every DOCX is written in
-another process, so other users' replies do not wait for a thousand books.
+Every DOCX is written in another process, below the bot's priority, so other users' replies
+do not wait for a thousand books; a subtree's worker even reads the database itself. The bot's
+event loop reads what a single book or a spot check needs and talks to Telegram.
 """
 
 from __future__ import annotations
