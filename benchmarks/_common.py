@@ -10,6 +10,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "123456:TEST"
+# The code of this checkout, not whichever one the virtualenv's editable install points at.
+sys.path.insert(0, str(ROOT))
 
 
 def start_fake_server(*, flood: bool = False) -> tuple[subprocess.Popen[str], int]:

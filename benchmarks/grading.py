@@ -18,12 +18,16 @@ import tempfile
 import time
 from pathlib import Path
 
+import _common  # noqa: F401  (this checkout's code, not the virtualenv's editable install)
 from sqlalchemy import insert, update
 
 from bot.enums import OrgKind, SurveyGroup
 from bot.grading import service
+from bot.grading.export import export_xlsx
+from bot.grading.results import campaign_results
+from bot.grading.satisfaction import SATISFACTION_VALUES
 from bot.i18n import Translator, load_catalogs
-from handlers.grading_admin import export_labels
+from handlers.grading_labels import export_labels
 from storage import queries
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
@@ -91,7 +95,7 @@ async def seed(url: str, branches: int, members: int) -> int:
         )
         campaign_id = campaign.id
     async with db.begin() as session:
-        values = service.SATISFACTION_VALUES
+        values = SATISFACTION_VALUES
         responses = []
         for n in range(branches):
             answers = _answers(items, rng)
@@ -113,6 +117,7 @@ async def seed(url: str, branches: int, members: int) -> int:
             for _ in range(members * 3 // 4):
                 responses.append(
                     {
+                        "id": len(responses) + 1,
                         "campaign_id": campaign_id,
                         "branch_id": first + n,
                         "group": SurveyGroup.MEMBER,
@@ -122,6 +127,7 @@ async def seed(url: str, branches: int, members: int) -> int:
             for _ in range(max(1, members // 10)):
                 responses.append(
                     {
+                        "id": len(responses) + 1,
                         "campaign_id": campaign_id,
                         "branch_id": first + n,
                         "group": SurveyGroup.MASS,
@@ -143,10 +149,13 @@ async def measure(url: str, campaign_id: int) -> tuple[float, float, int, int]:
     async with db() as session:
         campaign = await session.get(GradingCampaign, campaign_id)
         assert campaign is not None
-        results = await service.campaign_results(session, campaign)
+        results = await campaign_results(session, campaign)
     scored = time.perf_counter()
-    data = service.export_xlsx(
-        service.questionnaire_for(campaign), results, export_labels(Translator("zh_Hans"))
+    data = export_xlsx(
+        service.questionnaire_for(campaign),
+        results,
+        export_labels(Translator("zh_Hans")),
+        closed=True,
     )
     exported = time.perf_counter()
     await engine.dispose()

@@ -36,6 +36,7 @@ from bot.enums import OrgKind, Role
 from bot.fake_telegram import FakeTelegramClient
 from bot.reminders.engine import ReminderEngine
 from bot.reminders.sources import plan_reminders
+from handlers.training_buttons import invitation_keyboard
 from storage import queries
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
@@ -213,6 +214,7 @@ async def time_sending(url: str, port: int, count: int, rate: float) -> dict[str
             settings=settings,
             gate=FloodGate(per_second=30),
             bot=bot,
+            invitation_keyboard=invitation_keyboard,
             clock=lambda: dt.datetime.now(dt.UTC),
         )
         started = time.perf_counter()

@@ -71,14 +71,60 @@ class Principal:
         return best
 
     def may_invite(self, role: Role, org_path: str, org_id: int, org_kind: OrgKind) -> bool:
-        """Invites only within scope, for roles at or below the inviter's own."""
+        """Invites only within scope: admins and secretaries for roles up to their own,
+        deputies for members only."""
         if role is not Role.ADMIN and org_kind is not OrgKind.BRANCH:
             return False
         rank = self.rank_at(org_path, org_id)
-        # Members don't hand out invites; deputies and up do, within their own rank.
-        return rank >= ROLE_RANK[Role.DEPUTY] and ROLE_RANK[role] <= rank
+        if rank == ROLE_RANK[Role.DEPUTY]:
+            # A deputy inviting deputies would let one deputy appoint others.
+            return role is Role.MEMBER
+        # Members don't hand out invites.
+        return rank > ROLE_RANK[Role.DEPUTY] and ROLE_RANK[role] <= rank
 
     def invitable_roles(self, org_path: str, org_id: int, org_kind: OrgKind) -> list[Role]:
         """The roles this person may invite to a node, highest first."""
         order = (Role.ADMIN, Role.SECRETARY, Role.DEPUTY, Role.MEMBER)
         return [r for r in order if self.may_invite(r, org_path, org_id, org_kind)]
+
+    def may_revoke(self, role: Role, org_path: str) -> bool:
+        """Admins take back roles (and invites) within their subtree; an admin role only
+        strictly below their own node, so peers and superiors are out of reach."""
+        return any(
+            g.role is Role.ADMIN
+            and org_path.startswith(g.org_path)
+            and (role is not Role.ADMIN or org_path != g.org_path)
+            for g in self.grants
+        )
+
+    def oversees(self, person: PersonScope) -> bool:
+        """Whether the person is in this admin's subtree: on a roster there, removed from one,
+        or holding a role there."""
+        paths = [p for p in (person.branch_path, person.left_branch_path) if p]
+        paths += [path for _role, path in person.grants]
+        return any(self.is_admin_of(path) for path in paths)
+
+    def may_manage(self, person: PersonScope) -> bool:
+        """Whether an admin may unlink this person's account: someone else, in their subtree,
+        holding no role the admin could not take back."""
+        if person.person_id == self.person_id or not self.oversees(person):
+            return False
+        return all(self.may_revoke(role, path) for role, path in person.grants)
+
+    def may_remove_from_branch(self, person: PersonScope) -> bool:
+        """Whether an admin may take this person off their branch's roster."""
+        return (
+            person.person_id != self.person_id
+            and person.branch_path is not None
+            and self.is_admin_of(person.branch_path)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PersonScope:
+    """Where a person sits in the tree, for deciding who may change their access."""
+
+    person_id: int
+    branch_path: str | None = None
+    left_branch_path: str | None = None
+    grants: tuple[tuple[Role, str], ...] = ()

@@ -14,12 +14,14 @@ from storage.models import Account
 
 async def load_sender(
     session: AsyncSession, user: User, settings: Settings
-) -> tuple[Account, Principal, Translator]:
-    """Ensure the account exists and load what authorisation and replies need."""
-    account = await queries.ensure_account(
+) -> tuple[Account | None, Principal, Translator]:
+    """Load what authorisation and replies need, from the database on every update (a role
+    taken away or an account unlinked counts from the sender's very next update). Someone who
+    never agreed to the privacy notice has no account, and none is created here."""
+    account = await queries.account_for_update(
         session, telegram_id=user.id, language_code=user.language_code, username=user.username
     )
-    principal = await principal_of(session, account)
+    principal = await principal_of(session, account) if account is not None else Principal()
     return account, principal, translator_for(account, settings, user.language_code)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import warnings
 from typing import Any
@@ -26,13 +27,16 @@ from bot.config import SUPPORTED_LOCALES, Settings
 from bot.context import SERVICES_KEY, BotContext, Services
 from bot.delivery import DELIVERY_KEY, GATE_KEY, GateRateLimiter, gate_for
 from bot.i18n import Translator, load_catalogs
+from bot.logs import install_redaction
 from bot.notices import notice_delivery
 from bot.persistence import DatabasePersistence
 from bot.relink import jobs as relink_jobs
 from bot.reminders.engine import REMINDERS_KEY, ReminderEngine, schedule
+from bot.retention import schedule_retention
 from bot.transport import AiohttpRequest
-from bot.updates import PerChatUpdateProcessor
+from bot.updates import PerChatUpdateProcessor, ask_to_slow_down
 from handlers import (
+    access_admin,
     activity,
     activity_log,
     book,
@@ -40,12 +44,20 @@ from handlers import (
     common,
     due,
     grading,
-    grading_admin,
+    grading_answer,
+    grading_codes,
     grading_rectify,
+    grading_results,
+    grading_start,
+    grading_superior,
     grading_survey,
     invite,
     notice_report,
+    notice_view,
+    notices,
     notify,
+    privacy,
+    private_chats,
     profile,
     relink,
     relink_list,
@@ -56,6 +68,8 @@ from handlers import (
     reports,
     start,
     training,
+    training_buttons,
+    training_schedule,
 )
 from storage.db import create_engine, session_factory
 
@@ -73,10 +87,13 @@ warnings.filterwarnings(
 
 def build_application(settings: Settings, *, rate_limit: bool = True) -> ZhibuApp:
     """Build the bot: services, defaults, persistence and handlers."""
+    # No log record of the bot's process carries people's data (bot/logs.py).
+    install_redaction()
     load_catalogs()
     engine = create_engine(settings.database_url)
     services = Services(settings=settings, db=session_factory(engine))
     token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+    updates = PerChatUpdateProcessor(backlog=settings.chat_backlog)
     builder = (
         ApplicationBuilder()
         .token(token)
@@ -88,7 +105,7 @@ def build_application(settings: Settings, *, rate_limit: bool = True) -> ZhibuAp
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
         .context_types(ContextTypes(context=BotContext))
         .persistence(DatabasePersistence(services.db))
-        .concurrent_updates(PerChatUpdateProcessor())
+        .concurrent_updates(updates)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
@@ -98,6 +115,7 @@ def build_application(settings: Settings, *, rate_limit: bool = True) -> ZhibuAp
         # Interactive replies take a slot first (before broadcasts); retries once on a 429.
         builder = builder.rate_limiter(GateRateLimiter(gate, max_retries=1))
     application: ZhibuApp = builder.build()
+    updates.on_overflow = functools.partial(ask_to_slow_down, application.bot, settings)
     application.bot_data[SERVICES_KEY] = services
     application.bot_data["zhibu.engine"] = engine
     application.bot_data[GATE_KEY] = gate
@@ -107,8 +125,11 @@ def build_application(settings: Settings, *, rate_limit: bool = True) -> ZhibuAp
 
 def add_handlers(application: ZhibuApp) -> None:
     """Every handler, in the order PTB tries them: conversations, commands, then catch-alls."""
+    # Before anything else: outside private chats nothing answers, the bot says so and leaves.
+    # A group of its own: PTB runs one handler per group, and this one looks at every update.
+    application.add_handler(private_chats.handler(), group=-2)
     # Buttons on delivered notices work whatever conversation the reader is in.
-    for notice_handler in notify.handlers():
+    for notice_handler in notices.handlers():
         application.add_handler(notice_handler)
     # Answers to training invitations, likewise.
     for invitation_handler in training.buttons():
@@ -119,23 +140,27 @@ def add_handlers(application: ZhibuApp) -> None:
         application.add_handler(relink_handler)
     application.add_handler(start.build())
     application.add_handler(invite.build())
+    application.add_handler(access_admin.build())
+    # Before /relink stores anything about someone with no account, the privacy notice; the
+    # gate runs first (its own group) and stops the update there for them.
+    application.add_handler(privacy.relink_gate(), group=-1)
     application.add_handler(notify.build())
     for report_handler in notice_report.handlers():
         application.add_handler(report_handler)
     application.add_handler(relink.build())
-    for handler in profile.handlers():
+    for handler in (*profile.handlers(), *privacy.handlers()):
         application.add_handler(handler)
     # Grading conversations are entered only by their own buttons; once one is open it takes
     # the user's text before other conversations' entry points (a date typed as a deadline is
     # not a quick log). `/report grading` goes before reports' /report.
     for grading_conversation in (
-        grading.build(),
-        grading_admin.build(),
+        grading_answer.build(),
+        grading_superior.build(),
         grading_survey.build(),
         grading_rectify.build(),
     ):
         application.add_handler(grading_conversation)
-    application.add_handler(grading_admin.report_handler())
+    application.add_handler(grading_results.report_handler())
     application.add_handler(activity.build())
     # Takes only `/report relink`; other sub-reports go on to the next /report handler.
     application.add_handler(relink_report.report_handler())
@@ -148,12 +173,14 @@ def add_handlers(application: ZhibuApp) -> None:
         application.add_handler(activity_handler)
     for grading_handler in (
         *grading.handlers(),
-        *grading_admin.handlers(),
+        *grading_start.handlers(),
+        *grading_results.handlers(),
+        *grading_codes.handlers(),
         *grading_survey.handlers(),
         *grading_rectify.handlers(),
     ):
         application.add_handler(grading_handler)
-    application.add_handler(training.build())
+    application.add_handler(training_schedule.build())
     for reminder_handler in (*training.handlers(), *reminder_settings.handlers()):
         application.add_handler(reminder_handler)
     application.add_handler(CommandHandler("cancel", cancel.nothing_to_cancel))
@@ -170,7 +197,10 @@ def add_handlers(application: ZhibuApp) -> None:
 async def _post_init(application: ZhibuApp) -> None:
     await set_command_menus(application)
     services: Services = application.bot_data[SERVICES_KEY]
-    delivery = notice_delivery(services.db, services.settings, application.bot_data[GATE_KEY])
+    # The buttons under copies and progress reports are the handlers' (notice_view).
+    delivery = notice_delivery(
+        services.db, services.settings, application.bot_data[GATE_KEY], notice_view.KEYBOARDS
+    )
     await delivery.start()
     application.bot_data[DELIVERY_KEY] = delivery
     # Reminders go through the same gate as notices, on the delivery worker's Bot.
@@ -179,9 +209,11 @@ async def _post_init(application: ZhibuApp) -> None:
         settings=services.settings,
         gate=application.bot_data[GATE_KEY],
         bot=delivery.bot,
+        invitation_keyboard=training_buttons.invitation_keyboard,
     )
     if application.job_queue is not None:
         schedule(application.job_queue, services.settings)
+        schedule_retention(application.job_queue, services.db, services.settings)
 
 
 async def _post_shutdown(application: ZhibuApp) -> None:

@@ -37,6 +37,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("me", N_("who the bot thinks you are"), registered=False),
     Command("lang", N_("change the language"), registered=False),
     Command("invite", N_("create an invite for your branch or organisation"), LEADERS),
+    Command("access", N_("take back roles, unlink accounts, withdraw invites"), ADMINS),
     Command("notify", N_("send a notice to your organisation"), frozenset({Role.ADMIN})),
     Command("notices", N_("scheduled notices and notices going out"), frozenset({Role.ADMIN})),
     Command("log", N_("log a branch activity"), BRANCH_LEADERS),
@@ -53,6 +54,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("survey", N_("answer a satisfaction survey about your branch")),
     Command("training", N_("trainings: schedule, answer, your record"), REGISTERED_ROLES),
     Command("reminders", N_("which reminders you get, and when"), REGISTERED_ROLES),
+    Command("mydata", N_("everything Zhibu stores about you, as a file"), registered=False),
+    Command("forgetme", N_("ask for your personal data to be deleted")),
     Command("cancel", N_("stop what you are doing"), registered=False),
 )
 

@@ -1,18 +1,13 @@
 """The compliance calendar over the database: rules in force, per branch and per subtree.
 
-Also a small CLI for admins to override a rule for their subtree:
-
-    python -m bot.compliance set --org DEMO --rule lecture --period half
-    python -m bot.compliance show --org DEMO-B1
+Admins override a rule for their subtree with `zhibu rules set --org DEMO --rule lecture
+--period half` (and see the rules in force with `zhibu rules show --org DEMO-B1`).
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import datetime as dt
 import json
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -320,73 +315,3 @@ def _optional_int(value: object) -> int | None:
     if value is None:
         return None
     return int(str(value))
-
-
-# ---- command line ---------------------------------------------------------------------------
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m bot.compliance", description="Calendar rules for a subtree."
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    set_cmd = sub.add_parser("set", help="override a rule for the subtree of a node")
-    set_cmd.add_argument("--org", required=True, help="code of the organisation node")
-    set_cmd.add_argument("--rule", required=True, choices=RULE_KEYS)
-    set_cmd.add_argument("--period", choices=[p.value for p in PeriodKind])
-    set_cmd.add_argument("--min-count", type=int)
-    set_cmd.add_argument("--only-quarter", type=int, choices=[0, 1, 2, 3, 4])
-    set_cmd.add_argument("--enabled", choices=["yes", "no"])
-    show = sub.add_parser("show", help="the rules in force at a node")
-    show.add_argument("--org", required=True)
-    return parser
-
-
-async def _cli(args: argparse.Namespace, database_url: str) -> int:
-    from storage.db import create_engine, session_factory
-
-    engine = create_engine(database_url)
-    db = session_factory(engine)
-    try:
-        async with db.begin() as session:
-            org = await queries.org_by_code(session, args.org)
-            if org is None:
-                print(f"no organisation node with code {args.org!r}", file=sys.stderr)
-                return 1
-            if args.command == "set":
-                enabled = None if args.enabled is None else args.enabled == "yes"
-                try:
-                    await set_override(
-                        session,
-                        org=org,
-                        rule_key=args.rule,
-                        fields={
-                            "period": args.period,
-                            "min_count": args.min_count,
-                            "only_quarter": args.only_quarter,
-                            "enabled": enabled,
-                        },
-                    )
-                except OverrideError as exc:
-                    print(f"refused: {exc}", file=sys.stderr)
-                    return 1
-            book = await rule_book(session, org.path)
-            for rule in book.rules_for(org.path):
-                quarter = f" in Q{rule.only_quarter}" if rule.only_quarter else ""
-                state = "" if rule.enabled else " (disabled)"
-                print(f"{rule.key}: {rule.min_count} per {rule.period.value}{quarter}{state}")
-    finally:
-        await engine.dispose()
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the calendar rules CLI."""
-    from bot.config import load_settings
-
-    args = _parser().parse_args(argv)
-    return asyncio.run(_cli(args, load_settings().database_url))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import secrets
 import zoneinfo
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SUPPORTED_LOCALES = ("zh_Hans", "en")
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///data/zhibu.sqlite3"
+MIN_WEBHOOK_SECRET = 32
 
 
 class Settings(BaseSettings):
@@ -34,12 +38,26 @@ class Settings(BaseSettings):
     # Invite codes: how many wrong codes an account may try in the window before it must wait.
     invite_max_failures: Annotated[int, Field(ge=1, le=100)] = 5
     invite_failure_window_minutes: Annotated[int, Field(ge=1, le=1440)] = 10
+    # Caps on what one invite may allow (the CLI refuses more; the bot offers no more).
+    invite_max_days: Annotated[int, Field(ge=1, le=365)] = 30
+    invite_max_uses: Annotated[int, Field(ge=1, le=1000)] = 100
+    # Keys the hashes of invite codes and of senders' ids in throttling records, so a copy of
+    # the database alone does not allow guessing codes offline. Required with a bot token.
+    secret_key: SecretStr | None = None
+    # Abandoned conversation drafts and accounts of people who never registered are deleted
+    # after this many days.
+    retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
     log_level: str = "INFO"
+    # Updates of one chat waiting for their turn; beyond this they are dropped (and the chat
+    # is asked once to slow down), so one chat cannot bury the bot in work.
+    chat_backlog: Annotated[int, Field(ge=1, le=1000)] = 20
     # Local rule: a transfer letter is valid 10 days in the city, 30 outside, 3 months at most.
     relink_letter_days: Annotated[int, Field(ge=1, le=90)] = 30
     # Relink requests an account may file or withdraw in the window: each reaches secretaries.
     relink_request_limit: Annotated[int, Field(ge=1, le=100)] = 6
     relink_request_window_hours: Annotated[int, Field(ge=1, le=720)] = 24
+    # Unused mass-survey codes a branch may hold, per person on its roster.
+    mass_codes_per_member: Annotated[float, Field(gt=0, le=10)] = 1.0
     # Notices: Telegram allows about 30 messages a second overall (paid broadcasts up to 1,000)
     # and one a second per chat; broadcasts leave room for interactive replies.
     telegram_rate_limit: Annotated[int, Field(ge=1, le=1000)] = 30
@@ -71,6 +89,13 @@ class Settings(BaseSettings):
     term_years: Annotated[int, Field(ge=1, le=10)] = 3
     term_years_village_community: Annotated[int, Field(ge=1, le=10)] = 5
     induction_months: Annotated[int, Field(ge=1, le=24)] = 6
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (e.g. openssl rand -hex 32)")
+        return value
 
     @field_validator("default_locale")
     @classmethod
@@ -115,13 +140,54 @@ class Settings(BaseSettings):
     @field_validator("webhook_secret")
     @classmethod
     def _telegram_secret_alphabet(cls, value: SecretStr | None) -> SecretStr | None:
-        # Telegram accepts 1-256 characters of A-Z, a-z, 0-9, _ and - in secret_token.
+        # Telegram accepts 1-256 characters of A-Z, a-z, 0-9, _ and - in secret_token; the
+        # secret is all that keeps forged updates out, so it must not be guessable.
         if value is None:
             return None
         secret = value.get_secret_value()
-        if not 1 <= len(secret) <= 256 or not all(c.isalnum() or c in "_-" for c in secret):
-            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        if not len(secret) <= 256 or not all(
+            c.isascii() and (c.isalnum() or c in "_-") for c in secret
+        ):
+            raise ValueError("must be up to 256 characters of A-Z, a-z, 0-9, _ and -")
+        if len(secret) < MIN_WEBHOOK_SECRET:
+            raise ValueError(
+                f"must be at least {MIN_WEBHOOK_SECRET} characters "
+                "(for example the output of: openssl rand -hex 32)"
+            )
         return value
+
+    @field_validator("bot_api_url")
+    @classmethod
+    def _bot_api_base(cls, value: str) -> str:
+        # Both conventions: a Bot API server's own base URL (as a local server's documentation
+        # gives it: http://127.0.0.1:8081) and PTB's, which ends in /bot (the token follows).
+        url = value.strip().rstrip("/")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                "must be an http(s) URL such as https://api.telegram.org or http://127.0.0.1:8081"
+            )
+        return url if url.endswith("/bot") else f"{url}/bot"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        problems = []
+        if self.delivery_rate > self.telegram_rate_limit:
+            problems.append(
+                f"ZHIBU_DELIVERY_RATE ({self.delivery_rate:g}/s) is above "
+                f"ZHIBU_TELEGRAM_RATE_LIMIT ({self.telegram_rate_limit}/s): broadcasts cannot go "
+                "faster than Telegram allows; lower it (the default, 25, leaves room for replies)"
+            )
+        if self.paid_broadcast_rate > self.paid_broadcast_limit:
+            problems.append(
+                f"ZHIBU_PAID_BROADCAST_RATE ({self.paid_broadcast_rate:g}/s) is above "
+                f"ZHIBU_PAID_BROADCAST_LIMIT ({self.paid_broadcast_limit}/s): lower it"
+            )
+        if self.webhook_url and self.webhook_secret is None:
+            problems.append("ZHIBU_WEBHOOK_URL is set without ZHIBU_WEBHOOK_SECRET, which it needs")
+        if problems:
+            raise ValueError("\n  ".join(problems))
+        return self
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
@@ -143,6 +209,13 @@ class Settings(BaseSettings):
             return None
         return Path(self.database_url[len(prefix) :])
 
+    @property
+    def signing_key(self) -> bytes:
+        """The secret for keyed hashes (invite codes, throttling records)."""
+        if self.secret_key is None:
+            raise SettingsError("ZHIBU_SECRET_KEY is not set")
+        return self.secret_key.get_secret_value().encode()
+
     def now(self) -> dt.datetime:
         """The current UTC time (a seam for tests that drive time)."""
         return dt.datetime.now(dt.UTC)
@@ -159,7 +232,30 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else "?"
             message = str(error["msg"]).removeprefix("Value error, ")
-            lines.append(f"ZHIBU_{field.upper()}: {message}")
+            if error["loc"]:
+                lines.append(f"ZHIBU_{str(error['loc'][0]).upper()}: {message}")
+            else:  # settings that contradict each other; the message names them
+                lines.append(message)
         raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+
+
+def with_secret_key(settings: Settings, directory: Path = Path("data")) -> Settings:
+    """The settings with a secret key: ZHIBU_SECRET_KEY, required when serving Telegram; else
+    (the sandbox, trying the CLI) one generated once into `directory`, readable by the owner."""
+    if settings.secret_key is not None:
+        return settings
+    if settings.bot_token is not None:
+        raise SettingsError(
+            "ZHIBU_SECRET_KEY is required with ZHIBU_BOT_TOKEN (generate one with "
+            "`openssl rand -hex 32`, keep it with the token, and never change it: invites "
+            "created with one key are unknown to another)"
+        )
+    path = directory / "secret_key"
+    if not path.exists():
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as file:
+            file.write(secrets.token_hex(32))
+    key = SecretStr(path.read_text(encoding="ascii").strip())
+    return settings.model_copy(update={"secret_key": key})

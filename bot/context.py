@@ -10,6 +10,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.access import Principal
 from bot.config import Settings
+from bot.errors import Refused
 from bot.i18n import Translator, resolve_locale
 from storage.db import SessionFactory
 from storage.models import Account
@@ -67,9 +68,13 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
 
     @property
     def actor_id(self) -> int:
-        """The id of the acting account (loaded with the sender before any handler runs)."""
+        """The id of the acting account (loaded with the sender before any handler runs).
+
+        Someone without an account (a stranger who never agreed to the privacy notice) cannot
+        act on anything an account owns: the handler is refused, not crashed.
+        """
         if self.account is None:
-            raise RuntimeError("the sender's account is not loaded")
+            raise Refused()
         return self.account.id
 
     def today(self) -> dt.date:

@@ -2,12 +2,8 @@
 
 Two pieces:
 
-* `FloodGate` owns Telegram's limits: a sliding one-second window for all sends (30/s), a
-  separate one for paid broadcasts (up to 1,000/s) and one send per second per chat. Every
-  outgoing call takes a slot first. Interactive replies take theirs with priority (through
-  `GateRateLimiter`, PTB's rate-limiter hook), so they never queue behind a broadcast. A slot
-  counts from when the call starts until its answer arrives: the server's clock sees the call
-  somewhere in between, so the window never overfills however long a call takes.
+* `FloodGate` (bot.floodgate) owns Telegram's limits, shared by interactive replies, notices
+  and reminders; every outgoing call takes a slot first.
 * `DeliveryService` is the worker: it starts scheduled notices, claims one outbox row per
   in-flight send, sends it and records the outcome.
 
@@ -26,7 +22,6 @@ copy; everything still pending resumes after a restart. A timed-out call is trea
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import dataclasses
 import datetime as dt
@@ -37,25 +32,40 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import Bot, InlineKeyboardMarkup
-from telegram.constants import FloodLimit, ParseMode
+from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
-from telegram.ext import BaseRateLimiter
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
 from bot.config import Settings
 from bot.enums import DeliveryState
+from bot.floodgate import (
+    FREE_LANE,
+    GATE_KEY,
+    PAID_LANE,
+    FloodGate,
+    GateRateLimiter,
+    Ticket,
+    gate_for,
+    retry_seconds,
+)
 from bot.transport import AiohttpRequest, SendFailure, classify_network_error
 from storage import notice_queries as nq
 from storage.db import SessionFactory
 
+__all__ = [
+    "DELIVERY_KEY",
+    "GATE_KEY",
+    "DeliveryService",
+    "FloodGate",
+    "GateRateLimiter",
+    "Rendered",
+    "gate_for",
+    "retry_seconds",
+]
+
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], float]
-
-# Calls Telegram counts against the flood limits; reads and callback answers are free.
-FLOOD_LIMITED_PREFIXES = ("send", "edit", "copy", "forward")
-FREE_LANE, PAID_LANE = "free", "paid"
 # A notice's attachment kind -> the Bot API method sending it (the file id goes in a parameter
 # of the same name, the text as its caption).
 MEDIA_METHODS = {"photo": "sendPhoto", "document": "sendDocument"}
@@ -69,245 +79,6 @@ FLUSH_BATCH = 200
 FLUSH_WAIT = 0.05
 # Seconds stop() waits for the worker to finish its current copies before cancelling it.
 STOP_GRACE = 10.0
-
-
-def retry_seconds(error: RetryAfter) -> float:
-    """RetryAfter's wait in seconds (PTB gives an int or a timedelta)."""
-    value: Any = error.retry_after
-    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
-
-
-class _Window:
-    """A sliding window of `limit` calls per `span` seconds, counting calls still in flight."""
-
-    def __init__(self, limit: int, span: float = 1.0) -> None:
-        self.limit = max(1, limit)
-        self.span = span
-        self.done: collections.deque[float] = collections.deque()
-        self.in_flight = 0
-        self.urgent_waiting = 0
-        self.paused_until = 0.0
-
-    def delay(self, now: float) -> float | None:
-        """Seconds until a call may start (0 = now, None = when a call in flight finishes)."""
-        if now < self.paused_until:
-            return self.paused_until - now
-        while self.done and self.done[0] <= now - self.span:
-            self.done.popleft()
-        if len(self.done) + self.in_flight < self.limit:
-            return 0.0
-        if not self.done:
-            return None
-        return self.done[0] + self.span - now
-
-
-@dataclasses.dataclass
-class _ChatSlot:
-    in_flight: int = 0
-    last_done: float = -math.inf
-    spaced_done: float = -math.inf
-
-
-@dataclasses.dataclass
-class Ticket:
-    """A slot taken from the gate; give it back with FloodGate.release()."""
-
-    lane: str
-    chat_id: int | None
-    spaced: bool
-
-
-class FloodGate:
-    """Telegram's flood limits shared by every sender in the process."""
-
-    def __init__(
-        self,
-        *,
-        per_second: int = int(FloodLimit.MESSAGES_PER_SECOND),
-        paid_per_second: int = int(FloodLimit.PAID_MESSAGES_PER_SECOND),
-        per_chat_interval: float = 1.0,
-        clock: Clock = time.monotonic,
-    ) -> None:
-        self._windows = {FREE_LANE: _Window(per_second), PAID_LANE: _Window(paid_per_second)}
-        self._chat_interval = per_chat_interval
-        self._chats: dict[int, _ChatSlot] = {}
-        self._clock = clock
-        self._changed = asyncio.Event()
-        self._next_start: dict[str, float] = {}
-        self._last_prune = 0.0
-
-    def _notify(self) -> None:
-        changed, self._changed = self._changed, asyncio.Event()
-        changed.set()
-
-    def _chat_delay(self, chat_id: int | None, now: float, spaced: bool) -> float | None:
-        if chat_id is None:
-            return 0.0
-        slot = self._chats.get(chat_id)
-        if slot is None:
-            return 0.0
-        if spaced:
-            # A broadcast copy (or a progress edit) keeps a second's distance from anything
-            # sent to the chat.
-            if slot.in_flight:
-                return None
-            return max(0.0, slot.last_done + self._chat_interval - now)
-        # Interactive replies may follow each other (Telegram tolerates short bursts in private
-        # chats), but keep their distance from a broadcast copy or a progress edit.
-        return max(0.0, slot.spaced_done + self._chat_interval - now)
-
-    def can_start(
-        self, chat_id: int | None, *, lane: str = FREE_LANE, rate: float | None = None
-    ) -> bool:
-        """Whether a broadcast call could take a slot right now (without taking it)."""
-        now = self._clock()
-        window = self._windows[lane]
-        pace = max(0.0, self._next_start.get(lane, 0.0) - now) if rate else 0.0
-        return (
-            not window.urgent_waiting
-            and window.delay(now) == 0.0
-            and self._chat_delay(chat_id, now, True) == 0.0
-            and pace == 0.0
-        )
-
-    async def acquire(
-        self,
-        chat_id: int | None,
-        *,
-        lane: str = FREE_LANE,
-        broadcast: bool = False,
-        rate: float | None = None,
-        spaced: bool = False,
-    ) -> Ticket:
-        """Wait for a slot; interactive callers go first, broadcasts are paced at `rate`/s.
-
-        Broadcasts, and interactive calls with `spaced`, keep one call a second per chat.
-        """
-        spaced = spaced or broadcast
-        window = self._windows[lane]
-        if not broadcast:
-            window.urgent_waiting += 1
-            self._notify()
-        try:
-            while True:
-                now = self._clock()
-                delays = [window.delay(now), self._chat_delay(chat_id, now, spaced)]
-                if broadcast:
-                    if window.urgent_waiting:
-                        delays.append(None)
-                    if rate:
-                        delays.append(max(0.0, self._next_start.get(lane, 0.0) - now))
-                if all(d == 0.0 for d in delays):
-                    break
-                timeouts = [d for d in delays if d is not None]
-                timeout = max(timeouts) if len(timeouts) == len(delays) else None
-                changed = self._changed
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(changed.wait(), timeout)
-        finally:
-            if not broadcast:
-                window.urgent_waiting -= 1
-        if broadcast and rate:
-            # Keep the average exact: catch up after short stalls, not after long ones.
-            start = max(self._next_start.get(lane, 0.0), now - 0.05)
-            self._next_start[lane] = start + 1.0 / rate
-        window.in_flight += 1
-        if chat_id is not None:
-            self._chats.setdefault(chat_id, _ChatSlot()).in_flight += 1
-        return Ticket(lane, chat_id, spaced)
-
-    def release(self, ticket: Ticket) -> None:
-        """The call has its answer: it now counts in the window from this moment."""
-        now = self._clock()
-        window = self._windows[ticket.lane]
-        window.in_flight -= 1
-        window.done.append(now)
-        if ticket.chat_id is not None:
-            slot = self._chats[ticket.chat_id]
-            slot.in_flight -= 1
-            slot.last_done = now
-            if ticket.spaced:
-                slot.spaced_done = now
-        if now - self._last_prune > 5.0:
-            self._prune(now)
-        self._notify()
-
-    def cancel(self, ticket: Ticket) -> None:
-        """The slot was not used (the call never started)."""
-        window = self._windows[ticket.lane]
-        window.in_flight -= 1
-        if ticket.chat_id is not None:
-            self._chats[ticket.chat_id].in_flight -= 1
-        self._notify()
-
-    def pause(self, seconds: float, lane: str = FREE_LANE) -> None:
-        """Telegram answered 429: nobody in this lane sends for `seconds`."""
-        window = self._windows[lane]
-        window.paused_until = max(window.paused_until, self._clock() + seconds)
-        self._notify()
-
-    def _prune(self, now: float) -> None:
-        self._last_prune = now
-        stale = now - 2 * self._chat_interval
-        for chat_id in [
-            c
-            for c, s in self._chats.items()
-            if not s.in_flight and s.last_done < stale and s.spaced_done < stale
-        ]:
-            del self._chats[chat_id]
-
-
-class GateRateLimiter(BaseRateLimiter[None]):
-    """PTB's rate-limiter hook for interactive calls: a priority slot from the shared gate."""
-
-    def __init__(self, gate: FloodGate, max_retries: int = 1) -> None:
-        self._gate = gate
-        self._max_retries = max_retries
-
-    async def initialize(self) -> None:
-        """Nothing to set up."""
-
-    async def shutdown(self) -> None:
-        """Nothing to tear down."""
-
-    async def process_request(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: None,
-    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        """Take a slot for flood-limited calls; on a 429 wait as told and retry."""
-        if not endpoint.lower().startswith(FLOOD_LIMITED_PREFIXES):
-            return await callback(*args, **kwargs)
-        chat = data.get("chat_id")
-        chat_id = (
-            int(chat) if isinstance(chat, int | str) and str(chat).lstrip("-").isdigit() else None
-        )
-        lane = PAID_LANE if data.get("allow_paid_broadcast") else FREE_LANE
-        for attempt in range(self._max_retries + 1):
-            ticket = await self._gate.acquire(chat_id, lane=lane)
-            try:
-                return await callback(*args, **kwargs)
-            except RetryAfter as error:
-                if attempt == self._max_retries:
-                    raise
-                self._gate.pause(retry_seconds(error), lane)
-            finally:
-                self._gate.release(ticket)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-
-def gate_for(settings: Settings) -> FloodGate:
-    """The process's gate, sized from the settings."""
-    return FloodGate(
-        per_second=settings.telegram_rate_limit, paid_per_second=settings.paid_broadcast_limit
-    )
-
-
-# ---- the worker -------------------------------------------------------------------------------
 
 Render = Callable[[Any, nq.Outgoing], Coroutine[Any, Any, "Rendered | None"]]
 
@@ -467,6 +238,13 @@ class DeliveryService:
                 session, now=now, limit=batch_size + len(self._in_flight)
             )
         batch = [c for c in batch if c.delivery_id not in self._in_flight][:batch_size]
+        if batch:
+            await self._send_batch(batch)
+        else:
+            await self._finish_pass()
+        return bool(batch)
+
+    async def _send_batch(self, batch: list[nq.Outgoing]) -> None:
         loop = asyncio.get_running_loop()
         ready: list[tuple[nq.Outgoing, Ticket]] = []
         oldest = 0.0
@@ -480,18 +258,8 @@ class DeliveryService:
             ):
                 await self._launch(ready)
                 ready = []
-            await self._lanes.acquire()
-            if self._stopping:
-                self._lanes.release()
-                break
-            self._in_flight.add(copy.delivery_id)
-            ticket = await self.gate.acquire(
-                copy.chat_id, lane=self._lane, broadcast=True, rate=self._rate
-            )
-            if self._stopping:
-                self.gate.cancel(ticket)
-                self._in_flight.discard(copy.delivery_id)
-                self._lanes.release()
+            ticket = await self._take_slot(copy)
+            if ticket is None:
                 break
             if not ready:
                 oldest = loop.time()
@@ -502,20 +270,38 @@ class DeliveryService:
             await self._maybe_progress(final=False)
         if ready:
             await self._launch(ready)
-        if not batch:
-            if self._sends:
-                await asyncio.gather(*list(self._sends), return_exceptions=True)
-            await self._flush_sent()
-            async with self.db.begin() as session:
-                await nq.reconcile_interrupted(session, self._now())
-            await self._maybe_progress(final=True)
-            async with self.db() as session:
-                self._next_retry = await nq.next_retry_at(session)
-            if self._next_retry is None:
-                async with self._drain:
-                    self._idle_passes += 1
-                    self._drain.notify_all()
-        return bool(batch)
+
+    async def _take_slot(self, copy: nq.Outgoing) -> Ticket | None:
+        """A lane and a gate slot for the copy; None when the worker is stopping."""
+        await self._lanes.acquire()
+        if self._stopping:
+            self._lanes.release()
+            return None
+        self._in_flight.add(copy.delivery_id)
+        ticket = await self.gate.acquire(
+            copy.chat_id, lane=self._lane, broadcast=True, rate=self._rate
+        )
+        if self._stopping:
+            self.gate.cancel(ticket)
+            self._in_flight.discard(copy.delivery_id)
+            self._lanes.release()
+            return None
+        return ticket
+
+    async def _finish_pass(self) -> None:
+        """Nothing left to send: record, reconcile, report, and wake those awaiting a drain."""
+        if self._sends:
+            await asyncio.gather(*list(self._sends), return_exceptions=True)
+        await self._flush_sent()
+        async with self.db.begin() as session:
+            await nq.reconcile_interrupted(session, self._now())
+        await self._maybe_progress(final=True)
+        async with self.db() as session:
+            self._next_retry = await nq.next_retry_at(session)
+        if self._next_retry is None:
+            async with self._drain:
+                self._idle_passes += 1
+                self._drain.notify_all()
 
     async def _launch(self, ready: list[tuple[nq.Outgoing, Ticket]]) -> None:
         """Claim the copies that have their slot in one commit, then send each at once."""
@@ -694,5 +480,4 @@ class DeliveryService:
             self.gate.release(ticket)
 
 
-GATE_KEY = "zhibu.gate"
 DELIVERY_KEY = "zhibu.delivery"

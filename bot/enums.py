@@ -196,3 +196,11 @@ class ReconnectStep(StrEnum):
     DUES = "dues"
     ASSIGNMENT = "assignment"
     SYSTEM_FLAG = "system_flag"
+
+
+class DeletionState(StrEnum):
+    """A person's request to delete their data (/forgetme), decided by an admin."""
+
+    OPEN = "open"
+    DONE = "done"
+    DECLINED = "declined"

@@ -1,26 +1,56 @@
-"""Invite codes: creation, hashing, redemption and slowing down guessing."""
+"""Invite codes: creation, keyed hashing, redemption, revocation and slowing down guessing.
+
+A code is stored only as HMAC-SHA256 under ZHIBU_SECRET_KEY: whoever holds a copy of the
+database but not the key cannot test guesses offline (a plain hash of a 59-bit code could be
+searched). Wrong codes are counted per sender, the sender kept only as a keyed hash too.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
 import hashlib
+import hmac
 import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import Settings
 from bot.enums import OrgKind, Role
-from storage import queries
-from storage.models import Account, Invite, InviteFailure, OrgUnit, Person
+from storage import invite_queries, queries
+from storage.models import Account, Invite, OrgUnit, Person
 
 # No 0/O, 1/I/L: codes are read aloud and typed from paper as often as tapped.
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 12
-_CODE_RE = re.compile(r"^[A-Za-z0-9_-]{4,64}$")
+# What a typed code may look like once normalised (also the callback data alphabet).
+CODE_PATTERN = r"[A-Z0-9_]{4,40}"
+_CODE_RE = re.compile(CODE_PATTERN)
 _DURATION_RE = re.compile(r"^(\d{1,4})([dhm])$")
+
+
+@dataclass(frozen=True, slots=True)
+class InvitePolicy:
+    """What invites need from the settings: the hashing key, the caps and the throttle."""
+
+    key: bytes
+    max_uses: int = 100
+    max_valid_for: dt.timedelta = dt.timedelta(days=30)
+    max_failures: int = 5
+    failure_window: dt.timedelta = dt.timedelta(minutes=10)
+
+    @classmethod
+    def of(cls, settings: Settings) -> InvitePolicy:
+        """The policy the settings configure."""
+        return cls(
+            key=settings.signing_key,
+            max_uses=settings.invite_max_uses,
+            max_valid_for=dt.timedelta(days=settings.invite_max_days),
+            max_failures=settings.invite_max_failures,
+            failure_window=dt.timedelta(minutes=settings.invite_failure_window_minutes),
+        )
 
 
 def new_code() -> str:
@@ -33,9 +63,25 @@ def normalise(code: str) -> str:
     return re.sub(r"[\s-]", "", code).upper()
 
 
-def hash_code(code: str) -> str:
-    """Only this hash is stored; codes are random enough that no salt is needed."""
+def well_formed(code: str) -> str | None:
+    """The normalised code, or None when it cannot be one of ours (not worth a lookup)."""
+    value = normalise(code)
+    return value if _CODE_RE.fullmatch(value) else None
+
+
+def hash_code(code: str, key: bytes) -> str:
+    """The stored form of a code: HMAC-SHA256 under the secret key."""
+    return hmac.new(key, b"invite:" + normalise(code).encode(), hashlib.sha256).hexdigest()
+
+
+def legacy_hash(code: str) -> str:
+    """How codes created before keyed hashing were stored (still accepted until they expire)."""
     return hashlib.sha256(normalise(code).encode()).hexdigest()
+
+
+def sender_key(telegram_id: int, key: bytes) -> str:
+    """Who tried a wrong code, as throttling records keep it: not reversible without the key."""
+    return hmac.new(key, b"sender:%d" % telegram_id, hashlib.sha256).hexdigest()
 
 
 def parse_duration(text: str) -> dt.timedelta:
@@ -60,9 +106,35 @@ class InviteError(Exception):
     """An invite can't be created as asked (message is for the CLI and logs)."""
 
 
+def _check_request(
+    policy: InvitePolicy,
+    role: Role,
+    org: OrgUnit,
+    person: Person | None,
+    uses: int,
+    valid_for: dt.timedelta,
+) -> None:
+    if role is not Role.ADMIN and org.kind is not OrgKind.BRANCH:
+        raise InviteError(
+            f"a {role.value} invite must name a branch, and {org.code} is a {org.kind.value}"
+        )
+    if not 1 <= uses <= policy.max_uses:
+        raise InviteError(f"uses must be between 1 and {policy.max_uses} (ZHIBU_INVITE_MAX_USES)")
+    if not dt.timedelta(0) < valid_for <= policy.max_valid_for:
+        raise InviteError(
+            f"an invite may be valid for at most {policy.max_valid_for.days} days "
+            "(ZHIBU_INVITE_MAX_DAYS)"
+        )
+    if person is not None and role is not Role.ADMIN and person.branch_id != org.id:
+        raise InviteError(f"{person.name} is not on the roster of {org.code}")
+    if person is not None and uses != 1:
+        raise InviteError("an invite for a named person can be used once")
+
+
 async def create_invite(
     session: AsyncSession,
     *,
+    policy: InvitePolicy,
     role: Role,
     org: OrgUnit,
     now: dt.datetime,
@@ -72,19 +144,11 @@ async def create_invite(
     created_by: Account | None = None,
 ) -> tuple[str, Invite]:
     """Create an invite and return the plain code (shown once, never stored)."""
-    if role is not Role.ADMIN and org.kind is not OrgKind.BRANCH:
-        raise InviteError(
-            f"a {role.value} invite must name a branch, and {org.code} is a {org.kind.value}"
-        )
-    if not 1 <= uses <= 1000:
-        raise InviteError("uses must be between 1 and 1000")
-    if person is not None and role is not Role.ADMIN and person.branch_id != org.id:
-        raise InviteError(f"{person.name} is not on the roster of {org.code}")
-    if person is not None and uses != 1:
-        raise InviteError("an invite for a named person can be used once")
+    _check_request(policy, role, org, person, uses, valid_for)
     code = new_code()
     invite = Invite(
-        code_hash=hash_code(code),
+        code_hash=hash_code(code, policy.key),
+        code_scheme="hmac",
         role=role,
         org_unit_id=org.id,
         person_id=person.id if person else None,
@@ -113,6 +177,23 @@ async def create_invite(
     return code, invite
 
 
+async def revoke_invite(
+    session: AsyncSession, *, invite: Invite, actor: Account | None, now: dt.datetime
+) -> None:
+    """Withdraw an invite: nobody can use it from now on (audited)."""
+    invite.revoked_at = now
+    await queries.audit(
+        session,
+        action="invite.revoke",
+        actor=actor,
+        actor_label="cli",
+        target_type="invite",
+        target_id=invite.id,
+        org_unit_id=invite.org_unit_id,
+        details={"role": invite.role.value, "uses": invite.uses, "max_uses": invite.max_uses},
+    )
+
+
 class Redeem(enum.StrEnum):
     """What happened to a code someone sent."""
 
@@ -122,6 +203,7 @@ class Redeem(enum.StrEnum):
     UNKNOWN = "unknown"
     EXPIRED = "expired"
     USED_UP = "used_up"
+    REVOKED = "revoked"
     THROTTLED = "throttled"
     PERSON_TAKEN = "person_taken"  # the named person already has another account
     OTHER_PERSON = "other_person"  # this account belongs to someone else than the invite names
@@ -136,71 +218,82 @@ class RedeemResult:
     invite: Invite | None = None
     retry_after: dt.timedelta | None = None
 
+    @property
+    def usable(self) -> bool:
+        """True when the code registers the sender (with or without their name asked)."""
+        return self.outcome in (Redeem.LINKED, Redeem.ROLE_ADDED, Redeem.NEEDS_NAME)
+
 
 async def _throttle(
-    session: AsyncSession,
-    telegram_id: int,
-    now: dt.datetime,
-    max_failures: int,
-    window: dt.timedelta,
+    session: AsyncSession, sender: str, now: dt.datetime, policy: InvitePolicy
 ) -> dt.timedelta | None:
-    since = now - window
-    failures = list(
-        await session.scalars(
-            select(InviteFailure.at)
-            .where(InviteFailure.telegram_id == telegram_id, InviteFailure.at > since)
-            .order_by(InviteFailure.at)
-        )
-    )
-    if len(failures) < max_failures:
+    failures = await invite_queries.failures_since(session, sender, now - policy.failure_window)
+    if len(failures) < policy.max_failures:
         return None
     # Wait until the oldest failure that counts leaves the window.
-    oldest = failures[-max_failures]
-    return max(oldest + window - now, dt.timedelta(seconds=1))
+    oldest = failures[-policy.max_failures]
+    return max(oldest + policy.failure_window - now, dt.timedelta(seconds=1))
+
+
+async def _find(session: AsyncSession, code: str, policy: InvitePolicy) -> Invite | None:
+    keyed = hash_code(code, policy.key)
+    invite = await invite_queries.invite_by_hash(session, keyed=keyed, legacy=legacy_hash(code))
+    if invite is not None and invite.code_scheme != "hmac":
+        # A code from before keyed hashing: store it the new way now that it is known.
+        invite.code_hash, invite.code_scheme = keyed, "hmac"
+    return invite
 
 
 async def check_code(
     session: AsyncSession,
     *,
     code: str,
-    account: Account,
+    telegram_id: int,
+    account: Account | None,
     now: dt.datetime,
-    max_failures: int,
-    window: dt.timedelta,
+    policy: InvitePolicy,
 ) -> RedeemResult:
-    """Validate a code for an account without consuming it; counts wrong codes."""
-    retry = await _throttle(session, account.telegram_id, now, max_failures, window)
+    """Validate a code for a sender (with or without an account) without using it; counts
+    wrong codes."""
+    sender = sender_key(telegram_id, policy.key)
+    retry = await _throttle(session, sender, now, policy)
     if retry is not None:
         return RedeemResult(Redeem.THROTTLED, retry_after=retry)
-    invite = None
-    if _CODE_RE.match(normalise(code) or "-"):
-        invite = await session.scalar(select(Invite).where(Invite.code_hash == hash_code(code)))
+    invite = await _find(session, code, policy) if well_formed(code) else None
     if invite is None:
-        session.add(InviteFailure(telegram_id=account.telegram_id, at=now))
+        await invite_queries.add_failure(session, sender, now)
         return RedeemResult(Redeem.UNKNOWN)
-    if invite.expires_at <= now:
-        return RedeemResult(Redeem.EXPIRED, invite)
-    if invite.uses >= invite.max_uses:
-        return RedeemResult(Redeem.USED_UP, invite)
-    if account.person_id is not None:
-        if invite.person_id is not None and invite.person_id != account.person_id:
+    state = _invite_state(invite, now)
+    if state is not None:
+        return RedeemResult(state, invite)
+    person_id = account.person_id if account is not None else None
+    if person_id is not None:
+        if invite.person_id is not None and invite.person_id != person_id:
             return RedeemResult(Redeem.OTHER_PERSON, invite)
-        person = await session.get(Person, account.person_id)
-        if (
-            invite.role is Role.MEMBER
-            and person is not None
+        person = await session.get(Person, person_id)
+        on_other_roster = (
+            person is not None
+            and person.branch_id is not None
             and person.branch_id != invite.org_unit_id
-        ):
+        )
+        if invite.role is Role.MEMBER and on_other_roster:
             return RedeemResult(Redeem.OTHER_BRANCH, invite)
         return RedeemResult(Redeem.ROLE_ADDED, invite)
     if invite.person_id is not None:
-        taken = await session.scalar(
-            select(func.count()).select_from(Account).where(Account.person_id == invite.person_id)
-        )
-        if taken:
+        if await invite_queries.person_has_account(session, invite.person_id):
             return RedeemResult(Redeem.PERSON_TAKEN, invite)
         return RedeemResult(Redeem.LINKED, invite)
     return RedeemResult(Redeem.NEEDS_NAME, invite)
+
+
+def _invite_state(invite: Invite, now: dt.datetime) -> Redeem | None:
+    if invite.revoked_at is not None:
+        return Redeem.REVOKED
+    if invite.expires_at <= now:
+        return Redeem.EXPIRED
+    if invite.uses >= invite.max_uses:
+        return Redeem.USED_UP
+    return None
 
 
 async def redeem(
@@ -209,33 +302,29 @@ async def redeem(
     code: str,
     account: Account,
     now: dt.datetime,
-    max_failures: int,
-    window: dt.timedelta,
+    policy: InvitePolicy,
 ) -> RedeemResult:
     """Check a code and, when it needs nothing more from the person, use it at once."""
     result = await check_code(
-        session, code=code, account=account, now=now, max_failures=max_failures, window=window
+        session,
+        code=code,
+        telegram_id=account.telegram_id,
+        account=account,
+        now=now,
+        policy=policy,
     )
     if result.outcome not in (Redeem.LINKED, Redeem.ROLE_ADDED) or result.invite is None:
         return result
     invite = await consume(session, result.invite.id, now)
-    if invite is None:  # used up or expired between the check and now
+    if invite is None:  # used up, expired or revoked between the check and now
         return RedeemResult(Redeem.USED_UP, result.invite)
     await complete_registration(session, invite=invite, account=account)
     return RedeemResult(result.outcome, invite)
 
 
 async def consume(session: AsyncSession, invite_id: int, now: dt.datetime) -> Invite | None:
-    """Count one use atomically; None when the code expired or ran out meanwhile."""
-    result = await session.execute(
-        update(Invite)
-        .where(Invite.id == invite_id, Invite.uses < Invite.max_uses, Invite.expires_at > now)
-        .values(uses=Invite.uses + 1)
-        .returning(Invite.id)
-    )
-    if result.scalar_one_or_none() is None:
-        return None
-    return await session.get(Invite, invite_id, populate_existing=True)
+    """Count one use atomically; None when the code expired, ran out or was revoked."""
+    return await invite_queries.consume(session, invite_id, now)
 
 
 async def complete_registration(
@@ -257,9 +346,12 @@ async def complete_registration(
         assert person is not None
     else:
         branch_id = org.id if org.kind is OrgKind.BRANCH else None
-        person = Person(name=name or "?", branch_id=branch_id, phone=phone)
+        person = Person(name=name or "?", branch_id=branch_id, phone=phone, added_by_invite=True)
         session.add(person)
         await session.flush()
+    if person.branch_id is None and invite.role is Role.MEMBER and org.kind is OrgKind.BRANCH:
+        # Someone removed from a roster comes back with a new member invite.
+        person.branch_id, person.left_branch_id, person.left_at = org.id, None, None
     account.person_id = person.id
     account.person = person
     if invite.role is not Role.MEMBER:

@@ -1,17 +1,23 @@
-"""Notices: how a notice looks to each reader, its limits, send times and progress reports."""
+"""Notices as the reader and the admin see them: the reader's copy, its length limit, the
+admin's status and progress reports, and the delivery worker's hooks.
+
+The buttons (acknowledge under a copy, stop or re-send under the admin's status) are built on
+the handlers' side: this module says which one a message offers (`NoticeAction`), and the
+composition root hands the worker a `NoticeKeyboards` that builds them.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
+import enum
 import html
 import logging
 import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
 from bot.accounts import reader_translator, translator_for
@@ -20,9 +26,13 @@ from bot.delivery import DeliveryService, FloodGate, Rendered
 from bot.enums import NoticeAudience, NoticeState
 from bot.i18n import N_, Translator
 from storage import notice_queries as nq
+from storage import notice_reports as nr
 from storage.db import SessionFactory
 from storage.models import Account, OrgUnit
 from storage.models_notices import Notice
+
+if TYPE_CHECKING:
+    from telegram import InlineKeyboardMarkup
 
 log = logging.getLogger(__name__)
 
@@ -62,38 +72,6 @@ def frame(tr: Translator, org_name: str, body: str, *, require_ack: bool) -> str
     return "\n\n".join(parts)
 
 
-def ack_keyboard(tr: Translator, data: str) -> InlineKeyboardMarkup:
-    """The acknowledge button."""
-    return InlineKeyboardMarkup([[InlineKeyboardButton(tr._("Acknowledge"), callback_data=data)]])
-
-
-def acked_keyboard(tr: Translator, delivery_id: int, at: dt.datetime) -> InlineKeyboardMarkup:
-    """The button once pressed: it shows when."""
-    label = tr._("✓ Acknowledged {time}").format(time=tr.datetime(at, "short"))
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=f"ntc:acked:{delivery_id}")]]
-    )
-
-
-def render(
-    tr: Translator,
-    *,
-    org_name: str,
-    body: str,
-    require_ack: bool,
-    media_kind: str | None,
-    media_file_id: str | None,
-    ack_data: str,
-) -> Rendered:
-    """One copy of a notice for one reader."""
-    return Rendered(
-        text=frame(tr, org_name, body, require_ack=require_ack),
-        keyboard=ack_keyboard(tr, ack_data) if require_ack else None,
-        media_kind=media_kind,
-        media_file_id=media_file_id,
-    )
-
-
 def text_limit(org: OrgUnit, *, require_ack: bool, with_media: bool) -> int:
     """How many characters the admin may write so every reader's copy fits Telegram's limit."""
     limit = MessageLimit.CAPTION_LENGTH if with_media else MessageLimit.MAX_TEXT_LENGTH
@@ -119,7 +97,7 @@ def progress_bar(done: int, total: int) -> str:
     return "▓" * filled + "░" * (PROGRESS_BAR_WIDTH - filled) + f" {round(ratio * 100)}%"
 
 
-def status_text(tr: Translator, notice: Notice, counts: nq.NoticeCounts) -> str:
+def status_text(tr: Translator, notice: Notice, counts: nr.NoticeCounts) -> str:
     """The admin's view of a notice: state, bar and counts."""
     _ = tr._
     titles = {
@@ -150,25 +128,36 @@ def status_text(tr: Translator, notice: Notice, counts: nq.NoticeCounts) -> str:
     return "\n".join(lines)
 
 
-def status_keyboard(
-    tr: Translator, notice: Notice, counts: nq.NoticeCounts
-) -> InlineKeyboardMarkup | None:
+class NoticeAction(enum.Enum):
+    """The button under the admin's status of a notice."""
+
+    STOP = "stop"
+    RESEND = "resend"
+
+
+def status_action(notice: Notice, counts: nr.NoticeCounts) -> NoticeAction | None:
     """Stop while it goes out; re-send to non-acknowledgers once it has."""
     if notice.state in (NoticeState.SCHEDULED, NoticeState.SENDING):
-        label = tr._("Cancel this notice")
-        return InlineKeyboardMarkup(
-            [[InlineKeyboardButton(label, callback_data=f"ntc:stop:{notice.id}")]]
-        )
+        return NoticeAction.STOP
     if (
         notice.state is NoticeState.DONE
         and notice.require_ack
         and counts.acknowledged < counts.sent
     ):
-        label = tr._("Re-send to those who have not acknowledged")
-        return InlineKeyboardMarkup(
-            [[InlineKeyboardButton(label, callback_data=f"ntc:again:{notice.id}")]]
-        )
+        return NoticeAction.RESEND
     return None
+
+
+class NoticeKeyboards(Protocol):
+    """The buttons of notices, built on the handlers' side (bot.app wires them in)."""
+
+    def copy(self, tr: Translator, delivery_id: int) -> InlineKeyboardMarkup:
+        """The acknowledge button under one reader's copy."""
+
+    def status(
+        self, tr: Translator, notice_id: int, action: NoticeAction | None
+    ) -> InlineKeyboardMarkup | None:
+        """The button under the admin's status of a notice, if any."""
 
 
 async def admin_translator(session: AsyncSession, notice: Notice, settings: Settings) -> Translator:
@@ -193,8 +182,9 @@ class _Template:
 class NoticeRenderer:
     """Builds each copy in its reader's language at send time (notices are cached: immutable)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, keyboards: NoticeKeyboards) -> None:
         self._settings = settings
+        self._keyboards = keyboards
         self._templates: dict[int, _Template] = {}
 
     async def __call__(self, session: AsyncSession, copy: nq.Outgoing) -> Rendered | None:
@@ -222,23 +212,21 @@ class NoticeRenderer:
             time_zone=copy.time_zone,
         )
         body = template.texts.get(tr.locale) or template.texts.get(template.primary, "")
-        return render(
-            tr,
-            org_name=template.org_names[tr.locale],
-            body=body,
-            require_ack=template.require_ack,
+        return Rendered(
+            text=frame(tr, template.org_names[tr.locale], body, require_ack=template.require_ack),
+            keyboard=self._keyboards.copy(tr, copy.delivery_id) if template.require_ack else None,
             media_kind=template.media_kind,
             media_file_id=template.media_file_id,
-            ack_data=f"ntc:ack:{copy.delivery_id}",
         )
 
 
 class NoticeProgress:
     """Edits each admin's confirmation message with progress, then with the summary."""
 
-    def __init__(self, db: SessionFactory, settings: Settings) -> None:
+    def __init__(self, db: SessionFactory, settings: Settings, keyboards: NoticeKeyboards) -> None:
         self._db = db
         self._settings = settings
+        self._keyboards = keyboards
         self._shown: dict[int, str] = {}
         self._edited_at: dict[int, float] = {}
         self.service: DeliveryService | None = None
@@ -254,13 +242,14 @@ class NoticeProgress:
             for notice in [*finished, *going]:
                 if notice.admin_chat_id is None or notice.progress_message_id is None:
                     continue
-                counts = await nq.notice_counts(session, notice.id)
+                counts = await nr.notice_counts(session, notice.id)
                 tr = await admin_translator(session, notice, self._settings)
+                action = status_action(notice, counts)
                 updates.append(
                     (
                         notice,
                         status_text(tr, notice, counts),
-                        status_keyboard(tr, notice, counts),
+                        self._keyboards.status(tr, notice.id, action),
                     )
                 )
         for notice, text, keyboard in updates:
@@ -298,11 +287,17 @@ def audience_label(
     return f"{label}: {', '.join(codes)}" if codes else label
 
 
-def notice_delivery(db: SessionFactory, settings: Settings, gate: FloodGate) -> DeliveryService:
+def notice_delivery(
+    db: SessionFactory, settings: Settings, gate: FloodGate, keyboards: NoticeKeyboards
+) -> DeliveryService:
     """The delivery worker wired with the notice renderer and progress reports."""
-    progress = NoticeProgress(db, settings)
+    progress = NoticeProgress(db, settings, keyboards)
     service = DeliveryService(
-        db=db, settings=settings, gate=gate, render=NoticeRenderer(settings), on_progress=progress
+        db=db,
+        settings=settings,
+        gate=gate,
+        render=NoticeRenderer(settings, keyboards),
+        on_progress=progress,
     )
     progress.service = service
     return service

@@ -101,17 +101,15 @@ class _Chat:
 async def run_sandbox(settings: Settings) -> int:
     """Start everything locally and chat (or play the script when there is no terminal)."""
     from bot.app import build_application
-    from storage.db import create_engine, session_factory
+    from storage.db import transaction
     from storage.migrate import upgrade
 
     # The terminal is the chat; only problems should interrupt it.
     logging.getLogger().setLevel(logging.WARNING)
     url = f"sqlite+aiosqlite:///{SANDBOX_DB}"
     upgrade(url)
-    engine = create_engine(url)
-    async with session_factory(engine).begin() as session:
+    async with transaction(url) as session:
         users = await seed_demo(session)
-    await engine.dispose()
 
     server = FakeTelegramServer(token=SANDBOX_TOKEN, bot_username="zhibu_sandbox_bot")
     await server.start()

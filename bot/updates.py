@@ -1,43 +1,112 @@
-"""Update processing: different chats concurrently, one chat strictly in order.
+"""Update processing: different chats side by side, one chat strictly in order, none hogging.
 
 PTB's default handles one update at a time, so one slow database write delays every user;
 its concurrent mode would let a user's second message overtake their first mid-conversation.
+So each chat (or user) takes turns, and different chats run side by side in a bounded number
+of processing slots. A chat's update takes the chat's turn *before* a slot: the updates queued
+behind it wait without holding one, so a chat sending a hundred messages occupies one slot, not
+all of them. Its backlog is capped: beyond it updates are dropped, and the chat is asked once,
+until its backlog has drained, to slow down.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import Update
+from telegram import Bot, Update
+from telegram.error import TelegramError
 from telegram.ext import BaseUpdateProcessor
+
+from bot.config import Settings
+from bot.i18n import Translator, resolve_locale
+
+log = logging.getLogger(__name__)
+
+# PTB takes its own semaphore before do_process_update, that is before the chat's turn; ours
+# is taken after it, so PTB's is sized never to limit.
+_UNLIMITED = 2**31 - 1
+
+Overflow = Callable[[Update], Awaitable[None]]
+Observer = Callable[[object], None]
+
+
+@dataclasses.dataclass
+class _Turns:
+    """A chat's lock and how many of its updates hold or await it."""
+
+    lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
+    waiting: int = 0
+    dropped: int = 0
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
     """Serialise updates per chat (or user), run different chats side by side."""
 
-    def __init__(self, max_concurrent_updates: int = 64) -> None:
-        super().__init__(max_concurrent_updates)
-        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+    def __init__(
+        self,
+        max_concurrent_updates: int = 64,
+        *,
+        backlog: int = 20,
+        on_overflow: Overflow | None = None,
+    ) -> None:
+        super().__init__(_UNLIMITED)
+        self._slots = asyncio.Semaphore(max_concurrent_updates)
+        self._backlog = backlog
+        self.on_overflow = on_overflow
+        self._chats: dict[int, _Turns] = {}
+        self._observers: list[Observer] = []
+
+    def observe(self, observer: Observer) -> None:
+        """Call observer(update) whenever an update is done with (handled, failed or dropped)."""
+        self._observers.append(observer)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Run the update's handlers once earlier updates of the same chat are done."""
-        key = _key(update)
-        if key is None:
-            await coroutine
-            return
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
         try:
-            async with lock:
+            key = _key(update)
+            if key is None:
+                async with self._slots:
+                    await coroutine
+                return
+            await self._in_turn(key, update, coroutine)
+        finally:
+            for observer in self._observers:
+                observer(update)
+
+    async def _in_turn(self, key: int, update: object, coroutine: Awaitable[Any]) -> None:
+        turns = self._chats.setdefault(key, _Turns())
+        if turns.waiting >= self._backlog:
+            _close(coroutine)
+            await self._drop(key, turns, update)
+            return
+        turns.waiting += 1
+        try:
+            async with turns.lock, self._slots:
                 await coroutine
         finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+            turns.waiting -= 1
+            if turns.waiting == 0:
+                del self._chats[key]
+                if turns.dropped:
+                    log.info("chat %s: %d updates were dropped", key, turns.dropped)
+
+    async def _drop(self, key: int, turns: _Turns, update: object) -> None:
+        turns.dropped += 1
+        if turns.dropped > 1:
+            return
+        log.warning(
+            "chat %s sends faster than it is answered: updates beyond %d waiting are dropped "
+            "(first: update %s)",
+            key,
+            self._backlog,
+            update.update_id if isinstance(update, Update) else "?",
+        )
+        if self.on_overflow is not None and isinstance(update, Update):
+            await self.on_overflow(update)
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -52,3 +121,29 @@ def _key(update: object) -> int | None:
     if update.effective_chat is not None:
         return update.effective_chat.id
     return update.effective_user.id if update.effective_user is not None else None
+
+
+def _close(coroutine: Awaitable[Any]) -> None:
+    """Discard a handler coroutine that will never run (without a 'never awaited' warning)."""
+    close = getattr(coroutine, "close", None)
+    if close is not None:
+        close()
+
+
+async def ask_to_slow_down(bot: Bot, settings: Settings, update: Update) -> None:
+    """Tell a chat whose updates were dropped to wait for the answers (once per episode)."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None:
+        return
+    locale = resolve_locale(None, user.language_code if user else None, settings.default_locale)
+    tr = Translator(locale, settings.timezone)
+    try:
+        await bot.send_message(
+            chat.id,
+            tr._(
+                "You are sending messages faster than I can answer, so I skipped some of them. "
+                "Please wait for my replies, then send again what is still missing."
+            ),
+        )
+    except TelegramError as exc:
+        log.warning("could not ask chat %s to slow down: %s", chat.id, type(exc).__name__)

@@ -24,9 +24,8 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot.access import Principal
 from bot.book import build
 from bot.book.build import Collection, TelegramPhotos, TooLarge
-from bot.book.cli import FIRST_YEAR
 from bot.book.gather import gather
-from bot.book.model import BookFacts, Copy
+from bot.book.model import FIRST_YEAR, BookFacts, Copy
 from bot.commands import ADMINS, LEADERS
 from bot.context import BotContext
 from bot.i18n import Translator

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.book.build import MAX_COLLECTION, UPLOAD_LIMIT
-from bot.book.cli import FIRST_YEAR
+from bot.book.model import FIRST_YEAR
 from bot.i18n import Translator
 from handlers.common import escape
 

@@ -6,6 +6,7 @@ import enum
 import functools
 import html
 import logging
+import traceback
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -17,6 +18,7 @@ from telegram.error import BadRequest, TelegramError
 from bot.accounts import load_sender
 from bot.context import BotContext
 from bot.enums import Role
+from bot.errors import Refused
 from bot.i18n import N_
 from bot.rules.phones import PhoneProblem
 from bot.telegram_text import fits_one_message, split_message
@@ -30,15 +32,6 @@ Callback = Callable[[Update, BotContext], Coroutine[Any, Any, R]]
 
 # Free-text answers are short facts (names, places, codes); minutes have their own limit.
 SHORT_TEXT_LIMIT = 100
-
-
-class Refused(Exception):
-    """Raised inside a handler or step: the action is outside the sender's role or scope (or its
-    button was forged). The transaction is rolled back and the sender gets a short refusal."""
-
-    def __init__(self, text: str | None = None) -> None:
-        super().__init__(text or "refused")
-        self.text = text
 
 
 class Access(enum.Enum):
@@ -185,14 +178,17 @@ class Page:
         """How many items come before this page."""
         return self.index * self.size
 
-    def buttons(self, data: str, back: str = "‹", forward: str = "›") -> list[tuple[str, str]]:
-        """A row to the neighbouring pages (empty when there is one page); `data` is the
-        callback data with `{}` where the page number goes."""
+    def buttons(
+        self, data: str | Callable[[int], str], back: str = "‹", forward: str = "›"
+    ) -> list[tuple[str, str]]:
+        """A row to the neighbouring pages (empty when there is one page); `data` gives the
+        callback data of a page number (or is a format string with `{}` where it goes)."""
+        build = data.format if isinstance(data, str) else data
         row = []
         if self.index > 0:
-            row.append((back, data.format(self.index - 1)))
+            row.append((back, build(self.index - 1)))
         if self.index + 1 < self.count:
-            row.append((forward, data.format(self.index + 1)))
+            row.append((forward, build(self.index + 1)))
         return row
 
     def caption(self, context: BotContext) -> str:
@@ -228,10 +224,16 @@ def clean_text(text: str | None, *, limit: int = SHORT_TEXT_LIMIT) -> str | None
 
 
 async def offer_matching_nodes(
-    update: Update, context: BotContext, text: str, *, usable: Callable[[OrgUnit], bool], data: str
+    update: Update,
+    context: BotContext,
+    text: str,
+    *,
+    usable: Callable[[OrgUnit], bool],
+    data: str | Callable[[int], str],
 ) -> bool:
-    """Offer, as buttons `<data><id>`, the nodes matching a typed code or name that the sender
-    may use; say so when there are none. Returns whether anything was offered."""
+    """Offer, as buttons `<data><id>` (or `data(id)`, a Button family's), the nodes matching a
+    typed code or name that the sender may use; say so when there are none. Returns whether
+    anything was offered."""
     async with context.db() as session:
         found = await queries.search_org_units(session, text, limit=20)
     allowed = [o for o in found if usable(o)][:8]
@@ -245,14 +247,23 @@ async def offer_matching_nodes(
         )
         return False
     locale = context.tr.locale
-    rows = [[(f"{o.code} {o.display_name(locale)}"[:60], f"{data}{o.id}")] for o in allowed]
+    button = data if callable(data) else (lambda node_id: f"{data}{node_id}")
+    rows = [[(f"{o.code} {o.display_name(locale)}"[:60], button(o.id))] for o in allowed]
     await answer(update, context, context._("Choose one:"), keyboard(rows))
     return True
 
 
 async def error_handler(update: object, context: BotContext) -> None:
-    """Log the failing update with its error and give the user a short apology."""
-    log.error("error while handling update %r", update, exc_info=context.error)
+    """Log the failing update by its ids, with its error, and give the user a short apology."""
+    # Ids only: the update's text, the sender's name or a button's data never go to the log,
+    # and bot.logs withholds the error's message (it may quote them) from the traceback.
+    log.error(
+        "error while handling %s in %s: %s",
+        describe_update(update),
+        failing_handler(context.error),
+        type(context.error).__name__,
+        exc_info=context.error,
+    )
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     tr = context.tr if context.account is not None else context.translator_for_update(update)
@@ -268,6 +279,36 @@ async def error_handler(update: object, context: BotContext) -> None:
         )
     except TelegramError:
         log.exception("could not send the apology")
+
+
+def describe_update(update: object) -> str:
+    """An update by its ids: update, chat and user."""
+    if not isinstance(update, Update):
+        return f"<{type(update).__name__}>"
+    chat = update.effective_chat.id if update.effective_chat else None
+    user = update.effective_user.id if update.effective_user else None
+    return f"update {update.update_id} (chat {chat}, user {user})"
+
+
+def failing_handler(error: BaseException | None) -> str:
+    """The handler function the error came from: the innermost frame in a feature module,
+    else in the shared plumbing (which has handlers of its own), else the callback PTB ran."""
+    feature = plumbing = callback = None
+    frames = traceback.walk_tb(error.__traceback__) if error is not None else iter(())
+    for frame, _ in frames:
+        module = str(frame.f_globals.get("__name__", ""))
+        name = f"{module}.{frame.f_code.co_name}"
+        if module in _PLUMBING:
+            plumbing = name
+        elif module.startswith("handlers."):
+            feature = name
+        elif callback is None and not module.startswith("telegram"):
+            callback = name
+    return feature or plumbing or callback or "?"
+
+
+# Shared plumbing a handler calls; the handler itself is the more useful name.
+_PLUMBING = frozenset({"handlers.common", "handlers.flow", "handlers.buttons"})
 
 
 @sender()

@@ -17,7 +17,7 @@ from bot.access import Grant
 from bot.commands import LEADERS
 from bot.context import BotContext
 from bot.enums import Role
-from bot.invites import create_invite, deep_link, parse_duration
+from bot.invites import InvitePolicy, create_invite, deep_link, parse_duration
 from handlers.buttons import Button
 from handlers.cancel import conversation_fallbacks
 from handlers.common import (
@@ -31,7 +31,7 @@ from handlers.common import (
 )
 from handlers.flow import Flow, Step
 from storage import queries
-from storage.models import Account, OrgUnit
+from storage.models import OrgUnit
 
 FLOW = Flow("invite")
 ORG, ROLE, USES, EXPIRY = "org", "role", "uses", "expiry"
@@ -122,7 +122,7 @@ async def org_typed(update: Update, context: BotContext, step: Step) -> str | No
             context,
             text,
             usable=lambda o: bool(principal.invitable_roles(o.path, o.id, o.kind)),
-            data=OrgButton.prefix + ":",
+            data=lambda org_id: OrgButton(org_id).data,
         )
 
     step.then(offer)
@@ -137,13 +137,24 @@ async def _draft_org(context: BotContext, step: Step, role: Role) -> OrgUnit:
     return org
 
 
+def _uses_choices(context: BotContext) -> list[int]:
+    """The offered numbers of uses, within ZHIBU_INVITE_MAX_USES."""
+    return [n for n in USES_CHOICES if n <= context.settings.invite_max_uses] or [1]
+
+
+def _expiry_choices(context: BotContext) -> list[Expiry]:
+    """The offered validities, within ZHIBU_INVITE_MAX_DAYS."""
+    limit = InvitePolicy.of(context.settings).max_valid_for
+    return [e for e in EXPIRY_CHOICES if parse_duration(e) <= limit] or ["1d"]
+
+
 @FLOW.step(registered=True, roles=LEADERS)
 async def role_pressed(update: Update, context: BotContext, step: Step) -> str | None:
     """Store the role and ask how many people may use the invite."""
     role = RoleButton.read(update).role
     await _draft_org(context, step, role)
     step.data["role"] = role.value
-    rows = [[(str(n), UsesButton(n).data) for n in USES_CHOICES]]
+    rows = [[(str(n), UsesButton(n).data) for n in _uses_choices(context)]]
     step.edit(context._("How many people may use this invite?"), keyboard(rows))
     return USES
 
@@ -152,29 +163,40 @@ async def role_pressed(update: Update, context: BotContext, step: Step) -> str |
 async def uses_pressed(update: Update, context: BotContext, step: Step) -> str | None:
     """Store the number of uses and ask how long the invite stays valid."""
     uses = UsesButton.read(update).uses
-    if uses not in USES_CHOICES:
+    if uses not in _uses_choices(context):
         raise Refused()
     step.data["uses"] = uses
     labels = {"1d": context._("1 day"), "7d": context._("7 days"), "30d": context._("30 days")}
-    rows = [[(labels[e], ExpiryButton(e).data) for e in EXPIRY_CHOICES]]
+    rows = [[(labels[e], ExpiryButton(e).data) for e in _expiry_choices(context)]]
     step.edit(context._("How long should it stay valid?"), keyboard(rows))
     return EXPIRY
+
+
+def _draft_role(step: Step) -> Role:
+    """The role chosen earlier (a draft that lost it, e.g. to retention, starts again)."""
+    try:
+        return Role(str(step.data.get("role")))
+    except ValueError:
+        raise Refused() from None
 
 
 @FLOW.step(registered=True, roles=LEADERS)
 async def expiry_pressed(update: Update, context: BotContext, step: Step) -> int | None:
     """Create the invite and show its code and link."""
     choice = ExpiryButton.read(update).expiry
-    role = Role(str(step.data.get("role")))
+    if choice not in _expiry_choices(context):
+        raise Refused()
+    role = _draft_role(step)
     org = await _draft_org(context, step, role)
     code, invite = await create_invite(
         step.session,
+        policy=InvitePolicy.of(context.settings),
         role=role,
         org=org,
         now=context.settings.now(),
         uses=int(step.data.get("uses", 1)),
         valid_for=parse_duration(choice),
-        created_by=await step.session.get(Account, context.actor_id),
+        created_by=context.account,
     )
     link = deep_link(context.bot.username, code)
     text = context._(

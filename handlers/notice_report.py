@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from PIL import Image, ImageDraw
 from telegram import Update
 from telegram.ext import CommandHandler, filters
@@ -14,8 +12,11 @@ from bot.context import BotContext
 from bot.enums import NoticeState, Role
 from bot.i18n import Translator
 from bot.notices import AUDIENCE_LABELS
+from bot.xlsx import Sheet, book_bytes
 from handlers.common import answer, escape, keyboard, sender
+from handlers.notice_buttons import ResendNotice
 from storage import notice_queries as nq
+from storage import notice_reports as nr
 from storage import queries
 from storage.models import OrgUnit
 from storage.models_notices import Notice
@@ -29,30 +30,14 @@ def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _sheet(book: Workbook, title: str, header: list[str], rows: list[list[object]]) -> None:
-    sheet = book.create_sheet(title[:31])
-    sheet.append(header)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    sheet.freeze_panes = "A2"
-    for row in rows:
-        sheet.append(row)
-    for index, name in enumerate(header, start=1):
-        letter = sheet.cell(row=1, column=index).column_letter
-        sheet.column_dimensions[letter].width = max(10, min(40, len(name) + 4))
-
-
 def workbook(
     tr: Translator,
-    notices: list[tuple[Notice, nq.NoticeCounts]],
-    branches: list[nq.BranchAcknowledgement],
+    notices: list[tuple[Notice, nr.NoticeCounts]],
+    branches: list[nr.BranchAcknowledgement],
     org_names: dict[int, OrgUnit],
 ) -> bytes:
     """Two sheets: one row per notice, one per notice and branch."""
     _ = tr._
-    book = Workbook()
-    assert book.active is not None
-    book.remove(book.active)
     notice_rows: list[list[object]] = []
     for notice, counts in notices:
         rate = _rate(counts.acknowledged, counts.sent) if notice.require_ack else None
@@ -71,8 +56,7 @@ def workbook(
                 round(rate, 4) if rate is not None else "",
             ]
         )
-    _sheet(
-        book,
+    notices_sheet = Sheet(
         _("Notices"),
         [
             _("Notice"),
@@ -88,6 +72,7 @@ def workbook(
             _("Acknowledgement rate"),
         ],
         notice_rows,
+        fit_columns=True,
     )
     branch_rows: list[list[object]] = []
     for row in branches:
@@ -104,8 +89,7 @@ def workbook(
                 round(rate, 4) if rate is not None else "",
             ]
         )
-    _sheet(
-        book,
+    branches_sheet = Sheet(
         _("By branch"),
         [
             _("Notice"),
@@ -117,13 +101,12 @@ def workbook(
             _("Acknowledgement rate"),
         ],
         branch_rows,
+        fit_columns=True,
     )
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return book_bytes([notices_sheet, branches_sheet])
 
 
-def chart(notices: list[tuple[Notice, nq.NoticeCounts]]) -> bytes | None:
+def chart(notices: list[tuple[Notice, nr.NoticeCounts]]) -> bytes | None:
     """Bars of the acknowledgement rate of each notice that asked for it (PNG)."""
     bars = [
         (f"#{n.id}", c.acknowledged / c.sent)
@@ -159,8 +142,8 @@ async def report_notices(update: Update, context: BotContext) -> None:
             for n in await nq.notices_of(session, subtree_paths=paths, limit=REPORTED)
             if n.state in (NoticeState.SENDING, NoticeState.DONE, NoticeState.CANCELLED)
         ]
-        with_counts = [(n, await nq.notice_counts(session, n.id)) for n in notices]
-        branches = await nq.acknowledgement_by_branch(
+        with_counts = [(n, await nr.notice_counts(session, n.id)) for n in notices]
+        branches = await nr.acknowledgement_by_branch(
             session, [n.id for n in notices if n.require_ack]
         )
         org_ids = {b.branch_id for b in branches if b.branch_id is not None}
@@ -188,7 +171,7 @@ async def report_notices(update: Update, context: BotContext) -> None:
             and counts.acknowledged < counts.sent
         ):
             label = _("Re-send #{id} to those who have not acknowledged").format(id=notice.id)
-            rows.append([(label, f"ntc:again:{notice.id}")])
+            rows.append([(label, ResendNotice(notice.id).data)])
     await answer(update, context, "\n".join(lines), keyboard(rows) if rows else None)
     chat = update.effective_chat
     assert chat is not None

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.commands import commands_for
-from bot.config import SUPPORTED_LOCALES
 from bot.context import BotContext
 from bot.enums import PersonStatus, Role
 from bot.i18n import Translator
+from handlers.buttons import Button
 from handlers.common import ROLE_LABELS, answer, edit_or_answer, escape, keyboard, sender
 from storage.models import Account
 
 # Language names are shown in their own language, so they are not translated.
 LANGUAGE_NAMES = {"zh_Hans": "中文（简体）", "en": "English"}
+# bot.config.SUPPORTED_LOCALES, as button values.
+Locale = Literal["zh_Hans", "en"]
+
+
+class LanguageButton(Button, prefix="lang"):
+    """Write to me in this language."""
+
+    locale: Locale
 
 
 @sender()
@@ -69,7 +79,7 @@ async def help_command(update: Update, context: BotContext) -> None:
 
 
 def _language_keyboard() -> list[list[tuple[str, str]]]:
-    return [[(LANGUAGE_NAMES[loc], f"lang:{loc}") for loc in SUPPORTED_LOCALES]]
+    return [[(LANGUAGE_NAMES[loc], LanguageButton(loc).data) for loc in get_args(Locale)]]
 
 
 @sender()
@@ -82,19 +92,25 @@ async def lang(update: Update, context: BotContext) -> None:
 
 @sender()
 async def set_language(update: Update, context: BotContext) -> None:
-    """Store the chosen language and confirm in it."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    locale = query.data.removeprefix("lang:")
-    if locale not in SUPPORTED_LOCALES:
-        await query.answer(context._("This button is no longer active."), show_alert=True)
-        return
-    async with context.db.begin() as session:
-        account = await session.get(Account, context.account.id) if context.account else None
-        assert account is not None
-        account.locale = locale
+    """Store the chosen language and confirm in it (for someone with no account, nothing is
+    stored: the choice holds for this answer only)."""
+    locale = LanguageButton.read(update).locale
     tr = Translator(locale, context.tr.time_zone)
     context.use_translator(tr)
+    if context.account is None:
+        await edit_or_answer(
+            update,
+            context,
+            tr._(
+                "I keep nothing about people who have not registered, so I follow your "
+                "Telegram language until you register; then /lang keeps your choice."
+            ),
+        )
+        return
+    async with context.db.begin() as session:
+        account = await session.get(Account, context.actor_id)
+        assert account is not None
+        account.locale = locale
     # One msgid: each catalog names its own language.
     await edit_or_answer(update, context, tr._("Done. I will write to you in English from now on."))
 
@@ -105,5 +121,5 @@ def handlers() -> list[CommandHandler[BotContext, None] | CallbackQueryHandler[B
         CommandHandler("me", me),
         CommandHandler("help", help_command),
         CommandHandler("lang", lang),
-        CallbackQueryHandler(set_language, pattern=r"^lang:[A-Za-z_]{2,8}$"),
+        CallbackQueryHandler(set_language, pattern=LanguageButton.pattern),
     ]

@@ -88,6 +88,9 @@ async def relink(update: Update, context: BotContext, step: Step) -> State:
 @FLOW.step(entry=True)
 async def new_pressed(update: Update, context: BotContext, step: Step) -> State:
     """A leader starts a request of their own."""
+    if context.account is None:
+        # Nothing is stored before the privacy notice, which /relink shows first.
+        raise Refused()
     return await _start_new(context, step)
 
 

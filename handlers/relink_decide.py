@@ -53,16 +53,30 @@ def refuse_in_step(step: Step, text: str) -> int:
     return ConversationHandler.END
 
 
+def presser_id(context: BotContext) -> int:
+    """The presser's account id. Someone without an account (who never agreed to the privacy
+    notice) has filed no request and holds no role: every request is missing to them."""
+    if context.account is None:
+        raise Refused(problem_text(context.tr, service.Problem.NOT_FOUND))
+    return context.account.id
+
+
+async def visible(context: BotContext, step: Step, request_id: int) -> RelinkRequest:
+    """The request, if the presser may see it; else the refusal a missing one gets."""
+    row = await service.visible_request(
+        step.session, request_id, context.principal, presser_id(context)
+    )
+    if row is None:
+        raise Refused(problem_text(context.tr, service.Problem.NOT_FOUND))
+    return row
+
+
 async def precheck(
     context: BotContext, step: Step, request_id: int, action: Action
 ) -> RelinkRequest:
     """The request, if the sender may see it and the machine would accept such an action from
     them now; `Refused` otherwise (before asking for any words)."""
-    row = await service.visible_request(
-        step.session, request_id, context.principal, context.actor_id
-    )
-    if row is None:
-        raise Refused(problem_text(context.tr, service.Problem.NOT_FOUND))
+    row = await visible(context, step, request_id)
     snapshot = await service.snapshot_of(step.session, row)
     actor = service.actor_for(context.principal, context.actor_id, row)
     result = apply(snapshot, action, actor, context.settings.now())

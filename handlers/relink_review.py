@@ -53,7 +53,9 @@ from handlers.relink_decide import (
     conclude,
     decide,
     precheck,
+    presser_id,
     probe_date,
+    visible,
 )
 from handlers.relink_texts import entry_label, problem_text, refusal_text, unit_label
 from handlers.relink_words import (
@@ -77,12 +79,7 @@ _letter_day_choices = letter_day_choices
 @FLOW.step(entry=True)
 async def view_pressed(update: Update, context: BotContext, step: Step) -> State:
     """Show a request's card to whoever may see it."""
-    request_id = rb.ViewRequest.read(update).request_id
-    row = await service.visible_request(
-        step.session, request_id, context.principal, context.actor_id
-    )
-    if row is None:
-        raise Refused(problem_text(context.tr, service.Problem.NOT_FOUND))
+    row = await visible(context, step, rb.ViewRequest.read(update).request_id)
     card = await build_card(
         step.session, context.tr, row, context.principal, context.actor_id, context.settings.now()
     )
@@ -198,12 +195,9 @@ async def dues_pressed(update: Update, context: BotContext, step: Step) -> State
 async def report_pressed(update: Update, context: BotContext, step: Step) -> State:
     """A mobile member reports where they are: only their own, active request."""
     request_id = rb.ReportPlace.read(update).request_id
-    row = await service.visible_request(
-        step.session, request_id, context.principal, context.actor_id
-    )
+    row = await visible(context, step, request_id)
     own_active_mobile = (
-        row is not None
-        and row.requester_account_id == context.actor_id
+        row.requester_account_id == context.actor_id
         and row.type is RequestType.MOBILE
         and row.state is RequestState.ACTIVE
     )
@@ -286,6 +280,7 @@ async def claim_pressed(update: Update, context: BotContext, step: Step) -> Stat
     button = rb.ClaimedIdentity.read(update)
     if button.same_person is None:
         return await _ask_claim(context, step, button.request_id)
+    presser_id(context)  # someone with no account gets the refusal a missing request gets
     assert context.account is not None
     with changed_concurrently(context):
         outcome = await identity.confirm_claimed_identity(
@@ -305,11 +300,7 @@ async def claim_pressed(update: Update, context: BotContext, step: Step) -> Stat
 
 
 async def _ask_claim(context: BotContext, step: Step, request_id: int) -> State:
-    row = await service.visible_request(
-        step.session, request_id, context.principal, context.actor_id
-    )
-    if row is None:
-        raise Refused(problem_text(context.tr, service.Problem.NOT_FOUND))
+    row = await visible(context, step, request_id)
     if not identity.may_confirm_claim(context.principal, context.actor_id, row):
         not_yours = Refusal(RefusalCode.NOT_ALLOWED_FOR_ROLE)
         raise Refused(refusal_text(context.tr, not_yours, None))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
@@ -10,12 +12,18 @@ from bot.enums import ReminderKind, Role
 from bot.i18n import N_
 from bot.reminders.quiet import format_clock, parse_clock
 from bot.reminders.render import KIND_NAMES
-from handlers.common import edit_or_answer, keyboard, refuse, sender
+from handlers.buttons import Button, family_pattern
+from handlers.common import Refused, edit_or_answer, keyboard, sender
 from storage import reminder_queries as rq
 from storage.models_reminders import ReminderSettings
 
+Quiet = Literal["22-08", "23-07", "21-09", "off"]
 # Quiet-hour choices (start, end) in local HH:MM; "off" sends at any hour.
-QUIET_CHOICES = {"22-08": (22 * 60, 8 * 60), "23-07": (23 * 60, 7 * 60), "21-09": (21 * 60, 9 * 60)}
+QUIET_CHOICES: dict[Quiet, tuple[int, int]] = {
+    "22-08": (22 * 60, 8 * 60),
+    "23-07": (23 * 60, 7 * 60),
+    "21-09": (21 * 60, 9 * 60),
+}
 WEEKDAYS = (
     N_("Monday"),
     N_("Tuesday"),
@@ -36,6 +44,30 @@ LEADER_KINDS = (
 )
 ADMIN_KINDS = (ReminderKind.ESCALATION,)
 EVERYONE_KINDS = (ReminderKind.TRAINING, ReminderKind.INDUCTION, ReminderKind.MOBILE_REPORT)
+
+
+class ToggleKind(Button, prefix="rem:t"):
+    """Mute or unmute one kind of reminder (one the presser is offered)."""
+
+    kind: ReminderKind
+
+
+class QuietHoursChoice(Button, prefix="rem:q"):
+    """Choose quiet hours, or none."""
+
+    choice: Quiet
+
+
+class DigestDay(Button, prefix="rem:d"):
+    """Move the weekly digest to this ISO weekday."""
+
+    weekday: int
+
+
+class DigestHour(Button, prefix="rem:h"):
+    """Move the weekly digest to this local hour."""
+
+    hour: int
 
 
 def _kinds(context: BotContext) -> list[ReminderKind]:
@@ -93,16 +125,21 @@ def _view(context: BotContext, prefs: ReminderSettings) -> tuple[str, list[list[
         [
             (
                 ("🔕 " if kind.value in prefs.muted else "🔔 ") + context._(KIND_NAMES[kind]),
-                f"rem:t:{kind.value}",
+                ToggleKind(kind).data,
             )
         ]
         for kind in _kinds(context)
     ]
     quiet_row = [
-        (("• " if (start, end) == value else "") + key.replace("-", "–"), f"rem:q:{key}")
+        (
+            ("• " if (start, end) == value else "") + key.replace("-", "–"),
+            QuietHoursChoice(key).data,
+        )
         for key, value in QUIET_CHOICES.items()
     ]
-    quiet_row.append((("• " if start == end else "") + context._("no quiet hours"), "rem:q:off"))
+    quiet_row.append(
+        (("• " if start == end else "") + context._("no quiet hours"), QuietHoursChoice("off").data)
+    )
     rows.append(quiet_row)
     if not digest:
         return text, rows
@@ -111,9 +148,12 @@ def _view(context: BotContext, prefs: ReminderSettings) -> tuple[str, list[list[
         [
             (
                 context._("Digest day: {day}").format(day=context._(WEEKDAYS[weekday - 1])),
-                f"rem:d:{weekday % 7 + 1}",
+                DigestDay(weekday % 7 + 1).data,
             ),
-            (context._("Digest time: {hour}:00").format(hour=f"{hour:02d}"), f"rem:h:{later}"),
+            (
+                context._("Digest time: {hour}:00").format(hour=f"{hour:02d}"),
+                DigestHour(later).data,
+            ),
         ]
     )
     return text, rows
@@ -122,37 +162,44 @@ def _view(context: BotContext, prefs: ReminderSettings) -> tuple[str, list[list[
 @sender(registered=True)
 async def show(update: Update, context: BotContext) -> None:
     """Show the reminder settings with their buttons."""
-    assert context.account is not None
     async with context.db.begin() as session:
-        prefs = await rq.settings_of(session, context.account.id)
-    text, rows = _view(context, prefs)
+        prefs = await rq.settings_of(session, context.actor_id)
+        text, rows = _view(context, prefs)
     await edit_or_answer(update, context, text, keyboard(rows))
+
+
+def _apply(context: BotContext, prefs: ReminderSettings, data: str | None) -> None:
+    """Change the presser's own settings as the button says; Refused for a choice they are
+    not offered (a kind they do not get, the digest of a non-secretary, an odd value)."""
+    if (kind := ToggleKind.parse(data)) is not None:
+        if kind.kind not in _kinds(context):
+            raise Refused()
+        prefs.muted = sorted(set(prefs.muted) ^ {kind.kind.value})
+    elif (quiet := QuietHoursChoice.parse(data)) is not None:
+        if quiet.choice == "off":
+            prefs.quiet_start, prefs.quiet_end = 0, 0
+        else:
+            prefs.quiet_start, prefs.quiet_end = QUIET_CHOICES[quiet.choice]
+    elif (day := DigestDay.parse(data)) is not None:
+        if not _reads_digest(context) or not 1 <= day.weekday <= 7:
+            raise Refused()
+        prefs.digest_weekday = day.weekday
+    elif (hour := DigestHour.parse(data)) is not None:
+        if not _reads_digest(context) or hour.hour not in DIGEST_HOURS:
+            raise Refused()
+        prefs.digest_hour = hour.hour
+    else:
+        raise Refused()
 
 
 @sender(registered=True)
 async def pressed(update: Update, context: BotContext) -> None:
-    """Toggle a kind, choose quiet hours or move the digest to the next weekday."""
-    query = update.callback_query
-    assert query is not None and query.data is not None and context.account is not None
-    _, what, value = query.data.split(":")
+    """Toggle a kind, choose quiet hours or move the digest (the presser's own settings)."""
+    data = update.callback_query.data if update.callback_query else None
     async with context.db.begin() as session:
-        prefs = await rq.settings_of(session, context.account.id)
-        if what == "t" and value in {kind.value for kind in _kinds(context)}:
-            muted = set(prefs.muted)
-            muted ^= {value}
-            prefs.muted = sorted(muted)
-        elif what == "q" and value == "off":
-            prefs.quiet_start, prefs.quiet_end = 0, 0
-        elif what == "q" and value in QUIET_CHOICES:
-            prefs.quiet_start, prefs.quiet_end = QUIET_CHOICES[value]
-        elif what == "d" and _reads_digest(context) and value.isdigit() and 1 <= int(value) <= 7:
-            prefs.digest_weekday = int(value)
-        elif what == "h" and _reads_digest(context) and value in {str(h) for h in DIGEST_HOURS}:
-            prefs.digest_hour = int(value)
-        else:
-            await refuse(update, context)
-            return
-    text, rows = _view(context, prefs)
+        prefs = await rq.settings_of(session, context.actor_id)
+        _apply(context, prefs, data)
+        text, rows = _view(context, prefs)
     await edit_or_answer(update, context, text, keyboard(rows))
 
 
@@ -161,6 +208,6 @@ def handlers() -> list[BaseHandler[Update, BotContext, object]]:
     return [
         CommandHandler("reminders", show),
         CallbackQueryHandler(
-            pressed, pattern=r"^rem:(t:[a-z_]{1,24}|q:[0-9a-z-]{1,8}|d:[1-7]|h:\d{1,2})$"
+            pressed, pattern=family_pattern(ToggleKind, QuietHoursChoice, DigestDay, DigestHour)
         ),
     ]

@@ -1,8 +1,16 @@
-"""/start: registration by invite code, asking a newcomer's name and optional phone."""
+"""/start: registration by invite code, asking a newcomer's name and optional phone.
+
+Nothing is stored about a newcomer before they agree to the privacy notice: /start with a
+valid code shows the notice with buttons that carry the code; only "I agree" creates their
+account (and a draft), so a stranger who walks away leaves no trace but, for a wrong code, a
+keyed hash of their id in the throttling records for a few minutes.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import Annotated
 
 from telegram import Update
 from telegram.ext import (
@@ -13,12 +21,23 @@ from telegram.ext import (
     filters,
 )
 
+from bot import privacy
 from bot.context import BotContext
-from bot.grading.service import MASS_CODE_PREFIX
-from bot.invites import Redeem, complete_registration, consume, redeem
+from bot.grading.mass_codes import MASS_CODE_PREFIX
+from bot.invites import (
+    CODE_PATTERN,
+    InvitePolicy,
+    Redeem,
+    RedeemResult,
+    check_code,
+    complete_registration,
+    consume,
+    normalise,
+    redeem,
+)
 from bot.rules.phones import InvalidPhone, PhoneProblem, parse_phone
 from handlers import grading_survey
-from handlers.buttons import Button
+from handlers.buttons import Button, Token
 from handlers.cancel import conversation_fallbacks
 from handlers.common import (
     ROLE_LABELS,
@@ -29,6 +48,7 @@ from handlers.common import (
     phone_problem_text,
 )
 from handlers.flow import Flow, Step
+from handlers.privacy_texts import declined_text, privacy_notice
 from storage.models import Account, Invite, OrgUnit
 
 FLOW = Flow("register")
@@ -39,9 +59,25 @@ class SkipPhone(Button, prefix="reg:skip"):
     """Register without a phone number."""
 
 
+class Agree(Button, prefix="reg:ok"):
+    """Agree to the privacy notice and go on with this invite code."""
+
+    code: Annotated[str, Token(CODE_PATTERN, "K7PXM2Q9RTAB")]
+
+
+class Decline(Button, prefix="reg:no"):
+    """Do not agree: nothing is stored."""
+
+
+def _needs_consent(account: Account | None) -> bool:
+    # Accounts from before the notice existed belong to registered people: the organisation
+    # put them on its roster; they are not asked again.
+    return account is None or (account.person_id is None and account.consented_at is None)
+
+
 @FLOW.step(entry=True)
 async def start(update: Update, context: BotContext, step: Step) -> str | int | None:
-    """Greet, or redeem the invite code given with /start."""
+    """Greet, or take the invite code given with /start (asking consent first when needed)."""
     code = context.args[0] if context.args else None
     if code is None:
         step.then(greet)
@@ -55,16 +91,70 @@ async def start(update: Update, context: BotContext, step: Step) -> str | int | 
 
         step.then(open_survey)
         return ConversationHandler.END
-    settings = context.settings
-    account = await step.session.get(Account, context.actor_id)
+    if not _needs_consent(context.account):
+        return await _redeem(update, context, step, code)
+    result = await _check(update, context, step, code)
+    if not result.usable:
+        step.reply(_refusal_text(context, result.outcome, result.retry_after))
+        return ConversationHandler.END
+    buttons = [
+        [(context._("I agree"), Agree(normalise(code)).data)],
+        [(context._("No, thanks"), Decline().data)],
+    ]
+    step.reply(privacy_notice(context, "register"), keyboard(buttons))
+    return ConversationHandler.END
+
+
+async def _check(update: Update, context: BotContext, step: Step, code: str) -> RedeemResult:
+    assert update.effective_user is not None
+    return await check_code(
+        step.session,
+        code=code,
+        telegram_id=update.effective_user.id,
+        account=context.account,
+        now=context.settings.now(),
+        policy=InvitePolicy.of(context.settings),
+    )
+
+
+@FLOW.step(entry=True)
+async def agree_pressed(update: Update, context: BotContext, step: Step) -> str | int | None:
+    """The newcomer agreed: their account starts now; go on with the invite."""
+    code = Agree.read(update).code
+    result = await _check(update, context, step, code)
+    if not result.usable:
+        step.edit(_refusal_text(context, result.outcome, result.retry_after))
+        return ConversationHandler.END
+    user = update.effective_user
+    assert user is not None
+    if _needs_consent(context.account):
+        context.account = await privacy.consent(
+            step.session,
+            telegram_id=user.id,
+            language_code=user.language_code,
+            username=user.username,
+            now=context.settings.now(),
+        )
+    step.edit(context._("Thank you. Your consent is recorded."))
+    return await _redeem(update, context, step, code)
+
+
+@FLOW.step(entry=True)
+async def decline_pressed(update: Update, context: BotContext, step: Step) -> int:
+    """The newcomer does not agree: say that nothing was stored."""
+    step.edit(declined_text(context))
+    return ConversationHandler.END
+
+
+async def _redeem(update: Update, context: BotContext, step: Step, code: str) -> str | int:
+    account = context.account
     assert account is not None
     result = await redeem(
         step.session,
         code=code,
         account=account,
-        now=settings.now(),
-        max_failures=settings.invite_max_failures,
-        window=dt.timedelta(minutes=settings.invite_failure_window_minutes),
+        now=context.settings.now(),
+        policy=InvitePolicy.of(context.settings),
     )
     invite = result.invite
     if result.outcome is Redeem.NEEDS_NAME and invite is not None:
@@ -73,10 +163,20 @@ async def start(update: Update, context: BotContext, step: Step) -> str | int | 
         return ASK_NAME
     if result.outcome in (Redeem.LINKED, Redeem.ROLE_ADDED) and invite is not None:
         org = await step.session.get(OrgUnit, invite.org_unit_id)
-        step.reply(_welcome(context, account, invite, org))
+        step.then(_sender(_welcome(context, account, invite, org)))
         return ConversationHandler.END
-    step.reply(_refusal_text(context, result.outcome, result.retry_after))
+    step.then(_sender(_refusal_text(context, result.outcome, result.retry_after)))
     return ConversationHandler.END
+
+
+def _sender(text: str) -> Callable[[Update, BotContext], Awaitable[object]]:
+    """A new message (also after the pressed message was edited, whose query is answered)."""
+
+    async def send(update: Update, context: BotContext) -> None:
+        if update.effective_chat is not None:
+            await context.bot.send_message(update.effective_chat.id, text)
+
+    return send
 
 
 def _refusal_text(context: BotContext, outcome: Redeem, retry_after: dt.timedelta | None) -> str:
@@ -90,6 +190,7 @@ def _refusal_text(context: BotContext, outcome: Redeem, retry_after: dt.timedelt
         Redeem.UNKNOWN: _("This invite code is not valid. Check it, or ask for a new invite."),
         Redeem.EXPIRED: _("This invite code has expired. Please ask for a new one."),
         Redeem.USED_UP: _("This invite code has already been used. Please ask for a new one."),
+        Redeem.REVOKED: _("This invite was withdrawn. Please ask for a new one."),
         Redeem.PERSON_TAKEN: _(
             "This invite is for someone who is already registered with another "
             "Telegram account. Please ask whoever sent it."
@@ -135,19 +236,25 @@ async def greet(update: Update, context: BotContext) -> None:
             "invite code. Send /lang to change the language."
         )
         + "\n\n"
-        + context._("Away from your branch, or lost contact with it? Send /relink."),
+        + context._("Away from your branch, or lost contact with it? Send /relink.")
+        + "\n\n"
+        + context._(
+            "Nothing about you is stored until you agree to the privacy notice shown when you "
+            "register or make a request."
+        ),
     )
 
 
 async def ask_name(update: Update, context: BotContext) -> None:
     """Ask for the newcomer's name."""
-    await answer(
-        update,
-        context,
-        context._(
-            "Your invite is valid. What is your full name, as it appears on the branch roster?"
-        ),
+    text = context._(
+        "Your invite is valid. What is your full name, as it appears on the branch roster?"
     )
+    if update.callback_query is not None and update.effective_chat is not None:
+        # The pressed message was edited (answering the press); the question comes below it.
+        await context.bot.send_message(update.effective_chat.id, text)
+        return
+    await answer(update, context, text)
 
 
 async def ask_phone(update: Update, context: BotContext) -> None:
@@ -189,9 +296,9 @@ async def receive_phone(update: Update, context: BotContext, step: Step) -> str 
         if phone is None:
             step.reply(phone_problem_text(context, PhoneProblem.NOT_A_PHONE))
             return None
-    account = await step.session.get(Account, context.actor_id)
+    account = context.account
     assert account is not None
-    invite = await consume(step.session, int(step.data["invite_id"]), context.settings.now())
+    invite = await consume(step.session, int(step.data.get("invite_id", 0)), context.settings.now())
     if invite is None:
         step.reply(
             context._(
@@ -225,7 +332,11 @@ def build() -> ConversationHandler[BotContext]:
     """The /start conversation."""
     text = filters.TEXT & ~filters.COMMAND
     return ConversationHandler(
-        entry_points=[CommandHandler("start", start)],
+        entry_points=[
+            CommandHandler("start", start),
+            CallbackQueryHandler(agree_pressed, pattern=Agree.pattern),
+            CallbackQueryHandler(decline_pressed, pattern=Decline.pattern),
+        ],
         states={
             ASK_NAME: [MessageHandler(text, receive_name)],
             ASK_PHONE: [

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.enums import CampaignStatus, OrgKind, PersonStatus, RectificationStatus, Role, SurveyGroup
@@ -122,12 +122,17 @@ async def member_counts(session: AsyncSession, root: OrgUnit) -> dict[int, int]:
     return {int(branch_id): int(n) for branch_id, n in rows if branch_id is not None}
 
 
-async def set_status(
-    session: AsyncSession, campaign: GradingCampaign, status: CampaignStatus, now: dt.datetime
-) -> None:
-    """Change a campaign's status."""
-    campaign.status = status
-    campaign.finalised_at = now if status is CampaignStatus.FINALISED else None
+async def claim_finalisation(session: AsyncSession, campaign_id: int, now: dt.datetime) -> bool:
+    """Mark an open campaign finalised, atomically: False when another transaction did it
+    first (two admins pressing at once decide once)."""
+    result = await session.execute(
+        update(GradingCampaign)
+        .where(GradingCampaign.id == campaign_id, GradingCampaign.status == CampaignStatus.OPEN)
+        .values(status=CampaignStatus.FINALISED, finalised_at=now)
+        .returning(GradingCampaign.id)
+        .execution_options(synchronize_session=False)
+    )
+    return result.scalar_one_or_none() is not None
 
 
 # ---- satisfaction --------------------------------------------------------------------------
@@ -170,20 +175,22 @@ async def rectification_counts(session: AsyncSession, item_id: int) -> dict[str,
     return {str(v): int(n) for v, n in rows}
 
 
-async def comments(session: AsyncSession, campaign_id: int, branch_id: int) -> list[str]:
-    """The survey comments about a branch, in alphabetical order (never in answer order)."""
-    return list(
-        await session.scalars(
-            select(SatisfactionResponse.comment)
-            .where(
+async def comments(
+    session: AsyncSession, campaign_id: int, branch_id: int, group: SurveyGroup
+) -> list[str]:
+    """The comments of one group's survey about a branch (in no meaningful order)."""
+    return [
+        str(c)
+        for c in await session.scalars(
+            select(SatisfactionResponse.comment).where(
                 SatisfactionResponse.campaign_id == campaign_id,
                 SatisfactionResponse.branch_id == branch_id,
+                SatisfactionResponse.group == group,
                 SatisfactionResponse.rectification_id.is_(None),
                 SatisfactionResponse.comment.is_not(None),
             )
-            .order_by(SatisfactionResponse.comment)
         )
-    )
+    ]
 
 
 async def has_participated(
@@ -200,43 +207,97 @@ async def has_participated(
     return found is not None
 
 
-async def add_response(
+async def lock_branch_surveys(session: AsyncSession, assessment_id: int) -> None:
+    """Take the write lock of one branch's surveys in a campaign (its assessment row) until
+    the transaction ends, so answers given at the same moment are filed one after the other."""
+    await session.execute(
+        update(GradingAssessment)
+        .where(GradingAssessment.id == assessment_id)
+        .values(id=GradingAssessment.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def lock_rectification_check(session: AsyncSession, item_id: int) -> None:
+    """Take the write lock of one rectification item's check until the transaction ends."""
+    await session.execute(
+        update(RectificationItem)
+        .where(RectificationItem.id == item_id)
+        .values(id=RectificationItem.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def add_participant(
+    session: AsyncSession, *, campaign_id: int, person_id: int, subject: str
+) -> None:
+    """Record that a member answered a survey (never what), in a statement of its own."""
+    session.add(SurveyParticipant(campaign_id=campaign_id, person_id=person_id, subject=subject))
+    await session.flush()
+
+
+def _survey(
+    campaign_id: int, branch_id: int, group: SurveyGroup, rectification_id: int | None
+) -> list[ColumnElement[bool]]:
+    return [
+        SatisfactionResponse.campaign_id == campaign_id,
+        SatisfactionResponse.branch_id == branch_id,
+        SatisfactionResponse.group == group,
+        SatisfactionResponse.rectification_id.is_(None)
+        if rectification_id is None
+        else SatisfactionResponse.rectification_id == rectification_id,
+    ]
+
+
+async def survey_answers(
     session: AsyncSession,
     *,
     campaign_id: int,
     branch_id: int,
     group: SurveyGroup,
-    value: str,
-    person_id: int | None = None,
-    subject: str = "branch",
     rectification_id: int | None = None,
-) -> SatisfactionResponse:
-    """Store an answer, and separately that the person (if any) answered."""
-    if person_id is not None:
-        session.add(
-            SurveyParticipant(campaign_id=campaign_id, person_id=person_id, subject=subject)
-        )
-    response = SatisfactionResponse(
-        campaign_id=campaign_id,
-        branch_id=branch_id,
-        group=group,
-        value=value,
-        rectification_id=rectification_id,
-    )
-    session.add(response)
-    await session.flush()
-    return response
-
-
-async def participants_per_branch(session: AsyncSession, campaign_id: int) -> dict[int, int]:
-    """How many members of each branch answered the branch survey."""
+) -> list[tuple[str, str | None]]:
+    """(value, comment) of every answer of one survey."""
     rows = await session.execute(
-        select(Person.branch_id, func.count())
-        .join(SurveyParticipant, SurveyParticipant.person_id == Person.id)
-        .where(SurveyParticipant.campaign_id == campaign_id, SurveyParticipant.subject == "branch")
-        .group_by(Person.branch_id)
+        select(SatisfactionResponse.value, SatisfactionResponse.comment).where(
+            *_survey(campaign_id, branch_id, group, rectification_id)
+        )
     )
-    return {int(b): int(n) for b, n in rows if b is not None}
+    return [(str(value), comment) for value, comment in rows]
+
+
+async def replace_survey_answers(
+    session: AsyncSession,
+    *,
+    campaign_id: int,
+    branch_id: int,
+    group: SurveyGroup,
+    rectification_id: int | None,
+    answers: Sequence[tuple[int, str, str | None]],
+) -> None:
+    """Write one survey's answers again, as (key, value, comment) in the order given: the
+    order rows are inserted in is the order they lie in the database's files."""
+    await session.execute(
+        delete(SatisfactionResponse)
+        .where(*_survey(campaign_id, branch_id, group, rectification_id))
+        .execution_options(synchronize_session=False)
+    )
+    if answers:
+        await session.execute(
+            insert(SatisfactionResponse),
+            [
+                {
+                    "id": key,
+                    "campaign_id": campaign_id,
+                    "branch_id": branch_id,
+                    "group": group,
+                    "rectification_id": rectification_id,
+                    "value": value,
+                    "comment": comment,
+                }
+                for key, value, comment in answers
+            ],
+        )
 
 
 # ---- mass codes ----------------------------------------------------------------------------
@@ -290,6 +351,16 @@ async def mass_code_counts(
     return int(row[0]), int(row[1])
 
 
+async def mass_code_totals(session: AsyncSession, campaign_id: int) -> dict[int, tuple[int, int]]:
+    """(codes handed out, codes used) per branch of a campaign."""
+    rows = await session.execute(
+        select(MassSurveyCode.branch_id, func.count(), func.count(MassSurveyCode.used_at))
+        .where(MassSurveyCode.campaign_id == campaign_id)
+        .group_by(MassSurveyCode.branch_id)
+    )
+    return {int(branch): (int(issued), int(used)) for branch, issued, used in rows}
+
+
 # ---- rectification -------------------------------------------------------------------------
 
 
@@ -314,10 +385,19 @@ async def rectification_by_id(session: AsyncSession, item_id: int) -> Rectificat
     return await session.get(RectificationItem, item_id)
 
 
-async def mark_done(session: AsyncSession, item: RectificationItem, now: dt.datetime) -> None:
-    """Mark a rectification item done."""
-    item.status = RectificationStatus.DONE
-    item.done_at = now
+async def claim_done(session: AsyncSession, item_id: int, now: dt.datetime) -> bool:
+    """Mark an open rectification item done, atomically: False when another transaction did
+    it first (two leaders pressing at once decide once)."""
+    result = await session.execute(
+        update(RectificationItem)
+        .where(
+            RectificationItem.id == item_id, RectificationItem.status == RectificationStatus.OPEN
+        )
+        .values(status=RectificationStatus.DONE, done_at=now)
+        .returning(RectificationItem.id)
+        .execution_options(synchronize_session=False)
+    )
+    return result.scalar_one_or_none() is not None
 
 
 # ---- recipients ----------------------------------------------------------------------------
@@ -391,3 +471,17 @@ async def admin_accounts_over(session: AsyncSession, unit: OrgUnit) -> list[Acco
             .order_by(Account.id)
         )
     )
+
+
+async def joined_by_invite_since(
+    session: AsyncSession, person_id: int, moment: dt.datetime
+) -> bool:
+    """Whether the person came onto the roster through an invite naming nobody after moment."""
+    found = await session.scalar(
+        select(Person.id).where(
+            Person.id == person_id,
+            Person.added_by_invite.is_(True),
+            Person.created_at > moment,
+        )
+    )
+    return found is not None

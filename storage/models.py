@@ -1,4 +1,5 @@
-"""SQLAlchemy models: the organisation tree, people, accounts, roles, invites, audit log."""
+"""SQLAlchemy models: the organisation tree, people, accounts, roles, invites, audit log,
+deletion requests."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -19,11 +21,12 @@ from sqlalchemy import (
     MetaData,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from bot.enums import OrgKind, PersonStatus, Role
+from bot.enums import DeletionState, OrgKind, PersonStatus, Role
 
 # Set before the first migration so every constraint has a predictable, portable name.
 NAMING_CONVENTION = {
@@ -114,9 +117,17 @@ class Person(Base):
     )
     joined_on: Mapped[dt.date | None] = mapped_column(Date)
     phone: Mapped[str | None] = mapped_column(String(32))
+    # When the person came onto the roster; with added_by_invite, whether they may answer the
+    # member survey of a campaign already running (bot.grading.surveys).
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Added by redeeming an invite that named nobody (not imported by the organisation).
+    added_by_invite: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Removed from a branch's roster: the person stays (attendance and other records name
+    # them), off every roster, with the branch they left.
+    left_branch_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    left_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
-    branch: Mapped[OrgUnit | None] = relationship()
+    branch: Mapped[OrgUnit | None] = relationship(foreign_keys=[branch_id])
 
 
 class Account(Base):
@@ -132,6 +143,9 @@ class Account(Base):
     telegram_language: Mapped[str | None] = mapped_column(String(16))
     username: Mapped[str | None] = mapped_column(String(64))
     unreachable_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # When the person agreed to the privacy notice: no account exists before that (accounts
+    # older than the notice have none).
+    consented_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     person: Mapped[Person | None] = relationship()
@@ -153,7 +167,7 @@ class RoleAssignment(Base):
 
 
 class Invite(Base):
-    """An invite code; only its hash is stored."""
+    """An invite code; only its keyed hash is stored."""
 
     __tablename__ = "invites"
     __table_args__ = (CheckConstraint("uses <= max_uses", name="uses_within_max"),)
@@ -168,19 +182,28 @@ class Invite(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # "hmac" (keyed with ZHIBU_SECRET_KEY), or "sha256" for codes created before keys were used:
+    # those still work until they are used, revoked or expire (30 days at most, see migration
+    # 20261204_access_privacy), and are re-keyed on first use.
+    code_scheme: Mapped[str] = mapped_column(String(8), default="hmac")
 
     org_unit: Mapped[OrgUnit] = relationship()
     person: Mapped[Person | None] = relationship()
 
 
 class InviteFailure(Base):
-    """One wrong invite code tried by a Telegram account (for slowing down guessing)."""
+    """One wrong invite code (for slowing down guessing), deleted once out of the window.
+
+    The sender is kept only as a keyed hash of their Telegram id: enough to count their
+    attempts, not enough to tell from the database who tried.
+    """
 
     __tablename__ = "invite_failures"
-    __table_args__ = (Index("ix_invite_failures_telegram_id_at", "telegram_id", "at"),)
+    __table_args__ = (Index("ix_invite_failures_sender_key_at", "sender_key", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    telegram_id: Mapped[int] = mapped_column(BigInteger)
+    sender_key: Mapped[str] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -199,6 +222,27 @@ class AuditEntry(Base):
     target_id: Mapped[int | None] = mapped_column(BigInteger)
     org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class DeletionRequest(Base):
+    """A person's request (/forgetme) to delete their data, confirmed or declined by an admin
+    of their branch; confirmed, the person's records stay with their name and contacts erased."""
+
+    __tablename__ = "deletion_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    # The node whose admins decide: the person's branch (or, for someone on no roster, the
+    # node of one of their roles).
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    state: Mapped[DeletionState] = mapped_column(
+        _enum(DeletionState, "deletion_state"), default=DeletionState.OPEN
+    )
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+
+    org_unit: Mapped[OrgUnit] = relationship()
 
 
 class ConversationRecord(Base):

@@ -1,8 +1,10 @@
 """Models of classification and grading: campaigns, assessments, surveys, codes, rectification.
 
 Satisfaction responses carry neither a person, an account nor a time: *that* a member answered
-(SurveyParticipant, one answer each) is kept apart from *what* was answered, and the bot shows a
-branch only counts, and only from a minimum number of answers on.
+(SurveyParticipant, one answer each) is kept apart from *what* was answered. An answer's key is
+random, and each new answer rewrites its survey's answers in a shuffled order under fresh keys
+(bot.grading.surveys), so neither a key, nor a column, nor the order of the rows in the file
+pairs a participant with an answer.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Date,
     Float,
     ForeignKey,
@@ -72,13 +75,19 @@ class GradingAssessment(Base):
     member_count: Mapped[int | None] = mapped_column(Integer)
 
 
+# SQLite makes only an INTEGER primary key the row's own key (so the rows are stored in key
+# order, not in the order they were written); PostgreSQL needs 64 bits for a random key.
+RandomKey = BigInteger().with_variant(Integer(), "sqlite")
+
+
 class SatisfactionResponse(Base):
     """One anonymous answer on the four-level satisfaction scale."""
 
     __tablename__ = "grading_satisfaction"
     __table_args__ = (Index("ix_grading_satisfaction_campaign_branch", "campaign_id", "branch_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    # Random, and replaced whenever the survey gets a new answer: never a sequence number.
+    id: Mapped[int] = mapped_column(RandomKey, primary_key=True, autoincrement=False)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("grading_campaigns.id"))
     branch_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
     group: Mapped[SurveyGroup] = mapped_column(_enum(SurveyGroup, "survey_group"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -97,14 +96,3 @@ class NoticeDelivery(Base):
     error: Mapped[str | None] = mapped_column(String(200))
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-
-
-def notice_details(notice: Notice) -> dict[str, Any]:
-    """What the audit log keeps about a notice."""
-    return {
-        "audience": notice.audience.value,
-        "branch_ids": list(notice.branch_ids or []),
-        "require_ack": notice.require_ack,
-        "send_at": notice.send_at.isoformat(),
-        "locales": [t.locale for t in notice.texts],
-    }

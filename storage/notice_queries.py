@@ -1,31 +1,26 @@
-"""Data access for notices and their outbox. Functions take the session and never commit."""
+"""Data access for notices and their outbox. Functions take the session and never commit.
+
+Who a notice reaches is in storage.notice_audiences; counts and reports in storage.notice_reports.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
-from bot.enums import DeliveryState, NoticeAudience, NoticeState, OrgKind, PersonStatus, Role
-from storage.models import Account, OrgUnit, Person, RoleAssignment, UTCDateTime
+from bot.enums import DeliveryState, NoticeAudience, NoticeState
+from storage.models import Account, OrgUnit, UTCDateTime
 from storage.models_notices import Notice, NoticeDelivery, NoticeText
+from storage.notice_audiences import Recipient, audience_recipients
 
 # States a copy can still move out of; the rest are final.
 OPEN_STATES = (DeliveryState.PENDING, DeliveryState.SENDING)
-
-
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    """An account an audience resolves to, with the branch it is counted under."""
-
-    account_id: int
-    branch_id: int | None
-    unreachable: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,81 +36,6 @@ class Outgoing:
     locale: str | None
     telegram_language: str | None
     time_zone: str | None
-
-
-# ---- audiences --------------------------------------------------------------------------------
-
-
-def _subtree_ids(root: OrgUnit) -> Select[Any]:
-    return select(OrgUnit.id).where(OrgUnit.path.startswith(root.path, autoescape=True))
-
-
-async def audience_recipients(
-    session: AsyncSession,
-    *,
-    root: OrgUnit,
-    audience: NoticeAudience,
-    branch_ids: Iterable[int] = (),
-) -> list[Recipient]:
-    """Registered accounts the audience reaches inside root's subtree, one per account."""
-    subtree = _subtree_ids(root)
-    person_branch: dict[int, int | None] = {}
-    if audience in (NoticeAudience.SECRETARIES, NoticeAudience.COMMITTEE, NoticeAudience.EVERYONE):
-        roles = (
-            (Role.SECRETARY,)
-            if audience is NoticeAudience.SECRETARIES
-            else (Role.SECRETARY, Role.DEPUTY)
-            if audience is NoticeAudience.COMMITTEE
-            else tuple(Role)
-        )
-        rows = await session.execute(
-            select(RoleAssignment.person_id, RoleAssignment.org_unit_id, OrgUnit.kind)
-            .join(OrgUnit, OrgUnit.id == RoleAssignment.org_unit_id)
-            .where(RoleAssignment.org_unit_id.in_(subtree), RoleAssignment.role.in_(roles))
-            .order_by(RoleAssignment.id)
-        )
-        for person_id, org_id, kind in rows:
-            person_branch.setdefault(person_id, org_id if kind is OrgKind.BRANCH else None)
-    if audience in (
-        NoticeAudience.EVERYONE,
-        NoticeAudience.MEMBERS,
-        NoticeAudience.MOBILE,
-        NoticeAudience.BRANCHES,
-    ):
-        query = select(Person.id, Person.branch_id).where(Person.branch_id.in_(subtree))
-        if audience is NoticeAudience.MOBILE:
-            query = query.where(Person.status == PersonStatus.MOBILE)
-        if audience is NoticeAudience.BRANCHES:
-            query = query.where(Person.branch_id.in_(list(branch_ids)))
-        for person_id, branch_id in await session.execute(query.order_by(Person.id)):
-            # A member's own branch wins over where they hold a role.
-            person_branch[person_id] = branch_id
-    if not person_branch:
-        return []
-    accounts = await session.execute(
-        select(Account.id, Account.person_id, Account.unreachable_since)
-        .where(Account.person_id.in_(list(person_branch)))
-        .order_by(Account.id)
-    )
-    return [
-        Recipient(account_id, person_branch[person_id], unreachable is not None)
-        for account_id, person_id, unreachable in accounts
-        if person_id is not None
-    ]
-
-
-async def branches_in(session: AsyncSession, root: OrgUnit) -> list[OrgUnit]:
-    """The branches of a subtree, by code."""
-    return list(
-        await session.scalars(
-            select(OrgUnit)
-            .where(
-                OrgUnit.path.startswith(root.path, autoescape=True),
-                OrgUnit.kind == OrgKind.BRANCH,
-            )
-            .order_by(OrgUnit.code)
-        )
-    )
 
 
 # ---- notices ----------------------------------------------------------------------------------
@@ -175,13 +95,6 @@ async def due_notices(session: AsyncSession, now: dt.datetime) -> list[Notice]:
     )
 
 
-async def next_send_at(session: AsyncSession) -> dt.datetime | None:
-    """When the next scheduled notice is due."""
-    return await session.scalar(
-        select(func.min(Notice.send_at)).where(Notice.state == NoticeState.SCHEDULED)
-    )
-
-
 async def start_notice(session: AsyncSession, notice: Notice, now: dt.datetime) -> int:
     """Resolve the audience now and write one outbox row per recipient (the first round)."""
     org = await session.get(OrgUnit, notice.org_unit_id)
@@ -197,7 +110,11 @@ async def start_notice(session: AsyncSession, notice: Notice, now: dt.datetime) 
 
 
 async def _insert_round(
-    session: AsyncSession, notice: Notice, round_: int, recipients: Sequence[Recipient]
+    session: AsyncSession,
+    notice: Notice,
+    round_: int,
+    recipients: Sequence[Recipient],
+    not_before: dt.datetime | None = None,
 ) -> None:
     rows = [
         {
@@ -208,6 +125,7 @@ async def _insert_round(
             "state": DeliveryState.UNREACHABLE if r.unreachable else DeliveryState.PENDING,
             "attempts": 0,
             "error": "unreachable before sending" if r.unreachable else None,
+            "not_before": not_before,
         }
         for r in recipients
     ]
@@ -215,8 +133,11 @@ async def _insert_round(
         await session.execute(insert(NoticeDelivery), rows[start : start + 1000])
 
 
-async def resend_to_unacknowledged(session: AsyncSession, notice: Notice, now: dt.datetime) -> int:
-    """A new round for every recipient who got the notice but has not acknowledged it."""
+async def resend_to_unacknowledged(
+    session: AsyncSession, notice: Notice, *, held_until: dt.datetime
+) -> int:
+    """A new round for every recipient who got the notice but has not acknowledged it; its
+    copies wait until `held_until` unless released earlier (release_round)."""
     latest = await _latest_rows(session, notice.id)
     acked = await _acknowledged_accounts(session, notice.id)
     recipients = [
@@ -228,7 +149,7 @@ async def resend_to_unacknowledged(session: AsyncSession, notice: Notice, now: d
     if not recipients:
         return 0
     notice.rounds += 1
-    await _insert_round(session, notice, notice.rounds, recipients)
+    await _insert_round(session, notice, notice.rounds, recipients, not_before=held_until)
     notice.state = NoticeState.SENDING
     notice.finished_at = None
     return len(recipients)
@@ -256,8 +177,41 @@ async def _acknowledged_accounts(session: AsyncSession, notice_id: int) -> set[i
     )
 
 
-async def cancel_notice(session: AsyncSession, notice: Notice, now: dt.datetime) -> int:
-    """Stop a scheduled or sending notice; returns how many copies will no longer go out."""
+async def release_notice(session: AsyncSession, notice_id: int, *, send_at: dt.datetime) -> None:
+    """Let a notice held at confirmation go at `send_at` (unless it was cancelled meanwhile)."""
+    await session.execute(
+        update(Notice)
+        .where(Notice.id == notice_id, Notice.state == NoticeState.SCHEDULED)
+        .values(send_at=send_at)
+    )
+
+
+async def release_round(session: AsyncSession, notice_id: int, round_: int) -> None:
+    """Let the held copies of a re-sent round go now."""
+    await session.execute(
+        update(NoticeDelivery)
+        .where(
+            NoticeDelivery.notice_id == notice_id,
+            NoticeDelivery.round == round_,
+            NoticeDelivery.state == DeliveryState.PENDING,
+        )
+        .values(not_before=None)
+    )
+
+
+async def cancel_notice(session: AsyncSession, notice: Notice, now: dt.datetime) -> int | None:
+    """Stop a scheduled or sending notice: how many copies will no longer go out, or None when
+    it was no longer scheduled or sending (two presses at once decide once)."""
+    stopped = await session.execute(
+        update(Notice)
+        .where(
+            Notice.id == notice.id,
+            Notice.state.in_((NoticeState.SCHEDULED, NoticeState.SENDING)),
+        )
+        .values(state=NoticeState.CANCELLED, finished_at=now)
+    )
+    if not stopped.rowcount:  # type: ignore[attr-defined]
+        return None
     result = await session.execute(
         update(NoticeDelivery)
         .where(
@@ -266,8 +220,6 @@ async def cancel_notice(session: AsyncSession, notice: Notice, now: dt.datetime)
         )
         .values(state=DeliveryState.CANCELLED)
     )
-    notice.state = NoticeState.CANCELLED
-    notice.finished_at = now
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
@@ -351,20 +303,6 @@ async def next_retry_at(session: AsyncSession) -> dt.datetime | None:
             Notice.state == NoticeState.SENDING,
         )
     )
-
-
-async def claim_copy(session: AsyncSession, delivery_id: int, *, lease_until: dt.datetime) -> bool:
-    """Mark a pending copy as being sent; False when it was cancelled or taken meanwhile."""
-    result = await session.execute(
-        update(NoticeDelivery)
-        .where(NoticeDelivery.id == delivery_id, NoticeDelivery.state == DeliveryState.PENDING)
-        .values(
-            state=DeliveryState.SENDING,
-            lease_until=lease_until,
-            attempts=NoticeDelivery.attempts + 1,
-        )
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def claim_copies(
@@ -493,124 +431,3 @@ async def sending_notices(session: AsyncSession) -> list[Notice]:
             select(Notice).where(Notice.state == NoticeState.SENDING).order_by(Notice.id)
         )
     )
-
-
-# ---- counts, acknowledgements and reports -----------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class NoticeCounts:
-    """Where a notice's copies are (latest round per recipient) and how many acknowledged."""
-
-    recipients: int
-    pending: int
-    sent: int
-    failed: int
-    unreachable: int
-    cancelled: int
-    acknowledged: int
-
-    @property
-    def done(self) -> int:
-        """Copies in a final state."""
-        return self.recipients - self.pending
-
-
-async def notice_counts(session: AsyncSession, notice_id: int) -> NoticeCounts:
-    """Counts for the progress bar and the summary."""
-    latest_round = (
-        select(
-            NoticeDelivery.account_id.label("account_id"),
-            func.max(NoticeDelivery.round).label("round"),
-        )
-        .where(NoticeDelivery.notice_id == notice_id)
-        .group_by(NoticeDelivery.account_id)
-        .subquery()
-    )
-    rows = await session.execute(
-        select(NoticeDelivery.state, func.count())
-        .join(
-            latest_round,
-            and_(
-                latest_round.c.account_id == NoticeDelivery.account_id,
-                latest_round.c.round == NoticeDelivery.round,
-            ),
-        )
-        .where(NoticeDelivery.notice_id == notice_id)
-        .group_by(NoticeDelivery.state)
-    )
-    by_state = {DeliveryState(state): int(count) for state, count in rows}
-    acked = await session.scalar(
-        select(func.count(func.distinct(NoticeDelivery.account_id))).where(
-            NoticeDelivery.notice_id == notice_id, NoticeDelivery.acknowledged_at.is_not(None)
-        )
-    )
-    return NoticeCounts(
-        recipients=sum(by_state.values()),
-        pending=by_state.get(DeliveryState.PENDING, 0) + by_state.get(DeliveryState.SENDING, 0),
-        sent=by_state.get(DeliveryState.SENT, 0) + by_state.get(DeliveryState.UNCONFIRMED, 0),
-        failed=by_state.get(DeliveryState.FAILED, 0),
-        unreachable=by_state.get(DeliveryState.UNREACHABLE, 0),
-        cancelled=by_state.get(DeliveryState.CANCELLED, 0),
-        acknowledged=int(acked or 0),
-    )
-
-
-async def delivery_by_id(session: AsyncSession, delivery_id: int) -> NoticeDelivery | None:
-    """One outbox row."""
-    return await session.get(NoticeDelivery, delivery_id)
-
-
-async def acknowledge(
-    session: AsyncSession, *, delivery: NoticeDelivery, now: dt.datetime
-) -> dt.datetime:
-    """Record the acknowledgement once (on every round's copy); return its time."""
-    first = await session.scalar(
-        select(func.min(NoticeDelivery.acknowledged_at)).where(
-            NoticeDelivery.notice_id == delivery.notice_id,
-            NoticeDelivery.account_id == delivery.account_id,
-        )
-    )
-    at = first or now
-    await session.execute(
-        update(NoticeDelivery)
-        .where(
-            NoticeDelivery.notice_id == delivery.notice_id,
-            NoticeDelivery.account_id == delivery.account_id,
-            NoticeDelivery.acknowledged_at.is_(None),
-        )
-        .values(acknowledged_at=at)
-    )
-    return at
-
-
-@dataclass(frozen=True, slots=True)
-class BranchAcknowledgement:
-    """One branch's figures for one notice."""
-
-    notice_id: int
-    branch_id: int | None
-    recipients: int
-    delivered: int
-    acknowledged: int
-
-
-async def acknowledgement_by_branch(
-    session: AsyncSession, notice_ids: Sequence[int]
-) -> list[BranchAcknowledgement]:
-    """Per notice and branch: recipients, delivered copies and acknowledgements (first round)."""
-    if not notice_ids:
-        return []
-    rows = await session.execute(
-        select(
-            NoticeDelivery.notice_id,
-            NoticeDelivery.branch_id,
-            func.count(),
-            func.count(NoticeDelivery.sent_at),
-            func.count(NoticeDelivery.acknowledged_at),
-        )
-        .where(NoticeDelivery.notice_id.in_(list(notice_ids)), NoticeDelivery.round == 1)
-        .group_by(NoticeDelivery.notice_id, NoticeDelivery.branch_id)
-        .order_by(NoticeDelivery.notice_id, NoticeDelivery.branch_id)
-    )
-    return [BranchAcknowledgement(*(int(v) if v is not None else None for v in r)) for r in rows]  # type: ignore[arg-type]

@@ -74,15 +74,6 @@ async def subtree(
     return list(await session.scalars(query.order_by(OrgUnit.code)))
 
 
-async def ancestors(session: AsyncSession, unit: OrgUnit) -> list[OrgUnit]:
-    """The nodes above this one, from the root down (excluding the node itself)."""
-    ids = [int(part) for part in unit.path.strip("/").split("/")[:-1] if part]
-    if not ids:
-        return []
-    rows = {u.id: u for u in await session.scalars(select(OrgUnit).where(OrgUnit.id.in_(ids)))}
-    return [rows[i] for i in ids if i in rows]
-
-
 async def search_org_units(
     session: AsyncSession,
     text: str,
@@ -146,23 +137,38 @@ async def account_by_telegram_id(session: AsyncSession, telegram_id: int) -> Acc
     )
 
 
-async def ensure_account(
+async def account_for_update(
     session: AsyncSession, *, telegram_id: int, language_code: str | None, username: str | None
-) -> Account:
-    """The account of a Telegram user, created on first contact."""
+) -> Account | None:
+    """The sender's account, refreshed from the update; None for someone who never agreed to
+    the privacy notice (nothing is stored about them, not even an account row)."""
     account = await account_by_telegram_id(session, telegram_id)
-    if account is None:
-        account = Account(
-            telegram_id=telegram_id, telegram_language=language_code, username=username
-        )
-        session.add(account)
-        await session.flush()
-        account.person = None
-    else:
+    if account is not None:
         account.telegram_language = language_code
         account.username = username
         # Someone who writes to the bot can be reached again (they unblocked it).
         account.unreachable_since = None
+    return account
+
+
+async def create_account(
+    session: AsyncSession,
+    *,
+    telegram_id: int,
+    language_code: str | None,
+    username: str | None,
+    consented_at: dt.datetime,
+) -> Account:
+    """The account of someone who has just agreed to the privacy notice."""
+    account = Account(
+        telegram_id=telegram_id,
+        telegram_language=language_code,
+        username=username,
+        consented_at=consented_at,
+    )
+    session.add(account)
+    await session.flush()
+    account.person = None
     return account
 
 
@@ -189,6 +195,21 @@ async def roles_of(session: AsyncSession, person_id: int) -> list[RoleAssignment
             .order_by(RoleAssignment.id)
         )
     )
+
+
+async def role_assignment(session: AsyncSession, assignment_id: int) -> RoleAssignment | None:
+    """One role assignment with its node."""
+    return await session.scalar(
+        select(RoleAssignment)
+        .where(RoleAssignment.id == assignment_id)
+        .options(joinedload(RoleAssignment.org_unit))
+    )
+
+
+async def revoke_role(session: AsyncSession, assignment: RoleAssignment) -> None:
+    """Take a role back (the audit log keeps that it was held)."""
+    await session.delete(assignment)
+    await session.flush()
 
 
 async def grant_role(
@@ -286,6 +307,13 @@ async def save_conversation(
     record.recent_updates = list(recent_updates)
     record.updated_at = dt.datetime.now(dt.UTC)
     return record
+
+
+async def end_conversations_of(session: AsyncSession, telegram_id: int) -> None:
+    """Forget every open conversation of a Telegram user (their access changed)."""
+    await session.execute(
+        delete(ConversationRecord).where(ConversationRecord.user_id == telegram_id)
+    )
 
 
 async def end_conversation(session: AsyncSession, *, name: str, chat_id: int, user_id: int) -> None:

@@ -1,4 +1,6 @@
-"""Data access for reminders, reminder settings, trainings and branch terms.
+"""Data access for reminders, their settings, what they mention, and branch terms.
+
+Trainings are in storage.training_queries, the planner's facts in storage.planner_queries.
 
 Functions take the session first and never commit: the caller owns the transaction.
 """
@@ -10,35 +12,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.enums import (
-    CampaignStatus,
-    OrgKind,
-    PersonStatus,
-    RectificationStatus,
-    ReminderKind,
-    ReminderState,
-    Role,
-    TrainingAudience,
-    TrainingKind,
-)
-from storage.models import Account, OrgUnit, Person, RoleAssignment
-from storage.models_grading import (
-    GradingAssessment,
-    GradingCampaign,
-    RectificationItem,
-    SurveyParticipant,
-)
-from storage.models_reminders import (
-    BranchTerm,
-    Reminder,
-    ReminderSettings,
-    Training,
-    TrainingInvitee,
-)
+from bot.enums import ReminderState
+from storage.models import Account, OrgUnit, Person
+from storage.models_reminders import BranchTerm, Reminder, ReminderSettings, Training
 
 # SQLite allows 32,766 bound parameters per statement; a reminder row binds 10.
 INSERT_CHUNK = 2000
@@ -271,14 +251,6 @@ async def reconcile_interrupted(session: AsyncSession, now: dt.datetime) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def pending_count(session: AsyncSession) -> int:
-    """How many reminders wait to be sent."""
-    count = await session.scalar(
-        select(func.count()).select_from(Reminder).where(Reminder.state == ReminderState.PENDING)
-    )
-    return int(count or 0)
-
-
 async def digest_items(
     session: AsyncSession, *, account_id: int, start: dt.datetime, end: dt.datetime
 ) -> list[Reminder]:
@@ -341,45 +313,7 @@ async def digest_settings(session: AsyncSession) -> dict[int, tuple[int | None, 
     return {row[0]: (row[1], row[2]) for row in rows}
 
 
-# ---- people the planner needs ---------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class LeaderRow:
-    """A secretary (or admin) with a Telegram account, and the node of that role."""
-
-    account_id: int
-    time_zone: str | None
-    person_id: int
-    org_id: int
-    org_path: str
-    appointed_at: dt.datetime
-
-
-async def leaders(session: AsyncSession, role: Role) -> list[LeaderRow]:
-    """Everyone holding `role` who has an account."""
-    rows = await session.execute(
-        select(
-            Account.id,
-            Account.time_zone,
-            RoleAssignment.person_id,
-            OrgUnit.id,
-            OrgUnit.path,
-            RoleAssignment.created_at,
-        )
-        .join(Account, Account.person_id == RoleAssignment.person_id)
-        .join(OrgUnit, OrgUnit.id == RoleAssignment.org_unit_id)
-        .where(RoleAssignment.role == role)
-    )
-    return [LeaderRow(*row) for row in rows]
-
-
-async def branches(session: AsyncSession) -> list[tuple[int, str]]:
-    """Every branch: id and path."""
-    rows = await session.execute(
-        select(OrgUnit.id, OrgUnit.path).where(OrgUnit.kind == OrgKind.BRANCH)
-    )
-    return [(row[0], row[1]) for row in rows]
+# ---- branch terms (also the `terms` command's) ------------------------------------------------
 
 
 async def branch_terms(session: AsyncSession) -> list[BranchTerm]:
@@ -408,257 +342,36 @@ async def set_branch_term(
     return row
 
 
-async def induction_done(
-    session: AsyncSession, person_ids: Iterable[int]
-) -> dict[int, dt.datetime]:
-    """The last induction training each of these people attended."""
-    rows = await session.execute(
-        select(TrainingInvitee.person_id, func.max(Training.starts_at))
-        .join(Training, Training.id == TrainingInvitee.training_id)
-        .where(
-            Training.kind == TrainingKind.INDUCTION,
-            TrainingInvitee.attended.is_(True),
-            TrainingInvitee.person_id.in_(list(person_ids)),
-        )
-        .group_by(TrainingInvitee.person_id)
-    )
-    return {row[0]: row[1] for row in rows}
+# ---- what reminders mention --------------------------------------------------------------------
 
 
-# ---- trainings -------------------------------------------------------------------------------
+@dataclass(slots=True)
+class Mentioned:
+    """The branches, people's names and trainings a batch of reminders refers to."""
+
+    branches: dict[int, OrgUnit]
+    people: dict[int, str]
+    trainings: dict[int, Training]
 
 
-async def add_training(
+async def mentioned(
     session: AsyncSession,
     *,
-    org: OrgUnit,
-    kind: TrainingKind,
-    audience: TrainingAudience,
-    title: str,
-    place: str,
-    starts_at: dt.datetime,
-    created_by: Account | None,
-) -> Training:
-    """Schedule a training and invite its audience (people of the subtree)."""
-    training = Training(
-        org_unit_id=org.id,
-        kind=kind,
-        audience=audience,
-        title=title,
-        place=place,
-        starts_at=starts_at,
-        created_by=created_by.id if created_by else None,
-    )
-    session.add(training)
-    await session.flush()
-    for person_id in await audience_people(session, org, audience):
-        session.add(TrainingInvitee(training_id=training.id, person_id=person_id))
-    await session.flush()
-    return training
-
-
-async def audience_people(
-    session: AsyncSession, org: OrgUnit, audience: TrainingAudience
-) -> list[int]:
-    """People of the subtree in the audience."""
-    in_subtree = OrgUnit.path.startswith(org.path)
-    if audience is TrainingAudience.EVERYONE:
-        statement = (
-            select(Person.id).join(OrgUnit, OrgUnit.id == Person.branch_id).where(in_subtree)
+    branch_ids: Iterable[int],
+    person_ids: Iterable[int],
+    training_ids: Iterable[int],
+) -> Mentioned:
+    """Load what reminders refer to, each kind in one query."""
+    found = Mentioned({}, {}, {})
+    if branch_ids := set(branch_ids):
+        units = await session.scalars(select(OrgUnit).where(OrgUnit.id.in_(branch_ids)))
+        found.branches = {unit.id: unit for unit in units}
+    if person_ids := set(person_ids):
+        people = await session.execute(
+            select(Person.id, Person.name).where(Person.id.in_(person_ids))
         )
-    else:
-        roles = (
-            (Role.SECRETARY,)
-            if audience is TrainingAudience.SECRETARIES
-            else (Role.SECRETARY, Role.DEPUTY)
-        )
-        statement = (
-            select(RoleAssignment.person_id)
-            .join(OrgUnit, OrgUnit.id == RoleAssignment.org_unit_id)
-            .where(in_subtree, RoleAssignment.role.in_(roles))
-        )
-    return sorted(set((await session.scalars(statement)).all()))
-
-
-async def training_by_id(session: AsyncSession, training_id: int) -> Training | None:
-    """The training with this id."""
-    return await session.get(Training, training_id)
-
-
-async def invitee(
-    session: AsyncSession, *, training_id: int, person_id: int
-) -> TrainingInvitee | None:
-    """One person's invitation."""
-    return await session.scalar(
-        select(TrainingInvitee).where(
-            TrainingInvitee.training_id == training_id, TrainingInvitee.person_id == person_id
-        )
-    )
-
-
-async def invitees(session: AsyncSession, training_id: int) -> list[tuple[TrainingInvitee, str]]:
-    """A training's invitees with their names, by name."""
-    rows = await session.execute(
-        select(TrainingInvitee, Person.name)
-        .join(Person, Person.id == TrainingInvitee.person_id)
-        .where(TrainingInvitee.training_id == training_id)
-        .order_by(Person.name, Person.id)
-    )
-    return [(row[0], row[1]) for row in rows]
-
-
-async def invitee_accounts(
-    session: AsyncSession, training_id: int
-) -> list[tuple[int, str | None, int, str | None]]:
-    """(account id, time zone, person id, rsvp) of each invitee who has an account."""
-    rows = await session.execute(
-        select(Account.id, Account.time_zone, TrainingInvitee.person_id, TrainingInvitee.rsvp)
-        .join(Account, Account.person_id == TrainingInvitee.person_id)
-        .where(TrainingInvitee.training_id == training_id)
-    )
-    return [(row[0], row[1], row[2], row[3]) for row in rows]
-
-
-async def invitation_sent_to(session: AsyncSession, training_id: int) -> set[int]:
-    """Accounts the training's invitation went out to (or may have: unconfirmed)."""
-    return set(
-        await session.scalars(
-            select(Reminder.account_id).where(
-                Reminder.subject == f"trn:{training_id}",
-                Reminder.kind == ReminderKind.TRAINING_INVITE.value,
-                Reminder.state.in_([ReminderState.SENT, ReminderState.UNCONFIRMED]),
-            )
-        )
-    )
-
-
-async def upcoming_trainings(session: AsyncSession, *, now: dt.datetime) -> list[Training]:
-    """Trainings not over yet (and those cancelled, so their reminders are withdrawn)."""
-    return list(
-        (
-            await session.scalars(
-                select(Training).where(Training.starts_at > now).order_by(Training.starts_at)
-            )
-        ).all()
-    )
-
-
-async def trainings_in_subtrees(
-    session: AsyncSession,
-    paths: Sequence[str],
-    *,
-    since: dt.datetime,
-    offset: int = 0,
-    limit: int = 20,
-) -> tuple[list[Training], int]:
-    """A page of the trainings of these subtrees starting from `since`, soonest first, and how
-    many there are in all."""
-    if not paths:
-        return [], 0
-    query = (
-        select(Training)
-        .join(OrgUnit, OrgUnit.id == Training.org_unit_id)
-        .where(
-            or_(*(OrgUnit.path.startswith(path, autoescape=True) for path in paths)),
-            Training.starts_at >= since,
-            Training.cancelled_at.is_(None),
-        )
-    )
-    total = await session.scalar(query.with_only_columns(func.count(Training.id)))
-    page = await session.scalars(
-        query.order_by(Training.starts_at, Training.id).offset(offset).limit(limit)
-    )
-    return list(page.all()), int(total or 0)
-
-
-async def training_record(
-    session: AsyncSession, *, person_id: int, year_start: dt.datetime, year_end: dt.datetime
-) -> list[Training]:
-    """Trainings the person attended in [year_start, year_end): the yearly training record."""
-    return list(
-        (
-            await session.scalars(
-                select(Training)
-                .join(TrainingInvitee, TrainingInvitee.training_id == Training.id)
-                .where(
-                    and_(
-                        TrainingInvitee.person_id == person_id,
-                        TrainingInvitee.attended.is_(True),
-                        Training.starts_at >= year_start,
-                        Training.starts_at < year_end,
-                    )
-                )
-                .order_by(Training.starts_at)
-            )
-        ).all()
-    )
-
-
-# ---- grading (read only: the grading feature owns these tables) -------------------------------
-
-
-async def open_campaigns(
-    session: AsyncSession, *, since: dt.datetime
-) -> list[tuple[int, int, str, dt.datetime]]:
-    """(campaign id, year, subtree path, deadline) of open campaigns with a recent deadline."""
-    rows = await session.execute(
-        select(GradingCampaign.id, GradingCampaign.year, OrgUnit.path, GradingCampaign.deadline)
-        .join(OrgUnit, OrgUnit.id == GradingCampaign.org_unit_id)
-        .where(GradingCampaign.status == CampaignStatus.OPEN, GradingCampaign.deadline >= since)
-    )
-    return [(row[0], row[1], row[2], row[3]) for row in rows]
-
-
-async def submitted_branches(session: AsyncSession, campaign_id: int) -> set[int]:
-    """Branches whose self-assessment of the campaign is submitted."""
-    rows = await session.scalars(
-        select(GradingAssessment.branch_id).where(
-            GradingAssessment.campaign_id == campaign_id,
-            GradingAssessment.submitted_at.is_not(None),
-        )
-    )
-    return set(rows.all())
-
-
-async def rectification_items(
-    session: AsyncSession, *, since: dt.date
-) -> list[tuple[int, int, str, dt.date, bool]]:
-    """(id, branch id, problem, due date, done) of items due since `since`."""
-    rows = await session.execute(
-        select(
-            RectificationItem.id,
-            RectificationItem.branch_id,
-            RectificationItem.problem,
-            RectificationItem.due_on,
-            RectificationItem.status == RectificationStatus.DONE,
-        ).where(RectificationItem.due_on >= since)
-    )
-    return [(row[0], row[1], row[2], row[3], bool(row[4])) for row in rows]
-
-
-async def survey_members(
-    session: AsyncSession, campaign_id: int
-) -> list[tuple[int, str | None, int | None, bool]]:
-    """(account id, time zone, branch id, answered) of the members who can answer the branch
-    survey of a campaign (their branch takes part; lost-contact members excluded)."""
-    answered = select(SurveyParticipant.person_id).where(
-        SurveyParticipant.campaign_id == campaign_id, SurveyParticipant.subject == "branch"
-    )
-    rows = await session.execute(
-        select(
-            Account.id,
-            Account.time_zone,
-            Person.branch_id,
-            Person.id.in_(answered),
-        )
-        .join(Person, Person.id == Account.person_id)
-        .join(
-            GradingAssessment,
-            and_(
-                GradingAssessment.branch_id == Person.branch_id,
-                GradingAssessment.campaign_id == campaign_id,
-            ),
-        )
-        .where(Person.status != PersonStatus.LOST_CONTACT)
-    )
-    return [(row[0], row[1], row[2], bool(row[3])) for row in rows]
+        found.people = {row[0]: row[1] for row in people}
+    if training_ids := set(training_ids):
+        trainings = await session.scalars(select(Training).where(Training.id.in_(training_ids)))
+        found.trainings = {training.id: training for training in trainings}
+    return found

@@ -16,7 +16,7 @@ from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
 from bot.reminders.engine import ReminderEngine
 from storage.db import SessionFactory, create_engine, session_factory
 from tests.support import database
-from tests.support.bot import TOKEN, running_bot, settings_for
+from tests.support.bot import SECRET_KEY, TOKEN, running_bot, settings_for
 from tests.support.reminders import Clock, make_engine
 
 # Property tests check what is true, not how fast: on a loaded 2-core CI machine a single example
@@ -96,6 +96,7 @@ def cli_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]
     for name in ("ZHIBU_BOT_TOKEN", "ZHIBU_BOT_USERNAME"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ZHIBU_DATABASE_URL", database_url)
+    monkeypatch.setenv("ZHIBU_SECRET_KEY", SECRET_KEY)
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     yield database_url

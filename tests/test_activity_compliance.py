@@ -1,16 +1,16 @@
 """Calendar rule overrides (nearest wins, validated, audited, CLI) and party group meetings."""
 
+import asyncio
 import datetime as dt
 import random
 
 import pytest
 from sqlalchemy import delete, update
 
+from bot.__main__ import main
 from bot.app import ZhibuApp
 from bot.compliance import (
     OverrideError,
-    _cli,
-    _parser,
     branch_compliance,
     rule_book,
     set_override,
@@ -83,22 +83,25 @@ async def test_an_invalid_override_is_refused(
             await set_override(session, org=committee, rule_key="lecture", fields={"min_count": 0})
 
 
+async def _zhibu_rules(*argv: str) -> int:
+    # main() runs its own event loop; keep it off the test's loop.
+    return await asyncio.to_thread(main, ["rules", *argv])
+
+
 async def test_the_command_line_sets_and_shows_rules(
-    database_url: str,
+    cli_env: str,
     db: SessionFactory,
     demo: dict[str, DemoUser],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    args = _parser().parse_args(["set", "--org", "DEMO", "--rule", "lecture", "--period", "half"])
-    assert await _cli(args, database_url) == 0
+    assert await _zhibu_rules("set", "--org", "DEMO", "--rule", "lecture", "--period", "half") == 0
     assert "lecture: 1 per half" in capsys.readouterr().out
     assert (await _periods(db, "DEMO-B3"))["lecture"] is PeriodKind.HALF
-    args = _parser().parse_args(["show", "--org", "NOPE"])
-    assert await _cli(args, database_url) == 1
-    args = _parser().parse_args(
-        ["set", "--org", "DEMO", "--rule", "themed_day", "--only-quarter", "2"]
+    assert await _zhibu_rules("show", "--org", "NOPE") == 1
+    assert (
+        await _zhibu_rules("set", "--org", "DEMO", "--rule", "themed_day", "--only-quarter", "2")
+        == 1
     )
-    assert await _cli(args, database_url) == 1
     assert "refused" in capsys.readouterr().err
 
 

@@ -1,6 +1,6 @@
-"""`zhibu book --org CODE --year YEAR [--out DIR]` (bot.book.cli.book_command): a branch's
-book, one book per branch below another node, photos named rather than embedded, and
-sentences for what cannot be done."""
+"""`zhibu book --org CODE --year YEAR [--out DIR]` (bot/cli/book.py): a branch's book, one
+book per branch below another node, photos named rather than embedded, and sentences for what
+cannot be done."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.book.cli import book_command
-from bot.config import Settings
+from bot.__main__ import main
 from bot.demo import DemoUser
 from bot.i18n import Translator
 from storage.db import SessionFactory
@@ -18,21 +17,26 @@ from tests.support.book import YEAR, all_text, headings, open_docx, seed_year
 
 
 @pytest.fixture
-async def settings_db(
-    database_url: str,
+async def seeded(
+    cli_env: str,
     db: SessionFactory,
     demo: dict[str, DemoUser],
     monkeypatch: pytest.MonkeyPatch,
-) -> Settings:
+) -> None:
     pin_clock(monkeypatch)
+    monkeypatch.setenv("ZHIBU_DEFAULT_LOCALE", "zh_Hans")
     await seed_year(db, photo_ids=("p1",))
-    return Settings(database_url=database_url, default_locale="zh_Hans")
+
+
+def book(org: str, year: int, out: Path) -> int:
+    """Run `zhibu book` as an operator would."""
+    return main(["book", "--org", org, "--year", str(year), "--out", str(out)])
 
 
 def test_a_branch_book_is_written_with_its_photos_named(
-    settings_db: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    seeded: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert book_command(settings_db, org_code="DEMO-B1", year=YEAR, out_dir=tmp_path) == 0
+    assert book("DEMO-B1", YEAR, tmp_path) == 0
     [path] = capsys.readouterr().out.splitlines()
     assert Path(path) == tmp_path / f"DEMO-B1 第一党支部 {YEAR}.docx"
     document = open_docx(Path(path).read_bytes())
@@ -47,9 +51,9 @@ def test_a_branch_book_is_written_with_its_photos_named(
 
 
 def test_a_committee_writes_one_book_per_branch(
-    settings_db: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    seeded: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert book_command(settings_db, org_code="DEMO", year=YEAR, out_dir=tmp_path / "out") == 0
+    assert book("DEMO", YEAR, tmp_path / "out") == 0
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert written == [
         f"DEMO-B1 第一党支部 {YEAR}.docx",
@@ -59,11 +63,11 @@ def test_a_committee_writes_one_book_per_branch(
 
 
 def test_unknown_nodes_and_years_are_sentences(
-    settings_db: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    seeded: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out"
-    assert book_command(settings_db, org_code="NOPE", year=YEAR, out_dir=out) == 1
+    assert book("NOPE", YEAR, out) == 1
     assert "no organisation node with code 'NOPE'" in capsys.readouterr().err
-    assert book_command(settings_db, org_code="DEMO-B1", year=YEAR + 1, out_dir=out) == 1
+    assert book("DEMO-B1", YEAR + 1, out) == 1
     assert f"the year must be 2000-{YEAR}" in capsys.readouterr().err
     assert not out.exists()

@@ -4,8 +4,10 @@ import logging
 
 import pytest
 
-from bot.config import DEFAULT_SQLITE_URL, SettingsError, load_settings
+from bot.config import DEFAULT_SQLITE_URL, Settings, SettingsError, load_settings
+from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
 from bot.logs import RedactSecrets
+from tests.support.bot import TOKEN, running_bot
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
@@ -62,4 +64,56 @@ def test_letter_validity_default_is_configurable(monkeypatch: pytest.MonkeyPatch
     assert _letter_day_choices(load_settings().relink_letter_days) == [10, 20, 90]
     monkeypatch.setenv("ZHIBU_RELINK_LETTER_DAYS", "120")
     with pytest.raises(SettingsError, match="ZHIBU_RELINK_LETTER_DAYS"):
+        load_settings()
+
+
+def test_the_bot_api_url_takes_either_convention(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A local Bot API server's documentation gives its base URL; PTB's convention ends in /bot.
+    for given in ("http://127.0.0.1:8081", "http://127.0.0.1:8081/", "http://127.0.0.1:8081/bot"):
+        monkeypatch.setenv("ZHIBU_BOT_API_URL", given)
+        settings = load_settings()
+        assert settings.bot_api_url == "http://127.0.0.1:8081/bot"
+        assert settings.file_url == "http://127.0.0.1:8081/file/bot"
+    monkeypatch.setenv("ZHIBU_BOT_API_URL", "127.0.0.1:8081")
+    with pytest.raises(SettingsError, match="ZHIBU_BOT_API_URL: must be an http"):
+        load_settings()
+
+
+async def test_the_bot_starts_and_answers_on_a_servers_base_url(
+    database_url: str, telegram: FakeTelegramServer, client: FakeTelegramClient
+) -> None:
+    # This used to crash at start-up with InvalidUrlClientError (the token glued to the port).
+    for base in (telegram.url, telegram.base_url):
+        settings = Settings(bot_token=TOKEN, database_url=database_url, bot_api_url=base)  # type: ignore[arg-type]
+        async with running_bot(settings):
+            user = await client.user(31, "Base", language_code="en")
+            await user.send("/help")
+            assert "What you can do" in (await user.wait_reply()).text
+
+
+def test_a_delivery_rate_above_telegrams_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZHIBU_TELEGRAM_RATE_LIMIT", "30")
+    monkeypatch.setenv("ZHIBU_DELIVERY_RATE", "300")
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert "ZHIBU_DELIVERY_RATE (300/s) is above ZHIBU_TELEGRAM_RATE_LIMIT (30/s)" in str(
+        info.value
+    )
+    monkeypatch.setenv("ZHIBU_DELIVERY_RATE", "30")
+    assert load_settings().delivery_rate == 30
+    monkeypatch.setenv("ZHIBU_PAID_BROADCAST_LIMIT", "500")
+    monkeypatch.setenv("ZHIBU_PAID_BROADCAST_RATE", "800")
+    with pytest.raises(SettingsError, match="ZHIBU_PAID_BROADCAST_RATE"):
+        load_settings()
+
+
+def test_a_short_webhook_secret_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZHIBU_WEBHOOK_URL", "https://bot.example.org/hook")
+    monkeypatch.setenv("ZHIBU_WEBHOOK_SECRET", "s3cret-Token")
+    with pytest.raises(SettingsError, match="ZHIBU_WEBHOOK_SECRET: must be at least 32"):
+        load_settings()
+    monkeypatch.setenv("ZHIBU_WEBHOOK_SECRET", "a" * 64)
+    assert load_settings().webhook_secret is not None
+    monkeypatch.delenv("ZHIBU_WEBHOOK_SECRET")
+    with pytest.raises(SettingsError, match="without ZHIBU_WEBHOOK_SECRET"):
         load_settings()

@@ -5,10 +5,15 @@ from __future__ import annotations
 import asyncio
 import collections
 import datetime as dt
+from collections.abc import Awaitable
+from typing import TypeVar
 
+import pytest
 from sqlalchemy import select
+from telegram.error import BadRequest
+from telegram.ext import ExtBot
 
-from bot.delivery import FloodGate
+from bot.delivery import FloodGate, GateRateLimiter
 from bot.demo import DemoUser
 from bot.enums import DeliveryState
 from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
@@ -16,7 +21,7 @@ from bot.fake_telegram.server import FloodLimits
 from storage.db import SessionFactory
 from storage.models import Account
 from storage.models_notices import NoticeDelivery
-from tests.support.bot import eventually, running_bot, settings_for
+from tests.support.bot import TOKEN, eventually, running_bot, settings_for
 from tests.support.notices import delivery, demo_users, make_people, notice_now
 
 
@@ -125,8 +130,53 @@ async def test_blocked_deactivated_transient_and_permanent_errors(
     assert states[DeliveryState.UNREACHABLE] == 2
 
 
+T = TypeVar("T")
+
+
+class SteppedClock:
+    """A gate clock that stands still until the test moves it (no real time passes)."""
+
+    def __init__(self) -> None:
+        self._now = 0.0
+        self._moved = asyncio.Event()
+        self.deadlines: list[float] = []
+
+    def now(self) -> float:
+        return self._now
+
+    async def wait(self, event: asyncio.Event, timeout: float | None) -> None:  # noqa: ASYNC109
+        deadline = None if timeout is None else self._now + timeout
+        if deadline is not None:
+            self.deadlines.append(deadline)
+        waits = [asyncio.ensure_future(event.wait()), asyncio.ensure_future(self._moved.wait())]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+            if deadline is not None:
+                self.deadlines.remove(deadline)
+
+    def advance(self, seconds: float) -> None:
+        self._now += seconds
+        moved, self._moved = self._moved, asyncio.Event()
+        moved.set()
+
+    async def run(self, awaitable: Awaitable[T]) -> T:
+        """Move time from one deadline the gate waits for to the next until it is done."""
+        task = asyncio.ensure_future(awaitable)
+        for _ in range(10_000):
+            await asyncio.sleep(0)
+            if task.done():
+                return task.result()
+            if self.deadlines:
+                self.advance(max(0.0, min(self.deadlines) - self._now))
+        raise AssertionError("the gate is waiting for something other than time")
+
+
 async def test_interactive_slot_goes_before_waiting_broadcasts() -> None:
-    gate = FloodGate(per_second=2)
+    clock = SteppedClock()
+    gate = FloodGate(per_second=2, clock=clock)
     for _ in range(2):
         gate.release(await gate.acquire(None))
     order: list[str] = []
@@ -139,20 +189,71 @@ async def test_interactive_slot_goes_before_waiting_broadcasts() -> None:
     broadcasts = [asyncio.create_task(take(f"b{i}", broadcast=True)) for i in range(2)]
     await asyncio.sleep(0)
     reply = asyncio.create_task(take("reply", broadcast=False))
-    await asyncio.wait_for(asyncio.gather(*broadcasts, reply), timeout=5)
+    await asyncio.sleep(0)
+    await clock.run(asyncio.gather(*broadcasts, reply))
     assert order[0] == "reply"
 
 
 async def test_gate_spaces_copies_to_one_chat() -> None:
-    gate = FloodGate(per_second=100, per_chat_interval=0.2)
-    loop = asyncio.get_running_loop()
+    clock = SteppedClock()
+    gate = FloodGate(per_second=100, per_chat_interval=0.2, clock=clock)
     starts = []
     for _ in range(3):
-        ticket = await gate.acquire(7, broadcast=True)
-        starts.append(loop.time())
+        ticket = await clock.run(gate.acquire(7, broadcast=True))
+        starts.append(clock.now())
         gate.release(ticket)
     assert starts[2] - starts[0] >= 0.4 - 0.01
     assert dt.timedelta(seconds=starts[1] - starts[0]) >= dt.timedelta(seconds=0.19)
+
+
+async def test_a_429_for_one_chat_pauses_only_that_chat(telegram: FakeTelegramServer) -> None:
+    telegram.add_user(1, "Flood")
+    telegram.add_user(2, "Other")
+    clock = SteppedClock()
+    gate = FloodGate(clock=clock)
+    limiter = GateRateLimiter(gate, max_retries=1)
+    async with ExtBot(TOKEN, base_url=telegram.base_url, rate_limiter=limiter) as bot:
+        telegram.fail_next("sendMessage", status=429, retry_after=30, chat_id=1)
+        paused = asyncio.create_task(bot.send_message(1, "to the chat that got the 429"))
+        await telegram.wait_until(lambda: telegram.method_calls["sendmessage"] == 1)
+        # Another chat's reply goes at once, while the first chat waits out its 30 seconds.
+        await asyncio.wait_for(bot.send_message(2, "to another chat"), timeout=5)
+        assert not paused.done()
+        clock.advance(30)
+        await asyncio.wait_for(paused, timeout=5)
+    assert [m["text"] for m in telegram.bot_messages(1)] == ["to the chat that got the 429"]
+
+
+async def test_a_429_for_no_chat_or_a_paid_broadcast_pauses_everyone(
+    telegram: FakeTelegramServer,
+) -> None:
+    telegram.add_user(1, "Reader")
+    telegram.add_user(2, "Other")
+    clock = SteppedClock()
+    gate = FloodGate(clock=clock)
+    limiter = GateRateLimiter(gate, max_retries=1)
+    async with ExtBot(TOKEN, base_url=telegram.base_url, rate_limiter=limiter) as bot:
+        telegram.fail_next("sendMessage", status=429, retry_after=30, chat_id=1)
+        paid = asyncio.create_task(bot.send_message(1, "paid", allow_paid_broadcast=True))
+        await telegram.wait_until(lambda: telegram.method_calls["sendmessage"] == 1)
+        other = asyncio.create_task(bot.send_message(2, "paid too", allow_paid_broadcast=True))
+        for _ in range(100):
+            await asyncio.sleep(0)
+        assert not paid.done() and not other.done()
+        clock.advance(30)
+        await asyncio.wait_for(asyncio.gather(paid, other), timeout=5)
+        # A flood-limited call to no chat (an inline message) pauses the free lane.
+        telegram.fail_next("editMessageText", status=429, retry_after=30)
+        edit = asyncio.create_task(bot.edit_message_text("x", inline_message_id="1"))
+        await telegram.wait_until(lambda: telegram.method_calls["editmessagetext"] == 1)
+        reply = asyncio.create_task(bot.send_message(2, "free lane"))
+        for _ in range(100):
+            await asyncio.sleep(0)
+        assert not reply.done()
+        clock.advance(30)
+        await asyncio.wait_for(reply, timeout=5)
+        with pytest.raises(BadRequest):
+            await asyncio.wait_for(edit, timeout=5)
 
 
 async def _unreachable(db: SessionFactory, telegram_id: int) -> bool:

@@ -55,6 +55,8 @@ async def test_kill_mid_broadcast_then_restart_delivers_exactly_one_copy_each(
     bot.start()
     await bot.started()
     try:
+        # Serving once it polls: migrating a new database can take seconds on a busy machine.
+        assert await telegram.wait_until(lambda: telegram.method_calls["getupdates"] > 0, 60)
         admin = users[ADMIN]
         summary = await compose(admin, "Everyone: organisational life meeting on Monday")
         assert f"Recipients: {RECIPIENTS}" in summary.text
@@ -121,6 +123,8 @@ async def test_sigterm_mid_broadcast_leaves_nothing_uncertain(
     bot.start()
     await bot.started()
     try:
+        # Serving once it polls: migrating a new database can take seconds on a busy machine.
+        assert await telegram.wait_until(lambda: telegram.method_calls["getupdates"] > 0, 60)
         admin = users[ADMIN]
         summary = await compose(admin, "Dues for November")
         before = telegram.sent_count

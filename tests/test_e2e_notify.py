@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from bot.app import ZhibuApp
 from bot.demo import DemoUser
-from bot.enums import DeliveryState, NoticeState, OrgKind, PersonStatus, Role
+from bot.enums import DeliveryState, NoticeAudience, NoticeState, OrgKind, PersonStatus, Role
 from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
+from bot.notice_service import CONFIRM_HOLD, confirm_notice
 from storage import queries
 from storage.db import SessionFactory
 from storage.models import Account, Person
@@ -350,18 +351,25 @@ async def test_cancelling_a_notice_while_it_goes_out(
 
     users = await demo_users(client, demo)
     admin = users[ADMIN]
-    # Slow enough to press the button half way.
-    settings = settings_for(database_url, telegram, delivery_rate=4, delivery_concurrency=1)
+    # The bot's clock stands still, so the copies Telegram answers with a 5xx wait out their
+    # backoff for good: the notice stays half sent until the admin stops it, whatever the
+    # speed of the machine. Progress is shown on every change.
+    settings = with_clock(
+        settings_for(database_url, telegram, delivery_concurrency=1),
+        delivery_progress_seconds=0,
+    )
     async with running_bot(settings) as app:
         summary = await compose(admin, "Postponed: see the next notice")
+        telegram.fail_next("sendMessage", status=500, count=4)
         await admin.press(summary, "Confirm and send")
         status = await admin.wait_edit()
         assert status.button_texts == ["Cancel this notice"]
-        sent = telegram.sent_count
-        assert await telegram.wait_until(lambda: telegram.sent_count >= sent + 3)
+        # The positive signal: the admin's status shows the eight delivered, four waiting.
+        status = await wait_status(admin, "Sent 8 · failed 0")
+        assert "is going out" in status.text and status.button_texts == ["Cancel this notice"]
         await admin.press(status, "Cancel this notice")
         cancelled = await wait_status(admin, "was cancelled")
-        assert "copies will not be sent" in cancelled.text
+        assert "Cancelled: 4 copies will not be sent" in cancelled.text
         await delivery(app).drained()
     rows = await _recipients(db, 1)
     states = {r.state for r in rows.values()}
@@ -397,3 +405,44 @@ async def test_document_goes_out_with_the_notice_as_its_caption(
     assert "The 2027 study plan" in copy.text and copy.button_texts == ["已阅"]
     await users["陈静"].press(copy, "已阅")
     assert (await users["陈静"].wait_edit()).button_texts[0].startswith("✓ 已阅")
+
+
+async def test_a_notice_held_at_confirmation_goes_out_after_the_hold_if_never_released(
+    telegram: FakeTelegramServer,
+    client: FakeTelegramClient,
+    db: SessionFactory,
+    database_url: str,
+    demo: dict[str, DemoUser],
+) -> None:
+    from tests.support.bot import settings_for
+
+    # Confirmed and committed, then the bot died before the admin's message showed it (and so
+    # before the release): the notice still goes, one hold later, and not before.
+    settings = with_clock(settings_for(database_url, telegram))
+    users = await demo_users(client, demo)
+    async with db.begin() as session:
+        org = await queries.org_by_code(session, "DEMO")
+        assert org is not None
+        confirmed = await confirm_notice(
+            session,
+            org=org,
+            actor=None,
+            audience=NoticeAudience.MEMBERS,
+            branch_ids=[],
+            texts={"en": "Held until shown"},
+            primary_locale="en",
+            require_ack=False,
+            media_kind=None,
+            media_file_id=None,
+            send_at=None,
+            now=settings.now(),
+            chat_id=None,
+            message_id=None,
+        )
+    assert confirmed.held and confirmed.goes_at == settings.now()
+    async with running_bot(settings) as app:
+        await delivery(app).drained()
+        assert not await users["李强"].messages()
+        settings.advance(CONFIRM_HOLD)
+        await delivery(app).drained()
+        assert "Held until shown" in (await users["李强"].wait_reply()).text

@@ -1,6 +1,5 @@
 """The bot as a process and in webhook mode: kill -9 mid-conversation, SIGTERM, secret token."""
 
-import datetime as dt
 import socket
 from pathlib import Path
 
@@ -12,23 +11,17 @@ from bot.config import Settings
 from bot.demo import DemoUser
 from bot.enums import Role
 from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
-from bot.invites import create_invite
 from storage import queries
 from storage.db import SessionFactory
 from storage.migrate import is_up_to_date
 from tests.support.bot import BotProcess, env_for, eventually, settings_for
+from tests.support.registration import make_invite
 
 pytestmark = pytest.mark.slow
 
 
 async def _member_invite(db: SessionFactory) -> str:
-    async with db.begin() as session:
-        branch = await queries.org_by_code(session, "DEMO-B1")
-        assert branch is not None
-        code, _ = await create_invite(
-            session, role=Role.MEMBER, org=branch, now=dt.datetime.now(dt.UTC)
-        )
-    return code
+    return await make_invite(db, Role.MEMBER, "DEMO-B1")
 
 
 async def test_kill_9_mid_conversation_keeps_every_answer(
@@ -44,6 +37,9 @@ async def test_kill_9_mid_conversation_keeps_every_answer(
     try:
         user = await client.user(77, "Kai", language_code="en")
         await user.send(f"/start {code}")
+        notice = await user.wait_reply(timeout=30)
+        assert notice.buttons, process.log()
+        await user.press(notice, "I agree")
         assert "full name" in (await user.wait_reply(timeout=30)).text, process.log()
         await user.send("Kai Wen")
         assert "phone number" in (await user.wait_reply()).text

@@ -10,35 +10,13 @@ from bot.app import ZhibuApp
 from bot.demo import DemoUser
 from bot.enums import Role
 from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
-from bot.invites import create_invite
 from storage import queries
 from storage.db import SessionFactory
-from storage.models import Account, Invite, Person, RoleAssignment
+from storage.models import Account, ConversationRecord, Invite, Person, RoleAssignment
+from tests.support.bot import running_bot
+from tests.support.registration import agree_to_privacy, make_invite
 
-
-async def _invite(
-    db: SessionFactory,
-    role: Role,
-    org_code: str,
-    *,
-    person: str | None = None,
-    uses: int = 1,
-    valid_for: dt.timedelta = dt.timedelta(days=7),
-) -> str:
-    async with db.begin() as session:
-        org = await queries.org_by_code(session, org_code)
-        assert org is not None
-        named = await queries.person_in_branch(session, branch=org, name=person) if person else None
-        code, _ = await create_invite(
-            session,
-            role=role,
-            org=org,
-            now=dt.datetime.now(dt.UTC),
-            person=named,
-            uses=uses,
-            valid_for=valid_for,
-        )
-    return code
+_invite = make_invite
 
 
 async def test_newcomer_registers_with_name_and_phone(
@@ -47,6 +25,7 @@ async def test_newcomer_registers_with_name_and_phone(
     code = await _invite(db, Role.MEMBER, "DEMO-B2")
     user = await client.user(42, "Xu", language_code="zh-CN")
     await user.send(f"/start {code}")
+    await agree_to_privacy(user)
     assert "请问您的姓名" in (await user.wait_reply()).text
     await user.send_sticker()
     assert "这不是我需要的内容" in (await user.wait_reply()).text
@@ -80,6 +59,7 @@ async def test_named_invite_links_at_once_and_grants_role(
     code = await _invite(db, Role.SECRETARY, "DEMO-B3", person="郑新")
     user = await client.user(44, "Zheng", language_code="en")
     await user.send(f"/start {code}")
+    await agree_to_privacy(user)
     text = (await user.wait_reply()).text
     assert "Welcome, 郑新" in text and "branch secretary" in text
     async with db() as session:
@@ -120,6 +100,7 @@ async def test_brute_force_is_slowed_down(
     # Another account is not affected.
     honest = await client.user(47, "Honest", language_code="en")
     await honest.send(f"/start {good}")
+    await agree_to_privacy(honest)
     assert "What is your full name" in (await honest.wait_reply()).text
 
 
@@ -147,6 +128,7 @@ async def test_secretary_creates_invite_in_bot(
     code = created.text.split("?start=")[1].split()[0]
     newcomer = await client.user(48, "New", language_code="en")
     await newcomer.send(f"/start {code}")
+    await agree_to_privacy(newcomer)
     assert "full name" in (await newcomer.wait_reply()).text
     async with db() as session:
         invite = await session.scalar(select(Invite))
@@ -203,17 +185,96 @@ async def test_error_handler_apologises_without_internals(
     assert any("error while handling update" in r.getMessage() for r in caplog.records)
 
 
-async def test_account_row_is_created_once(
-    bot: ZhibuApp, client: FakeTelegramClient, db: SessionFactory
+async def test_nothing_is_stored_about_a_stranger_until_they_agree(
+    bot: ZhibuApp, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
 ) -> None:
-    user = await client.user(50, "Once", language_code="en")
+    user = await client.user(50, "Once", username="once", language_code="en")
     for _ in range(3):
         await user.send("/me")
         await user.wait_reply()
+    code = await _invite(db, Role.MEMBER, "DEMO-B1")
+    await user.send(f"/start {code}")
+    notice = await user.wait_reply()
+    assert "What Zhibu stores" in notice.text and "Who sees it" in notice.text
+    assert "/mydata" in notice.text and "/forgetme" in notice.text
     async with db() as session:
-        assert (
-            len(list(await session.scalars(select(Account).where(Account.telegram_id == 50)))) == 1
-        )
+        assert await queries.account_by_telegram_id(session, 50) is None
+        assert list(await session.scalars(select(ConversationRecord))) == []
+    await user.press(notice, "I agree")
+    assert "recorded" in (await user.wait_edit()).text
+    assert "full name" in (await user.wait_reply()).text
+    async with db() as session:
+        accounts = list(await session.scalars(select(Account).where(Account.telegram_id == 50)))
+        assert len(accounts) == 1 and accounts[0].consented_at is not None
+        assert accounts[0].username == "once"
+
+
+async def test_declining_the_notice_stores_nothing(
+    bot: ZhibuApp, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    code = await _invite(db, Role.MEMBER, "DEMO-B1")
+    user = await client.user(51, "No", language_code="zh-hans")
+    await user.send(f"/start {code}")
+    notice = await user.wait_reply()
+    assert "隐私" in notice.text
+    await user.press(notice, "不同意")
+    assert "没有保存" in (await user.wait_edit()).text
+    async with db() as session:
+        assert await queries.account_by_telegram_id(session, 51) is None
+        assert (await session.scalar(select(Invite.uses))) == 0
+        assert list(await session.scalars(select(ConversationRecord))) == []
+
+
+async def test_a_withdrawn_invite_is_refused(
+    bot: ZhibuApp, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    code = await _invite(db, Role.MEMBER, "DEMO-B1")
+    user = await client.user(52, "Late", language_code="en")
+    await user.send(f"/start {code}")
+    notice = await user.wait_reply()
+    async with db.begin() as session:
+        invite = await session.scalar(select(Invite))
+        invite.revoked_at = dt.datetime.now(dt.UTC)
+    await user.press(notice, "I agree")  # pressed after the invite was withdrawn
+    assert "withdrawn" in (await user.wait_edit()).text
+    await user.send(f"/start {code}")
+    assert "withdrawn" in (await user.wait_reply()).text
+    async with db() as session:
+        assert await queries.account_by_telegram_id(session, 52) is None
+
+
+async def test_a_deputy_invites_members_only(
+    bot: ZhibuApp, client: FakeTelegramClient, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    async with db.begin() as session:
+        branch = await queries.org_by_code(session, "DEMO-B1")
+        deputy = await queries.person_in_branch(session, branch=branch, name="张伟")
+        await queries.grant_role(session, person=deputy, org_unit=branch, role=Role.DEPUTY)
+    user = await client.user(demo["张伟"].telegram_id, "Zhang", language_code="en")
+    await user.send("/invite")
+    roles = await user.wait_reply()
+    assert roles.button_texts == ["member"]
+    update_id = await user.press_data(roles, "inv:role:deputy")
+    assert "within your own scope" in (await user.callback_answer(update_id))["text"]
+    async with db() as session:
+        assert list(await session.scalars(select(Invite))) == []
+
+
+async def test_the_bot_offers_no_more_uses_or_days_than_configured(
+    settings, client: FakeTelegramClient, demo: dict[str, DemoUser]
+) -> None:
+    capped = settings.model_copy(update={"invite_max_uses": 5, "invite_max_days": 7})
+    async with running_bot(capped):
+        secretary = await client.user(demo["王芳"].telegram_id, "王芳", language_code="en")
+        await secretary.send("/invite")
+        await secretary.press(await secretary.wait_reply(), "member")
+        uses = await secretary.wait_edit()
+        assert uses.button_texts == ["1", "5"]
+        update_id = await secretary.press_data(uses, "inv:uses:20")  # forged, above the cap
+        assert "not available" in (await secretary.callback_answer(update_id))["text"]
+        await secretary.press(uses, "5")
+        expiry = await secretary.wait_edit()
+        assert expiry.button_texts == ["1 day", "7 days"]
 
 
 async def test_an_id_card_number_is_refused_at_the_phone_step(
@@ -222,6 +283,7 @@ async def test_an_id_card_number_is_refused_at_the_phone_step(
     code = await _invite(db, Role.MEMBER, "DEMO-B2")
     user = await client.user(44, "Zhou", language_code="en")
     await user.send(f"/start {code}")
+    await agree_to_privacy(user)
     await user.wait_reply()
     await user.send("Zhou Min")
     await user.wait_reply()

@@ -16,6 +16,7 @@ from bot.relink.model import Withdraw
 from storage import queries
 from storage.db import SessionFactory
 from storage.models import Account, Person
+from tests.support.registration import relink_as_stranger
 from tests.support.relink import THROTTLE, account_of, act, request_row
 
 
@@ -26,8 +27,7 @@ async def _in_english(db: SessionFactory) -> None:
 
 async def _file_mobile(user: FakeUser, name: str) -> FakeMessage:
     """/relink as a mobile member of DEMO-B1; returns the summary before sending."""
-    await user.send("/relink")
-    await user.press(await user.wait_reply(), "1. Report as a mobile member")
+    await user.press(await relink_as_stranger(user), "1. Report as a mobile member")
     await user.wait_reply()
     await user.send(name)
     await user.wait_reply()
@@ -93,8 +93,7 @@ async def test_whereabouts_are_optional_and_say_why_they_are_asked(
 ) -> None:
     await _in_english(db)
     member = await client.user(79101, "Qian", language_code="en")
-    await member.send("/relink")
-    await member.press(await member.wait_reply(), "1. Report as a mobile member")
+    await member.press(await relink_as_stranger(member), "1. Report as a mobile member")
     await member.wait_reply()
     await member.send("钱七")
     await member.wait_reply()

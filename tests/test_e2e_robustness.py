@@ -16,7 +16,8 @@ from storage import queries
 from storage.db import SessionFactory
 from storage.models import ConversationRecord
 from tests.support.bot import eventually, running_bot
-from tests.test_e2e_registration import _invite
+from tests.support.registration import agree_to_privacy
+from tests.support.registration import make_invite as _invite
 
 
 async def test_cancel_leaves_registration_and_forgets_the_draft(
@@ -25,6 +26,7 @@ async def test_cancel_leaves_registration_and_forgets_the_draft(
     code = await _invite(db, Role.MEMBER, "DEMO-B1")
     user = await client.user(60, "Quit", language_code="en")
     await user.send(f"/start {code}")
+    await agree_to_privacy(user)
     await user.wait_reply()
     await user.send("A" * 51)
     assert "at most 50 characters" in (await user.wait_reply()).text
@@ -85,6 +87,7 @@ async def test_other_buttons_work_while_registration_is_open(
     code = await _invite(db, Role.MEMBER, "DEMO-B1")
     user = await client.user(62, "Lang", language_code="en")
     await user.send(f"/start {code}")
+    await agree_to_privacy(user)
     assert "full name" in (await user.wait_reply()).text
     await user.send("/lang")
     menu = await user.wait_reply()

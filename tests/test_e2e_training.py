@@ -16,6 +16,7 @@ from bot.fake_telegram import FakeMessage, FakeTelegramClient, FakeUser
 from bot.reminders.engine import REMINDERS_KEY, ReminderEngine
 from storage import queries
 from storage import reminder_queries as rq
+from storage import training_queries as tq
 from storage.db import SessionFactory
 from storage.models_reminders import Reminder
 from tests.support.bot import running_bot
@@ -291,7 +292,7 @@ async def test_admin_cancels_a_training_and_those_invited_are_told_once(
     refusal = await secretaries["王芳"].callback_answer(update_id)
     assert "您的角色无权进行此操作" in refusal["text"]
     async with db() as session:
-        training = await rq.training_by_id(session, 1)
+        training = await tq.training_by_id(session, 1)
     assert training is not None and training.cancelled_at is not None
 
 
@@ -352,7 +353,7 @@ async def test_the_admins_training_list_comes_in_pages(
         org = await queries.org_by_code(session, "DEMO")
         assert org is not None
         for day in range(1, 11):
-            await rq.add_training(
+            await tq.add_training(
                 session,
                 org=org,
                 kind=TrainingKind.ROTATION,

@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from telegram import Update
 
 from bot.app import ZhibuApp
 from bot.demo import DemoUser
 from bot.enums import Role
 from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
-from bot.invites import create_invite
 from storage import queries
 from storage.db import SessionFactory
+from tests.support.registration import agree_to_privacy, make_invite
 
 
 async def _member_invite(db: SessionFactory) -> str:
-    async with db.begin() as session:
-        org = await queries.org_by_code(session, "DEMO-B2")
-        assert org is not None
-        code, _ = await create_invite(
-            session, role=Role.MEMBER, org=org, now=dt.datetime.now(dt.UTC), uses=1
-        )
-    return code
+    return await make_invite(db, Role.MEMBER, "DEMO-B2")
 
 
 async def _draft(db: SessionFactory, user_id: int) -> tuple[str, dict[str, object], list[int]]:
@@ -49,6 +41,7 @@ async def test_a_redelivered_step_is_ignored_and_an_update_id_lower_than_before_
     code = await _member_invite(db)
     user = await client.user(42, "Xu", language_code="en")
     await user.send(f"/start {code}")
+    await agree_to_privacy(user)
     await user.wait_reply()
     name_update = await user.send("Xu Wen")
     assert "phone" in (await user.wait_reply()).text
@@ -61,7 +54,7 @@ async def test_a_redelivered_step_is_ignored_and_an_update_id_lower_than_before_
     assert len(await user.messages()) == sent
 
     # After a quiet week Telegram's ids start again from a random, lower value: still new.
-    phone = {**telegram.updates_by_id[name_update], "update_id": 3}
+    phone = {**telegram.updates_by_id[name_update], "update_id": 1}
     phone["message"] = {**phone["message"], "text": "+86 138 0000 0000", "message_id": 999}
     await _deliver(bot, phone)
     assert "Welcome, Xu Wen" in (await user.wait_reply()).text

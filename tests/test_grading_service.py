@@ -14,11 +14,12 @@ from bot.__main__ import main
 from bot.config import Settings
 from bot.demo import DemoUser
 from bot.errors import CommandError
-from bot.grading import questionnaire, service
+from bot.grading import export, mass_codes, questionnaire, results, service, surveys
 from bot.grading.cli import parse_bands, start_from_cli
 from bot.grading.scoring import GradingConfig
 from bot.i18n import Translator
-from handlers.grading_admin import export_labels
+from bot.uploads import UploadProblem, read_xlsx_rows
+from handlers.grading_labels import export_labels
 from storage import grading_queries as gq
 from storage import queries
 from storage.db import SessionFactory
@@ -124,23 +125,23 @@ async def test_mass_codes_are_hashed_and_work_once(
         campaign = await gq.campaign_by_id(session, campaign_id)
         branch = await queries.org_by_code(session, "DEMO-B2")
         assert campaign is not None and branch is not None
-        codes = await service.create_mass_codes(
+        codes = await mass_codes.create_mass_codes(
             session, campaign=campaign, branch_id=branch.id, count=2, actor=None, now=NOW
         )
         stored = list(await session.scalars(select(MassSurveyCode.code_hash)))
-    assert sorted(stored) == sorted(service.hash_mass_code(c) for c in codes)
-    code_hash = service.hash_mass_code(codes[0].lower())  # typed in lower case
+    assert sorted(stored) == sorted(mass_codes.hash_mass_code(c) for c in codes)
+    code_hash = mass_codes.hash_mass_code(codes[0].lower())  # typed in lower case
     async with db.begin() as session:
-        outcome, response = await service.answer_mass_survey(
+        outcome = await mass_codes.answer_mass_survey(
             session, code_hash=code_hash, value="satisfied", now=NOW
         )
-        assert outcome is service.CodeOutcome.VALID and response is not None
+        assert outcome is mass_codes.CodeOutcome.VALID
     async with db.begin() as session:
-        outcome, response = await service.answer_mass_survey(
+        outcome = await mass_codes.answer_mass_survey(
             session, code_hash=code_hash, value="dissatisfied", now=NOW
         )
-        assert (outcome, response) == (service.CodeOutcome.USED, None)
-        counts = await service.visible_counts(
+        assert outcome is mass_codes.CodeOutcome.USED
+        counts = await surveys.visible_counts(
             session, campaign_id=campaign_id, branch_id=branch.id, closed=True
         )
     assert (counts.mass_total, counts.masses) == (1, None)  # hidden below five answers
@@ -155,7 +156,8 @@ async def test_superior_scores_from_xlsx() -> None:
     sheet.append(["B2", 16, 10, 10, 10, 10, 20])
     buffer = io.BytesIO()
     workbook.save(buffer)
-    scores, problems = service.read_superior_xlsx(q, buffer.getvalue())
+    sheet = read_xlsx_rows(buffer.getvalue())
+    scores, problems = export.superior_from_rows(q, sheet.rows)
     assert scores == {
         "B1": {
             "leader": 15,
@@ -167,7 +169,7 @@ async def test_superior_scores_from_xlsx() -> None:
         }
     }
     assert problems == ['row 3: superior\'s points for "leader" must be within 0..15']
-    assert service.read_superior_xlsx(q, b"not a workbook")[1][0].startswith("not an XLSX")
+    assert read_xlsx_rows(b"not a workbook").problem is UploadProblem.NOT_XLSX
 
 
 async def test_finalise_and_export_one_row_per_branch(
@@ -179,14 +181,14 @@ async def test_finalise_and_export_one_row_per_branch(
     async with db.begin() as session:
         campaign = await gq.campaign_by_id(session, campaign_id)
         assert campaign is not None
-        results = await service.finalise(session, campaign=campaign, actor=None, now=NOW)
+        rows = await results.finalise(session, campaign=campaign, actor=None, now=NOW)
         with pytest.raises(service.CampaignError):
-            await service.finalise(session, campaign=campaign, actor=None, now=NOW)
-    by_code = {r.branch.code: r for r in results}
+            await results.finalise(session, campaign=campaign, actor=None, now=NOW)
+    by_code = {r.branch.code: r for r in rows}
     assert by_code["DEMO-B1"].assessment.final_score == by_code["DEMO-B1"].result.final_score
     assert by_code["DEMO-B2"].assessment.grade is None  # nothing to grade it from
-    data = service.export_xlsx(
-        service.load_default(), results, export_labels(Translator("zh_Hans"))
+    data = export.export_xlsx(
+        service.load_default(), rows, export_labels(Translator("zh_Hans")), closed=True
     )
     table = list(load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True))
     assert table[0][:2] == ("支部代码", "党支部") and table[0][-1] == "等次"
@@ -250,7 +252,7 @@ async def test_cli_starts_a_campaign_with_a_chosen_questionnaire(
 
 
 def test_the_fast_xlsx_writer_is_read_back_by_openpyxl() -> None:
-    from bot.grading.xlsx import sheet_bytes
+    from bot.xlsx import sheet_bytes
 
     rows = [
         ["B1", "第一<党>支部 & 'x'", 12, 3.5, None, True],
@@ -297,8 +299,8 @@ def test_zhibu_grading_start_command(
 
 def test_superior_scores_typed_as_a_total_or_per_indicator() -> None:
     q = service.load_default()
-    assert service.parse_superior(q, " 85.5 ") == 85.5
-    assert service.parse_superior(q, "15，8、9 10,7 18") == {
+    assert results.parse_superior(q, " 85.5 ") == 85.5
+    assert results.parse_superior(q, "15，8、9 10,7 18") == {
         "leader": 15,
         "plan": 8,
         "rules": 9,
@@ -306,8 +308,8 @@ def test_superior_scores_typed_as_a_total_or_per_indicator() -> None:
         "support": 7,
         "performance": 18,
     }
-    assert service.parse_superior(q, "101") is None
-    assert service.parse_superior(q, "15 8 9") is None
-    assert service.parse_superior(q, "16 8 9 10 7 18") is None
-    assert service.parse_superior(q, "good") is None
-    assert service.superior_points(q, {i.id: i.points for i in service.item_indicators(q)}) == 100
+    assert results.parse_superior(q, "101") is None
+    assert results.parse_superior(q, "15 8 9") is None
+    assert results.parse_superior(q, "16 8 9 10 7 18") is None
+    assert results.parse_superior(q, "good") is None
+    assert results.superior_points(q, {i.id: i.points for i in results.item_indicators(q)}) == 100

@@ -34,17 +34,6 @@ from handlers.buttons import Button
 from storage import queries
 from storage.db import SessionFactory
 
-# TEMPORARY, while issue 16 converts them to Flow.step: each name goes as its conversation is.
-NOT_YET_STEPS = {
-    "grading_answer",
-    "grading_start",
-    "grading_survey",
-    "grading_rectify",
-    "notify",
-    "training",
-    "grading_superior",
-}
-
 
 def _conversations(application: ZhibuApp) -> Iterator[ConversationHandler[Any]]:
     for group in application.handlers.values():
@@ -127,8 +116,8 @@ def _update_for(
     return None
 
 
-def _collect() -> list[Any]:
-    """(conversation, state, handler index) for every handler, from a freshly built app."""
+def _conversation_names() -> list[str]:
+    """Every conversation of a freshly built application (one test case each)."""
     application = (
         ApplicationBuilder()
         .token("1:X")
@@ -138,61 +127,54 @@ def _collect() -> list[Any]:
         .build()
     )
     add_handlers(application)  # type: ignore[arg-type]
-    found = []
-    for conversation in _conversations(application):  # type: ignore[arg-type]
-        for index, (state, _) in enumerate(_handlers(conversation)):
-            name = str(conversation.name)
-            marks = []
-            if name in NOT_YET_STEPS:
-                marks.append(pytest.mark.skip(reason=f"{name} is not Flow steps yet (issue 16)"))
-            found.append(pytest.param(name, state, index, marks=marks))
-    return found
+    return [str(c.name) for c in _conversations(application)]  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("name", "state", "index"), _collect())
+@pytest.mark.parametrize("name", _conversation_names())
 async def test_a_redelivered_update_changes_nothing_and_sends_nothing(
     name: str,
-    state: str,
-    index: int,
     bot: ZhibuApp,
     client: FakeTelegramClient,
     db: SessionFactory,
     demo: dict[str, DemoUser],
 ) -> None:
     conversation = next(c for c in _conversations(bot) if c.name == name)
-    handler = list(_handlers(conversation))[index][1]
-    callback = getattr(handler, "callback", None)
-    assert getattr(callback, "flow_step", None) is not None, (
-        f"{name}/{state}: {callback!r} is not a Flow.step, so it can skip the redelivery check"
-    )
     admin = demo["林书记"]
     fake = await client.user(admin.telegram_id, admin.name, language_code="en")
     user = {"id": fake.user_id, "is_bot": False, "first_name": admin.name}
-    candidates = [Update.de_json(p, bot.bot) for p in _updates_for(handler, user, 4242)]
-    update = next((u for u in candidates if handler.check_update(u)), None)
-    assert update is not None, f"{name}/{state}: no update it accepts can be built for {handler!r}"
-    stored_state = "entry" if state in ("entry", "fallback") else state
-    async with db.begin() as session:
-        await queries.save_conversation(
-            session,
-            name=name,
-            chat_id=fake.chat_id,
-            user_id=fake.user_id,
-            state=stored_state,
-            data={"marker": 1},
-            recent_updates=[4242],
+    # Every handler of the conversation, one after the other on one bot: each gets its own
+    # update id, and a draft that has already applied it.
+    for index, (state, handler) in enumerate(_handlers(conversation)):
+        where = f"{name}/{state} #{index}"
+        callback = getattr(handler, "callback", None)
+        assert getattr(callback, "flow_step", None) is not None, (
+            f"{where}: {callback!r} is not a Flow.step, so it can skip the redelivery check"
         )
-    sent_before = len(await fake.messages())
-    context = BotContext.from_update(update, bot)
-    await callback(update, context)
-    async with db() as session:
-        record = await queries.load_conversation(
-            session, name=name, chat_id=fake.chat_id, user_id=fake.user_id
-        )
-    assert record is not None, f"{name}/{state}: the draft was removed by a redelivery"
-    assert (record.state, record.data, record.recent_updates) == (
-        stored_state,
-        {"marker": 1},
-        [4242],
-    )
-    assert len(await fake.messages()) == sent_before
+        update_id = 4242 + index
+        candidates = [Update.de_json(p, bot.bot) for p in _updates_for(handler, user, update_id)]
+        update = next((u for u in candidates if handler.check_update(u)), None)
+        assert update is not None, f"{where}: no update it accepts can be built for {handler!r}"
+        stored_state = "entry" if state in ("entry", "fallback") else state
+        async with db.begin() as session:
+            await queries.save_conversation(
+                session,
+                name=name,
+                chat_id=fake.chat_id,
+                user_id=fake.user_id,
+                state=stored_state,
+                data={"marker": index},
+                recent_updates=[update_id],
+            )
+        sent_before = len(await fake.messages())
+        await callback(update, BotContext.from_update(update, bot))
+        async with db() as session:
+            record = await queries.load_conversation(
+                session, name=name, chat_id=fake.chat_id, user_id=fake.user_id
+            )
+        assert record is not None, f"{where}: the draft was removed by a redelivery"
+        assert (record.state, record.data, record.recent_updates) == (
+            stored_state,
+            {"marker": index},
+            [update_id],
+        ), where
+        assert len(await fake.messages()) == sent_before, where

@@ -75,7 +75,7 @@ async def test_quiet_hours_defer_to_the_morning_in_the_recipients_time_zone(
         clock(),
         kind="rectification",
         urgent=True,
-        payload={"title": "Grading 2026", "due_day": "2026-11-21"},
+        payload={"branch_id": 1, "title": "Grading 2026", "due_day": "2026-11-21"},
     )
     report = await engine.tick()
     assert (report.messages, report.deferred) == (1, 1)
@@ -211,7 +211,11 @@ async def test_a_batch_too_long_for_one_message_ends_with_an_ellipsis_not_an_err
             clock(),
             kind="rectification",
             urgent=True,
-            payload={"title": f"Item {n:02d} <study> " + "&" * 120, "due_day": "2026-11-21"},
+            payload={
+                "branch_id": 1,
+                "title": f"Item {n:02d} <study> " + "&" * 120,
+                "due_day": "2026-11-21",
+            },
         )
     report = await engine.tick()
     assert report.messages == 1 and report.failed == 0
@@ -219,3 +223,22 @@ async def test_a_batch_too_long_for_one_message_ends_with_an_ellipsis_not_an_err
     assert message.text.startswith("🔔 40条提醒") and message.text.endswith("\n…")
     assert len(message.text) <= 4096 and "Item 00 <study> &&&" in message.text
     assert set((await states(db)).values()) == {"sent"}
+
+
+async def test_a_row_whose_payload_does_not_fit_its_kind_fails_alone(
+    engine: ReminderEngine,
+    clock: Clock,
+    db: SessionFactory,
+    client: FakeTelegramClient,
+    demo: dict[str, DemoUser],
+) -> None:
+    user = await client.user(demo["李强"].telegram_id, "李强", language_code="en")
+    account = await account_of(db, "李强")
+    await add_reminder(db, account, "mob:1:x:1:d7", clock())
+    # A rectification reminder must name its problem and branch: this one is unreadable.
+    await add_reminder(db, account, "rect:1:x:1:d7", clock(), kind="rectification")
+    report = await engine.tick()
+    assert (report.messages, report.reminders, report.failed) == (1, 1, 1)
+    text = (await user.wait_reply()).text
+    assert "yearly report" in text and "“”" not in text
+    assert await states(db) == {"mob:1:x:1:d7": "sent", "rect:1:x:1:d7": "failed"}

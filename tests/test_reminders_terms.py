@@ -7,16 +7,16 @@ import asyncio
 import pytest
 from sqlalchemy import select
 
+from bot.__main__ import main
 from bot.demo import DemoUser
 from bot.enums import BranchCategory
-from bot.reminders.terms import main
 from storage.db import SessionFactory
 from storage.models_reminders import BranchTerm
 
 
 async def _run(argv: list[str]) -> int:
     # main() runs its own event loop; keep it off the test's loop.
-    return await asyncio.to_thread(main, argv)
+    return await asyncio.to_thread(main, ["terms", *argv])
 
 
 async def test_set_and_show_a_village_branch_term(

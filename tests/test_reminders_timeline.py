@@ -16,6 +16,7 @@ from bot.fake_telegram.client import FakeUser
 from bot.reminders.engine import ReminderEngine
 from storage import queries
 from storage import reminder_queries as rq
+from storage import training_queries as tq
 from storage.db import SessionFactory
 from storage.models import Person, RoleAssignment
 from storage.models_grading import GradingAssessment, GradingCampaign, SurveyParticipant
@@ -138,7 +139,7 @@ async def test_attended_induction_withdraws_its_reminders(
     async with db.begin() as session:
         committee = await queries.org_by_code(session, "DEMO")
         assert committee is not None
-        training = await rq.add_training(
+        training = await tq.add_training(
             session,
             org=committee,
             kind=TrainingKind.INDUCTION,
@@ -150,7 +151,7 @@ async def test_attended_induction_withdraws_its_reminders(
         )
         wang = await session.scalar(select(Person).where(Person.name == "王芳"))
         assert wang is not None
-        invitee = await rq.invitee(session, training_id=training.id, person_id=wang.id)
+        invitee = await tq.invitee(session, training_id=training.id, person_id=wang.id)
         assert invitee is not None
         invitee.attended = True
     await engine.plan()

@@ -6,5 +6,5 @@
 - document, ooxml, images: the DOCX (python-docx; standard styles, East Asian fonts, TOC and
   PAGE fields), photos scaled down for embedding
 - build: rendering off the event loop, photo downloads, size limits, the subtree ZIP and the
-  spot check; cli: `zhibu book --org CODE --year YEAR [--out DIR]`
+  spot check (`zhibu book` is bot/cli/book.py)
 """

@@ -12,6 +12,9 @@ from bot.enums import PersonStatus, Role
 # with, a collection of many books leaves photos out, or the book would pass Telegram's limit.
 PhotoNote = Literal["missing", "cli", "collection", "limit"]
 
+# The earliest year a book may be asked for (/book and zhibu book).
+FIRST_YEAR = 2000
+
 
 @dataclass(frozen=True, slots=True)
 class RosterEntry:

@@ -1,6 +1,12 @@
 """Offline fake Telegram Bot API: a real HTTP server for PTB plus simulated users driving it."""
 
-from bot.fake_telegram.client import FakeFile, FakeMessage, FakeTelegramClient, FakeUser
+from bot.fake_telegram.client import (
+    FakeFile,
+    FakeGroup,
+    FakeMessage,
+    FakeTelegramClient,
+    FakeUser,
+)
 from bot.fake_telegram.server import (
     ApiError,
     FakeTelegramServer,
@@ -13,6 +19,7 @@ from bot.fake_telegram.server import (
 __all__ = [
     "ApiError",
     "FakeFile",
+    "FakeGroup",
     "FakeMessage",
     "FakeTelegramClient",
     "FakeTelegramServer",

@@ -6,95 +6,29 @@
 
 from __future__ import annotations
 
-import base64
-import dataclasses
 import json
 from collections.abc import Iterable
 from typing import Any
 
 import aiohttp
 
-JSON = dict[str, Any]
+from bot.fake_telegram.user import WAIT_SLACK, FakeGroup, FakeUser
+from bot.fake_telegram.views import FakeFile, FakeMessage
 
-# Slack on top of a server-side wait, so the HTTP request outlives the wait it carries.
-_WAIT_SLACK = 5.0
+__all__ = [
+    "FakeFile",
+    "FakeGroup",
+    "FakeMessage",
+    "FakeTelegramClient",
+    "FakeTelegramError",
+    "FakeUser",
+]
+
+JSON = dict[str, Any]
 
 
 class FakeTelegramError(RuntimeError):
     """The fake server refused a control request for a reason other than test misuse."""
-
-
-@dataclasses.dataclass(frozen=True)
-class FakeFile:
-    """A photo or document the bot sent, with its bytes."""
-
-    file_id: str
-    data: bytes
-    filename: str | None
-    mime_type: str | None
-
-
-@dataclasses.dataclass(frozen=True)
-class FakeMessage:
-    """A bot message as the user saw it at one moment (when sent, edited or deleted)."""
-
-    chat_id: int
-    message_id: int
-    text: str
-    """Text of a text message, caption of a media message ("" if none)."""
-    source_text: str | None
-    reply_markup: JSON | None
-    photo: FakeFile | None
-    document: FakeFile | None
-    edits: list[JSON]
-    deleted: bool
-    event: str
-    """Why this snapshot was taken: "message", "edit", "delete", or "read" for a plain read."""
-    raw: JSON
-
-    @property
-    def buttons(self) -> list[list[tuple[str, str | None]]]:
-        """Keyboard rows of (text, callback_data or url); reply-keyboard buttons have None."""
-        markup = self.reply_markup or {}
-        if "inline_keyboard" in markup:
-            return [
-                [
-                    (button["text"], button.get("callback_data") or button.get("url"))
-                    for button in row
-                ]
-                for row in markup["inline_keyboard"]
-            ]
-        return [
-            [(button if isinstance(button, str) else button["text"], None) for button in row]
-            for row in markup.get("keyboard", [])
-        ]
-
-    @property
-    def button_texts(self) -> list[str]:
-        """Every button label, row by row."""
-        return [text for row in self.buttons for text, _ in row]
-
-    def button_data(self, text: str) -> str | None:
-        """The callback_data (or url) of the button labelled text."""
-        for row in self.buttons:
-            for label, value in row:
-                if label == text:
-                    return value
-        raise AssertionError(f"no button {text!r} in {self.button_texts}")
-
-    @property
-    def edited(self) -> bool:
-        """Whether the message had been edited at the time of this snapshot."""
-        return bool(self.edits)
-
-    def __str__(self) -> str:
-        buttons = f" buttons={self.button_texts}" if self.buttons else ""
-        media = ""
-        if self.photo:
-            media = " [photo]"
-        if self.document:
-            media = f" [document {self.document.filename}]"
-        return f"#{self.message_id}{media} {self.text!r}{buttons}"
 
 
 class FakeTelegramClient:
@@ -179,6 +113,15 @@ class FakeTelegramClient:
         )
         return FakeUser(self, info, cursor=int(info["marker"]))
 
+    async def group(
+        self, chat_id: int, title: str, *, kind: str = "group", bot_member: bool = False
+    ) -> FakeGroup:
+        """Create a group, supergroup or channel (a negative id); the bot is not in it, unless
+        bot_member (added earlier)."""
+        body = {"chat_id": chat_id, "title": title, "kind": kind, "bot_member": bot_member}
+        info = await self.call("POST", "groups", body)
+        return FakeGroup(self, info, cursor=int(info["marker"]))
+
     async def marker(self) -> int:
         """The server's latest bot-event sequence number."""
         return int(await self.call("GET", "marker"))
@@ -214,7 +157,7 @@ class FakeTelegramClient:
                 "kinds": list(kinds),
                 "timeout": timeout,
             },
-            timeout=timeout + _WAIT_SLACK,
+            timeout=timeout + WAIT_SLACK,
         )
         return list(result["events"])
 
@@ -306,191 +249,22 @@ class FakeTelegramClient:
         """Updates the bot has not confirmed yet."""
         return list(await self.call("GET", "updates"))
 
-    async def fail_next(self, method: str = "*", status: int = 500, count: int = 1) -> None:
-        """Make the next count calls of method answer a transient 500 or 502."""
-        await self.call("POST", "fail_next", {"method": method, "status": status, "count": count})
+    async def fail_next(
+        self,
+        method: str = "*",
+        status: int = 500,
+        count: int = 1,
+        *,
+        retry_after: int = 1,
+        chat_id: int | None = None,
+    ) -> None:
+        """Make the next count calls of method (to chat_id, if given) answer a transient 500
+        or 502, or 429 with retry_after."""
+        body = {"method": method, "status": status, "count": count, "retry_after": retry_after}
+        if chat_id is not None:
+            body["chat_id"] = chat_id
+        await self.call("POST", "fail_next", body)
 
     async def set_latency(self, seconds: float) -> None:
         """Delay every Bot API answer."""
         await self.call("POST", "latency", {"seconds": seconds})
-
-
-class FakeUser:
-    """One simulated person in a private chat with the bot.
-
-    Reads are ordered: each wait_* consumes the bot's events in this chat (new messages,
-    edits, deletions) up to the one it returns, so the next wait sees only later ones.
-    """
-
-    def __init__(self, client: FakeTelegramClient, info: JSON, *, cursor: int) -> None:
-        self.client = client
-        self.user_id = int(info["user_id"])
-        self.first_name: str = info["first_name"]
-        self.last_name: str | None = info.get("last_name")
-        self.username: str | None = info.get("username")
-        self.language_code: str | None = info.get("language_code")
-        self.cursor = cursor
-
-    @property
-    def chat_id(self) -> int:
-        """The private chat's id (the user's id, as in Telegram)."""
-        return self.user_id
-
-    def __repr__(self) -> str:
-        return f"<FakeUser {self.first_name} ({self.user_id})>"
-
-    # -- acting ------------------------------------------------------------------------------
-
-    async def send(self, text: str, *, reply_to: FakeMessage | int | None = None) -> int:
-        """Send a text message (a leading /command becomes a bot_command); return the update_id."""
-        body: JSON = {"text": text}
-        if reply_to is not None:
-            body["reply_to_message_id"] = _message_id(reply_to)
-        return int(await self.client.call("POST", f"users/{self.user_id}/text", body))
-
-    async def send_sticker(self, emoji: str = "👍") -> int:
-        """Send a sticker; return the update_id."""
-        return int(
-            await self.client.call("POST", f"users/{self.user_id}/sticker", {"emoji": emoji})
-        )
-
-    async def send_photo(self, data: bytes, *, caption: str | None = None) -> int:
-        """Send a photo; return the update_id."""
-        body = {"data_b64": base64.b64encode(data).decode(), "caption": caption}
-        return int(await self.client.call("POST", f"users/{self.user_id}/photo", body))
-
-    async def send_document(
-        self,
-        data: bytes,
-        filename: str,
-        *,
-        mime_type: str | None = None,
-        caption: str | None = None,
-    ) -> int:
-        """Send a file; return the update_id."""
-        body = {
-            "data_b64": base64.b64encode(data).decode(),
-            "filename": filename,
-            "mime_type": mime_type,
-            "caption": caption,
-        }
-        return int(await self.client.call("POST", f"users/{self.user_id}/document", body))
-
-    async def press(
-        self, message: FakeMessage | int, text: str | None = None, *, data: str | None = None
-    ) -> int:
-        """Press a button of the message by its label (or callback data); return the update_id.
-
-        The server checks the message's current keyboard, so a button removed by an edit can
-        no longer be pressed. A reply-keyboard button sends its label as a text message.
-        """
-        body = {"message_id": _message_id(message), "text": text, "data": data}
-        return int(await self.client.call("POST", f"users/{self.user_id}/press", body))
-
-    async def press_data(self, message: FakeMessage | int, data: str) -> int:
-        """Send a callback query with arbitrary (forged or stale) data; return the update_id."""
-        body = {"message_id": _message_id(message), "data": data, "forged": True}
-        return int(await self.client.call("POST", f"users/{self.user_id}/press", body))
-
-    async def block(self) -> None:
-        """Block the bot: its sends to this user fail with 403."""
-        await self.client.call("POST", f"users/{self.user_id}/block", {"blocked": True})
-
-    async def unblock(self) -> None:
-        """Unblock (restart) the bot."""
-        await self.client.call("POST", f"users/{self.user_id}/block", {"blocked": False})
-
-    async def deactivate(self) -> None:
-        """Delete the account: sends fail with 403 user is deactivated."""
-        await self.client.call("POST", f"users/{self.user_id}/deactivate")
-
-    # -- reading -----------------------------------------------------------------------------
-
-    async def wait_reply(self, timeout: float = 5.0) -> FakeMessage:
-        """The next new message the bot sends to this user."""
-        return await self._next(("message",), timeout, "reply")
-
-    async def wait_edit(self, timeout: float = 5.0) -> FakeMessage:
-        """The next edit of one of the bot's messages in this chat."""
-        return await self._next(("edit",), timeout, "edit")
-
-    async def wait_edit_or_reply(self, timeout: float = 5.0) -> FakeMessage:
-        """Whichever comes first: a new bot message or an edit of one."""
-        return await self._next(("message", "edit"), timeout, "reply or edit")
-
-    async def wait_deleted(self, timeout: float = 5.0) -> FakeMessage:
-        """The next message the bot deletes in this chat."""
-        return await self._next(("delete",), timeout, "deletion")
-
-    async def wait_replies(self, count: int, timeout: float = 5.0) -> list[FakeMessage]:
-        """The next count new messages."""
-        events = await self.client.wait_events(
-            self.chat_id, since=self.cursor, count=count, kinds=("message",), timeout=timeout
-        )
-        if len(events) < count:
-            await self._fail(f"{count} replies (got {len(events)})", timeout)
-        self.cursor = int(events[-1]["seq"])
-        return [await self.client.message_from_record(e["message"], e["kind"]) for e in events]
-
-    async def expect_no_reply(self, within: float = 0.3) -> None:
-        """Assert the bot sends no new message to this user within the given seconds."""
-        events = await self.client.wait_events(
-            self.chat_id, since=self.cursor, kinds=("message",), timeout=within
-        )
-        if events:
-            message = await self.client.message_from_record(events[0]["message"], "message")
-            raise AssertionError(f"{self!r} expected no reply within {within}s but got {message}")
-
-    async def skip_pending(self) -> None:
-        """Treat everything the bot did so far as read."""
-        self.cursor = await self.client.marker()
-
-    async def messages(self, *, include_deleted: bool = True) -> list[FakeMessage]:
-        """Every message the bot sent to this user, as it is now."""
-        return await self.client.bot_messages(self.chat_id, include_deleted=include_deleted)
-
-    async def last_message(self) -> FakeMessage | None:
-        """The latest message the bot sent to this user, as it is now."""
-        messages = await self.messages()
-        return messages[-1] if messages else None
-
-    async def callback_answer(self, update_id: int, timeout: float = 5.0) -> JSON:
-        """Wait for the bot's answerCallbackQuery to the press that made update_id."""
-        answer = await self.client.call(
-            "POST",
-            "callback_answers/wait",
-            {"update_id": update_id, "timeout": timeout},
-            timeout=timeout + _WAIT_SLACK,
-        )
-        if answer is None:
-            raise AssertionError(
-                f"{self!r}: the bot did not answer callback query of update {update_id} "
-                f"within {timeout}s"
-            )
-        return dict(answer)
-
-    async def _next(self, kinds: tuple[str, ...], timeout: float, what: str) -> FakeMessage:
-        events = await self.client.wait_events(
-            self.chat_id, since=self.cursor, kinds=kinds, timeout=timeout
-        )
-        if not events:
-            await self._fail(what, timeout)
-        event = events[0]
-        self.cursor = int(event["seq"])
-        return await self.client.message_from_record(event["message"], event["kind"])
-
-    async def _fail(self, what: str, timeout: float) -> None:
-        messages = await self.messages()
-        seen = [
-            f"  {message}{' (already read)' if message.raw['seq'] <= self.cursor else ''}"
-            f"{' (deleted)' if message.deleted else ''}"
-            for message in messages
-        ]
-        listing = "\n".join(seen) if seen else "  (none)"
-        raise AssertionError(
-            f"{self!r} got no {what} within {timeout}s; the bot's messages in this chat:\n{listing}"
-        )
-
-
-def _message_id(message: FakeMessage | int) -> int:
-    return message if isinstance(message, int) else message.message_id

@@ -23,6 +23,13 @@ from bot.grading.questionnaire import (
     parse_questionnaire,
     suggest_prefill,
 )
+from bot.grading.satisfaction import (
+    SatisfactionCounts,
+    SatisfactionScale,
+    SatisfactionSummary,
+    satisfaction_mean,
+    satisfaction_rate,
+)
 from bot.grading.scoring import (
     DEFAULT_BANDS,
     DEFAULT_CONFIG,
@@ -34,16 +41,11 @@ from bot.grading.scoring import (
     GradingResult,
     IndicatorScore,
     Participation,
-    SatisfactionCounts,
-    SatisfactionScale,
-    SatisfactionSummary,
     check_answer,
     grade_branch,
     grade_for,
     participation,
     round_score,
-    satisfaction_mean,
-    satisfaction_rate,
     score_item,
 )
 

@@ -7,12 +7,10 @@ import datetime as dt
 from bot.config import Settings
 from bot.errors import CommandError
 from bot.grading import service
-from bot.grading.announce import OPENED, announcement_rows
+from bot.grading.announce import start_and_announce
 from bot.grading.questionnaire import shipped
-from storage import grading_queries as gq
 from storage import queries
-from storage import reminder_queries as rq
-from storage.db import create_engine, session_factory
+from storage.db import transaction
 
 
 def parse_bands(text: str) -> tuple[float, float, float]:
@@ -68,35 +66,28 @@ async def start_from_cli(
         )
     except service.CampaignError as exc:
         raise CommandError(str(exc)) from None
-    engine = create_engine(settings.database_url)
-    try:
-        async with session_factory(engine).begin() as session:
-            org = await queries.org_by_code(session, org_code)
-            if org is None:
-                raise CommandError(f"no organisation node with code {org_code!r}")
-            try:
-                campaign, branches = await service.start_campaign(
-                    session,
-                    root=org,
-                    deadline=parse_deadline(deadline, settings),
-                    config=config,
-                    now=settings.now(),
-                    year=year,
-                    questionnaire=chosen,
-                )
-            except service.CampaignError as exc:
-                raise CommandError(str(exc)) from None
-            leaders = await gq.leader_accounts(session, [b.id for b in branches])
-            # Sent by the running bot's reminder engine (its next tick), in each reader's
-            # language and within the flood limits the bot keeps, not by a second Bot here.
-            await rq.insert_reminders(
-                session, announcement_rows(campaign, leaders, event=OPENED, now=settings.now())
+    async with transaction(settings.database_url) as session:
+        org = await queries.org_by_code(session, org_code)
+        if org is None:
+            raise CommandError(f"no organisation node with code {org_code!r}")
+        # The leaders are told by the running bot's reminder engine (its next tick), in each
+        # reader's language and within the bot's flood limits, not by a second Bot here.
+        try:
+            started = await start_and_announce(
+                session,
+                root=org,
+                deadline=parse_deadline(deadline, settings),
+                config=config,
+                now=settings.now(),
+                year=year,
+                questionnaire=chosen,
             )
-    finally:
-        await engine.dispose()
+        except service.CampaignError as exc:
+            raise CommandError(str(exc)) from None
+    campaign = started.campaign
     return (
-        f"campaign {campaign.id} started for {len(branches)} branch(es) under {org_code} "
+        f"campaign {campaign.id} started for {len(started.branches)} branch(es) under {org_code} "
         f"with questionnaire {chosen.id}@{chosen.version}, "
-        f"deadline {campaign.deadline.isoformat()}; {len(leaders)} secretary account(s) "
+        f"deadline {campaign.deadline.isoformat()}; {started.leaders} secretary account(s) "
         "will be notified by the running bot"
     )

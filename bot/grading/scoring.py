@@ -41,6 +41,13 @@ from bot.grading.questionnaire import (
     Questionnaire,
     YesPartlyNo,
 )
+from bot.grading.satisfaction import (
+    SatisfactionCounts,
+    SatisfactionScale,
+    SatisfactionSummary,
+    satisfaction_mean,
+    satisfaction_rate,
+)
 from bot.i18n import N_
 
 Answer = str | int | float
@@ -89,48 +96,6 @@ DEFAULT_BANDS: Final = (
 
 
 @dataclass(frozen=True, slots=True)
-class SatisfactionCounts:
-    """Responses of one group (members or masses) on the four-step scale."""
-
-    satisfied: int = 0
-    fairly_satisfied: int = 0
-    basically_satisfied: int = 0
-    dissatisfied: int = 0
-
-    def __post_init__(self) -> None:
-        if (
-            min(self.satisfied, self.fairly_satisfied, self.basically_satisfied, self.dissatisfied)
-            < 0
-        ):
-            raise ValueError("satisfaction counts must be >= 0")
-
-    @property
-    def total(self) -> int:
-        """Return the number of responses."""
-        return self.satisfied + self.fairly_satisfied + self.basically_satisfied + self.dissatisfied
-
-
-@dataclass(frozen=True, slots=True)
-class SatisfactionScale:
-    """Value of each answer on the satisfaction scale, 0..1, best first."""
-
-    satisfied: float = 1.0
-    fairly_satisfied: float = 0.8
-    basically_satisfied: float = 0.6
-    dissatisfied: float = 0.0
-
-    def __post_init__(self) -> None:
-        values = (
-            self.satisfied,
-            self.fairly_satisfied,
-            self.basically_satisfied,
-            self.dissatisfied,
-        )
-        if not all(0.0 <= v <= 1.0 for v in values) or list(values) != sorted(values, reverse=True):
-            raise ValueError("satisfaction scale values must be within 0..1, best first")
-
-
-@dataclass(frozen=True, slots=True)
 class GradingConfig:
     """Local settings of a grading campaign; the defaults follow domain.md."""
 
@@ -175,19 +140,6 @@ class IndicatorScore:
     indicator_id: str
     points: float
     score: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class SatisfactionSummary:
-    """Rates (满意率) and weighted means (0..1) per group, and the mean feeding the indicator."""
-
-    member_responses: int
-    mass_responses: int
-    member_rate: float | None
-    mass_rate: float | None
-    member_mean: float | None
-    mass_mean: float | None
-    mean: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,43 +218,23 @@ def score_item(item: Item, answer: Answer | None, *, partly_share: float = 0.5) 
     if kind is AnswerType.SCALE_1_5:
         return item.points * (float(answer) - 1.0) / 4.0
     if kind is AnswerType.NUMBER:
-        value = float(answer)
-        best = 0.0
-        for t in item.thresholds:
-            reached = value <= t.bound if item.lower_is_better else value >= t.bound
-            if reached and t.points > best:
-                best = t.points
-        return best
+        return _number_points(item, float(answer))
     if kind is AnswerType.CHOICE:
-        for option in item.options:
-            if option.id == answer:
-                return option.points
+        return next((o.points for o in item.options if o.id == answer), 0.0)
     return 0.0
 
 
+def _number_points(item: Item, value: float) -> float:
+    """The points of the best threshold a number reaches."""
+    reached = [
+        t.points
+        for t in item.thresholds
+        if (value <= t.bound if item.lower_is_better else value >= t.bound)
+    ]
+    return max([0.0, *reached])
+
+
 # --- satisfaction --------------------------------------------------------------------------------
-
-
-def satisfaction_rate(counts: SatisfactionCounts) -> float | None:
-    """Return 满意率: share of satisfied, fairly and basically satisfied (None if no responses)."""
-    total = counts.total
-    if total == 0:
-        return None
-    return (total - counts.dissatisfied) / total
-
-
-def satisfaction_mean(counts: SatisfactionCounts, scale: SatisfactionScale) -> float | None:
-    """Return the weighted mean of the responses on the scale, 0..1 (None if no responses)."""
-    total = counts.total
-    if total == 0:
-        return None
-    weighted = (
-        counts.satisfied * scale.satisfied
-        + counts.fairly_satisfied * scale.fairly_satisfied
-        + counts.basically_satisfied * scale.basically_satisfied
-        + counts.dissatisfied * scale.dissatisfied
-    )
-    return min(1.0, weighted / total)
 
 
 def summarise_satisfaction(

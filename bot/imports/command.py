@@ -8,7 +8,7 @@ from bot.config import Settings
 from bot.imports.org import import_org
 from bot.imports.people import import_people
 from bot.imports.reading import read_table
-from storage.db import create_engine, session_factory
+from storage.db import transaction
 
 
 async def import_file(settings: Settings, what: str, path: Path | str) -> str:
@@ -17,13 +17,9 @@ async def import_file(settings: Settings, what: str, path: Path | str) -> str:
         raise ValueError(f"unknown import {what!r}")
     table = read_table(path)
     today = settings.now().astimezone(settings.tz).date()
-    engine = create_engine(settings.database_url)
-    try:
-        async with session_factory(engine).begin() as session:
-            if what == "org":
-                summary = await import_org(session, table)
-            else:
-                summary = await import_people(session, table, today=today)
-    finally:
-        await engine.dispose()
+    async with transaction(settings.database_url) as session:
+        if what == "org":
+            summary = await import_org(session, table)
+        else:
+            summary = await import_people(session, table, today=today)
     return str(summary)

@@ -33,7 +33,7 @@ from bot.imports import (
     read_table,
 )
 from storage import import_queries, queries
-from storage.db import create_engine, session_factory
+from storage.db import transaction
 from storage.models_relink import LostContactEntry
 
 REGISTER_ALIASES: Mapping[str, str] = {
@@ -201,10 +201,6 @@ async def import_register_file(settings: Settings, path: Path | str) -> str:
     """`zhibu register import FILE` in one transaction; the summary, or ImportFailed."""
     table = read_table(path, aliases=REGISTER_ALIASES)
     today = settings.now().astimezone(settings.tz).date()
-    engine = create_engine(settings.database_url)
-    try:
-        async with session_factory(engine).begin() as session:
-            summary = await import_register(session, table, today=today)
-    finally:
-        await engine.dispose()
+    async with transaction(settings.database_url) as session:
+        summary = await import_register(session, table, today=today)
     return str(summary)

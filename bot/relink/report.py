@@ -13,18 +13,15 @@ import io
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.chart import BarChart, Reference
-from openpyxl.styles import Font
 from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.access import Principal
 from bot.enums import FINAL_STATES, RequestState, RequestType
 from bot.relink.counting import mask_phone, year_bounds
+from bot.xlsx import BarChart, Sheet, book_bytes
 from storage import relink_queries
 from storage.models_relink import RelinkRequest
 
@@ -160,17 +157,12 @@ def _local(value: dt.datetime | None, time_zone: str) -> str:
 
 def report_xlsx(report: RelinkReport, labels: Labels, time_zone: str) -> bytes:
     """The workbook: every request, the state x age table with a chart, overdue, re-linked."""
-    book = Workbook()
-    requests_sheet = book.active
-    requests_sheet.title = labels.sheets[0][:31]
 
-    def table(sheet: Any, rows: Sequence[ReportRow]) -> None:
-        sheet.append(list(labels.request_header))
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        sheet.freeze_panes = "A2"
-        for row in rows:
-            sheet.append(
+    def table(title: str, rows: Sequence[ReportRow]) -> Sheet:
+        return Sheet(
+            title,
+            labels.request_header,
+            [
                 [
                     row.id,
                     labels.types[row.type],
@@ -185,34 +177,38 @@ def report_xlsx(report: RelinkReport, labels: Labels, time_zone: str) -> bytes:
                     _local(row.letter_expires_at, time_zone),
                     _local(row.completed_at, time_zone),
                 ]
-            )
+                for row in rows
+            ],
+        )
 
-    table(requests_sheet, report.rows)
-    ages = book.create_sheet(labels.sheets[1][:31])
-    ages.append([labels.state_header, *(band_label(b) for b in AGE_BANDS), labels.total_header])
-    for cell in ages[1]:
-        cell.font = Font(bold=True)
     counts = report.by_state_and_age()
+    ages = []
     for state in OPEN_STATES:
         per_band = [counts[state][b] for b in AGE_BANDS]
         ages.append([labels.states[state], *per_band, sum(per_band)])
-    chart = BarChart()
-    chart.type = "bar"
-    chart.grouping = "stacked"
-    chart.overlap = 100
-    chart.title = labels.sheets[1]
-    data = Reference(
-        ages, min_col=2, max_col=1 + len(AGE_BANDS), min_row=1, max_row=1 + len(OPEN_STATES)
+    chart = BarChart(
+        labels.sheets[1],
+        first_row=1,
+        last_row=1 + len(OPEN_STATES),
+        first_column=1,
+        last_column=1 + len(AGE_BANDS),
+        horizontal=True,
+        stacked=True,
     )
-    categories = Reference(ages, min_col=1, min_row=2, max_row=1 + len(OPEN_STATES))
-    chart.add_data(data, titles_from_data=True)
-    chart.set_categories(categories)
-    ages.add_chart(chart, "H2")
-    table(book.create_sheet(labels.sheets[2][:31]), report.overdue)
-    table(book.create_sheet(labels.sheets[3][:31]), report.relinked)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return book_bytes(
+        [
+            table(labels.sheets[0], report.rows),
+            Sheet(
+                labels.sheets[1],
+                [labels.state_header, *(band_label(b) for b in AGE_BANDS), labels.total_header],
+                ages,
+                freeze_header=False,
+                chart=chart,
+            ),
+            table(labels.sheets[2], report.overdue),
+            table(labels.sheets[3], report.relinked),
+        ]
+    )
 
 
 BAR_HEIGHT, BAR_GAP, LABEL_WIDTH, CHART_WIDTH, MARGIN = 22, 8, 130, 360, 12

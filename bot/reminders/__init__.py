@@ -2,19 +2,23 @@
 
 How the pieces fit:
 
-* `planner` (pure): facts in, reminder rows out, each with a dedupe key naming recipient,
-  subject and moment. Kinds: trainings (24 h and 1 h before; invitations are rows too),
-  calendar obligations (7 days before a period ends, soft; its last day; the day after;
-  escalation to the nearest admin after ZHIBU_REMINDER_ESCALATION_DAYS), induction training
-  (30, 7, 1 days before the six-month deadline; the admin the day after), term end (6 and 2
-  months before), grading self-assessments, members' surveys and rectification items, mobile
+* `planner` and `kinds` (pure): facts in, reminder rows out, each with a dedupe key naming
+  recipient, subject and moment, and a typed payload (`payloads`: a dataclass per kind, stored
+  as JSON). `planner` holds the plan, the window and the deadline moments; `kinds` the rule of
+  each kind: trainings (24 h and 1 h before; invitations are rows too), calendar obligations
+  (7 days before a period ends, soft; its last day; the day after; escalation to the nearest
+  admin after ZHIBU_REMINDER_ESCALATION_DAYS), induction training (30, 7, 1 days before the
+  six-month deadline; the admin the day after), term end (6 and 2 months before), grading
+  self-assessments, members' surveys and rectification items, mobile
   members' yearly report, and the weekly digest (ZHIBU_REMINDER_DIGEST_WEEKDAY/_HOUR, per user
   in /reminders).
 * `sources`: loads those facts from the database and stores the plan (insert new keys, cancel
   reminders whose obligation is done). The JobQueue runs it every ZHIBU_REMINDER_PLAN_MINUTES.
 * `engine`: every ZHIBU_REMINDER_TICK_SECONDS claims due rows (SKIP LOCKED on PostgreSQL),
   applies muting, quiet hours (ZHIBU_REMINDER_QUIET_START/_END, per user) and the digest
-  hand-off, renders per recipient at send time (`render`) and sends through the flood gate
-  the notices use. See its docstring for the exactly-once argument.
-* `trainings`: scheduling, answers and attendance; `terms`: the branch-term CLI.
+  hand-off, renders per recipient at send time (`render`: text, and which training an
+  invitation answers; its buttons come from the handlers' side) and sends through the flood
+  gate the notices use. See its docstring for the exactly-once argument.
+* `trainings`: scheduling, answers, attendance and calling one off (each audited);
+  `terms`: branch terms.
 """

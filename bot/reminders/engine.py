@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from telegram import Bot, Message
+from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import JobQueue
@@ -52,6 +52,8 @@ from storage.models_reminders import Reminder
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
+# Builds the answer buttons under an invitation to a training (the handlers' side owns them).
+InvitationKeyboard = Callable[[Translator, int], InlineKeyboardMarkup]
 
 REMINDERS_KEY = "zhibu.reminders"
 # Invitations are how people answer; muting "trainings" silences the reminders, not those.
@@ -135,10 +137,12 @@ class ReminderEngine:
         settings: Settings,
         gate: FloodGate,
         bot: Bot,
+        invitation_keyboard: InvitationKeyboard,
         clock: Clock | None = None,
         accounts_per_claim: int = 100,
     ) -> None:
         self.db = db
+        self.invitation_keyboard = invitation_keyboard
         self.settings = settings
         self.gate = gate
         self.bot = bot
@@ -213,7 +217,7 @@ class ReminderEngine:
         now = self.clock()
         try:
             async with self.db() as session:
-                messages, obsolete = await render.compose(
+                composed = await render.compose(
                     session, tr, recipient.account_id, claimed.rows, now
                 )
         except Exception:
@@ -221,18 +225,27 @@ class ReminderEngine:
             await self._finish([r.id for r in claimed.rows], ReminderState.FAILED, "render")
             report.failed += len(claimed.rows)
             return
-        if obsolete:
-            await self._finish(obsolete, ReminderState.SKIPPED, "obsolete")
-            report.skipped += len(obsolete)
+        if composed.obsolete:
+            await self._finish(composed.obsolete, ReminderState.SKIPPED, "obsolete")
+            report.skipped += len(composed.obsolete)
+        if composed.unreadable:
+            await self._finish(composed.unreadable, ReminderState.FAILED, "payload")
+            report.failed += len(composed.unreadable)
         assert claimed.reserved_until is not None
-        for message in messages:
+        for message in composed.messages:
+            keyboard = (
+                self.invitation_keyboard(tr, message.invitation_to)
+                if message.invitation_to is not None
+                else None
+            )
             async with self._lanes:
-                await self._send(recipient, message, claimed.reserved_until, report)
+                await self._send(recipient, message, keyboard, claimed.reserved_until, report)
 
     async def _send(
         self,
         recipient: rq.Recipient,
         message: render.Message,
+        keyboard: InlineKeyboardMarkup | None,
         reserved_until: dt.datetime,
         report: TickReport,
     ) -> None:
@@ -255,7 +268,7 @@ class ReminderEngine:
                 recipient.telegram_id,
                 message.text,
                 parse_mode=ParseMode.HTML,
-                reply_markup=message.keyboard,
+                reply_markup=keyboard,
             )
             message_id = sent.message_id
         except RetryAfter as exc:

@@ -1,26 +1,48 @@
-"""How reminders read: in the recipient's language and time zone, built at send time."""
+"""How reminders read: in the recipient's language and time zone, built at send time.
+
+Rendering returns text and what the message offers (an invitation's answer buttons are named
+by the training they answer); the keyboards themselves are built on the handlers' side.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import html
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
 from bot.activities import KIND_LABELS
 from bot.enums import ReminderKind
 from bot.grading.scoring import GRADE_NAMES, Grade
 from bot.i18n import N_, Translator
+from bot.reminders.payloads import (
+    CalendarPayload,
+    Deadline,
+    DigestPayload,
+    EscalationPayload,
+    GradingNews,
+    GradingPayload,
+    InductionPayload,
+    MobileReportPayload,
+    PayloadError,
+    RectificationPayload,
+    ReminderPayload,
+    TermPayload,
+    TrainingPayload,
+    payload_of,
+)
 from bot.rules.calendar import DEFAULT_RULES
 from bot.telegram_text import split_message
 from storage import reminder_queries as rq
-from storage.models import OrgUnit, Person
 from storage.models_reminders import Reminder, Training
+
+log = logging.getLogger(__name__)
 
 RULE_KINDS = {rule.key: rule.kind for rule in DEFAULT_RULES}
 
@@ -42,46 +64,57 @@ def escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A reminder row with its typed payload."""
+
+    row: Reminder
+    payload: ReminderPayload
+
+
 @dataclass(slots=True)
 class Names:
-    """What reminders mention, loaded once per batch."""
+    """What a batch of reminders mentions, loaded once."""
 
-    branches: dict[int, OrgUnit] = field(default_factory=dict)
-    people: dict[int, str] = field(default_factory=dict)
-    trainings: dict[int, Training] = field(default_factory=dict)
+    mentioned: rq.Mentioned
 
-    def branch(self, tr: Translator, branch_id: object) -> str:
-        unit = self.branches.get(branch_id) if isinstance(branch_id, int) else None
+    def branch(self, tr: Translator, branch_id: int | None) -> str:
+        unit = self.mentioned.branches.get(branch_id) if branch_id is not None else None
         return escape(unit.display_name(tr.locale)) if unit else "?"
 
+    def person(self, person_id: int | None) -> str:
+        name = self.mentioned.people.get(person_id) if person_id is not None else None
+        return escape(name) if name is not None else "?"
 
-async def load_names(session: AsyncSession, rows: Sequence[Reminder]) -> Names:
-    """Branches, people and trainings the rows' payloads refer to."""
-    branch_ids = {r.payload.get("branch_id") for r in rows} - {None}
-    person_ids = {r.payload.get("person_id") for r in rows} - {None}
-    training_ids = {r.payload.get("training_id") for r in rows} - {None}
-    names = Names()
-    if branch_ids:
-        units = await session.scalars(select(OrgUnit).where(OrgUnit.id.in_(branch_ids)))
-        names.branches = {u.id: u for u in units}
-    if person_ids:
-        people = await session.execute(
-            select(Person.id, Person.name).where(Person.id.in_(person_ids))
+    def training(self, payload: ReminderPayload) -> Training | None:
+        if not isinstance(payload, TrainingPayload):
+            return None
+        return self.mentioned.trainings.get(payload.training_id)
+
+
+def _refs(payloads: Sequence[ReminderPayload], name: str) -> set[int]:
+    """The ids payloads carry in field `name` (not every kind has every field)."""
+    return {v for p in payloads if isinstance(v := getattr(p, name, None), int)}
+
+
+async def load_names(session: AsyncSession, payloads: Sequence[ReminderPayload]) -> Names:
+    """Branches, people and trainings the payloads refer to."""
+    return Names(
+        await rq.mentioned(
+            session,
+            branch_ids=_refs(payloads, "branch_id"),
+            person_ids=_refs(payloads, "person_id"),
+            training_ids=_refs(payloads, "training_id"),
         )
-        names.people = {row[0]: row[1] for row in people}
-    if training_ids:
-        trainings = await session.scalars(select(Training).where(Training.id.in_(training_ids)))
-        names.trainings = {t.id: t for t in trainings}
-    return names
+    )
 
 
-def _day(tr: Translator, row: Reminder) -> str:
-    value = row.payload.get("due_day") or row.payload.get("ends_on")
-    return tr.date(dt.date.fromisoformat(value)) if isinstance(value, str) else "?"
+def _day(tr: Translator, value: dt.date | None) -> str:
+    return tr.date(value) if value is not None else "?"
 
 
-def _activity(tr: Translator, rule_key: object) -> str:
-    kind = RULE_KINDS.get(str(rule_key))
+def _activity(tr: Translator, rule_key: str | None) -> str:
+    kind = RULE_KINDS.get(rule_key or "")
     return tr._(KIND_LABELS[kind]) if kind is not None else escape(str(rule_key))
 
 
@@ -99,166 +132,219 @@ def training_line(tr: Translator, training: Training) -> str:
     )
 
 
-def obsolete(row: Reminder, names: Names, now: dt.datetime) -> bool:
+def obsolete(item: Item, names: Names, now: dt.datetime) -> bool:
     """True when the reminder no longer makes sense (its training started or was cancelled)."""
-    if row.kind in (ReminderKind.TRAINING, ReminderKind.TRAINING_INVITE):
-        training = names.trainings.get(row.payload.get("training_id", -1))
-        if training is None or training.starts_at <= now:
-            return True
-        # The notice that a training is off is the one message its cancellation leaves.
-        return training.cancelled_at is not None and not row.payload.get("cancelled")
-    return False
+    if not isinstance(item.payload, TrainingPayload):
+        return False
+    training = names.training(item.payload)
+    if training is None or training.starts_at <= now:
+        return True
+    # The notice that a training is off is the one message its cancellation leaves.
+    return training.cancelled_at is not None and not item.payload.cancelled
 
 
-def line(tr: Translator, row: Reminder, names: Names) -> str:
-    """One reminder as one line (alone, in a coalesced message, or in the digest)."""
-    p = row.payload
-    kind = ReminderKind(row.kind)
-    if kind in (ReminderKind.TRAINING, ReminderKind.TRAINING_INVITE):
-        training = names.trainings.get(p.get("training_id", -1))
-        if training is None:
-            return "?"
-        if p.get("cancelled"):
-            text = tr._("Cancelled: the training {training} will not take place.")
-        elif p.get("lead") == "1h":
-            text = tr._("Training in one hour: {training}")
-        elif p.get("lead") == "24h":
-            text = tr._("Training tomorrow: {training}")
-        else:
-            text = tr._("You are invited to a training: {training}")
-        return text.format(training=training_line(tr, training))
-    if kind is ReminderKind.CALENDAR:
-        values = {
-            "branch": names.branch(tr, p.get("branch_id")),
-            "activity": _activity(tr, p.get("rule")),
-            "date": _day(tr, row),
-        }
-        if p.get("overdue"):
-            return tr._("{branch}: the {activity} was due by {date} and is not logged.").format(
-                **values
-            )
-        if p.get("days") == 1:
-            return tr._("{branch}: today is the last day for the {activity}.").format(**values)
-        return tr._("{branch}: the {activity} is not logged yet; due by {date}.").format(**values)
-    if kind is ReminderKind.ESCALATION:
-        values = {
-            "branch": names.branch(tr, p.get("branch_id")),
-            "date": _day(tr, row),
-            "name": escape(names.people.get(p.get("person_id", -1), "?")),
-            "activity": _activity(tr, p.get("rule")),
-        }
-        if p.get("about") == ReminderKind.INDUCTION:
-            return tr._(
-                "{name} ({branch}) has not completed induction training, due by {date}."
-            ).format(**values)
-        return tr._("{branch} has not logged the {activity}, overdue since {date}.").format(
+# ---- one line per kind --------------------------------------------------------------------------
+
+
+def _training(tr: Translator, p: TrainingPayload, names: Names) -> str:
+    training = names.training(p)
+    if training is None:
+        return "?"
+    if p.cancelled:
+        text = tr._("Cancelled: the training {training} will not take place.")
+    elif p.lead == "1h":
+        text = tr._("Training in one hour: {training}")
+    elif p.lead == "24h":
+        text = tr._("Training tomorrow: {training}")
+    else:
+        text = tr._("You are invited to a training: {training}")
+    return text.format(training=training_line(tr, training))
+
+
+def _calendar(tr: Translator, p: CalendarPayload, names: Names) -> str:
+    values = {
+        "branch": names.branch(tr, p.branch_id),
+        "activity": _activity(tr, p.rule),
+        "date": _day(tr, p.due_day),
+    }
+    if p.overdue:
+        return tr._("{branch}: the {activity} was due by {date} and is not logged.").format(
             **values
         )
-    if kind is ReminderKind.INDUCTION:
-        if p.get("overdue"):
-            return tr._(
-                "Your induction training was due by {date}. Please contact the organisation "
-                "department."
-            ).format(date=_day(tr, row))
-        days = int(p.get("days", 0))
-        return tr.ngettext(
-            "Complete your induction training by {date} ({days} day left).",
-            "Complete your induction training by {date} ({days} days left).",
-            days,
-        ).format(date=_day(tr, row), days=days)
-    if kind is ReminderKind.TERM:
-        values = {"branch": names.branch(tr, p.get("branch_id")), "date": _day(tr, row)}
-        if p.get("months") == 2:
-            return tr._(
-                "{branch}: the committee's term ends on {date}; the request for the branch "
-                "election is due now."
-            ).format(**values)
+    if p.days == 1:
+        return tr._("{branch}: today is the last day for the {activity}.").format(**values)
+    return tr._("{branch}: the {activity} is not logged yet; due by {date}.").format(**values)
+
+
+def _escalation(tr: Translator, p: EscalationPayload, names: Names) -> str:
+    values = {
+        "branch": names.branch(tr, p.branch_id),
+        "date": _day(tr, p.due_day),
+        "name": names.person(p.person_id),
+        "activity": _activity(tr, p.rule),
+    }
+    if p.about is ReminderKind.INDUCTION:
         return tr._(
-            "{branch}: the committee's term ends on {date}; start preparing the branch election."
+            "{name} ({branch}) has not completed induction training, due by {date}."
         ).format(**values)
-    if kind is ReminderKind.MOBILE_REPORT:
-        if p.get("overdue"):
-            return tr._("Your yearly report to your home branch was due by {date}.").format(
-                date=_day(tr, row)
-            )
-        return tr._("Send your yearly report to your home branch by {date}.").format(
-            date=_day(tr, row)
+    return tr._("{branch} has not logged the {activity}, overdue since {date}.").format(**values)
+
+
+def _induction(tr: Translator, p: InductionPayload, names: Names) -> str:
+    if p.overdue:
+        return tr._(
+            "Your induction training was due by {date}. Please contact the organisation department."
+        ).format(date=_day(tr, p.due_day))
+    days = p.days or 0
+    return tr.ngettext(
+        "Complete your induction training by {date} ({days} day left).",
+        "Complete your induction training by {date} ({days} days left).",
+        days,
+    ).format(date=_day(tr, p.due_day), days=days)
+
+
+def _term(tr: Translator, p: TermPayload, names: Names) -> str:
+    values = {"branch": names.branch(tr, p.branch_id), "date": _day(tr, p.ends_on)}
+    if p.months == 2:
+        return tr._(
+            "{branch}: the committee's term ends on {date}; the request for the branch "
+            "election is due now."
+        ).format(**values)
+    return tr._(
+        "{branch}: the committee's term ends on {date}; start preparing the branch election."
+    ).format(**values)
+
+
+def _mobile_report(tr: Translator, p: MobileReportPayload, names: Names) -> str:
+    if p.overdue:
+        return tr._("Your yearly report to your home branch was due by {date}.").format(
+            date=_day(tr, p.due_day)
         )
-    if kind is ReminderKind.GRADING:
-        values = {
-            "branch": names.branch(tr, p.get("branch_id")),
-            "year": p.get("year", "?"),
-            "date": _day(tr, row),
-        }
-        if p.get("event") == "opened":
-            deadline = p.get("deadline")
-            return tr._(
-                "{branch}: the classification and grading campaign {year} has started. Answer "
-                "the self-assessment by {deadline}: send /grade."
-            ).format(
-                deadline=tr.datetime(dt.datetime.fromisoformat(deadline), "short")
-                if isinstance(deadline, str)
-                else "?",
-                **values,
-            )
-        if p.get("event") == "graded":
-            grade = p.get("grade")
-            text = tr._("{branch}: classification and grading {year}: graded {grade}.").format(
-                grade=tr._(GRADE_NAMES[grade]) if grade in GRADE_NAMES else "—", **values
-            )
-            if grade == Grade.WEAK:
-                text += "\n" + tr._(
-                    "Please enter the rectification: each problem with its measures, deadline "
-                    "and responsible person. Send /grade."
-                )
-            return text
-        if p.get("survey"):
-            return tr._(
-                "Last day to answer the satisfaction survey about your branch, {branch} "
-                "(classification and grading {year}): send /survey."
-            ).format(**values)
-        if p.get("overdue"):
-            return tr._(
-                "{branch}: the self-assessment for classification and grading {year} was due by "
-                "{date} and is not submitted."
-            ).format(**values)
-        return tr._(
-            "{branch}: submit the self-assessment for classification and grading {year} by {date}."
-        ).format(**values)
-    # Rectification: the problem as the secretary or admin wrote it.
-    title = escape(str(p.get("title", "")))
-    if p.get("overdue"):
-        return tr._("“{title}” was due by {date}.").format(title=title, date=_day(tr, row))
-    return tr._("“{title}” is due by {date}.").format(title=title, date=_day(tr, row))
-
-
-def rsvp_keyboard(tr: Translator, training_id: int) -> InlineKeyboardMarkup:
-    """Attend / decline buttons under an invitation."""
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(tr._("I will attend"), callback_data=f"trn:y:{training_id}"),
-                InlineKeyboardButton(tr._("I can't attend"), callback_data=f"trn:n:{training_id}"),
-            ]
-        ]
+    return tr._("Send your yearly report to your home branch by {date}.").format(
+        date=_day(tr, p.due_day)
     )
+
+
+def _grading(tr: Translator, p: GradingPayload, names: Names) -> str:
+    values = {
+        "branch": names.branch(tr, p.branch_id),
+        "year": p.year,
+        "date": _day(tr, p.due_day),
+    }
+    if p.survey:
+        return tr._(
+            "Last day to answer the satisfaction survey about your branch, {branch} "
+            "(classification and grading {year}): send /survey."
+        ).format(**values)
+    if p.overdue:
+        return tr._(
+            "{branch}: the self-assessment for classification and grading {year} was due by "
+            "{date} and is not submitted."
+        ).format(**values)
+    return tr._(
+        "{branch}: submit the self-assessment for classification and grading {year} by {date}."
+    ).format(**values)
+
+
+def _grading_news(tr: Translator, p: GradingNews, names: Names) -> str:
+    branch = names.branch(tr, p.branch_id)
+    if p.event == "opened":
+        return tr._(
+            "{branch}: the classification and grading campaign {year} has started. Answer "
+            "the self-assessment by {deadline}: send /grade."
+        ).format(
+            branch=branch,
+            year=p.year,
+            deadline=tr.datetime(p.deadline, "short") if p.deadline is not None else "?",
+        )
+    grade = p.grade
+    text = tr._("{branch}: classification and grading {year}: graded {grade}.").format(
+        branch=branch,
+        year=p.year,
+        grade=tr._(GRADE_NAMES[grade]) if grade in GRADE_NAMES else "—",
+    )
+    if grade == Grade.WEAK:
+        text += "\n" + tr._(
+            "Please enter the rectification: each problem with its measures, deadline "
+            "and responsible person. Send /grade."
+        )
+    return text
+
+
+def _rectification(tr: Translator, p: RectificationPayload, names: Names) -> str:
+    # The problem as the secretary or admin wrote it.
+    title = escape(p.title)
+    if p.overdue:
+        return tr._("“{title}” was due by {date}.").format(title=title, date=_day(tr, p.due_day))
+    return tr._("“{title}” is due by {date}.").format(title=title, date=_day(tr, p.due_day))
+
+
+def _digest(tr: Translator, p: DigestPayload, names: Names) -> str:
+    return ""
+
+
+_LINES: dict[type[Any], Callable[[Translator, Any, Names], str]] = {
+    TrainingPayload: _training,
+    CalendarPayload: _calendar,
+    EscalationPayload: _escalation,
+    InductionPayload: _induction,
+    TermPayload: _term,
+    MobileReportPayload: _mobile_report,
+    GradingPayload: _grading,
+    GradingNews: _grading_news,
+    RectificationPayload: _rectification,
+    DigestPayload: _digest,
+}
+
+
+def line(tr: Translator, payload: ReminderPayload, names: Names) -> str:
+    """One reminder as one line (alone, in a coalesced message, or in the digest)."""
+    return _LINES[type(payload)](tr, payload, names)
+
+
+def icon(item: Item) -> str:
+    """The mark of a reminder sent on its own."""
+    payload = item.payload
+    if isinstance(payload, EscalationPayload) or (
+        isinstance(payload, Deadline) and payload.overdue
+    ):
+        return "⚠️ "
+    if isinstance(payload, GradingNews):  # news about grading, not a reminder
+        return "📋 "
+    return "⏰ "
+
+
+# ---- messages -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """One message to send and the reminders it carries."""
+    """One message to send, the reminders it carries, and the training whose invitation it
+    is (answered with buttons the handlers' side builds)."""
 
     ids: tuple[int, ...]
     text: str
-    keyboard: InlineKeyboardMarkup | None = None
+    invitation_to: int | None = None
 
 
-def _fit(text: str) -> str:
+def fit(text: str) -> str:
     """One message, whatever the length: a digest is one message by design, so one too long
     for Telegram ends, at a line break, with "…" (cutting the HTML anywhere could break a tag,
     and Telegram would refuse the whole message)."""
     parts = split_message(text, int(MessageLimit.MAX_TEXT_LENGTH) - 2)
     return parts[0] if len(parts) == 1 else parts[0] + "\n…"
+
+
+def readable(rows: Sequence[Reminder]) -> tuple[list[Item], list[int]]:
+    """The rows whose payload fits their kind, and the ids of those that do not."""
+    items, unreadable = [], []
+    for row in rows:
+        try:
+            items.append(Item(row, payload_of(row.kind, row.payload)))
+        except PayloadError as exc:
+            log.warning("reminder %s has an unreadable payload: %s", row.id, exc)
+            unreadable.append(row.id)
+    return items, unreadable
 
 
 async def digest_text(
@@ -274,22 +360,32 @@ async def digest_text(
     latest: dict[str, Reminder] = {}
     for row in rows:
         latest[row.subject] = row  # one line per subject, its latest reminder
-    if not latest:
+    items, _ = readable(list(latest.values()))
+    if not items:
         return None
-    names = await load_names(session, list(latest.values()))
+    names = await load_names(session, [item.payload for item in items])
     week = now + dt.timedelta(days=7)
     sections: list[tuple[str, list[str]]] = [
         (tr._("<b>Overdue</b>"), []),
         (tr._("<b>Due this week</b>"), []),
         (tr._("<b>Coming up</b>"), []),
     ]
-    for row in sorted(latest.values(), key=lambda r: (r.deadline or now, r.id)):
-        deadline = row.deadline or now
+    for item in sorted(items, key=lambda i: (i.row.deadline or now, i.row.id)):
+        deadline = item.row.deadline or now
         index = 0 if deadline <= now else 1 if deadline <= week else 2
-        sections[index][1].append("• " + line(tr, row, names))
+        sections[index][1].append("• " + line(tr, item.payload, names))
     parts = [tr._("🗓 <b>Your week</b>")]
-    parts += [title + "\n" + "\n".join(items) for title, items in sections if items]
-    return _fit("\n\n".join(parts))
+    parts += [title + "\n" + "\n".join(lines) for title, lines in sections if lines]
+    return fit("\n\n".join(parts))
+
+
+@dataclass(slots=True)
+class Composed:
+    """The messages for one recipient, and the reminders not to send (with why)."""
+
+    messages: list[Message] = dataclasses.field(default_factory=list)
+    obsolete: list[int] = dataclasses.field(default_factory=list)
+    unreadable: list[int] = dataclasses.field(default_factory=list)
 
 
 async def compose(
@@ -298,48 +394,47 @@ async def compose(
     account_id: int,
     rows: Sequence[Reminder],
     now: dt.datetime,
-) -> tuple[list[Message], list[int]]:
-    """The messages for one recipient's claimed reminders, and the ids that are obsolete.
+) -> Composed:
+    """The messages for one recipient's claimed reminders.
 
     Invitations go alone (they carry buttons); everything else due at once is one message.
     """
-    names = await load_names(session, rows)
-    messages: list[Message] = []
-    skipped: list[int] = []
-    batch: list[Reminder] = []
-    for row in rows:
-        if obsolete(row, names, now):
-            skipped.append(row.id)
-        elif row.kind == ReminderKind.TRAINING_INVITE and row.payload.get("cancelled"):
-            messages.append(Message((row.id,), _fit("❌ " + line(tr, row, names))))
-        elif row.kind == ReminderKind.TRAINING_INVITE:
-            text = "📚 " + line(tr, row, names) + "\n\n" + tr._("Will you attend?")
-            messages.append(
-                Message((row.id,), _fit(text), rsvp_keyboard(tr, row.payload["training_id"]))
-            )
-        elif row.kind == ReminderKind.DIGEST:
+    items, unreadable = readable(rows)
+    names = await load_names(session, [item.payload for item in items])
+    composed = Composed(unreadable=unreadable)
+    batch: list[Item] = []
+    for item in items:
+        payload = item.payload
+        if obsolete(item, names, now):
+            composed.obsolete.append(item.row.id)
+        elif item.row.kind == ReminderKind.TRAINING_INVITE and isinstance(payload, TrainingPayload):
+            composed.messages.append(_invitation(tr, item, payload, names))
+        elif isinstance(payload, DigestPayload):
             digest = await digest_text(session, tr, account_id, now)
             if digest is None:
-                skipped.append(row.id)
+                composed.obsolete.append(item.row.id)
             else:
-                messages.append(Message((row.id,), digest))
+                composed.messages.append(Message((item.row.id,), digest))
         else:
-            batch.append(row)
+            batch.append(item)
     if len(batch) == 1:
-        row = batch[0]
-        if row.kind == ReminderKind.ESCALATION or row.payload.get("overdue"):
-            icon = "⚠️ "
-        elif row.payload.get("event"):  # news about grading, not a reminder
-            icon = "📋 "
-        else:
-            icon = "⏰ "
-        messages.append(Message((row.id,), _fit(icon + line(tr, row, names))))
+        item = batch[0]
+        composed.messages.append(
+            Message((item.row.id,), fit(icon(item) + line(tr, item.payload, names)))
+        )
     elif batch:
         header = tr.ngettext(
             "🔔 <b>{count} reminder</b>", "🔔 <b>{count} reminders</b>", len(batch)
         ).format(count=len(batch))
-        items = ["• " + line(tr, row, names) for row in batch]
-        messages.append(
-            Message(tuple(row.id for row in batch), _fit(header + "\n" + "\n".join(items)))
+        lines = ["• " + line(tr, item.payload, names) for item in batch]
+        composed.messages.append(
+            Message(tuple(item.row.id for item in batch), fit(header + "\n" + "\n".join(lines)))
         )
-    return messages, skipped
+    return composed
+
+
+def _invitation(tr: Translator, item: Item, payload: TrainingPayload, names: Names) -> Message:
+    if payload.cancelled:
+        return Message((item.row.id,), fit("❌ " + line(tr, payload, names)))
+    text = "📚 " + line(tr, payload, names) + "\n\n" + tr._("Will you attend?")
+    return Message((item.row.id,), fit(text), invitation_to=payload.training_id)

@@ -12,19 +12,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.compliance import path_ids, rule_book, year_bounds
 from bot.config import Settings
 from bot.enums import BranchCategory, ReminderKind, Role
+from bot.reminders import kinds as k
 from bot.reminders import planner as p
+from bot.reminders.payloads import GradingPayload, MobileReportPayload, RectificationPayload
 from bot.rules.calendar import ActivityFact, CalendarRule, ObligationState, compliance_many
 from bot.rules.kinds import ActivityKind
 from storage import activity_queries
+from storage import planner_queries as pq
 from storage import reminder_queries as rq
-from storage.models import Account
-from storage.models_relink import RelinkRequest
+from storage import training_queries as tq
 
 log = logging.getLogger(__name__)
 _KIND_VALUES = frozenset(kind.value for kind in ActivityKind)
@@ -69,7 +70,7 @@ class _Facts:
 class People:
     """Secretaries and admins with accounts, indexed the ways the rules need."""
 
-    def __init__(self, secretaries: list[rq.LeaderRow], admins: list[rq.LeaderRow], tz: str):
+    def __init__(self, secretaries: list[pq.LeaderRow], admins: list[pq.LeaderRow], tz: str):
         self.tz = tz
         self.branches: list[tuple[int, str]] = []
         self.secretaries = secretaries
@@ -80,7 +81,7 @@ class People:
         for row in admins:
             self.admins_by_node[row.org_id].append(self.recipient(row))
 
-    def recipient(self, row: rq.LeaderRow) -> p.Recipient:
+    def recipient(self, row: pq.LeaderRow) -> p.Recipient:
         return p.Recipient(row.account_id, row.time_zone or self.tz)
 
     def admins_of(self, path: str) -> tuple[p.Recipient, ...]:
@@ -94,11 +95,11 @@ class People:
 
 async def _people(session: AsyncSession, settings: Settings) -> People:
     people = People(
-        await rq.leaders(session, Role.SECRETARY),
-        await rq.leaders(session, Role.ADMIN),
+        await pq.leaders(session, Role.SECRETARY),
+        await pq.leaders(session, Role.ADMIN),
         settings.timezone,
     )
-    people.branches = await rq.branches(session)
+    people.branches = await pq.branches(session)
     return people
 
 
@@ -173,10 +174,10 @@ def _judge_and_plan(
                     continue
                 if status.state is ObligationState.OVERDUE and admins is None:
                     admins = people.admins_of(paths[branch_id])
-                p.plan_obligation(
+                k.plan_obligation(
                     plan,
                     window,
-                    p.ObligationFact(
+                    k.ObligationFact(
                         branch_id, status, tuple(people.by_branch[branch_id]), admins or ()
                     ),
                     escalate_after_days=settings.reminder_escalation_days,
@@ -201,12 +202,12 @@ def _ended_rules(
 
 
 async def _trainings(session: AsyncSession, plan: p.Plan, window: p.Window, tz: str) -> None:
-    for training in await rq.upcoming_trainings(session, now=window.now - window.catch_up):
-        invited = await rq.invitee_accounts(session, training.id)
-        p.plan_training(
+    for training in await tq.upcoming_trainings(session, now=window.now - window.catch_up):
+        invited = await tq.invitee_accounts(session, training.id)
+        k.plan_training(
             plan,
             window,
-            p.TrainingFact(
+            k.TrainingFact(
                 id=training.id,
                 starts_at=training.starts_at,
                 cancelled=training.cancelled_at is not None,
@@ -222,14 +223,14 @@ async def _inductions(
     # Appointments older than the deadline plus the catch-up window can no longer produce one.
     oldest = window.now - dt.timedelta(days=31 * settings.induction_months + 60)
     recent = [row for row in people.secretaries if row.appointed_at >= oldest]
-    done = await rq.induction_done(session, {row.person_id for row in recent})
+    done = await pq.induction_done(session, {row.person_id for row in recent})
     for row in recent:
         appointed_on = row.appointed_at.astimezone(settings.tz).date()
         attended = done.get(row.person_id)
-        p.plan_induction(
+        k.plan_induction(
             plan,
             window,
-            p.InductionFact(
+            k.InductionFact(
                 person_id=row.person_id,
                 branch_id=row.org_id,
                 secretary=people.recipient(row),
@@ -255,8 +256,8 @@ async def _terms(
         recipients = tuple(people.by_branch.get(term.org_unit_id, ())) + people.admins_of(
             paths.get(term.org_unit_id, "/")
         )
-        p.plan_term(
-            plan, window, p.TermFact(term.org_unit_id, term.term_started_on, years, recipients)
+        k.plan_term(
+            plan, window, k.TermFact(term.org_unit_id, term.term_started_on, years, recipients)
         )
 
 
@@ -264,29 +265,18 @@ async def _mobile_reports(
     session: AsyncSession, plan: p.Plan, window: p.Window, settings: Settings
 ) -> None:
     """Active mobile members report to the home branch once a year."""
-    rows = await session.execute(
-        select(
-            RelinkRequest.id,
-            RelinkRequest.requester_account_id,
-            Account.time_zone,
-            RelinkRequest.last_report_at,
-            RelinkRequest.updated_at,
-        )
-        .join(Account, Account.id == RelinkRequest.requester_account_id)
-        .where(RelinkRequest.type == "mobile", RelinkRequest.state == "active")
-    )
-    for request_id, account_id, time_zone, last_report, updated in rows:
-        since = (last_report or updated).astimezone(settings.tz).date()
+    for member in await pq.active_mobile_members(session):
+        since = (member.last_report_at or member.updated_at).astimezone(settings.tz).date()
         due_day = p.add_months(since, 12)
-        p.plan_deadline(
+        k.plan_deadline(
             plan,
             window,
-            p.DeadlineFact(
+            k.DeadlineFact(
                 kind=ReminderKind.MOBILE_REPORT,
-                subject=f"mob:{request_id}:{due_day.isoformat()}",
+                subject=f"mob:{member.request_id}:{due_day.isoformat()}",
                 due_day=due_day,
-                recipients=(p.Recipient(account_id, time_zone or settings.timezone),),
-                payload={"request_id": request_id},
+                recipients=(p.Recipient(member.account_id, member.time_zone or settings.timezone),),
+                payload=MobileReportPayload(request_id=member.request_id),
             ),
         )
 
@@ -302,62 +292,59 @@ async def _grading(
     def branch_path_of(branch_id: int) -> str:
         return paths.get(branch_id, "")
 
-    for campaign_id, year, path, deadline in await rq.open_campaigns(session, since=since):
-        submitted = await rq.submitted_branches(session, campaign_id)
+    for campaign_id, year, path, deadline in await pq.open_campaigns(session, since=since):
+        submitted = await pq.submitted_branches(session, campaign_id)
         # The last day to act is the local day before a midnight deadline.
         due_day = (deadline.astimezone(settings.tz) - dt.timedelta(microseconds=1)).date()
         for branch_id, branch_path in branches:
             if not branch_path.startswith(path) or branch_id not in people.by_branch:
                 continue
-            p.plan_deadline(
+            k.plan_deadline(
                 plan,
                 window,
-                p.DeadlineFact(
+                k.DeadlineFact(
                     kind=ReminderKind.GRADING,
                     subject=f"grd:{campaign_id}:{branch_id}",
                     due_day=due_day,
                     recipients=tuple(people.by_branch[branch_id]),
-                    payload={"campaign_id": campaign_id, "year": year, "branch_id": branch_id},
+                    payload=GradingPayload(campaign_id=campaign_id, year=year, branch_id=branch_id),
                     done=branch_id in submitted,
                 ),
             )
         # Members answer the branch survey once; one reminder on its last day, not a week of nags.
-        for account_id, time_zone, member_branch, answered in await rq.survey_members(
+        for account_id, time_zone, member_branch, answered in await pq.survey_members(
             session, campaign_id
         ):
             if member_branch is None or not branch_path_of(member_branch).startswith(path):
                 continue
-            p.plan_deadline(
+            k.plan_deadline(
                 plan,
                 window,
-                p.DeadlineFact(
+                k.DeadlineFact(
                     kind=ReminderKind.GRADING,
                     subject=f"svy:{campaign_id}:{account_id}",
                     due_day=due_day,
                     recipients=(p.Recipient(account_id, time_zone or settings.timezone),),
-                    payload={
-                        "campaign_id": campaign_id,
-                        "year": year,
-                        "branch_id": member_branch,
-                        "survey": True,
-                    },
+                    payload=GradingPayload(
+                        campaign_id=campaign_id, year=year, branch_id=member_branch, survey=True
+                    ),
                     done=answered,
                     days_before=(1,),
                     overdue=False,
                 ),
             )
-    for item_id, branch_id, problem, due_on, done in await rq.rectification_items(
+    for item_id, branch_id, problem, due_on, done in await pq.rectification_items(
         session, since=since.date()
     ):
-        p.plan_deadline(
+        k.plan_deadline(
             plan,
             window,
-            p.DeadlineFact(
+            k.DeadlineFact(
                 kind=ReminderKind.RECTIFICATION,
                 subject=f"rect:{item_id}",
                 due_day=due_on,
                 recipients=tuple(people.by_branch.get(branch_id, ())),
-                payload={"branch_id": branch_id, "title": problem[:80]},
+                payload=RectificationPayload(branch_id=branch_id, title=problem[:80]),
                 done=done,
             ),
         )
@@ -373,10 +360,10 @@ async def _digests(
             continue
         seen.add(row.account_id)
         weekday, hour = chosen.get(row.account_id, (None, None))
-        p.plan_digest(
+        k.plan_digest(
             plan,
             window,
-            p.DigestReader(
+            k.DigestReader(
                 people.recipient(row),
                 weekday or settings.reminder_digest_weekday,
                 settings.reminder_digest_hour if hour is None else hour,

@@ -1,4 +1,9 @@
-"""Trainings as a service: parse the time an admin typed, schedule and invite, RSVP, attendance."""
+"""Trainings as a service: schedule and invite, answers, attendance, calling one off.
+
+Every change is audited in the caller's transaction. Invitations and the word that a training
+is off are reminder rows due at once, so they go out through the engine (rate limits, each
+invitee's language) exactly like every other reminder.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,33 @@ import datetime as dt
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.access import Principal
 from bot.enums import ReminderKind, TrainingAudience, TrainingKind
+from bot.reminders.payloads import TrainingPayload
 from bot.reminders.planner import PlannedReminder
+from storage import queries
 from storage import reminder_queries as rq
+from storage import training_queries as tq
 from storage.models import Account, OrgUnit
 from storage.models_reminders import Training
+
+
+async def administered_training(
+    session: AsyncSession, principal: Principal, training_id: int
+) -> Training | None:
+    """The training, if it belongs to a subtree the principal administers."""
+    training = await tq.training_by_id(session, training_id)
+    if training is None:
+        return None
+    org = await queries.org_by_id(session, training.org_unit_id)
+    if org is None or not principal.is_admin_of(org.path):
+        return None
+    return training
+
+
+def still_open(training: Training, now: dt.datetime) -> bool:
+    """Not cancelled and not started yet: it can still be answered or called off."""
+    return training.cancelled_at is None and training.starts_at > now
 
 
 async def schedule_training(
@@ -22,15 +49,12 @@ async def schedule_training(
     title: str,
     place: str,
     starts_at: dt.datetime,
-    created_by: Account | None,
+    actor: Account | None,
     now: dt.datetime,
 ) -> tuple[Training, int]:
-    """Create the training, its invitees, and one invitation reminder per invitee with an account.
-
-    The invitations are reminder rows due now, so they go out through the engine (rate
-    limits, the invitee's language) exactly like every other reminder.
-    """
-    training = await rq.add_training(
+    """Create the training, its invitees, and one invitation per invitee with an account;
+    returns the training and how many people are invited."""
+    training = await tq.add_training(
         session,
         org=org,
         kind=kind,
@@ -38,9 +62,9 @@ async def schedule_training(
         title=title,
         place=place,
         starts_at=starts_at,
-        created_by=created_by,
+        created_by=actor,
     )
-    invited = await rq.invitee_accounts(session, training.id)
+    invited = await tq.invitee_accounts(session, training.id)
     rows = [
         PlannedReminder(
             account_id=account_id,
@@ -49,52 +73,93 @@ async def schedule_training(
             dedupe_key=f"trn:{training.id}:{account_id}:invite",
             due_at=now,
             deadline=starts_at,
-            payload={"training_id": training.id},
+            payload=TrainingPayload(training_id=training.id),
         ).row(now)
         for account_id, _zone, _person, _rsvp in invited
     ]
     await rq.insert_reminders(session, rows)
-    return training, len(await rq.invitees(session, training.id))
+    count = len(await tq.invitees(session, training.id))
+    await queries.audit(
+        session,
+        action="training.schedule",
+        actor=actor,
+        target_type="training",
+        target_id=training.id,
+        org_unit_id=org.id,
+        details={"invited": count},
+    )
+    return training, count
 
 
 async def answer_invitation(
-    session: AsyncSession, *, training: Training, person_id: int, account_id: int, attend: bool
-) -> bool:
-    """Record an invitee's answer; declining withdraws their pending reminders of it."""
-    invitee = await rq.invitee(session, training_id=training.id, person_id=person_id)
+    session: AsyncSession,
+    *,
+    training_id: int,
+    person_id: int,
+    account_id: int,
+    attend: bool,
+    now: dt.datetime,
+) -> Training | None:
+    """Record an invitee's answer to a training still open; declining withdraws their pending
+    reminders of it. None when this person was not invited or it is no longer open."""
+    training = await tq.training_by_id(session, training_id)
+    if training is None or not still_open(training, now):
+        return None
+    invitee = await tq.invitee(session, training_id=training.id, person_id=person_id)
     if invitee is None:
-        return False
+        return None
     invitee.rsvp = "yes" if attend else "no"
     if not attend:
         # Their invitation was answered, so what is pending about the training for them is
         # its reminders.
         await rq.cancel_reminders(session, [(f"trn:{training.id}", account_id)])
-    return True
+    return training
 
 
 async def toggle_attendance(
-    session: AsyncSession, *, training: Training, person_id: int, now: dt.datetime
+    session: AsyncSession,
+    *,
+    training: Training,
+    person_id: int,
+    actor: Account | None,
+    now: dt.datetime,
 ) -> bool | None:
-    """Flip whether an invitee attended; the new value, or None if not invited."""
-    invitee = await rq.invitee(session, training_id=training.id, person_id=person_id)
+    """Flip whether an invitee of a training that has started attended; the new value, or None
+    when it has not started or the person was not invited."""
+    if training.starts_at > now:
+        return None
+    invitee = await tq.invitee(session, training_id=training.id, person_id=person_id)
     if invitee is None:
         return None
     invitee.attended = not invitee.attended
     training.attendance_recorded_at = now
+    await queries.audit(
+        session,
+        action="training.attendance",
+        actor=actor,
+        target_type="training",
+        target_id=training.id,
+        org_unit_id=training.org_unit_id,
+        details={"person_id": person_id, "attended": invitee.attended},
+    )
     return invitee.attended
 
 
-async def cancel_training(session: AsyncSession, *, training: Training, now: dt.datetime) -> int:
-    """Call off a training that has not started; how many invitees will be told.
+async def cancel_training(
+    session: AsyncSession, *, training: Training, actor: Account | None, now: dt.datetime
+) -> int | None:
+    """Call off a training that has not started; how many invitees will be told, or None when
+    it can no longer be cancelled.
 
     Its pending reminders are withdrawn. Those who were sent the invitation and did not
     decline get one message saying it is off (an invitation kind, so it cannot be muted);
     nobody hears of a training they were never told about.
     """
-    training.cancelled_at = now
+    if not await tq.call_off(session, training, now):
+        return None
     subject = f"trn:{training.id}"
     await rq.cancel_reminders(session, [(subject, None)])
-    told = await rq.invitation_sent_to(session, training.id)
+    told = await tq.invitation_sent_to(session, training.id)
     rows = [
         PlannedReminder(
             account_id=account_id,
@@ -105,10 +170,19 @@ async def cancel_training(session: AsyncSession, *, training: Training, now: dt.
             dedupe_key=f"{subject}:{account_id}:cancelled",
             due_at=now,
             deadline=training.starts_at,
-            payload={"training_id": training.id, "cancelled": True},
+            payload=TrainingPayload(training_id=training.id, cancelled=True),
         ).row(now)
-        for account_id, _zone, _person, rsvp in await rq.invitee_accounts(session, training.id)
+        for account_id, _zone, _person, rsvp in await tq.invitee_accounts(session, training.id)
         if account_id in told and rsvp != "no"
     ]
     await rq.insert_reminders(session, rows)
+    await queries.audit(
+        session,
+        action="training.cancel",
+        actor=actor,
+        target_type="training",
+        target_id=training.id,
+        org_unit_id=training.org_unit_id,
+        details={"told": len(rows)},
+    )
     return len(rows)

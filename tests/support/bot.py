@@ -11,18 +11,24 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from telegram import Update
+
 from bot.app import ZhibuApp, build_application
 from bot.config import Settings
 from bot.fake_telegram import FakeTelegramServer
+from bot.updates import PerChatUpdateProcessor
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456:TEST"
+# The key invite codes are hashed with; tests that make invites themselves use the same one.
+SECRET_KEY = "test-secret-key-0123456789abcdef0123456789abcdef"
 
 
 def settings_for(database_url: str, server: FakeTelegramServer, **extra: object) -> Settings:
     """Settings pointing the bot at the fake server and the test database."""
     return Settings(
         bot_token=TOKEN,  # type: ignore[arg-type]
+        secret_key=SECRET_KEY,  # type: ignore[arg-type]
         database_url=database_url,
         bot_api_url=server.base_url,
         bot_file_url=server.base_file_url,
@@ -35,6 +41,7 @@ def env_for(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZHIBU_")}
     env.update(
         ZHIBU_BOT_TOKEN=TOKEN,
+        ZHIBU_SECRET_KEY=SECRET_KEY,
         ZHIBU_DATABASE_URL=settings.database_url,
         ZHIBU_BOT_API_URL=settings.bot_api_url,
         ZHIBU_BOT_FILE_URL=settings.file_url,
@@ -47,6 +54,7 @@ def env_for(settings: Settings) -> dict[str, str]:
 async def running_bot(settings: Settings) -> AsyncIterator[ZhibuApp]:
     """Start the real Application polling the fake server; stop it cleanly afterwards."""
     application = build_application(settings, rate_limit=False)
+    report_processing(application, settings)
     await application.initialize()
     # run_polling() calls these hooks; the test drives the lifecycle itself, so it does too.
     assert application.post_init is not None and application.post_shutdown is not None
@@ -61,6 +69,22 @@ async def running_bot(settings: Settings) -> AsyncIterator[ZhibuApp]:
         await application.stop()
         await application.shutdown()
         await application.post_shutdown(application)
+
+
+def report_processing(application: ZhibuApp, settings: Settings) -> None:
+    """Tell the fake server in this process each update the bot has finished: the positive
+    signal FakeUser.expect_no_reply() waits for."""
+    server = FakeTelegramServer.serving(settings.bot_api_url)
+    processor = application.update_processor
+    if server is None or not isinstance(processor, PerChatUpdateProcessor):
+        return
+    server.track_processing()
+
+    def processed(update: object) -> None:
+        if isinstance(update, Update):
+            server.mark_processed(update.update_id)
+
+    processor.observe(processed)
 
 
 class BotProcess:

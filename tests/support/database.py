@@ -38,7 +38,7 @@ def fresh_sqlite(template: Path, directory: Path) -> str:
     return sqlite_url(target)
 
 
-async def _admin(statement: str) -> None:
+async def admin(statement: str) -> None:
     # CREATE/DROP DATABASE can't run inside a transaction block.
     engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     async with engine.connect() as conn:
@@ -53,8 +53,8 @@ def migrated_postgres() -> str:
     several developers or by CI beside a developer, never truncate each other's rows.
     """
     name = f"zhibu_run_{os.getpid()}"
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}"'))
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}"'))
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
     url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
     upgrade(url)
     return url
@@ -63,7 +63,7 @@ def migrated_postgres() -> str:
 def drop_postgres(url: str) -> None:
     """Remove the run's database."""
     name = url.rsplit("/", 1)[1]
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def empty_postgres(url: str) -> None:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from sqlalchemy import select
+
+from bot.enums import OrgKind, Role
 from bot.fake_telegram.client import FakeMessage, FakeUser
-from bot.grading import service
+from bot.grading import results, service
 from bot.grading.questionnaire import DEFAULT_QUESTIONNAIRE, QUESTIONNAIRE_DIR
 from storage import grading_queries as gq
 from storage import queries
@@ -15,10 +18,16 @@ from storage.models_grading import GradingAssessment, GradingCampaign
 
 
 async def start_campaign(
-    db: SessionFactory, *, root: str = "DEMO", days: int = 30, floor: float | None = None
+    db: SessionFactory,
+    *,
+    root: str = "DEMO",
+    days: int = 30,
+    floor: float | None = None,
+    now: dt.datetime | None = None,
 ) -> int:
-    """Start a campaign for the subtree of `root` as the CLI would; returns its id."""
-    now = dt.datetime.now(dt.UTC)
+    """Start a campaign for the subtree of `root` as the CLI would (now, or at `now`);
+    returns its id."""
+    now = now or dt.datetime.now(dt.UTC)
     async with db.begin() as session:
         org = await queries.org_by_code(session, root)
         assert org is not None
@@ -101,10 +110,14 @@ async def log_activity(db: SessionFactory, branch: str, day: dt.date, kinds: lis
 
 
 async def submit_answers(
-    db: SessionFactory, campaign_id: int, branch: str, answers: dict[str, str | int]
+    db: SessionFactory,
+    campaign_id: int,
+    branch: str,
+    answers: dict[str, str | int],
+    now: dt.datetime | None = None,
 ) -> None:
     """Answer and submit a self-assessment directly (for tests about what comes after)."""
-    now = dt.datetime.now(dt.UTC)
+    now = now or dt.datetime.now(dt.UTC)
     async with db.begin() as session:
         found = await gq.campaign_by_id(session, campaign_id)
         org = await queries.org_by_code(session, branch)
@@ -130,7 +143,7 @@ async def set_superior(db: SessionFactory, campaign_id: int, branch: str, total:
         assert found is not None and org is not None
         row = await gq.assessment_for(session, campaign_id=campaign_id, branch_id=org.id)
         assert row is not None
-        problem = await service.set_superior(
+        problem = await results.set_superior(
             session, campaign=found, assessment=row, value=total, actor=None
         )
         assert problem is None
@@ -156,3 +169,102 @@ def write_two_questionnaires(directory: Path) -> Path:
     assert second.count("county-2026") == 1 and "County branch questionnaire" in second
     (directory / "county-2026.toml").write_text(second, encoding="utf-8")
     return directory
+
+
+async def members_answer(
+    db: SessionFactory, campaign_id: int, answers: dict[str, tuple[str, str | None]]
+) -> None:
+    """Member survey answers (value, comment) by person name, as if given in the bot."""
+    from bot.grading import surveys
+    from storage.models import Person
+
+    now = dt.datetime.now(dt.UTC)
+    for name, (value, comment) in answers.items():
+        async with db.begin() as session:
+            found = await gq.campaign_by_id(session, campaign_id)
+            person = await session.scalar(select(Person).where(Person.name == name))
+            assert found is not None and person is not None and person.branch_id is not None
+            outcome = await surveys.answer_member_survey(
+                session,
+                campaign=found,
+                person_id=person.id,
+                branch_id=person.branch_id,
+                value=value,
+                comment=comment,
+                now=now,
+            )
+            assert outcome is surveys.SurveyOutcome.RECORDED, (name, outcome)
+
+
+async def masses_answer(
+    db: SessionFactory, campaign_id: int, branch: str, answers: list[tuple[str, str | None]]
+) -> None:
+    """Answers of the masses (value, comment) about a branch, each with a code of its own."""
+    from bot.grading import mass_codes
+
+    now = dt.datetime.now(dt.UTC)
+    async with db.begin() as session:
+        found = await gq.campaign_by_id(session, campaign_id)
+        org = await queries.org_by_code(session, branch)
+        assert found is not None and org is not None
+        codes = await mass_codes.create_mass_codes(
+            session,
+            campaign=found,
+            branch_id=org.id,
+            count=len(answers),
+            actor=None,
+            now=now,
+            per_member=10,
+        )
+    for code, (value, comment) in zip(codes, answers, strict=True):
+        async with db.begin() as session:
+            outcome = await mass_codes.answer_mass_survey(
+                session,
+                code_hash=mass_codes.hash_mass_code(code),
+                value=value,
+                comment=comment,
+                now=now,
+            )
+            assert outcome is mass_codes.CodeOutcome.VALID
+
+
+async def add_person(
+    db: SessionFactory,
+    name: str,
+    telegram_id: int,
+    *,
+    role: Role | None = None,
+    at: str | None = None,
+    branch: str | None = None,
+) -> None:
+    """Someone with an account: on a branch's roster and/or with a role at a node."""
+    from storage.models import Account, Person
+
+    async with db.begin() as session:
+        branch_unit = await queries.org_by_code(session, branch) if branch else None
+        person = Person(name=name, branch_id=branch_unit.id if branch_unit else None)
+        session.add(person)
+        await session.flush()
+        session.add(Account(telegram_id=telegram_id, person_id=person.id, telegram_language="en"))
+        if role is not None and at is not None:
+            node = await queries.org_by_code(session, at)
+            assert node is not None
+            await queries.grant_role(session, person=person, org_unit=node, role=role)
+
+
+async def add_sibling_committee(db: SessionFactory) -> None:
+    """A second committee beside DEMO (code OTHER) with one branch (OTHER-B1) and its admin
+    王敏 (telegram id 910001)."""
+    async with db.begin() as session:
+        committee = await queries.add_org_unit(
+            session, code="OTHER", kind=OrgKind.COMMITTEE, name="另一街道党工委", name_en="Other"
+        )
+        await queries.add_org_unit(
+            session,
+            code="OTHER-B1",
+            kind=OrgKind.BRANCH,
+            name="另一党支部",
+            name_en="Other Branch",
+            parent=committee,
+        )
+    await add_person(db, "王敏", 910001, role=Role.ADMIN, at="OTHER")

@@ -21,11 +21,18 @@ THROTTLE = service.Throttle(limit=6, window=dt.timedelta(hours=24))
 
 
 async def account_of(db: SessionFactory, telegram_id: int) -> tuple[Account, Principal]:
-    """The account and principal of a Telegram user (created when new)."""
+    """The account and principal of a Telegram user (created when new, as if they had agreed
+    to the privacy notice)."""
     async with db.begin() as session:
-        account = await queries.ensure_account(
-            session, telegram_id=telegram_id, language_code="en", username=None
-        )
+        account = await queries.account_by_telegram_id(session, telegram_id)
+        if account is None:
+            account = await queries.create_account(
+                session,
+                telegram_id=telegram_id,
+                language_code="en",
+                username=None,
+                consented_at=NOW,
+            )
         return account, await principal_of(session, account)
 
 

@@ -11,6 +11,7 @@ from telegram import Bot
 from bot.config import Settings
 from bot.delivery import FloodGate
 from bot.reminders.engine import ReminderEngine
+from handlers.training_buttons import invitation_keyboard
 from storage import reminder_queries as rq
 from storage.db import SessionFactory
 from storage.models import Account, Person
@@ -50,7 +51,12 @@ async def make_engine(
     bot = Bot(TOKEN, base_url=settings.bot_api_url, base_file_url=settings.file_url)
     await bot.initialize()
     engine = ReminderEngine(
-        db=db, settings=settings, gate=gate or FloodGate(), bot=bot, clock=clock
+        db=db,
+        settings=settings,
+        gate=gate or FloodGate(),
+        bot=bot,
+        invitation_keyboard=invitation_keyboard,
+        clock=clock,
     )
     return engine, bot
 

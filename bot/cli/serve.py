@@ -1,0 +1,121 @@
+"""`zhibu run` and `zhibu sandbox`: serve Telegram by polling or webhook, or chat offline."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from bot.cli.common import prepare_database
+from bot.config import Settings, SettingsError, with_secret_key
+from bot.errors import CommandError
+
+log = logging.getLogger("zhibu")
+
+# my_chat_member tells the bot when a user blocks or unblocks it (so notices skip or resume them).
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+
+
+def add_parsers(sub: Any) -> None:
+    """`run` and `sandbox`."""
+    run_parser = sub.add_parser(
+        "run", help="serve Telegram (or start the offline sandbox when no token is set)"
+    )
+    run_parser.set_defaults(handler=run_command)
+    sandbox_parser = sub.add_parser("sandbox", help="chat with the bot offline, as demo users")
+    sandbox_parser.set_defaults(handler=lambda settings, _args: sandbox(settings))
+
+
+def run_command(settings: Settings, _args: argparse.Namespace) -> int:
+    """`zhibu run` (also what `zhibu` alone does)."""
+    return run(settings)
+
+
+def run(settings: Settings) -> int:
+    """Serve Telegram by polling or webhook; without a token, the sandbox."""
+    settings = _keyed(settings)
+    if settings.bot_token is None:
+        print(
+            "No ZHIBU_BOT_TOKEN is set, so Zhibu is not connecting to Telegram.\n"
+            "Starting the offline sandbox instead: a local fake Telegram, a demo organisation\n"
+            "and a terminal chat. Set ZHIBU_BOT_TOKEN (environment or .env) to serve real users.\n",
+            flush=True,
+        )
+        return sandbox(settings)
+    with _stop_requests() as stop_requested:
+        prepare_database(settings)
+        from bot.app import build_application
+
+        application = build_application(settings)
+    if stop_requested.is_set():
+        # Asked to stop while migrating or loading: the migration was let finish, and no
+        # update has been taken yet, so there is nothing to hand over.
+        log.info("stopped before serving")
+        return 0
+    if settings.webhook_url:
+        host, _, port = settings.webhook_listen.rpartition(":")
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        if secret is None:
+            raise CommandError("ZHIBU_WEBHOOK_SECRET is required in webhook mode")
+        log.info("serving webhook on %s:%s", host, port)
+        application.run_webhook(
+            listen=host,
+            port=int(port),
+            url_path=_webhook_path(settings.webhook_url),
+            webhook_url=settings.webhook_url,
+            secret_token=secret,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+    else:
+        log.info("polling Telegram")
+        application.run_polling(allowed_updates=ALLOWED_UPDATES)
+    return 0
+
+
+@contextlib.contextmanager
+def _stop_requests() -> Iterator[threading.Event]:
+    """Hold SIGTERM and SIGINT during start-up; the event says whether one came.
+
+    Python's default would end the process at once, halfway through a migration (SQLite's DDL
+    is not transactional). Afterwards, until PTB installs its own handlers (which stop it
+    cleanly), a signal exits normally rather than killing the process.
+    """
+    requested = threading.Event()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for sig in signals:
+        signal.signal(sig, lambda *_: requested.set())
+    log.info("starting")
+    try:
+        yield requested
+    finally:
+        for sig in signals:
+            signal.signal(sig, _exit_quietly)
+
+
+def _exit_quietly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def _webhook_path(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).path.lstrip("/")
+
+
+def sandbox(settings: Settings) -> int:
+    """The offline sandbox: fake Telegram, demo organisation, terminal chat."""
+    from bot.sandbox import run_sandbox
+
+    return asyncio.run(run_sandbox(_keyed(settings)))
+
+
+def _keyed(settings: Settings) -> Settings:
+    try:
+        return with_secret_key(settings)
+    except SettingsError as exc:
+        raise CommandError(str(exc)) from None

@@ -1,0 +1,1 @@
+"""The forged-button cases of each area, pressed by tests/test_forged_buttons.py."""

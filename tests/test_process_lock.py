@@ -1,0 +1,39 @@
+"""A second process on the same SQLite database is refused with a clear message."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from storage.process_lock import AlreadyRunning, sole_process
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from storage.process_lock import sole_process
+with sole_process(Path(sys.argv[1]), purpose="zhibu run"):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_second_holder_is_refused_and_the_lock_dies_with_its_process(tmp_path: Path) -> None:
+    database = tmp_path / "zhibu.sqlite3"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(database)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        refused = pytest.raises(AlreadyRunning, match=r"zhibu run \(process \d+\).*PostgreSQL")
+        with refused, sole_process(database):
+            pass
+    finally:
+        holder.kill()  # kill -9: no clean-up runs, the kernel drops the lock
+        holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
+    with sole_process(database):
+        pass
