@@ -32,6 +32,7 @@ from tests.support.book import (
     photo_bytes,
     seed_year,
 )
+from tests.support.debian import unavailable
 
 
 async def _facts(db: SessionFactory, locale: str, code: str = "DEMO-B1") -> BookFacts:
@@ -172,7 +173,7 @@ async def test_typed_control_characters_do_not_break_the_document(
 def _tools() -> tuple[str, str, str]:
     found = tuple(shutil.which(name) for name in ("soffice", "pdfinfo", "pdftotext"))
     if None in found:
-        pytest.skip(
+        unavailable(
             "LibreOffice or poppler-utils is not installed and could not be (the test command "
             "installs them as root: bash .ci/debian-packages render)"
         )

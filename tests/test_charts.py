@@ -15,6 +15,7 @@ from bot.activities import KIND_LABELS
 from bot.charts import ChartWords, compliance_charts
 from bot.i18n import Translator
 from bot.rules.calendar import ObligationState
+from tests.support.debian import unavailable
 
 S = ObligationState
 STATE_WORDS = {
@@ -28,7 +29,7 @@ STATE_WORDS = {
 @pytest.fixture
 def cjk() -> None:
     if fonts.cjk_font_file() is None:
-        pytest.skip(f"no CJK font on this machine ({fonts.INSTALL_HINT}; the test command does)")
+        unavailable(f"no CJK font on this machine ({fonts.INSTALL_HINT}; the test command does)")
 
 
 def _words(locale: str, title: str) -> ChartWords:
