@@ -1,4 +1,5 @@
-"""Compliance charts a phone can read: the reader's language, branch names, the CJK font.
+"""Charts a phone can read: the reader's language, branch names, the CJK font; the compliance
+grid and summary, and the bar charts of the grading, relink and notice reports.
 
 Sized for a phone: an image 1,080 pixels wide shows at about a third of that on a phone's
 screen, so no text is drawn smaller than MIN_TEXT pixels (about 11 points there). Up to
@@ -243,3 +244,58 @@ def compliance_charts(
             compliance_grid(page, ChartWords(words.title, words.columns, words.legend, caption))
         )
     return ChartSet(images, len(shown))
+
+
+# ---- bar charts of the other reports -----------------------------------------------------------
+
+RGB = tuple[int, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One bar: its label, its parts (value, colour) stacked left to right, and what is
+    written after it (the total, a percentage)."""
+
+    label: str
+    parts: Sequence[tuple[float, RGB]]
+    note: str = ""
+
+
+def bar_chart(
+    title: str, bars: Sequence[Bar], legend: Sequence[tuple[str, RGB]] = (), *, scale: float = 0
+) -> bytes:
+    """Horizontal bars in the reader's language, each labelled above itself, lengths relative
+    to `scale` (default: the largest bar), with a legend of the parts' colours."""
+    height = MARGIN * 2 + TITLE + 20 + LINE * (2 if legend else 0) + len(bars) * (LINE + BAR + 16)
+    image = Image.new("RGB", (WIDTH, int(height)), "white")
+    draw = ImageDraw.Draw(image)
+    heading, face, small = font(TITLE), font(TEXT), font(MIN_TEXT)
+    span = WIDTH - 2 * MARGIN
+    draw.text((MARGIN, MARGIN), _fit(draw, title, heading, span), fill="black", font=heading)
+    y: float = MARGIN + TITLE + 20
+    x: float = MARGIN
+    for label, colour in legend:
+        width = 44 + draw.textlength(label, font=small) + 30
+        if x + width > WIDTH - MARGIN:
+            x, y = MARGIN, y + LINE
+        draw.rectangle((x, y, x + 36, y + 36), fill=colour)
+        draw.text((x + 44, y + 18), label, fill="black", font=small, anchor="lm")
+        x += width
+    if legend:
+        y += LINE
+    notes = [draw.textlength(bar.note, font=small) for bar in bars]
+    room = span - (max(notes, default=0) + 12)
+    largest = scale or max((sum(v for v, _c in bar.parts) for bar in bars), default=0) or 1
+    for bar, note_width in zip(bars, notes, strict=True):
+        draw.text((MARGIN, y), _fit(draw, bar.label, face, span), fill="black", font=face)
+        y += LINE
+        x = float(MARGIN)
+        for value, colour in bar.parts:
+            width = room * value / largest
+            if width >= 1:
+                draw.rectangle((x, y, x + width, y + BAR), fill=colour)
+            x += width
+        if note_width:
+            draw.text((x + 12, y + BAR / 2), bar.note, fill="black", font=small, anchor="lm")
+        y += BAR + 16
+    return _png(image)

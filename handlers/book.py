@@ -10,14 +10,11 @@ other users' replies do not wait; the requester sees "sending a file" meanwhile.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
 
-from telegram import Bot, Message, Update
-from telegram.constants import ChatAction
+from telegram import Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
@@ -32,6 +29,7 @@ from bot.i18n import Translator
 from handlers import book_picker as picker
 from handlers import book_texts as texts
 from handlers.book_picker import BookBranch, BookPage, BookSample, BookSubtree
+from handlers.busy import showing
 from handlers.common import Refused, answer, sender
 from storage import book_queries, queries
 from storage.models import OrgUnit
@@ -41,8 +39,6 @@ log = logging.getLogger(__name__)
 # A book this big gets a progress message (a small one is sent before it would be read).
 LONG_BOOK_ACTIVITIES = 40
 LONG_BOOK_PHOTOS = 10
-# Telegram shows a chat action for five seconds.
-ACTION_SECONDS = 4.0
 PROGRESS_SECONDS = 3.0
 JOBS_KEY = "zhibu.book_jobs"
 
@@ -58,25 +54,6 @@ def checked_year(context: BotContext, year: int) -> int:
     if not FIRST_YEAR <= year <= this_year:
         raise Refused(texts.bad_year(context.tr, this_year))
     return year
-
-
-@contextlib.asynccontextmanager
-async def uploading(bot: Bot, chat_id: int) -> AsyncIterator[None]:
-    """Show "sending a file" in the chat until the block ends."""
-
-    async def keep_showing() -> None:
-        while True:
-            with contextlib.suppress(TelegramError):
-                await bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
-            await asyncio.sleep(ACTION_SECONDS)
-
-    task = asyncio.create_task(keep_showing())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def _edit(message: Message | None, text: str) -> None:
@@ -103,7 +80,7 @@ async def deliver(update: Update, context: BotContext, facts: BookFacts) -> None
     name = facts.name(tr.locale)
     progress = None
     try:
-        async with uploading(context.bot, chat.id):
+        async with showing(context.bot, chat.id):
             photos = facts.photo_ids
             if len(facts.activities) >= LONG_BOOK_ACTIVITIES or len(photos) >= LONG_BOOK_PHOTOS:
                 text = texts.building(tr, name, facts.year, len(facts.activities), len(photos))
@@ -229,7 +206,7 @@ async def run_collection(
             await _edit(message, texts.collection_progress(tr, title, done, total))
 
     try:
-        async with uploading(context.bot, chat_id):
+        async with showing(context.bot, chat_id):
             data = await build.build_collection(context.db, job, progress=progress, photos=photos)
             await context.bot.send_document(
                 chat_id, data, filename=filename, caption=texts.collection_caption(tr, title)

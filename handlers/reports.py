@@ -12,6 +12,7 @@ from typing import Annotated
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
+from telegram.constants import ChatAction
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.access import Principal
@@ -42,6 +43,7 @@ from bot.rules.calendar import (
     reference_day,
 )
 from bot.xlsx import workbook_bytes
+from handlers.busy import showing
 from handlers.buttons import Button, Token
 from handlers.common import Refused, answer, escape, keyboard, sender
 from handlers.compliance_texts import month_buttons, period_label
@@ -181,9 +183,10 @@ async def _send_spreadsheet(
             cells.append(names[found.state if found else ObligationState.NOT_APPLICABLE])
             cells.append(", ".join(d.isoformat() for d in found.done_dates) if found else "")
         table.append(cells)
+    data = await asyncio.to_thread(workbook_bytes, _("Compliance"), header, table)
     await context.bot.send_document(
         chat_id,
-        workbook_bytes(_("Compliance"), header, table),
+        data,
         filename=f"compliance-{month.key}.xlsx",
         caption=_("One row per branch, periods containing {month}.").format(
             month=period_label(context, month)
@@ -205,8 +208,10 @@ async def _send_report(update: Update, context: BotContext, month: Period) -> No
     chat = update.effective_chat
     if chat is None or not rows:
         return
-    await _send_chart(update, context, chat.id, rows, month, roots)
-    await _send_spreadsheet(update, context, chat.id, rows, month)
+    async with showing(context.bot, chat.id, ChatAction.UPLOAD_PHOTO):
+        await _send_chart(update, context, chat.id, rows, month, roots)
+    async with showing(context.bot, chat.id):
+        await _send_spreadsheet(update, context, chat.id, rows, month)
 
 
 def _usage(context: BotContext) -> str:

@@ -89,9 +89,10 @@ async def test_twenty_activities_in_date_order_with_attendance_and_reasons(
     assert (
         tr._("{present} present out of {expected} expected").format(present=4, expected=4) in text
     )
-    present = {row.cells[0].text: row.cells[1].text for row in document.tables[1].rows}[
-        tr._("Present")
-    ]
+    first = {row.cells[0].text: row.cells[1].text for row in document.tables[1].rows}
+    assert first[tr._("Place")] == "党员活动室" and first[tr._("Topic")] == year.topics[0]
+    assert first[tr._("Kind")] and first[tr._("Date")] == tr.date(year.days[0], "long")
+    present = first[tr._("Present")]
     assert "王芳" in present and "李强" in present and "张伟" not in present
     assert tr._("{name} ({reason})").format(name="张伟", reason=tr._("sick leave")) in text
     assert "王芳" in text and "李强" in text

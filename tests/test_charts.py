@@ -1,11 +1,13 @@
 """Charts a Chinese reader reads: the CJK font draws every label (no tofu boxes), a Chinese
-title is drawn with that font's glyphs, and the charts stay phone-legible and within
-Telegram's photo limits for 10 and for 1,000 branches."""
+title is drawn with that font's glyphs (the compliance grid, and the grading, relink and
+notice charts), and the charts stay phone-legible and within Telegram's photo limits for 10
+and for 1,000 branches."""
 
 from __future__ import annotations
 
 import io
 import random
+from collections.abc import Callable
 
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFont
@@ -13,6 +15,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageFont
 from bot import charts, fonts
 from bot.activities import KIND_LABELS
 from bot.charts import ChartWords, compliance_charts
+from bot.grading.chart import grade_bars
 from bot.i18n import Translator
 from bot.rules.calendar import ObligationState
 from tests.support.debian import unavailable
@@ -81,6 +84,40 @@ def test_a_chinese_title_is_drawn_with_the_fonts_glyphs(cjk: None) -> None:
         font=fonts.font(charts.TITLE),
     )
     assert ImageChops.difference(drawn.crop(band), tofu.crop(band)).getbbox() is not None
+
+
+def _relink_like(title: str) -> bytes:
+    bars = [
+        charts.Bar("待支部审核", [(3, (46, 139, 87)), (2, (200, 40, 40))], "5"),
+        charts.Bar("2026年重新联系上", [(4, (40, 90, 180))], "4"),
+    ]
+    return charts.bar_chart(title, bars, [("0-7天", (46, 139, 87)), ("91+天", (200, 40, 40))])
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda title: grade_bars(title, [("好", 3), ("较好", 5), ("一般", 1), ("未评定", 2)]),
+        _relink_like,
+        lambda title: charts.bar_chart(
+            title, [charts.Bar("#3 关于开展主题党日", [(0.5, (200, 30, 30))], "50%")], scale=1.0
+        ),
+    ],
+    ids=["grading", "relink", "notices"],
+)
+def test_the_other_reports_charts_draw_chinese_with_the_fonts_glyphs(
+    cjk: None, draw: Callable[[str], bytes]
+) -> None:
+    title = "示范街道党工委 评定结果"
+    png = draw(title)
+    drawn = _within_telegram_limits(png).convert("RGB")
+    assert drawn.width == charts.WIDTH
+    expected = Image.new("RGB", drawn.size, "white")
+    ImageDraw.Draw(expected).text(
+        (charts.MARGIN, charts.MARGIN), title, fill="black", font=fonts.font(charts.TITLE)
+    )
+    band = (0, 0, drawn.width, charts.MARGIN + charts.TITLE + 16)
+    assert ImageChops.difference(drawn.crop(band), expected.crop(band)).getbbox() is None
 
 
 def _within_telegram_limits(png: bytes) -> Image.Image:
