@@ -382,6 +382,10 @@ async def test_the_admins_training_list_comes_in_pages(
     assert second.button_texts[-1] == "‹ Earlier"
     await admin.press(second, next(b for b in second.button_texts if "Session 10" in b))
     assert "Session 10" in (await admin.wait_edit()).text
+    # A page that does not exist (a forged one) shows the last there is, of the admin's own.
+    await admin.send("/training")
+    await admin.press_data(await admin.wait_reply(), "trn:m:9")
+    assert "page 2 of 2" in (await admin.wait_edit()).text
     # Someone without the role cannot page through it.
     member = await client.user(demo["李强"].telegram_id, "Li", language_code="en")
     await member.send("/training")

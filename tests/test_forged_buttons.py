@@ -43,7 +43,17 @@ from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
 from handlers.buttons import Button
 from storage import queries
 from storage.db import create_engine, session_factory
-from tests.forged import access, activity, book, grading, registration, relink
+from tests.forged import (
+    access,
+    activity,
+    book,
+    grading,
+    notices,
+    registration,
+    relink,
+    reminders,
+    training,
+)
 from tests.support import database
 from tests.support.activity import pin_clock
 from tests.support.bot import TOKEN, running_bot, settings_for
@@ -73,17 +83,15 @@ AREAS: tuple[Area[Any], ...] = (
     access.AREA,
     registration.AREA,
     book.AREA,
+    notices.AREA,
+    training.AREA,
+    reminders.AREA,
 )
-
-# TEMPORARY: the notices, training and reminders area is reworked on another branch; its
-# cases come with it. Its buttons (by their first word) and commands are not checked here yet.
-PENDING_PREFIXES = {"ntf", "ntc", "trn", "rem"}
-PENDING_COMMANDS = {"notify", "notices", "training", "reminders"}
 
 # A conversation's fallback for its own stale buttons (`^prefix:`): it answers "This button is
 # no longer active." and keeps the draft. The forged presses of that prefix's families reach
 # it whenever the persona is not in the state the family belongs to.
-STALE_FALLBACKS = {"reg", "inv", "acs", "rlq", "rlx", "gq", "lg"}
+STALE_FALLBACKS = {"reg", "inv", "acs", "rlq", "rlx", "gq", "lg", "ntf", "trn"}
 
 # Commands that name no object, and why (/start and /due take a code: they have cases).
 NO_ID_COMMANDS = {
@@ -103,6 +111,10 @@ NO_ID_COMMANDS = {
     "survey": "the sender's own branch",
     "book": "a year and search words; branches come from the sender's own grants (bk:b, bk:t "
     "and bk:s are cases)",
+    "notify": "asks for a node among the admin's own grants (ntf:org is a case)",
+    "notices": "lists the notices of the admin's own subtrees",
+    "training": "the admin's own subtrees' trainings, or the sender's own training record",
+    "reminders": "shows the sender's own reminder settings",
 }
 
 
@@ -115,7 +127,6 @@ class Registered:
 
     families: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     stale: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
-    pending: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     unknown: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     catch_all: list[str] = field(default_factory=list)
     commands: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
@@ -178,15 +189,11 @@ def _registered() -> Registered:
                     continue
                 text = pattern.pattern if isinstance(pattern, re.Pattern) else str(pattern)
                 families = _families_of(text)
-                first = re.match(r"\^([a-z]+)", text)
-                word = first.group(1) if first else ""
                 if families is not None:
                     for prefix in families:
                         found.families[prefix].append(name)
                 elif re.fullmatch(r"\^[a-z]+:", text):
                     found.stale[text[1:-1]].append(name)
-                elif word in PENDING_PREFIXES:
-                    found.pending[text].append(name)
                 else:
                     found.unknown[text].append(name)
     return found
@@ -204,7 +211,7 @@ COMMAND_CASES: dict[str, tuple[Area[Any], CommandCase[Any]]] = {
 
 def test_every_registered_button_and_command_has_a_case() -> None:
     registered = _registered()
-    families = {p for p in registered.families if p.split(":")[0] not in PENDING_PREFIXES}
+    families = set(registered.families)
     without_case = sorted(families - set(CASES))
     assert not without_case, (
         f"button families registered without a forged-button case: {without_case} "
@@ -215,16 +222,14 @@ def test_every_registered_button_and_command_has_a_case() -> None:
     assert not stale_cases, f"cases for families the application does not register: {stale_cases}"
     # Families declared by the application's own modules; tests declare toy families.
     declared = {
-        p
-        for p, family in Button.registry.items()
-        if p.split(":")[0] not in PENDING_PREFIXES and not family.__module__.startswith("tests")
+        p for p, family in Button.registry.items() if not family.__module__.startswith("tests")
     }
     assert declared <= families, f"families no handler takes: {sorted(declared - families)}"
     assert not registered.unknown, (
         f"callback patterns that are no button family: {dict(registered.unknown)}; declare "
         "a Button family (handlers/buttons.py) and give it a case"
     )
-    stale = {word for word in registered.stale if word not in PENDING_PREFIXES}
+    stale = set(registered.stale)
     assert stale == STALE_FALLBACKS, (
         f"conversations' stale-button fallbacks: {sorted(stale)}; "
         f"accounted for: {sorted(STALE_FALLBACKS)}"
@@ -232,7 +237,7 @@ def test_every_registered_button_and_command_has_a_case() -> None:
     for word in STALE_FALLBACKS:
         assert any(p.split(":")[0] == word for p in CASES), f"no case reaches ^{word}:"
     assert len(registered.catch_all) == 1, registered.catch_all  # common.stale_button
-    commands = set(registered.commands) - PENDING_COMMANDS
+    commands = set(registered.commands)
     with_case = {c.command for _, c in COMMAND_CASES.values()}
     unaccounted = sorted(commands - set(NO_ID_COMMANDS) - with_case)
     assert not unaccounted, (

@@ -77,6 +77,8 @@ REFUSALS = (
     "You are already registered as someone else; this invite is not for you.",
     "This invite is for someone who is already registered with another Telegram account. "
     "Please ask whoever sent it.",
+    "You can only send notices within your own scope.",
+    "This invitation is no longer open.",
 )
 HELP_HEADING = "What you can do:"
 # What the error handler says: no press may end there.
@@ -301,6 +303,16 @@ async def lead_another_branch(world: World, persona: Persona, code: str = "DEMO-
         await queries.grant_role(session, person=person, org_unit=node, role=Role.SECRETARY)
 
 
+async def administer_another_node(world: World, persona: Persona, code: str = "SIB-B1") -> None:
+    """Make the persona admin of a second node of their own subtree, so that /notify and
+    /training ask which node a draft is for."""
+    async with world.db.begin() as session:
+        node = await queries.org_by_code(session, code)
+        person = await session.get(Person, persona.person_id)
+        assert node is not None and person is not None
+        await queries.grant_role(session, person=person, org_unit=node, role=Role.ADMIN)
+
+
 # ---- pressing --------------------------------------------------------------------------------
 
 
@@ -404,6 +416,9 @@ async def tables(engine: AsyncEngine) -> Snapshot:
 OWNERS: dict[str, Callable[[dict[str, Any], Persona], bool]] = {
     "accounts": lambda row, p: row["telegram_id"] == p.user.user_id,
     "conversations": lambda row, p: row["user_id"] == p.user.user_id,
+    "reminder_settings": lambda row, p: (
+        p.account_id is not None and row["account_id"] == p.account_id
+    ),
     "deletion_requests": lambda row, p: p.person_id is not None and row["person_id"] == p.person_id,
     "audit_log": lambda row, p: (
         p.account_id is not None and row["actor_account_id"] == p.account_id

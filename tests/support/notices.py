@@ -6,13 +6,12 @@ import datetime as dt
 from typing import Any
 
 from pydantic import PrivateAttr
-from sqlalchemy import text
 
 from bot.app import ZhibuApp
 from bot.config import Settings
 from bot.delivery import DELIVERY_KEY, DeliveryService
 from bot.demo import DemoUser
-from bot.enums import NoticeAudience, OrgKind, Role
+from bot.enums import NoticeAudience
 from bot.fake_telegram import FakeTelegramClient
 from bot.fake_telegram.client import FakeMessage, FakeUser
 from storage import notice_queries as nq
@@ -159,62 +158,3 @@ async def notice_now(
             progress_message_id=None,
         )
     return notice.id
-
-
-# ---- forged buttons: a sibling subtree, strangers, and what must not change ------------------
-
-SIBLING_ADMIN_ID = 970001
-SIBLING_MEMBER_ID = 970002
-STRANGER_ID = 970099
-
-
-async def sibling_committee(db: SessionFactory) -> dict[str, int]:
-    """A second committee beside DEMO (SIB, with branch SIB-B1), its own admin (admin of SIB and
-    of SIB-B1, so /notify and /training ask which node) and a member with an account; the ids
-    of the nodes and of DEMO's."""
-    async with db.begin() as session:
-        sib = await queries.add_org_unit(
-            session, code="SIB", kind=OrgKind.COMMITTEE, name="兄弟党委", name_en="Sibling"
-        )
-        branch = await queries.add_org_unit(
-            session, code="SIB-B1", kind=OrgKind.BRANCH, name="兄弟支部", parent=sib
-        )
-        admin = Person(name="王书记", branch_id=None)
-        member = Person(name="兄弟党员", branch_id=branch.id)
-        session.add_all([admin, member])
-        await session.flush()
-        for node in (sib, branch):
-            await queries.grant_role(session, person=admin, org_unit=node, role=Role.ADMIN)
-        session.add_all(
-            [
-                Account(telegram_id=SIBLING_ADMIN_ID, person_id=admin.id, telegram_language="en"),
-                Account(telegram_id=SIBLING_MEMBER_ID, person_id=member.id, telegram_language="en"),
-            ]
-        )
-        demo = await queries.org_by_code(session, "DEMO")
-        b1 = await queries.org_by_code(session, "DEMO-B1")
-        assert demo is not None and b1 is not None
-        return {"SIB": sib.id, "SIB-B1": branch.id, "DEMO": demo.id, "DEMO-B1": b1.id}
-
-
-async def snapshot(db: SessionFactory) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row a forged button could change: notices and copies, trainings and answers,
-    reminders and their settings, conversation drafts and the audit log."""
-    tables = {
-        "notices": "SELECT id, state, send_at, rounds, admin_chat_id, progress_message_id, "
-        "finished_at FROM notices",
-        "copies": "SELECT id, state, round, acknowledged_at, not_before FROM notice_deliveries",
-        "trainings": "SELECT id, cancelled_at, attendance_recorded_at FROM trainings",
-        "invitees": "SELECT id, rsvp, attended FROM training_invitees",
-        "reminders": "SELECT id, state, due_at FROM reminders",
-        "settings": "SELECT account_id, muted, quiet_start, quiet_end, digest_weekday, "
-        "digest_hour FROM reminder_settings",
-        "drafts": "SELECT name, chat_id, user_id, state, data FROM conversations",
-        "audit": "SELECT id, action FROM audit_log",
-    }
-    found = {}
-    async with db() as session:
-        for name, query in tables.items():
-            rows = await session.execute(text(query))
-            found[name] = sorted(tuple(str(value) for value in row) for row in rows)
-    return found
