@@ -43,6 +43,10 @@ from handlers import (
     cancel,
     common,
     due,
+    dues,
+    dues_report,
+    dues_standard,
+    dues_ticks,
     grading,
     grading_answer,
     grading_codes,
@@ -51,6 +55,7 @@ from handlers import (
     grading_start,
     grading_superior,
     grading_survey,
+    hours,
     invite,
     notice_report,
     notice_view,
@@ -158,13 +163,19 @@ def add_handlers(application: ZhibuApp) -> None:
         grading_superior.build(),
         grading_survey.build(),
         grading_rectify.build(),
+        dues_standard.build(),
     ):
         application.add_handler(grading_conversation)
     application.add_handler(grading_results.report_handler())
     application.add_handler(activity.build())
     # Takes only `/report relink`; other sub-reports go on to the next /report handler.
     application.add_handler(relink_report.report_handler())
+    # `/report dues` and `/report training` likewise (with their buttons), then /dues.
     for activity_handler in (
+        *dues_report.handlers(),
+        *hours.handlers(),
+        *dues.handlers(),
+        *dues_ticks.handlers(),
         *activity_log.handlers(),
         *due.handlers(),
         *reports.handlers(),

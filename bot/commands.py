@@ -43,7 +43,11 @@ COMMANDS: tuple[Command, ...] = (
     Command("log", N_("log a branch activity"), BRANCH_LEADERS),
     Command("activities", N_("the branch's recent activities"), REGISTERED_ROLES),
     Command("due", N_("what the branch still has to do this period"), BRANCH_LEADERS),
-    Command("report", N_("reports on your subtree: compliance, grading, relink, notices"), ADMINS),
+    Command(
+        "report",
+        N_("reports on your subtree: compliance, grading, relink, notices, dues, training"),
+        ADMINS,
+    ),
     Command("book", N_("the branch's record book for a year, as a Word document"), LEADERS),
     Command(
         "relink",
@@ -52,6 +56,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("grade", N_("classification and grading of your branch"), LEADERS),
     Command("survey", N_("answer a satisfaction survey about your branch")),
+    Command("dues", N_("Party dues: your months, or your branch's collection"), REGISTERED_ROLES),
     Command("training", N_("trainings: schedule, answer, your record"), REGISTERED_ROLES),
     Command("reminders", N_("which reminders you get, and when"), REGISTERED_ROLES),
     Command("mydata", N_("everything Zhibu stores about you, as a file"), registered=False),

@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SUPPORTED_LOCALES = ("zh_Hans", "en")
@@ -89,6 +96,20 @@ class Settings(BaseSettings):
     term_years: Annotated[int, Field(ge=1, le=10)] = 3
     term_years_village_community: Annotated[int, Field(ge=1, le=10)] = 5
     induction_months: Annotated[int, Field(ge=1, le=24)] = 6
+    # Party dues (local rules): the day of the month a branch collects when it set none, and how
+    # many months ahead a member may prepay.
+    dues_collection_day: Annotated[int, Field(ge=1, le=28)] = 5
+    dues_prepay_months: Annotated[int, Field(ge=0, le=24)] = 12
+    # Six months without organisational life or dues count as leaving the Party: the
+    # secretary is warned after this many, the admin above after the second number.
+    lapse_warn_months: Annotated[int, Field(ge=1, le=5)] = 3
+    lapse_escalate_months: Annotated[int, Field(ge=2, le=6)] = 5
+    # Class hours (学时): a full day of training, and a Party lecture logged without its own.
+    training_class_hours: Annotated[int, Field(ge=1, le=24)] = 8
+    lecture_class_hours: Annotated[int, Field(ge=1, le=24)] = 4
+    # Yearly study targets (local; a subtree may set its own with `zhibu hours target`).
+    study_hours_leader: Annotated[int, Field(ge=0, le=1000)] = 56
+    study_hours_member: Annotated[int, Field(ge=0, le=1000)] = 32
 
     @field_validator("secret_key")
     @classmethod
@@ -111,6 +132,14 @@ class Settings(BaseSettings):
         ok = sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2
         if not ok or not (0 <= int(hours) < 24 and 0 <= int(minutes) < 60):
             raise ValueError("must be HH:MM, for example 22:00")
+        return value
+
+    @field_validator("lapse_escalate_months")
+    @classmethod
+    def _escalate_after_warning(cls, value: int, info: ValidationInfo) -> int:
+        warn = info.data.get("lapse_warn_months")
+        if isinstance(warn, int) and value <= warn:
+            raise ValueError(f"must be more than ZHIBU_LAPSE_WARN_MONTHS ({warn})")
         return value
 
     @field_validator("timezone")

@@ -135,6 +135,14 @@ class ReminderKind(StrEnum):
     RECTIFICATION = "rectification"
     MOBILE_REPORT = "mobile_report"
     DIGEST = "digest"
+    # Party dues: a member's monthly reminder, the branch's collection for its leaders, the
+    # yearly account published to members, warnings before a member lapses, and the timers
+    # the lost-contact register starts.
+    DUES = "dues"
+    DUES_COLLECTION = "dues_collection"
+    DUES_ACCOUNT = "dues_account"
+    LAPSE = "lapse"
+    LOST_CONTACT = "lost_contact"
 
 
 class TrainingAudience(StrEnum):
@@ -196,6 +204,23 @@ class ReconnectStep(StrEnum):
     DUES = "dues"
     ASSIGNMENT = "assignment"
     SYSTEM_FLAG = "system_flag"
+
+
+class LeaveReason(StrEnum):
+    """Why a member is excused from organisational life for some months (not counted as
+    missing by the lapse warning)."""
+
+    SICK = "sick"
+    EXCUSED = "excused"
+
+
+class DuesVoidReason(StrEnum):
+    """Why a dues entry was voided (it stays in the ledger, marked void)."""
+
+    MISTAKE = "mistake"
+    NOT_PAID = "not_paid"
+    DUPLICATE = "duplicate"
+    REPLACED = "replaced"
 
 
 class DeletionState(StrEnum):

@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.rules.dues import format_amount, month_key
+from storage import dues_queries as dq
 from storage import privacy_queries as pq
 from storage import queries
 from storage.models import Account, OrgUnit, Person
@@ -230,4 +232,38 @@ async def personal_data(
     }
     if person is not None:
         document.update(await _person_records(session, person))
+        document["party_dues"] = await _dues(session, person)
     return document
+
+
+async def _dues(session: AsyncSession, person: Person) -> dict[str, Any]:
+    """The person's dues standards, payments and leave, voided entries included."""
+    standards, payments, leaves = await dq.everything_of(session, person.id)
+    return {
+        "standards": [
+            {
+                "from_month": month_key(s.from_month),
+                "yuan": format_amount(s.amount_fen),
+                "voided_at": _iso(s.voided_at),
+            }
+            for s in standards
+        ],
+        "payments": [
+            {
+                "month": month_key(p.month),
+                "yuan": format_amount(p.amount_fen),
+                "paid_on": _iso(p.paid_on),
+                "voided_at": _iso(p.voided_at),
+            }
+            for p in payments
+        ],
+        "leave": [
+            {
+                "from": month_key(leave.first_month),
+                "to": month_key(leave.last_month),
+                "reason": leave.reason.value,
+                "voided_at": _iso(leave.voided_at),
+            }
+            for leave in leaves
+        ],
+    }

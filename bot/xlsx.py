@@ -18,6 +18,7 @@ import math
 import re
 import zipfile
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from xml.sax.saxutils import escape, quoteattr
 
 _XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -140,6 +141,9 @@ def _cell(ref: str, value: object, style: str) -> str:
         return f'<c r="{ref}"{style} t="b"><v>{int(value)}</v></c>'
     elif isinstance(value, int | float) and math.isfinite(value):
         return f'<c r="{ref}"{style}><v>{value!r}</v></c>'
+    elif isinstance(value, Decimal) and value.is_finite():
+        # Exact amounts (dues in yuan) are numbers too, written as they are, never via float.
+        return f'<c r="{ref}"{style}><v>{value:f}</v></c>'
     else:
         text = _INVALID_XML.sub("", str(value))
     body = escape(text)

@@ -26,6 +26,7 @@ from handlers.activity_texts import (
     kinds_text,
 )
 from handlers.common import Page, Refused, edit_or_answer, keyboard, sender
+from handlers.dues_buttons import LectureHours
 from storage import activity_queries
 from storage.models_activity import Activity
 
@@ -166,6 +167,10 @@ async def view_pressed(update: Update, context: BotContext) -> None:
                 (context._("Void"), VoidActivity(activity.id).data),
             ]
         )
+        if "lecture" in activity.kinds:
+            hours = activity.class_hours or context.settings.lecture_class_hours
+            label = context._("Class hours: {hours}").format(hours=hours)
+            rows.append([(label, LectureHours(activity.id, button.page).data)])
     rows.append([(context._("‹ Back to the list"), ActivityPage(button.page).data)])
     text = activity_text(context, activity, member_view=as_member)
     await edit_or_answer(update, context, text, keyboard(rows))

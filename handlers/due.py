@@ -16,6 +16,8 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot.access import Principal
 from bot.compliance import branch_compliance
 from bot.context import BotContext
+from bot.dues.ledger import dues_obligation
+from bot.dues.local import dues_period
 from bot.enums import OrgKind
 from bot.rules.calendar import (
     ObligationState,
@@ -26,9 +28,11 @@ from bot.rules.calendar import (
     period_containing,
     reference_day,
 )
+from bot.rules.dues import month_of
 from handlers.buttons import Button, Token
 from handlers.common import Refused, edit_or_answer, escape, keyboard, sender
 from handlers.compliance_texts import month_buttons, period_label, status_line
+from handlers.dues_texts import dues_due_line
 from storage import activity_queries, queries
 from storage.models import OrgUnit
 
@@ -130,7 +134,12 @@ async def _show(
             session, branch, on=reference_day(month, today), today=today
         )
         groups = await _group_names(context, session, branch.id, statuses)
+        # The `dues` calendar rule is judged from the dues ledger, not the activity log.
+        on = month_of(reference_day(month, today))
+        dues = await dues_obligation(session, branch, on, await dues_period(session, branch), today)
     text = _due_text(context, branch, month, statuses, groups)
+    if (dues_line := dues_due_line(context, dues)) is not None:
+        text += "\n" + dues_line
     await edit_or_answer(update, context, text, _keyboard(context, branch.id, month))
 
 

@@ -21,11 +21,13 @@ from telegram.ext import (
 
 from bot.commands import LEADERS
 from bot.context import BotContext
+from bot.dues.prefill import ledger_counts
 from bot.grading import scope, service
 from bot.grading.questionnaire import AnswerType, Item, PrefillPer, PrefillSuggestion
 from bot.grading.scoring import Answer
 from handlers.cancel import odd_input_for
 from handlers.common import Refused, answer, escape, keyboard, refuse
+from handlers.dues_texts import ledger_evidence
 from handlers.flow import Flow, State, Step
 from handlers.grading_buttons import (
     AnswerItem,
@@ -68,11 +70,14 @@ async def _suggestions(
     session: AsyncSession, context: BotContext, campaign: GradingCampaign, branch_id: int
 ) -> dict[str, PrefillSuggestion]:
     counts = await gq.activity_counts(session, branch_id=branch_id, year=campaign.year)
-    return service.prefill_suggestions(
-        service.questionnaire_for(campaign),
-        counts,
-        service.through_month(campaign, context.today()),
+    month = service.through_month(campaign, context.today())
+    # The dues and training items are suggested from the dues ledger and training record.
+    counts.update(
+        await ledger_counts(
+            session, context.settings, branch_id=branch_id, year=campaign.year, through_month=month
+        )
     )
+    return service.prefill_suggestions(service.questionnaire_for(campaign), counts, month)
 
 
 async def _current(context: BotContext, step: Step) -> tuple[GradingCampaign, GradingAssessment]:
@@ -91,6 +96,8 @@ async def _current(context: BotContext, step: Step) -> tuple[GradingCampaign, Gr
 def _evidence(context: BotContext, item: Item, suggestion: PrefillSuggestion, year: int) -> str:
     _ = context._
     ev = suggestion.evidence
+    if (ledger := ledger_evidence(context, ev, year)) is not None:
+        return ledger
     kind = _(KIND_NAMES.get(ev.kind, ev.kind))
     per = item.prefill.per if item.prefill else None
     if per is PrefillPer.MONTH:

@@ -9,6 +9,7 @@ from telegram.constants import ChatAction
 from telegram.ext import CommandHandler, filters
 
 from bot.context import BotContext
+from bot.dues.register import register_timers
 from bot.enums import Role
 from bot.relink.report import (
     AGE_BANDS,
@@ -21,6 +22,7 @@ from bot.relink.report import (
 )
 from handlers.busy import showing
 from handlers.common import answer, escape, sender
+from handlers.dues_texts import register_lines
 from handlers.relink_texts import STATE_LABELS, TYPE_LABELS
 
 ADMINS = frozenset({Role.ADMIN})
@@ -36,6 +38,7 @@ async def relink_report(update: Update, context: BotContext) -> None:
     zone = context.tr.time_zone
     async with context.db() as session:
         report = await build_report(session, context.principal, now=now, time_zone=zone)
+        timers = await register_timers(session, context.principal, context.today())
     scope = ", ".join(escape(g.org_code) for g in context.principal.admin_grants())
     lines = [
         _("<b>Mobile and lost-contact members in {scope}</b>").format(scope=scope),
@@ -66,6 +69,7 @@ async def relink_report(update: Update, context: BotContext) -> None:
             year=report.year, count=len(report.relinked)
         )
     )
+    lines += register_lines(context, timers, context.today())
     await answer(update, context, "\n".join(lines))
     chat = update.effective_chat
     if chat is None:

@@ -41,9 +41,17 @@ LEADER_KINDS = (
     ReminderKind.GRADING,
     ReminderKind.RECTIFICATION,
     ReminderKind.DIGEST,
+    ReminderKind.DUES_COLLECTION,
+    ReminderKind.LAPSE,
+    ReminderKind.LOST_CONTACT,
 )
 ADMIN_KINDS = (ReminderKind.ESCALATION,)
-EVERYONE_KINDS = (ReminderKind.TRAINING, ReminderKind.INDUCTION, ReminderKind.MOBILE_REPORT)
+EVERYONE_KINDS = (
+    ReminderKind.TRAINING,
+    ReminderKind.INDUCTION,
+    ReminderKind.MOBILE_REPORT,
+    ReminderKind.DUES,
+)
 
 
 class ToggleKind(Button, prefix="rem:t"):

@@ -29,6 +29,7 @@ from bot.compliance import (
     subtree_compliance,
 )
 from bot.context import BotContext
+from bot.dues.local import period_of, set_dues_period
 from bot.i18n import N_
 from bot.rules.calendar import (
     DEFAULT_RULES,
@@ -42,6 +43,7 @@ from bot.rules.calendar import (
     period_containing,
     reference_day,
 )
+from bot.rules.dues import DUES_RULE_KEY
 from bot.xlsx import workbook_bytes
 from handlers.busy import showing
 from handlers.buttons import Button, Token
@@ -217,7 +219,8 @@ async def _send_report(update: Update, context: BotContext, month: Period) -> No
 def _usage(context: BotContext) -> str:
     return context._(
         "Reports on your subtree: /report compliance [YYYY-MM], /report rules, "
-        "/report grading, /report relink or /report notices"
+        "/report grading, /report relink, /report notices, /report dues [YYYY-MM] or "
+        "/report training"
     )
 
 
@@ -270,6 +273,15 @@ async def _change_rule(
 ) -> str:
     """Apply `/report rules <key> <change>` at the admin's node; what to tell them."""
     refused = context._("That change is not possible. Nothing was changed.")
+    if key == DUES_RULE_KEY:
+        # Party dues: monthly, or quarterly where it was decided so (reset: inherited again).
+        if change not in ("month", "quarter", "reset"):
+            return refused
+        period = None if change == "reset" else PeriodKind(change)
+        await set_dues_period(
+            session, org=root, period=period, actor=context.account, actor_label="bot"
+        )
+        return context._("Saved.")
     if key not in RULE_KEYS or change not in RULE_CHANGES:
         return refused
     actor = context.account
@@ -302,7 +314,11 @@ async def _rules(update: Update, context: BotContext, args: list[str]) -> None:
         if len(args) == 3:
             note = await _change_rule(context, session, root, args[1].lower(), args[2].lower())
         rules = (await rule_book(session, root.path)).rules_for(root.path)
+        dues = period_of(await rule_book(session, root.path), root.path)
     text = _rules_text(context, root, rules)
+    text += "\n" + context._("Party dues ({key}): collected every {period}").format(
+        key=DUES_RULE_KEY, period=context._(PERIOD_WORDS[dues])
+    )
     await answer(update, context, f"{note}\n\n{text}" if note else text)
 
 

@@ -16,6 +16,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
+from bot.dues.hours import person_year
 from bot.enums import Role
 from bot.reminders.engine import tick_now
 from bot.reminders.render import training_line, when
@@ -28,6 +29,8 @@ from bot.reminders.trainings import (
 )
 from handlers.buttons import family_pattern
 from handlers.common import Page, Refused, answer, edit_or_answer, escape, keyboard, sender
+from handlers.dues_buttons import TrainingHours
+from handlers.hours_texts import year_lines
 from handlers.training_buttons import (
     AttendancePage,
     CancelTraining,
@@ -40,6 +43,7 @@ from handlers.training_buttons import (
     WontAttend,
     invitation_keyboard,
 )
+from storage import dues_queries as dq
 from storage import training_queries as tq
 from storage.models_reminders import Training
 
@@ -111,15 +115,21 @@ async def _record_text(context: BotContext, now: dt.datetime) -> str:
     year = now.astimezone(context.tr.tz).year
     start = dt.datetime(year, 1, 1, tzinfo=context.tr.tz).astimezone(dt.UTC)
     end = dt.datetime(year + 1, 1, 1, tzinfo=context.tr.tz).astimezone(dt.UTC)
+    study: list[str] = []
     async with context.db() as session:
         attended = (
             await tq.training_record(session, person_id=person_id, year_start=start, year_end=end)
             if person_id is not None
             else []
         )
+        person = await dq.person_by_id(session, person_id) if person_id is not None else None
+        if person is not None:
+            study = year_lines(context, await person_year(session, context.settings, person, year))
     if not attended:
-        return context._("You have no recorded trainings in {year} yet.").format(year=year)
+        empty = context._("You have no recorded trainings in {year} yet.").format(year=year)
+        return "\n".join([*study, empty])
     lines = [
+        *study,
         context._("<b>Your trainings in {year}</b>").format(year=year),
         *("• " + training_line(context.tr, training) for training in attended),
     ]
@@ -195,6 +205,10 @@ async def view_pressed(update: Update, context: BotContext) -> None:
         rows.append([(context._("Record attendance"), AttendancePage(training.id, 0).data)])
     elif training.cancelled_at is None:
         rows.append([(context._("Cancel this training"), CancelTraining(training.id).data)])
+    if training.cancelled_at is None:
+        hours = training.class_hours or context.settings.training_class_hours
+        label = context._("Class hours: {hours}").format(hours=hours)
+        rows.append([(label, TrainingHours(training.id).data)])
     await edit_or_answer(update, context, text, keyboard(rows) if rows else None)
 
 

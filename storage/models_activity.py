@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -47,6 +48,8 @@ class Activity(Base):
     # [{"person_id": ..., "name": ..., "reason": "sick" | "work" | ...}]
     absences: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     late: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Class hours of a Party lecture for those present (None: ZHIBU_LECTURE_CLASS_HOURS).
+    class_hours: Mapped[int | None] = mapped_column(SmallInteger)
     voided: Mapped[bool] = mapped_column(Boolean, default=False)
     void_reason: Mapped[str | None] = mapped_column(String(200))
     voided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -98,6 +98,8 @@ class Training(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     attendance_recorded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Class hours for those who attend (None: one full day, ZHIBU_TRAINING_CLASS_HOURS).
+    class_hours: Mapped[int | None] = mapped_column(SmallInteger)
 
     org_unit: Mapped[OrgUnit] = relationship()
 

@@ -3,6 +3,7 @@
 from storage import (
     models_activity,  # noqa: F401
     models_cluster,  # noqa: F401
+    models_dues,  # noqa: F401
     models_grading,  # noqa: F401
     models_notices,  # noqa: F401
     models_relink,  # noqa: F401

@@ -69,7 +69,7 @@ async def test_twenty_activities_in_date_order_with_attendance_and_reasons(
         tr._("Branch and roster"),
         tr._("Activities"),
         tr._("The year's activity calendar"),
-        tr._("Trainings attended"),
+        tr._("Trainings attended during the year"),
         tr._("Classification and grading"),
         tr._("Rectification"),
     ]

@@ -47,6 +47,7 @@ from tests.forged import (
     access,
     activity,
     book,
+    dues,
     grading,
     notices,
     registration,
@@ -86,6 +87,7 @@ AREAS: tuple[Area[Any], ...] = (
     notices.AREA,
     training.AREA,
     reminders.AREA,
+    dues.AREA,
 )
 
 # A conversation's fallback for its own stale buttons (`^prefix:`): it answers "This button is
@@ -115,6 +117,7 @@ NO_ID_COMMANDS = {
     "notices": "lists the notices of the admin's own subtrees",
     "training": "the admin's own subtrees' trainings, or the sender's own training record",
     "reminders": "shows the sender's own reminder settings",
+    "dues": "the sender's own months, or the collection of a branch they lead",
 }
 
 

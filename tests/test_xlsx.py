@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import zipfile
+from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
@@ -49,6 +51,21 @@ def test_numbers_stay_numbers_and_ordinary_text_has_no_prefix() -> None:
     assert sheet["C2"].data_type == "n" and not sheet["A2"].quotePrefix
     assert sheet["A1"].font.b and sheet.freeze_panes == "A2"
     assert sheet.column_dimensions["A"].width == 10
+
+
+def test_exact_amounts_are_numbers_written_as_they_are() -> None:
+    amounts = [Decimal("12.50"), Decimal("0.01"), Decimal(1000).scaleb(-2), Decimal("75.0")]
+    data = workbook_bytes("Dues", ["yuan"], [[amount] for amount in amounts])
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        xml = package.read("xl/worksheets/sheet1.xml").decode()
+    assert [f"<v>{text}</v>" in xml for text in ("12.50", "0.01", "10.00", "75.0")] == [True] * 4
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    assert [(c.value, c.data_type) for (c,) in sheet.iter_rows(min_row=2)] == [
+        (12.5, "n"),
+        (0.01, "n"),
+        (10, "n"),
+        (75, "n"),
+    ]
 
 
 def test_the_relink_report_writes_names_as_text_and_keeps_its_chart() -> None:

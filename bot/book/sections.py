@@ -189,7 +189,7 @@ class Sections:
         """Trainings people of the branch attended in the year."""
         _ = self._
         w = self.w
-        w.heading(_("Trainings attended"), 1, new_page=True)
+        w.heading(_("Trainings attended during the year"), 1, new_page=True)
         if not self.facts.trainings:
             w.paragraph(_("None recorded in {year}.").format(year=self.facts.year))
             return

@@ -7,6 +7,8 @@
     zhibu people find | remove, role revoke, account unlink, deletion list|confirm|decline
     zhibu grading start                       a grading campaign
     zhibu rules set|show, terms set|show      calendar rules and branch terms
+    zhibu dues import|payments FILE, dues day Party dues: standards, payments, collection day
+    zhibu hours target|show                   yearly study targets of a subtree
     zhibu book --org CODE --year YEAR         record books (DOCX) of a branch or a subtree
 
 Each area's module adds its sub-commands with `add_parsers(sub)`, each naming its handler
@@ -19,7 +21,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bot.cli import access, book, data, rules, serve
+from bot.cli import access, book, data, dues, rules, serve
 from bot.config import SettingsError, load_settings
 from bot.errors import CommandError
 from bot.logs import configure_logging
@@ -31,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="zhibu", description="Zhibu, the Party branch assistant bot."
     )
     sub = parser.add_subparsers(dest="command")
-    for area in (serve, data, access, rules, book):
+    for area in (serve, data, access, rules, dues, book):
         area.add_parsers(sub)
     return parser
 

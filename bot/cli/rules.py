@@ -10,10 +10,12 @@ from typing import Any
 from bot.cli.common import fail, prepare_database
 from bot.compliance import RULE_KEYS, OverrideError, rule_book, set_override
 from bot.config import Settings
+from bot.dues.local import SettingRefused, period_of, set_dues_period
 from bot.enums import BranchCategory
 from bot.reminders.planner import add_months
 from bot.reminders.terms import term_years
 from bot.rules.calendar import PeriodKind
+from bot.rules.dues import DUES_RULE_KEY
 from storage import queries
 from storage import reminder_queries as rq
 from storage.db import transaction
@@ -26,7 +28,7 @@ def add_parsers(sub: Any) -> None:
     actions = rules.add_subparsers(dest="action", required=True)
     set_cmd = actions.add_parser("set", help="override a rule for the subtree of a node")
     set_cmd.add_argument("--org", required=True, help="code of the organisation node")
-    set_cmd.add_argument("--rule", required=True, choices=RULE_KEYS)
+    set_cmd.add_argument("--rule", required=True, choices=(*RULE_KEYS, DUES_RULE_KEY))
     set_cmd.add_argument("--period", choices=[p.value for p in PeriodKind])
     set_cmd.add_argument("--min-count", type=int)
     set_cmd.add_argument("--only-quarter", type=int, choices=[0, 1, 2, 3, 4])
@@ -61,7 +63,14 @@ def rules_command(settings: Settings, args: argparse.Namespace) -> int:
             org = await queries.org_by_code(session, args.org)
             if org is None:
                 return fail(f"no organisation node with code {args.org!r}")
-            if args.action == "set":
+            if args.action == "set" and args.rule == DUES_RULE_KEY:
+                try:
+                    await set_dues_period(
+                        session, org=org, period=PeriodKind(args.period) if args.period else None
+                    )
+                except SettingRefused as exc:
+                    return fail(f"refused: {exc}")
+            elif args.action == "set":
                 enabled = None if args.enabled is None else args.enabled == "yes"
                 fields = {
                     "period": args.period,
@@ -74,6 +83,7 @@ def rules_command(settings: Settings, args: argparse.Namespace) -> int:
                 except OverrideError as exc:
                     return fail(f"refused: {exc}")
             book = await rule_book(session, org.path)
+            print(f"{DUES_RULE_KEY}: collected every {period_of(book, org.path).value}")
             for rule in book.rules_for(org.path):
                 quarter = f" in Q{rule.only_quarter}" if rule.only_quarter else ""
                 state = "" if rule.enabled else " (disabled)"

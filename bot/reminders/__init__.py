@@ -11,7 +11,8 @@ How the pieces fit:
   six-month deadline; the admin the day after), term end (6 and 2 months before), grading
   self-assessments, members' surveys and rectification items, mobile
   members' yearly report, and the weekly digest (ZHIBU_REMINDER_DIGEST_WEEKDAY/_HOUR, per user
-  in /reminders).
+  in /reminders). Party dues, lapse warnings and the lost-contact register's timers are planned
+  by bot.dues.planning (called from `sources`) and rendered by `render_dues`.
 * `sources`: loads those facts from the database and stores the plan (insert new keys, cancel
   reminders whose obligation is done). The JobQueue runs it every ZHIBU_REMINDER_PLAN_MINUTES.
 * `engine`: every ZHIBU_REMINDER_TICK_SECONDS claims due rows (SKIP LOCKED on PostgreSQL),

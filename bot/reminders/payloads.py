@@ -206,6 +206,66 @@ class DigestPayload(Payload):
     """The weekly digest: what it lists is read when it is sent."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DuesPayload(Deadline):
+    """A member's dues for a month (`month`: 2026-11) on the branch's collection day, with
+    what they owed before it when the reminder was planned."""
+
+    branch_id: int
+    person_id: int
+    month: str
+    amount_fen: int
+    months_owed: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DuesCollectionPayload(Deadline):
+    """To a branch's leaders: the collection of a period (2026-11 or 2026-Q4) is not complete."""
+
+    branch_id: int
+    period: str
+    unpaid: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DuesAccountPayload(Payload):
+    """The branch's yearly dues account, published to its members (totals only)."""
+
+    branch_id: int
+    year: int
+    collected_fen: int
+    payers: int
+    arrears_months: int
+    members: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LapsePayload(Payload):
+    """A member with no organisational life and no dues for `months` whole months since
+    `since` (2026-08); `last_part` and `last_paid` are the last months of each, if any."""
+
+    branch_id: int
+    person_id: int
+    since: str
+    months: int
+    last_part: str | None = None
+    last_paid: str | None = None
+    mobile: bool = False
+    escalated: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LostContactPayload(Payload):
+    """A lost-contact register row's timer: `months` since the member lost contact on
+    `lost_on`; the branch and the admin decide (the person, when the row names one)."""
+
+    branch_id: int
+    entry_id: int
+    lost_on: dt.date
+    months: int
+    person_id: int | None = None
+
+
 ReminderPayload = (
     TrainingPayload
     | CalendarPayload
@@ -217,6 +277,11 @@ ReminderPayload = (
     | GradingNews
     | RectificationPayload
     | DigestPayload
+    | DuesPayload
+    | DuesCollectionPayload
+    | DuesAccountPayload
+    | LapsePayload
+    | LostContactPayload
 )
 
 _BY_KIND: dict[ReminderKind, type[Payload]] = {
@@ -230,6 +295,11 @@ _BY_KIND: dict[ReminderKind, type[Payload]] = {
     ReminderKind.GRADING: GradingPayload,
     ReminderKind.RECTIFICATION: RectificationPayload,
     ReminderKind.DIGEST: DigestPayload,
+    ReminderKind.DUES: DuesPayload,
+    ReminderKind.DUES_COLLECTION: DuesCollectionPayload,
+    ReminderKind.DUES_ACCOUNT: DuesAccountPayload,
+    ReminderKind.LAPSE: LapsePayload,
+    ReminderKind.LOST_CONTACT: LostContactPayload,
 }
 
 

@@ -37,6 +37,7 @@ from bot.reminders.payloads import (
     TrainingPayload,
     payload_of,
 )
+from bot.reminders.render_dues import DUES_KIND_NAMES, DUES_LINES, dues_icon
 from bot.rules.calendar import DEFAULT_RULES
 from bot.telegram_text import split_message
 from storage import reminder_queries as rq
@@ -56,6 +57,7 @@ KIND_NAMES: dict[ReminderKind, str] = {
     ReminderKind.RECTIFICATION: N_("rectification deadlines"),
     ReminderKind.MOBILE_REPORT: N_("mobile member's yearly report"),
     ReminderKind.DIGEST: N_("weekly digest"),
+    **DUES_KIND_NAMES,
 }
 
 
@@ -294,6 +296,7 @@ _LINES: dict[type[Any], Callable[[Translator, Any, Names], str]] = {
     GradingNews: _grading_news,
     RectificationPayload: _rectification,
     DigestPayload: _digest,
+    **DUES_LINES,
 }
 
 
@@ -305,6 +308,8 @@ def line(tr: Translator, payload: ReminderPayload, names: Names) -> str:
 def icon(item: Item) -> str:
     """The mark of a reminder sent on its own."""
     payload = item.payload
+    if (mark := dues_icon(payload)) is not None:
+        return mark
     if isinstance(payload, EscalationPayload) or (
         isinstance(payload, Deadline) and payload.overdue
     ):

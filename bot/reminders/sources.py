@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.compliance import path_ids, rule_book, year_bounds
 from bot.config import Settings
+from bot.dues.planning import plan_dues
 from bot.enums import BranchCategory, ReminderKind, Role
 from bot.reminders import kinds as k
 from bot.reminders import planner as p
@@ -383,6 +384,7 @@ async def build_plan(session: AsyncSession, settings: Settings, now: dt.datetime
     await _mobile_reports(session, plan, window, settings)
     await _grading(session, plan, window, people, settings)
     await _digests(session, plan, window, people, settings)
+    await plan_dues(session, plan, window, people, settings)
     return plan
 
 

@@ -10,6 +10,7 @@ from typing import Any, Final, TypeGuard
 
 from bot.grading.questionnaire.locator import Locator, Path_
 from bot.grading.questionnaire.model import (
+    LEDGER_FACTS,
     TOTAL_POINTS,
     AnswerType,
     Indicator,
@@ -306,7 +307,7 @@ def check_prefill(
     kind = raw.get("kind")
     if kind is None:
         check.error(path, f"{pwho}kind is required")
-    elif kind not in check.activity_kinds:
+    elif kind not in check.activity_kinds and kind not in LEDGER_FACTS:
         known = ", ".join(sorted(check.activity_kinds))
         check.error((*path, "kind"), f"{pwho}unknown activity kind {quoted(kind)} (known: {known})")
     period = raw.get("period", "year")

@@ -23,6 +23,19 @@ ACTIVITY_KINDS: Final = frozenset(
     }
 )
 
+# Facts of the dues ledger and the training record (bot.dues.prefill) that prefill rules may name
+# besides activity kinds, counted per month of the year like activities (the arrears fact is
+# counted in the last judged month only, so a total rule reads it as it stands).
+LEDGER_FACTS: Final = frozenset(
+    {
+        "dues_in_full",  # 1 in a month every member owing dues for it paid them
+        "dues_account_published",  # 1 in the month the year's account was published
+        "dues_arrears_over_6_months",  # members owing dues for more than six months
+        "secretary_training",  # rotation or induction trainings the secretary attended
+        "secretary_class_hours",  # the secretary's class hours (trainings and lectures)
+    }
+)
+
 DEFAULT_QUESTIONNAIRE: Final = "default-2012.toml"
 TOTAL_POINTS: Final = 100.0
 
