@@ -7,7 +7,7 @@ import logging
 import warnings
 from typing import Any
 
-from telegram import BotCommand
+from telegram import Bot, BotCommand
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -17,24 +17,29 @@ from telegram.ext import (
     ChatMemberHandler,
     CommandHandler,
     ContextTypes,
+    ConversationHandler,
     Defaults,
     MessageHandler,
     filters,
 )
 
+from bot.cluster import BOOK_KEY, CLUSTER_POOL, bookkeeping_engine
 from bot.commands import COMMANDS
 from bot.config import SUPPORTED_LOCALES, Settings
 from bot.context import SERVICES_KEY, BotContext, Services
-from bot.delivery import DELIVERY_KEY, GATE_KEY, GateRateLimiter, gate_for
+from bot.conversation_states import ConversationStates
+from bot.delivery import GATE_KEY, GateRateLimiter, gate_for
 from bot.i18n import Translator, load_catalogs
+from bot.leader_jobs import LEADER_KEY, LeaderJobs
 from bot.logs import install_redaction
 from bot.notices import notice_delivery
+from bot.ops import METRICS_KEY, Metrics, ops_server
 from bot.persistence import DatabasePersistence
-from bot.relink import jobs as relink_jobs
-from bot.reminders.engine import REMINDERS_KEY, ReminderEngine, schedule
-from bot.retention import schedule_retention
+from bot.relink.notifier import RENDER_KEY
+from bot.reminders.engine import REMINDERS_KEY, ReminderEngine
+from bot.shared_gate import SharedGate, shared_gate_for
 from bot.transport import AiohttpRequest
-from bot.updates import PerChatUpdateProcessor, ask_to_slow_down
+from bot.updates import PerChatUpdateProcessor, ask_to_slow_down, name_handlers
 from handlers import (
     access_admin,
     activity,
@@ -47,6 +52,7 @@ from handlers import (
     dues_report,
     dues_standard,
     dues_ticks,
+    flow,
     grading,
     grading_answer,
     grading_codes,
@@ -81,6 +87,9 @@ from storage.db import create_engine, session_factory
 log = logging.getLogger(__name__)
 
 ZhibuApp = Application[Any, BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]
+CLUSTER_KEY = "zhibu.cluster"
+OPS_KEY = "zhibu.ops"
+SENDER_KEY = "zhibu.sender"
 
 
 # Our conversations are tracked per chat and user on purpose (buttons belong to the
@@ -90,12 +99,22 @@ warnings.filterwarnings(
 )
 
 
-def build_application(settings: Settings, *, rate_limit: bool = True) -> ZhibuApp:
-    """Build the bot: services, defaults, persistence and handlers."""
+def build_application(
+    settings: Settings, *, rate_limit: bool = True, cluster: bool = False
+) -> ZhibuApp:
+    """Build the bot: services, defaults, persistence and handlers.
+
+    `cluster`: one of several processes on a PostgreSQL database (bot.serve_cluster): Telegram's
+    limits are shared through the database, and the leader's jobs start only when this process
+    is elected; otherwise the process is the only one and runs them from start to stop.
+    """
     # No log record of the bot's process carries people's data (bot/logs.py).
     install_redaction()
     load_catalogs()
-    engine = create_engine(settings.database_url)
+    # In a cluster the pools are sized, without overflow: a connection opened past the pool
+    # and closed again costs a SCRAM handshake each time (tens of milliseconds of CPU).
+    engine = create_engine(settings.database_url, **(CLUSTER_POOL if cluster else {}))
+    book = bookkeeping_engine(settings.database_url) if cluster else None
     services = Services(settings=settings, db=session_factory(engine))
     token = settings.bot_token.get_secret_value() if settings.bot_token else ""
     updates = PerChatUpdateProcessor(backlog=settings.chat_backlog)
@@ -114,8 +133,9 @@ def build_application(settings: Settings, *, rate_limit: bool = True) -> ZhibuAp
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
-    # Telegram's limits, shared by interactive replies and the notice broadcasts.
-    gate = gate_for(settings)
+    # Telegram's limits, shared by interactive replies and the notice broadcasts (and, in a
+    # cluster, by every process: its statements commit one by one).
+    gate = gate_for(settings) if book is None else shared_gate_for(settings, session_factory(book))
     if rate_limit:
         # Interactive replies take a slot first (before broadcasts); retries once on a 429.
         builder = builder.rate_limiter(GateRateLimiter(gate, max_retries=1))
@@ -123,9 +143,43 @@ def build_application(settings: Settings, *, rate_limit: bool = True) -> ZhibuAp
     updates.on_overflow = functools.partial(ask_to_slow_down, application.bot, settings)
     application.bot_data[SERVICES_KEY] = services
     application.bot_data["zhibu.engine"] = engine
+    application.bot_data[BOOK_KEY] = book
     application.bot_data[GATE_KEY] = gate
+    application.bot_data[CLUSTER_KEY] = cluster
+    # Updates handled, reply latency, sends and 429s (bot.ops), counted where they happen.
+    metrics = Metrics()
+    gate.observer = metrics
+    updates.on_finished = lambda _update, outcome, seconds: metrics.finished(outcome, seconds)
+    application.bot_data[METRICS_KEY] = metrics
+    application.bot_data[LEADER_KEY] = LeaderJobs(
+        application,
+        # The buttons under copies and progress reports are the handlers' (notice_view).
+        delivery=functools.partial(
+            notice_delivery, services.db, settings, gate, notice_view.KEYBOARDS
+        ),
+        relink_render=relink_notices.render,
+        menus=functools.partial(set_command_menus, application),
+    )
     add_handlers(application)
+    name_handlers(application)  # the JSON log lines say which handler took the update
+    # Before each update, its conversations' states as stored: any process continues any
+    # conversation, and a draft ended meanwhile (or idle too long) is over here too.
+    # (In a cluster through the bookkeeping engine: one round trip, no transaction around it.)
+    updates.prepare = ConversationStates(
+        services.db if book is None else session_factory(book),
+        _conversations(application),
+        flow.idle_limits(),
+    )
     return application
+
+
+def _conversations(application: ZhibuApp) -> list[ConversationHandler[Any]]:
+    return [
+        handler
+        for group in application.handlers.values()
+        for handler in group
+        if isinstance(handler, ConversationHandler)
+    ]
 
 
 def add_handlers(application: ZhibuApp) -> None:
@@ -202,38 +256,66 @@ def add_handlers(application: ZhibuApp) -> None:
         ChatMemberHandler(common.chat_member_changed, ChatMemberHandler.MY_CHAT_MEMBER)
     )
     application.add_error_handler(common.error_handler)
-    relink_jobs.schedule(application, relink_notices.render)
+    # Relink outcomes found by the leader's pocket-member check are told with this renderer.
+    application.bot_data[RENDER_KEY] = relink_notices.render
 
 
 async def _post_init(application: ZhibuApp) -> None:
-    await set_command_menus(application)
     services: Services = application.bot_data[SERVICES_KEY]
-    # The buttons under copies and progress reports are the handlers' (notice_view).
-    delivery = notice_delivery(
-        services.db, services.settings, application.bot_data[GATE_KEY], notice_view.KEYBOARDS
-    )
-    await delivery.start()
-    application.bot_data[DELIVERY_KEY] = delivery
-    # Reminders go through the same gate as notices, on the delivery worker's Bot.
+    # Reminders go through the same gate as notices, on a Bot of their own (its own pool, and
+    # no second turn at the gate from the rate limiter). Every process has the engine: a
+    # handler may send reminders that just became due (tick_now).
+    sender = sender_bot(services.settings)
+    await sender.initialize()
+    application.bot_data[SENDER_KEY] = sender
     application.bot_data[REMINDERS_KEY] = ReminderEngine(
         db=services.db,
         settings=services.settings,
         gate=application.bot_data[GATE_KEY],
-        bot=delivery.bot,
+        bot=sender,
         invitation_keyboard=training_buttons.invitation_keyboard,
     )
-    if application.job_queue is not None:
-        schedule(application.job_queue, services.settings)
-        schedule_retention(application.job_queue, services.db, services.settings)
+    if not application.bot_data[CLUSTER_KEY]:
+        # The only process: it leads from start to stop.
+        application.bot_data[METRICS_KEY].set_leader(True)
+        await application.bot_data[LEADER_KEY].start()
+        if services.settings.metrics_listen:
+            server = ops_server(
+                application.bot_data[METRICS_KEY],
+                services.db,
+                services.settings,
+                services.settings.metrics_listen,
+            )
+            await server.start()
+            application.bot_data[OPS_KEY] = server
 
 
 async def _post_shutdown(application: ZhibuApp) -> None:
-    delivery = application.bot_data.pop(DELIVERY_KEY, None)
-    if delivery is not None:
-        await delivery.stop()
-    engine = application.bot_data.get("zhibu.engine")
-    if engine is not None:
-        await engine.dispose()
+    server = application.bot_data.pop(OPS_KEY, None)
+    if server is not None:
+        await server.stop()
+    await application.bot_data[LEADER_KEY].stop()
+    sender = application.bot_data.pop(SENDER_KEY, None)
+    if sender is not None:
+        await sender.shutdown()
+    gate = application.bot_data.get(GATE_KEY)
+    if isinstance(gate, SharedGate):
+        await gate.drain()
+    for key in ("zhibu.engine", BOOK_KEY):
+        engine = application.bot_data.get(key)
+        if engine is not None:
+            await engine.dispose()
+
+
+def sender_bot(settings: Settings) -> Bot:
+    """A Bot outside PTB's rate limiter, for callers that take their turn at the gate."""
+    token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+    return Bot(
+        token,
+        base_url=settings.bot_api_url,
+        base_file_url=settings.file_url,
+        request=AiohttpRequest(connection_pool_size=settings.delivery_concurrency + 4),
+    )
 
 
 async def set_command_menus(application: ZhibuApp) -> None:

@@ -22,11 +22,11 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.update_context import arrived_at
 from storage import cluster_queries as cq
-from storage.db import SessionFactory
+from storage.db import SessionFactory, create_engine
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,24 @@ LEADER_LEASE = dt.timedelta(seconds=10)
 # An update that was started this many times and never finished kills its worker: it is set
 # aside (logged with its id) instead of taking down one process after another.
 MAX_ATTEMPTS = 3
+# The pool of the handlers' engine in a cluster process: as many connections as chats handled
+# at once, and a few for the leader's jobs; no overflow (see bot.app).
+WORKER_CHATS = 16
+CLUSTER_POOL: dict[str, Any] = {"pool_size": WORKER_CHATS + 8, "max_overflow": 0}
+BOOK_KEY = "zhibu.bookkeeping"
+
+
+def bookkeeping_engine(url: str) -> AsyncEngine:
+    """The engine of the several-process bookkeeping (claims, leases, the inbox, send turns).
+
+    Each of these is one statement that commits by itself, so the engine is in autocommit: one
+    round trip each, no BEGIN and COMMIT. Without pre-ping either (another round trip per use):
+    a statement that meets a dropped connection fails, the pool replaces the connection, and
+    the loop that made the statement makes it again.
+    """
+    return create_engine(
+        url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, pool_size=8, max_overflow=0
+    )
 
 
 def chat_of(payload: dict[str, Any]) -> int:
@@ -61,16 +79,15 @@ async def store_updates(db: SessionFactory, payloads: Iterable[dict[str, Any]]) 
     new = 0
     async with db.begin() as session:
         for payload in payloads:
+            # A new update wakes the workers when it commits, not before the row is there.
             stored = await cq.store_update(
                 session,
                 update_id=int(payload["update_id"]),
                 chat_id=chat_of(payload),
                 payload=payload,
+                notify=CHANNEL,
             )
             new += stored
-        if new:
-            # Delivered when the transaction commits, so no worker looks before the rows exist.
-            await session.execute(text(f"NOTIFY {CHANNEL}"))
     return new
 
 
@@ -153,7 +170,7 @@ class InboxWorker:
         owner: str,
         handle: Handle,
         *,
-        concurrency: int = 32,
+        concurrency: int = WORKER_CHATS,
         batch: int = 20,
         lease: dt.timedelta = CHAT_LEASE,
         idle_poll: float = 1.0,
@@ -168,8 +185,11 @@ class InboxWorker:
         self._idle_poll = idle_poll
         self._wake = asyncio.Event()
         self._chats: dict[int, asyncio.Task[None]] = {}
+        # Chat tasks whose claim another process took (this one stalled past its lease).
+        self._lost: set[asyncio.Task[None]] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._listener: Any = None
+        self.on_set_aside: Callable[[int], None] | None = None
 
     async def start(self) -> None:
         """Listen for new updates and start claiming chats."""
@@ -218,66 +238,88 @@ class InboxWorker:
                 await asyncio.wait_for(self._wake.wait(), self._idle_poll)
 
     async def _claim_some(self, free: int) -> None:
-        async with self._db() as session:
-            waiting = await cq.chats_waiting(session, limit=free * 2)
-        for chat_id in waiting:
-            if chat_id in self._chats or len(self._chats) >= self._concurrency:
-                continue
-            async with self._db.begin() as session:
-                claimed = await cq.claim_chat(
-                    session, chat_id=chat_id, owner=self.owner, lease=self._lease
-                )
-            if claimed:
-                task = asyncio.create_task(self._serve(chat_id), name=f"chat-{chat_id}")
-                self._chats[chat_id] = task
-                task.add_done_callback(functools.partial(self._done, chat_id))
+        async with self._db.begin() as session:
+            claimed = await cq.claim_waiting_chats(
+                session, owner=self.owner, limit=free, lease=self._lease
+            )
+        for chat_id in claimed:
+            task = asyncio.create_task(self._serve(chat_id), name=f"chat-{chat_id}")
+            self._chats[chat_id] = task
+            task.add_done_callback(functools.partial(self._done, chat_id))
 
-    def _done(self, chat_id: int, _task: asyncio.Task[None]) -> None:
-        self._chats.pop(chat_id, None)
+    def _done(self, chat_id: int, task: asyncio.Task[None]) -> None:
+        if self._chats.get(chat_id) is task:
+            del self._chats[chat_id]
+        self._lost.discard(task)
         self._wake.set()
 
     async def _serve(self, chat_id: int) -> None:
         """Handle the chat's updates until none is left, then free the chat."""
+        try:
+            await self._serve_chat(chat_id)
+        except Exception:
+            # The database failed us: the claim runs out and the chat is taken up again.
+            log.exception("serving chat %s failed", chat_id)
+
+    async def _serve_chat(self, chat_id: int) -> None:
+        this = asyncio.current_task()
         while True:
             async with self._db() as session:
                 updates = await cq.pending_updates(session, chat_id=chat_id, limit=self._batch)
             if not updates:
+                # Handled meanwhile by a process that had stalled past its lease.
                 async with self._db.begin() as session:
                     await cq.release_chat(session, chat_id=chat_id, owner=self.owner)
-                # An update stored between the look and the release waits for the next claim.
-                self._wake.set()
                 return
             for stored in updates:
-                await self._handle_one(stored.update_id, stored.payload)
+                if this in self._lost:
+                    # Its new owner handles the rest, in order; this one must not go on.
+                    return
+                await self._handle_one(stored.update_id, stored.payload, stored.received_at)
+                async with self._db.begin() as session:
+                    released = await cq.finish_update(
+                        session, update_id=stored.update_id, chat_id=chat_id, owner=self.owner
+                    )
+                if released:
+                    return
 
-    async def _handle_one(self, update_id: int, payload: dict[str, Any]) -> None:
+    async def _handle_one(
+        self, update_id: int, payload: dict[str, Any], received_at: dt.datetime
+    ) -> None:
         async with self._db.begin() as session:
             attempts = await cq.begin_handling(session, update_id=update_id)
         if attempts > MAX_ATTEMPTS:
             log.error("update %s set aside after %s attempts", update_id, attempts - 1)
+            if self.on_set_aside is not None:
+                self.on_set_aside(update_id)
         else:
             try:
-                await self._handle(payload)
+                # The reply's latency counts from the update's arrival, inbox time included.
+                with arrived_at(received_at.timestamp()):
+                    await self._handle(payload)
             except Exception:
                 # Handler errors are the application's error handler's; this is the rest.
                 log.exception("update %s could not be handled", update_id)
-        async with self._db.begin() as session:
-            await cq.mark_handled(session, update_id=update_id)
 
     async def _renew_loop(self) -> None:
         interval = self._lease.total_seconds() / 3
         while True:
             await asyncio.sleep(interval)
-            if not self._chats:
+            serving = dict(self._chats)
+            if not serving:
                 continue
             try:
                 async with self._db.begin() as session:
                     held = await cq.renew_claims(
-                        session, chat_ids=list(self._chats), owner=self.owner, lease=self._lease
+                        session, chat_ids=list(serving), owner=self.owner, lease=self._lease
                     )
             except Exception:
                 log.exception("renewing chat claims failed")
                 continue
-            for lost in set(self._chats) - held:
-                # Another process took the chat (this one stalled past its lease).
-                log.warning("lost the claim on chat %s", lost)
+            for chat_id, task in serving.items():
+                # Still the same task (not freed and claimed afresh meanwhile), and the claim
+                # is gone: another process took the chat, this one stalled past its lease.
+                gone = chat_id not in held and self._chats.get(chat_id) is task
+                if gone and not task.done() and task not in self._lost:
+                    self._lost.add(task)
+                    log.warning("lost the claim on chat %s", chat_id)

@@ -7,7 +7,7 @@ import os
 import secrets
 import zoneinfo
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -55,6 +55,14 @@ class Settings(BaseSettings):
     # after this many days.
     retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
     log_level: str = "INFO"
+    # json: one object a line with the process and the update being handled (id, chat, handler).
+    log_format: Literal["text", "json"] = "text"
+    # /metrics (Prometheus) and /healthz on a port of their own; with several processes on
+    # PostgreSQL and a webhook they are also on the webhook port.
+    metrics_listen: str | None = None
+    # PostgreSQL only: a connection that bypasses a transaction-pooling PgBouncer, for LISTEN
+    # (new updates wake the workers at once; without it they look every second).
+    database_direct_url: str | None = None
     # Updates of one chat waiting for their turn; beyond this they are dropped (and the chat
     # is asked once to slow down), so one chat cannot bury the bot in work.
     chat_backlog: Annotated[int, Field(ge=1, le=1000)] = 20
@@ -151,6 +159,13 @@ class Settings(BaseSettings):
             raise ValueError("is not an IANA time zone such as Asia/Shanghai") from exc
         return value
 
+    @field_validator("database_direct_url")
+    @classmethod
+    def _postgres_only(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("postgresql+asyncpg://"):
+            raise ValueError("must start with postgresql+asyncpg://")
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _supported_database(cls, value: str) -> str:
@@ -158,9 +173,11 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         return value
 
-    @field_validator("webhook_listen")
+    @field_validator("webhook_listen", "metrics_listen")
     @classmethod
-    def _host_port(cls, value: str) -> str:
+    def _host_port(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         host, sep, port = value.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError("must be HOST:PORT, for example 127.0.0.1:8443")
@@ -230,6 +247,11 @@ class Settings(BaseSettings):
             return self.bot_file_url
         base = self.bot_api_url.rstrip("/")
         return base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base + "/file/bot"
+
+    @property
+    def several_processes(self) -> bool:
+        """PostgreSQL: any number of bot processes share the database (SQLite: one)."""
+        return self.database_url.startswith("postgresql")
 
     def sqlite_path(self) -> Path | None:
         """The SQLite database file, or None for other databases."""

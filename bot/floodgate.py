@@ -106,6 +106,17 @@ class Ticket:
     lane: str
     chat_id: int | None
     spaced: bool
+    broadcast: bool = False
+
+
+class GateObserver(Protocol):
+    """What the gate reports for the metrics (bot.ops)."""
+
+    def sent(self, lane: str, *, broadcast: bool) -> None:
+        """A call with a slot has its answer."""
+
+    def limited(self, scope: str) -> None:
+        """Telegram answered 429 (scope: the chat, or the whole lane)."""
 
 
 class FloodGate:
@@ -126,6 +137,7 @@ class FloodGate:
         self._changed = asyncio.Event()
         self._next_start: dict[str, float] = {}
         self._last_prune = 0.0
+        self.observer: GateObserver | None = None
 
     def _notify(self) -> None:
         changed, self._changed = self._changed, asyncio.Event()
@@ -205,7 +217,7 @@ class FloodGate:
         window.in_flight += 1
         if chat_id is not None:
             self._chats.setdefault(chat_id, _ChatSlot()).in_flight += 1
-        return Ticket(lane, chat_id, spaced)
+        return Ticket(lane, chat_id, spaced, broadcast)
 
     def release(self, ticket: Ticket) -> None:
         """The call has its answer: it now counts in the window from this moment."""
@@ -221,6 +233,8 @@ class FloodGate:
                 slot.spaced_done = now
         if now - self._last_prune > 5.0:
             self._prune(now)
+        if self.observer is not None:
+            self.observer.sent(ticket.lane, broadcast=ticket.broadcast)
         self._notify()
 
     def cancel(self, ticket: Ticket) -> None:
@@ -236,12 +250,16 @@ class FloodGate:
         sends for `seconds`."""
         window = self._windows[lane]
         window.paused_until = max(window.paused_until, self._clock.now() + seconds)
+        if self.observer is not None:
+            self.observer.limited("lane")
         self._notify()
 
     def pause_chat(self, chat_id: int, seconds: float) -> None:
         """Telegram answered 429 to a call to this chat: nothing goes to it for `seconds`."""
         slot = self._chats.setdefault(chat_id, _ChatSlot())
         slot.paused_until = max(slot.paused_until, self._clock.now() + seconds)
+        if self.observer is not None:
+            self.observer.limited("chat")
         self._notify()
 
     def _prune(self, now: float) -> None:

@@ -25,6 +25,8 @@ from storage.db import SessionFactory
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# my_chat_member tells the bot when a user blocks or unblocks it (so notices skip or resume them).
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 # A webhook body is one update; anything much larger is not from Telegram.
 MAX_BODY = 1 << 20
 

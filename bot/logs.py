@@ -19,13 +19,18 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import json
 import logging
+import os
+import socket
 import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from telegram import CallbackQuery, Chat, Message, TelegramObject, Update, User
 from telegram.error import TelegramError
+
+from bot.update_context import current
 
 REDACTED = "<redacted>"
 # Exceptions whose message is safe to log: Telegram's words about a call, or an OS error.
@@ -178,11 +183,41 @@ def install_redaction() -> None:
         logging.setLogRecordFactory(_RedactingFactory(factory))
 
 
-def configure_logging(level: str, secrets: list[str]) -> None:
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time, level, logger, message, the process, and the update being
+    handled (update id, chat id, handler) when there is one. The record is already redacted."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as a JSON line."""
+        entry: dict[str, Any] = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "process": f"{socket.gethostname()}:{os.getpid()}",
+        }
+        handling = current()
+        if handling is not None:
+            entry["update_id"] = handling.update_id
+            entry["chat_id"] = handling.chat_id
+            entry["handler"] = handling.handler
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: str, secrets: list[str], log_format: str = "text") -> None:
     """Root logging to stderr with secrets and people's data redacted; chatter muted."""
     install_redaction()
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactPersonalData())
     handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()

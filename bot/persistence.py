@@ -1,9 +1,11 @@
-"""PTB persistence backed by our `conversations` table.
+"""PTB persistence backed by our `conversations` table: read, never written.
 
-Only conversation states are persisted through PTB. Handlers of our conversations also write
-the state and the answers so far in their own transaction *before* replying (see
-handlers.flow), so after a kill -9 the row already holds what the user saw; the writes made
-here by PTB's periodic flush are the same values and only keep the two views in step.
+Every step of our conversations writes its state and answers in its own transaction before
+replying (handlers.flow), and before each update the states are read back into PTB's handlers
+(bot.conversation_states): the drafts are the truth. PTB's own reports of state changes come
+later, from its periodic flush, and may be stale by then: another process may have answered
+the next step, or ended the conversation, meanwhile. Writing them would overwrite that draft or
+bring an ended one back without its answers, so they are ignored.
 """
 
 from __future__ import annotations
@@ -38,27 +40,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
     async def update_conversation(
         self, name: str, key: ConversationKey, new_state: object | None
     ) -> None:
-        """Store a state change reported by a ConversationHandler."""
-        chat_id, user_id = int(key[0]), int(key[-1])
-        async with self._db.begin() as session:
-            if new_state is None:
-                await queries.end_conversation(session, name=name, chat_id=chat_id, user_id=user_id)
-                return
-            record = await queries.load_conversation(
-                session, name=name, chat_id=chat_id, user_id=user_id
-            )
-            if record is None:
-                await queries.save_conversation(
-                    session,
-                    name=name,
-                    chat_id=chat_id,
-                    user_id=user_id,
-                    state=str(new_state),
-                    data={},
-                    recent_updates=[],
-                )
-            elif record.state != str(new_state):
-                record.state = str(new_state)
+        """Ignored: the step that changed the state has already stored it (see above)."""
 
     # The remaining hooks are required by the interface; nothing else is persisted.
 

@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Bot, Update
 from telegram.error import TelegramError
-from telegram.ext import BaseUpdateProcessor
+from telegram.ext import BaseUpdateProcessor, ConversationHandler
 
 from bot.config import Settings
 from bot.i18n import Translator, resolve_locale
+from bot.update_context import arrival, handling, note_handler
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,9 @@ _UNLIMITED = 2**31 - 1
 
 Overflow = Callable[[Update], Awaitable[None]]
 Observer = Callable[[object], None]
+Prepare = Callable[[object], Awaitable[None]]
+# (update, outcome: handled | failed | dropped, seconds since it arrived)
+Finished = Callable[[object, str, float], None]
 
 
 @dataclasses.dataclass
@@ -52,11 +58,16 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         *,
         backlog: int = 20,
         on_overflow: Overflow | None = None,
+        prepare: Prepare | None = None,
     ) -> None:
         super().__init__(_UNLIMITED)
         self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._backlog = backlog
         self.on_overflow = on_overflow
+        # Run in the chat's turn, just before its handlers (the conversation states are read
+        # there: bot.conversation_states).
+        self.prepare = prepare
+        self.on_finished: Finished | None = None
         self._chats: dict[int, _Turns] = {}
         self._observers: list[Observer] = []
 
@@ -66,26 +77,35 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Run the update's handlers once earlier updates of the same chat are done."""
-        try:
-            key = _key(update)
-            if key is None:
-                async with self._slots:
-                    await coroutine
-                return
-            await self._in_turn(key, update, coroutine)
-        finally:
-            for observer in self._observers:
-                observer(update)
+        started = arrival() or time.time()
+        key = _key(update)
+        update_id = update.update_id if isinstance(update, Update) else None
+        with handling(update_id, key) as handled:
+            outcome = "handled"
+            try:
+                if key is None:
+                    async with self._slots:
+                        await coroutine
+                elif not await self._in_turn(key, update, coroutine):
+                    outcome = "dropped"
+            finally:
+                for observer in self._observers:
+                    observer(update)
+                if self.on_finished is not None:
+                    outcome = "failed" if handled.failed else outcome
+                    self.on_finished(update, outcome, time.time() - started)
 
-    async def _in_turn(self, key: int, update: object, coroutine: Awaitable[Any]) -> None:
+    async def _in_turn(self, key: int, update: object, coroutine: Awaitable[Any]) -> bool:
+        """Run the coroutine in the chat's turn; False when the chat's backlog is full."""
         turns = self._chats.setdefault(key, _Turns())
         if turns.waiting >= self._backlog:
             _close(coroutine)
             await self._drop(key, turns, update)
-            return
+            return False
         turns.waiting += 1
         try:
             async with turns.lock, self._slots:
+                await self._prepare(update)
                 await coroutine
         finally:
             turns.waiting -= 1
@@ -93,6 +113,16 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                 del self._chats[key]
                 if turns.dropped:
                     log.info("chat %s: %d updates were dropped", key, turns.dropped)
+        return True
+
+    async def _prepare(self, update: object) -> None:
+        if self.prepare is None:
+            return
+        try:
+            await self.prepare(update)
+        except Exception:
+            # The handlers then see what this process last knew; a step reads its draft anyway.
+            log.exception("preparing update %s failed", getattr(update, "update_id", "?"))
 
     async def _drop(self, key: int, turns: _Turns, update: object) -> None:
         turns.dropped += 1
@@ -147,3 +177,27 @@ async def ask_to_slow_down(bot: Bot, settings: Settings, update: Update) -> None
         )
     except TelegramError as exc:
         log.warning("could not ask chat %s to slow down: %s", chat.id, type(exc).__name__)
+
+
+def name_handlers(application: Any) -> None:
+    """Name each top-level handler in the log lines of the updates it takes.
+
+    Steps and `@sender` handlers name themselves; this covers the rest (the private-chats gate,
+    plain callbacks). A ConversationHandler's own steps name themselves, so it is left as is.
+    """
+    for handlers in application.handlers.values():
+        for handler in handlers:
+            if isinstance(handler, ConversationHandler):
+                continue
+            handler.callback = _named(handler.callback)
+
+
+def _named(callback: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    name = f"{callback.__module__}.{callback.__qualname__}"
+
+    @functools.wraps(callback)
+    async def named(update: object, context: Any) -> Any:
+        note_handler(name)
+        return await callback(update, context)
+
+    return named

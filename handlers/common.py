@@ -22,6 +22,7 @@ from bot.errors import Refused
 from bot.i18n import N_
 from bot.rules.phones import PhoneProblem
 from bot.telegram_text import fits_one_message, split_message
+from bot.update_context import note_failure, note_handler
 from storage import queries
 from storage.models import OrgUnit
 
@@ -81,8 +82,11 @@ def sender(
     a `Refused` raised by the handler becomes the refusal."""
 
     def decorate(func: Callback[R]) -> Callback[R | None]:
+        name = f"{func.__module__}.{func.__qualname__}"
+
         @functools.wraps(func)
         async def wrapper(update: Update, context: BotContext) -> R | None:
+            note_handler(name)
             user = update.effective_user
             if user is None:
                 return None
@@ -257,6 +261,7 @@ async def error_handler(update: object, context: BotContext) -> None:
     """Log the failing update by its ids, with its error, and give the user a short apology."""
     # Ids only: the update's text, the sender's name or a button's data never go to the log,
     # and bot.logs withholds the error's message (it may quote them) from the traceback.
+    note_failure()
     log.error(
         "error while handling %s in %s: %s",
         describe_update(update),

@@ -9,6 +9,8 @@ checks again that the sender leads the member's branch.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
@@ -22,11 +24,12 @@ from handlers.dues_scope import led_member
 from handlers.dues_texts import AMOUNT_PROBLEMS, current_month, money, month_text, standard_text
 from handlers.flow import Flow, State, Step
 
-FLOW = Flow("dues_standard")
+# An untouched question ends after this, in any process (judged on the draft's age).
+IDLE_TIMEOUT = dt.timedelta(minutes=30)
+FLOW = Flow("dues_standard", idle=IDLE_TIMEOUT)
 AMOUNT = "amount"
 # A standard is decided for the coming year at the latest.
 AHEAD_MONTHS = 12
-IDLE_TIMEOUT = 30 * 60
 
 
 @FLOW.step(registered=True, entry=True)
@@ -109,5 +112,4 @@ def build() -> ConversationHandler[BotContext]:
         name=FLOW.name,
         persistent=True,
         allow_reentry=True,
-        conversation_timeout=IDLE_TIMEOUT,
     )

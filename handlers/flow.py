@@ -22,6 +22,7 @@ last one: Telegram's update ids restart from a random value after a quiet week.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -32,7 +33,9 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ConversationHandler
 
 from bot.context import BotContext
+from bot.conversation_states import expired
 from bot.enums import Role
+from bot.update_context import note_handler
 from handlers.common import (
     Refused,
     access_problem,
@@ -101,11 +104,28 @@ class Step:
             await send()
 
 
+# Every Flow by name: the composition root hands their idle limits to the state loader.
+_FLOWS: dict[str, Flow] = {}
+
+
+def idle_limits() -> dict[str, dt.timedelta]:
+    """The conversations that end by themselves after a while, with that while."""
+    return {name: flow.idle for name, flow in _FLOWS.items() if flow.idle is not None}
+
+
 @dataclass(frozen=True, slots=True)
 class Flow:
-    """One persistent ConversationHandler's drafts, keyed like PTB (chat, user)."""
+    """One persistent ConversationHandler's drafts, keyed like PTB (chat, user).
+
+    `idle`: a draft untouched for this long is over (what PTB's conversation_timeout did, in
+    one process only); the next update goes where it would go outside the conversation.
+    """
 
     name: str
+    idle: dt.timedelta | None = None
+
+    def __post_init__(self) -> None:
+        _FLOWS[self.name] = self
 
     @staticmethod
     def _key(update: Update) -> tuple[int, int]:
@@ -121,7 +141,7 @@ class Flow:
         record = await queries.load_conversation(
             session, name=self.name, chat_id=chat_id, user_id=user_id
         )
-        if record is None:
+        if record is None or expired(record.updated_at, self.idle, dt.datetime.now(dt.UTC)):
             return Draft(state=None)
         return Draft(
             state=record.state,
@@ -170,8 +190,11 @@ class Flow:
         """
 
         def decorate(func: StepCallback) -> Handler:
+            name = f"{func.__module__}.{func.__qualname__}"
+
             @functools.wraps(func)
             async def run(update: Update, context: BotContext) -> State:
+                note_handler(name)
                 if update.effective_user is None:
                     return None
                 try:

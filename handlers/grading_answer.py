@@ -50,7 +50,7 @@ from handlers.grading_labels import (
 from storage import grading_queries as gq
 from storage.models_grading import GradingAssessment, GradingCampaign
 
-FLOW = Flow("grading_answer")
+FLOW = Flow("grading_answer", idle=IDLE_TIMEOUT)
 ANSWER = "answer"
 # 27 items of at most this many characters, with their answers, stay under 4096 characters.
 REVIEW_TEXT_LIMIT = 60
@@ -403,5 +403,4 @@ def build() -> ConversationHandler[BotContext]:
         name=FLOW.name,
         persistent=True,
         allow_reentry=True,
-        conversation_timeout=IDLE_TIMEOUT,
     )

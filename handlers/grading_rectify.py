@@ -30,7 +30,7 @@ from storage.models import Account
 
 log = logging.getLogger(__name__)
 
-FLOW = Flow("grading_rectify")
+FLOW = Flow("grading_rectify", idle=IDLE_TIMEOUT)
 PROBLEM, MEASURES, DUE, RESPONSIBLE = "problem", "measures", "due", "responsible"
 DUE_MONTHS = (1, 3, 6)
 PROBLEM_LIMIT, MEASURES_LIMIT, NAME_LIMIT = 500, 1000, 100
@@ -273,7 +273,6 @@ def build() -> ConversationHandler[BotContext]:
         name=FLOW.name,
         persistent=True,
         allow_reentry=True,
-        conversation_timeout=IDLE_TIMEOUT,
     )
 
 

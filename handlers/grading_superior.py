@@ -27,7 +27,7 @@ from handlers.grading_labels import IDLE_TIMEOUT, score_text
 from storage import grading_queries as gq
 
 ADMINS = frozenset({Role.ADMIN})
-FLOW = Flow("grading_superior")
+FLOW = Flow("grading_superior", idle=IDLE_TIMEOUT)
 TOTAL, XLSX = "total", "xlsx"
 
 
@@ -216,5 +216,4 @@ def build() -> ConversationHandler[BotContext]:
         name=FLOW.name,
         persistent=True,
         allow_reentry=True,
-        conversation_timeout=IDLE_TIMEOUT,
     )

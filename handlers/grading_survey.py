@@ -36,7 +36,7 @@ from storage import grading_queries as gq
 from storage import queries
 from storage.models_grading import RectificationItem
 
-FLOW = Flow("grading_survey")
+FLOW = Flow("grading_survey", idle=IDLE_TIMEOUT)
 CHOOSE, COMMENT = "choose", "comment"
 
 
@@ -326,7 +326,6 @@ def build() -> ConversationHandler[BotContext]:
         name=FLOW.name,
         persistent=True,
         allow_reentry=True,
-        conversation_timeout=IDLE_TIMEOUT,
     )
 
 

@@ -1,5 +1,5 @@
 """Tables of the several-process deployment on PostgreSQL: the update inbox, chat claims, the
-leader's lease and the shared Telegram send budget.
+leader's lease and the send slots that keep Telegram's limits across processes.
 
 Leases are compared with the database's clock, never a process's own, so processes on hosts
 whose clocks disagree still agree on who holds what. On SQLite (one process) the tables exist
@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, Index, Integer, String, text
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base, UTCDateTime, utcnow
@@ -51,8 +51,8 @@ class ChatClaim(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     owner: Mapped[str] = mapped_column(String(96))
     lease_until: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    # When the chat may next get a message (Telegram's one a second per chat), handed from
-    # process to process with the claim.
+    # When the chat may next get a message: a second after its last one was answered (Telegram's
+    # one a second per chat), or the lease of a send in flight; whichever process sends.
     next_send_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -66,11 +66,17 @@ class Leadership(Base):
     lease_until: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
-class SendBudget(Base):
-    """A token bucket shared by every process: Telegram's limits hold for the bot as a whole."""
+class SendSlot(Base):
+    """One of the sends Telegram allows a second (per lane), shared by every process.
 
-    __tablename__ = "send_budget"
+    A send holds a slot from before its call until a second after the answer (`free_at`), so
+    no one-second window, as Telegram counts it, ever holds more sends than there are slots,
+    however long a call takes. While the call is in flight `free_at` is its lease: a process
+    that dies mid-call frees its slots when the lease ends.
+    """
 
-    name: Mapped[str] = mapped_column(String(16), primary_key=True)
-    tokens: Mapped[float] = mapped_column(Float)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    __tablename__ = "send_slots"
+
+    lane: Mapped[str] = mapped_column(String(16), primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    free_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -19,6 +19,14 @@ from pathlib import Path
 class AlreadyRunning(Exception):
     """Another process holds the database; the message says which and what to do."""
 
+    def __init__(self, holder: str, database: Path) -> None:
+        super().__init__(
+            f"{holder} is already using {database}. SQLite serves one Zhibu process: "
+            "stop that one first, or use PostgreSQL (ZHIBU_DATABASE_URL) to run several."
+        )
+        self.holder = holder
+        self.database = database
+
 
 @contextlib.contextmanager
 def sole_process(database: Path, *, purpose: str = "the bot") -> Iterator[None]:
@@ -31,10 +39,7 @@ def sole_process(database: Path, *, purpose: str = "the bot") -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
-            raise AlreadyRunning(
-                f"{holder} is already using {database}. SQLite serves one Zhibu process: "
-                "stop that one first, or use PostgreSQL (ZHIBU_DATABASE_URL) to run several."
-            ) from None
+            raise AlreadyRunning(holder, database) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{purpose} (process {os.getpid()})".encode(), 0)
         yield

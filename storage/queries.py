@@ -286,6 +286,22 @@ async def conversation_states(session: AsyncSession, name: str) -> list[Conversa
     )
 
 
+async def conversations_of(
+    session: AsyncSession, *, names: list[str], chat_id: int, user_id: int
+) -> list[ConversationRecord]:
+    """The stored drafts of one chat and user, in the named conversations (read before each
+    of their updates; the names let the primary key serve the look-up)."""
+    return list(
+        await session.scalars(
+            select(ConversationRecord).where(
+                ConversationRecord.name.in_(names),
+                ConversationRecord.chat_id == chat_id,
+                ConversationRecord.user_id == user_id,
+            )
+        )
+    )
+
+
 async def save_conversation(
     session: AsyncSession,
     *,

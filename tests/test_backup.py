@@ -9,9 +9,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, select, text
+from sqlalchemy import func, inspect, select, text
 
 from bot.app import ZhibuApp
+from bot.cli import main
+from bot.config import Settings
 from bot.demo import DemoUser
 from bot.enums import DeliveryState
 from bot.fake_telegram import FakeTelegramClient
@@ -20,7 +22,8 @@ from storage.db import SessionFactory, create_engine
 from storage.models_notices import NoticeDelivery
 from storage.schema import Base
 from tests.support import database
-from tests.support.bot import eventually
+from tests.support.bot import BotProcess, env_for, eventually
+from tests.support.cluster import SERVING
 from tests.support.notices import make_people, notice_now
 
 Rows = dict[str, set[tuple[object, ...]]]
@@ -144,3 +147,64 @@ def test_sqlite_copies_are_whole_databases(tmp_path: Path) -> None:
     backup(database.sqlite_url(source), copy)
     with sqlite3.connect(copy) as check:
         assert check.execute(text("SELECT count(*) FROM alembic_version").text).fetchone() == (1,)
+
+
+async def test_zhibu_db_backup_while_a_bot_broadcasts_restores_every_row_once_it_stopped(
+    settings: Settings,
+    client: FakeTelegramClient,
+    db: SessionFactory,
+    demo: dict[str, DemoUser],
+    database_url: str,
+    restored_url: str,
+    cli_env: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for telegram_id in await make_people(db, "DEMO-B1", 700000, 120):
+        await client.user(telegram_id, f"m{telegram_id}", language_code="en")
+    await client.set_latency(0.02)  # a broadcast that lasts while the copy is taken
+    # The real `zhibu run`: on SQLite it holds the database's process lock, on PostgreSQL it
+    # leads (alone) through the inbox.
+    process = BotProcess(env_for(settings), tmp_path / "bot.log")
+    process.start()
+    try:
+        several = database.BACKEND == "postgresql"
+        await process.started(marker=SERVING if several else "Application started")
+        notice_id = await notice_now(db, now=settings.now())
+
+        async def sending() -> bool:
+            return await _sent(db, notice_id) > 0
+
+        assert await eventually(sending, within=60), process.log()
+        before = await _keys(database_url)
+        copy = tmp_path / "zhibu.backup"
+        assert await asyncio.to_thread(main, ["db", "backup", str(copy)]) == 0
+        after = await _keys(database_url)
+        assert before["notice_deliveries"] and await _sent(db, notice_id) < 120
+        # Restoring over the database the bot is using is refused, and changes nothing.
+        capsys.readouterr()
+        assert await asyncio.to_thread(main, ["db", "restore", str(copy)]) == 1
+        assert "stop" in capsys.readouterr().err
+        now = await _keys(database_url)
+        assert all(keys <= now[table] for table, keys in after.items())
+    finally:
+        assert await process.terminate() == 0, process.log()
+    monkeypatch.setenv("ZHIBU_DATABASE_URL", restored_url)
+    assert await asyncio.to_thread(main, ["db", "restore", str(copy)]) == 0
+    restored = await _keys(restored_url)
+    for table, keys in before.items():
+        assert keys <= restored[table] <= after[table], table
+
+
+async def _sent(db: SessionFactory, notice_id: int) -> int:
+    async with db() as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(NoticeDelivery)
+            .where(
+                NoticeDelivery.notice_id == notice_id,
+                NoticeDelivery.state == DeliveryState.SENT,
+            )
+        )
+    return int(count or 0)

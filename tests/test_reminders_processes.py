@@ -89,8 +89,10 @@ async def test_two_processes_deliver_each_reminder_once(
             ).all()
         )
     assert states == {"sent": RECIPIENTS + RECIPIENTS // 3}
+    # On PostgreSQL the leader alone runs the reminder tick (issue 15), the other process
+    # stands by to take over: which one sends depends on who took the lease first.
     senders = [p.log().count("reminders: TickReport(messages=") for p in processes]
-    assert all(senders), f"both processes should have sent some: {senders}"
+    assert any(senders), senders
     stats = await client.flood_stats()
     assert not stats.get("violations"), stats
 

@@ -40,7 +40,9 @@ async def test_one_chat_in_order_different_chats_side_by_side() -> None:
     assert processor._chats == {}  # nothing is kept for idle chats
 
 
-async def test_persistence_reads_and_writes_conversation_states(db: SessionFactory) -> None:
+async def test_persistence_reads_conversation_states_and_never_overwrites_a_draft(
+    db: SessionFactory,
+) -> None:
     persistence = DatabasePersistence(db)
     async with db.begin() as session:
         await queries.save_conversation(
@@ -53,12 +55,15 @@ async def test_persistence_reads_and_writes_conversation_states(db: SessionFacto
             recent_updates=[9],
         )
     assert await persistence.get_conversations("register") == {(5, 5): "phone"}
+    # PTB reports state changes from its periodic flush, possibly stale by then (another
+    # process answered the next step, or ended the conversation): the draft stays the truth.
     await persistence.update_conversation("register", (5, 5), "name")
+    await persistence.update_conversation("register", (6, 6), "name")
     async with db() as session:
         record = await queries.load_conversation(session, name="register", chat_id=5, user_id=5)
-        assert record is not None and (record.state, record.data) == ("name", {"name": "甲"})
+        assert record is not None and (record.state, record.data) == ("phone", {"name": "甲"})
     await persistence.update_conversation("register", (5, 5), None)
-    assert await persistence.get_conversations("register") == {}
+    assert await persistence.get_conversations("register") == {(5, 5): "phone"}
 
 
 async def test_a_chats_waiting_updates_hold_no_processing_slot() -> None:

@@ -47,7 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"zhibu: {exc}", file=sys.stderr)
         return 2
     secrets = [settings.bot_token, settings.webhook_secret, settings.secret_key]
-    configure_logging(settings.log_level, [s.get_secret_value() for s in secrets if s])
+    configure_logging(
+        settings.log_level, [s.get_secret_value() for s in secrets if s], settings.log_format
+    )
     handler = getattr(args, "handler", serve.run_command)
     try:
         return int(handler(settings, args))

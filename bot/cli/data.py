@@ -10,12 +10,14 @@ from typing import Any
 
 from bot.cli.common import prepare_database
 from bot.config import Settings
+from bot.errors import CommandError
 
 
 def add_parsers(sub: Any) -> None:
     """`db`, `org`, `register` and `grading`."""
-    db = sub.add_parser("db", help="database migrations")
-    db.add_argument("db_command", choices=["upgrade", "current"])
+    db = sub.add_parser("db", help="migrations, backups")
+    db.add_argument("db_command", choices=["upgrade", "current", "backup", "restore"])
+    db.add_argument("file", nargs="?", help="backup FILE (a new file) or restore FILE")
     db.set_defaults(handler=db_command)
     org = sub.add_parser("org", help="import the organisation tree")
     org.add_argument("action", choices=["import"])
@@ -53,9 +55,16 @@ def _grading_parser(sub: Any) -> None:
 
 
 def db_command(settings: Settings, args: argparse.Namespace) -> int:
-    """`zhibu db upgrade|current`."""
+    """`zhibu db upgrade|current|backup FILE|restore FILE`."""
     from storage.migrate import code_heads, current_revisions
 
+    if args.db_command in ("backup", "restore"):
+        if not args.file:
+            raise CommandError(f"zhibu db {args.db_command} needs a FILE")
+        from bot.cli.backups import backup_command, restore_command
+
+        command = backup_command if args.db_command == "backup" else restore_command
+        return command(settings, Path(args.file))
     if args.db_command == "upgrade":
         prepare_database(settings)
         print(f"database is at {', '.join(sorted(current_revisions(settings.database_url)))}")

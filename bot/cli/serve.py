@@ -1,4 +1,9 @@
-"""`zhibu run` and `zhibu sandbox`: serve Telegram by polling or webhook, or chat offline."""
+"""`zhibu run` and `zhibu sandbox`: serve Telegram by polling or webhook, or chat offline.
+
+The database decides how many processes may serve: SQLite is one process (a second one on the
+same file is refused, see storage.process_lock); PostgreSQL is any number of them, each
+serving through the inbox (bot.serve_cluster).
+"""
 
 from __future__ import annotations
 
@@ -9,16 +14,16 @@ import logging
 import signal
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from bot.cli.common import prepare_database
 from bot.config import Settings, SettingsError, with_secret_key
 from bot.errors import CommandError
+from bot.intake import ALLOWED_UPDATES
+from storage.process_lock import AlreadyRunning, sole_process
 
 log = logging.getLogger("zhibu")
-
-# my_chat_member tells the bot when a user blocks or unblocks it (so notices skip or resume them).
-ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 
 
 def add_parsers(sub: Any) -> None:
@@ -47,6 +52,47 @@ def run(settings: Settings) -> int:
             flush=True,
         )
         return sandbox(settings)
+    if settings.several_processes:
+        return _run_cluster(settings)
+    database = settings.sqlite_path()
+    assert database is not None
+    with _only_process(database, "zhibu run"):
+        return _run_single(settings)
+
+
+@contextlib.contextmanager
+def _only_process(database: Path, purpose: str) -> Iterator[None]:
+    """Hold the SQLite database's process lock, or stop with the reason."""
+    try:
+        with sole_process(database, purpose=purpose):
+            yield
+    except AlreadyRunning as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _run_cluster(settings: Settings) -> int:
+    """One of several processes on PostgreSQL, until SIGTERM or SIGINT."""
+    with _stop_requests() as stop_requested:
+        prepare_database(settings)
+    if stop_requested.is_set():
+        log.info("stopped before serving")
+        return 0
+    asyncio.run(_serve_until_signalled(settings))
+    return 0
+
+
+async def _serve_until_signalled(settings: Settings) -> None:
+    from bot.serve_cluster import serve_cluster
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await serve_cluster(settings, stop)
+
+
+def _run_single(settings: Settings) -> int:
+    """The only process on a SQLite database: PTB's polling or webhook server."""
     with _stop_requests() as stop_requested:
         prepare_database(settings)
         from bot.app import build_application
@@ -109,9 +155,10 @@ def _webhook_path(url: str) -> str:
 
 def sandbox(settings: Settings) -> int:
     """The offline sandbox: fake Telegram, demo organisation, terminal chat."""
-    from bot.sandbox import run_sandbox
+    from bot.sandbox import SANDBOX_DB, run_sandbox
 
-    return asyncio.run(run_sandbox(_keyed(settings)))
+    with _only_process(SANDBOX_DB, "zhibu sandbox"):
+        return asyncio.run(run_sandbox(_keyed(settings)))
 
 
 def _keyed(settings: Settings) -> Settings:

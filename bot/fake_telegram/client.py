@@ -237,6 +237,10 @@ class FakeTelegramClient:
         """Every webhook delivery attempt with its status code."""
         return list(await self.call("GET", "webhook_deliveries"))
 
+    async def set_webhook_targets(self, urls: list[str]) -> None:
+        """Post the webhook's updates to these URLs round-robin (a load balancer's upstreams)."""
+        await self.call("POST", "webhook_targets", {"urls": urls})
+
     async def callback_answers(self) -> list[JSON]:
         """Every answerCallbackQuery the bot made."""
         return list(await self.call("GET", "callback_answers"))

@@ -41,6 +41,7 @@ class ControlApi(PeopleActions, Faults):
             ("fail_next", {"POST": self._ctl_fail_next}),
             ("latency", {"POST": self._ctl_latency}),
             ("webhook_deliveries", {"GET": self._ctl_deliveries}),
+            ("webhook_targets", {"POST": self._ctl_webhook_targets}),
             ("callback_answers", {"GET": self._ctl_callback_answers}),
             ("callback_answers/wait", {"POST": self._ctl_wait_callback_answer}),
             ("commands", {"GET": self._ctl_commands}),
@@ -175,6 +176,12 @@ class ControlApi(PeopleActions, Faults):
 
     async def _ctl_deliveries(self, body: JSON) -> list[JSON]:
         return list(self.webhook_deliveries)
+
+    async def _ctl_webhook_targets(self, body: JSON) -> bool:
+        # A load balancer's upstreams (see webhooks.py); empty: the webhook's own URL.
+        self.webhook_targets = [str(url) for url in body.get("urls", [])]
+        self._notify()
+        return True
 
     async def _ctl_callback_answers(self, body: JSON) -> list[JSON]:
         return list(self.callback_answers)

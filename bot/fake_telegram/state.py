@@ -85,6 +85,9 @@ class ServerState:
         self._http_server: tornado.httpserver.HTTPServer | None = None
         self._http_client: httpx.AsyncClient | None = None
         self._webhook_task: asyncio.Task[None] | None = None
+        # Updates being posted to the webhook, with their chats (kept across reset()).
+        self._posting: dict[int, int | None] = {}
+        self._next_target = 0
         self._port: int | None = None
         self._host = "127.0.0.1"
         self._init_state()
@@ -113,6 +116,8 @@ class ServerState:
         self.bot_settings: dict[str, Any] = {}
         self._webhook: Webhook | None = None
         self.webhook_deliveries: list[JSON] = []
+        # A load balancer's upstreams the webhook is posted to round-robin (see webhooks.py).
+        self.webhook_targets: list[str] = []
         self._flood = FloodControl(self._initial_flood_limits)
         self._fail_next: dict[str, list[Fault]] = {}  # see faults.py
         self._held_chats: set[int] = set()

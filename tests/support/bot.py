@@ -109,9 +109,10 @@ class BotProcess:
                 stderr=log,
             )
 
-    async def started(self, within: float = 60.0) -> None:
+    async def started(self, within: float = 60.0, *, marker: str = "Application started") -> None:
         """Wait until the bot serves (migrated, initialised, polling): a loaded machine can
-        take seconds, which a reply's wait should not have to cover."""
+        take seconds, which a reply's wait should not have to cover. `marker`: the log line
+        that says so."""
         assert self.process is not None
 
         async def serving() -> bool:
@@ -122,7 +123,7 @@ class BotProcess:
                 )
             with self._log_path.open("rb") as log:
                 log.seek(self._log_start)
-                return b"Application started" in log.read()
+                return marker.encode() in log.read()
 
         assert await eventually(serving, within=within), f"the bot did not start:\n{self.log()}"
 
