@@ -35,7 +35,7 @@ from bot.delivery import FloodGate
 from bot.enums import OrgKind, Role
 from bot.fake_telegram import FakeTelegramClient
 from bot.reminders.engine import ReminderEngine
-from bot.reminders.sources import plan_reminders
+from bot.reminders.passes import plan_everything
 from handlers.training_buttons import invitation_keyboard
 from storage import queries
 from storage.db import create_engine, session_factory
@@ -143,8 +143,7 @@ async def time_planning(url: str, settings: Settings) -> list[tuple[float, int, 
     results = []
     for _ in range(2):
         started = time.perf_counter()
-        async with db.begin() as session:
-            report = await plan_reminders(session, settings, PLAN_AT)
+        report = await plan_everything(db, settings, PLAN_AT)
         results.append((time.perf_counter() - started, report.planned, report.inserted))
     await engine.dispose()
     return results

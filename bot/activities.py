@@ -9,7 +9,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal, get_args
+from typing import Any, Literal, NamedTuple, get_args
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -168,23 +168,31 @@ class ActivityDraft:
         return self.present is not None and self.present == self.expected
 
 
-def draft_from_quick_log(
-    text: str, *, branch_id: int, today: dt.date
-) -> tuple[ActivityDraft, DateError | None]:
-    """A draft holding only what the message said (the flow asks for the rest), and why a
-    date that was written could not be used (in the future, no such day), if so."""
+class QuickLog(NamedTuple):
+    """A quick log read: the draft, why a written date could not be used (in the future, no
+    such day), and whether a written topic was too long to keep (the flow then asks for it,
+    as the guided flow refuses one)."""
+
+    draft: ActivityDraft
+    date_error: DateError | None
+    topic_too_long: bool
+
+
+def draft_from_quick_log(text: str, *, branch_id: int, today: dt.date) -> QuickLog:
+    """A draft holding only what the message said (the flow asks for the rest)."""
     parsed = parse_quick_log(text, today)
+    too_long = parsed.topic is not None and len(parsed.topic) > TOPIC_LIMIT
     draft = ActivityDraft(
         branch_id=branch_id,
         kinds=[kind.value for kind in parsed.kinds],
         day=parsed.date,
-        topic=parsed.topic[:TOPIC_LIMIT] if parsed.topic else None,
+        topic=None if too_long else parsed.topic,
         present=parsed.present,
         expected=parsed.expected,
         place=parsed.place[:PLACE_LIMIT] if parsed.place else None,
         unparsed=parsed.unparsed[:TOPIC_LIMIT],
     )
-    return draft, parsed.date_error
+    return QuickLog(draft, parsed.date_error, too_long)
 
 
 def quick_log_questions(draft: ActivityDraft) -> list[str]:

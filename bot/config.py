@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     reminder_digest_hour: Annotated[int, Field(ge=0, le=23)] = 9
     reminder_tick_seconds: Annotated[float, Field(gt=0, le=3600)] = 30
     reminder_plan_minutes: Annotated[float, Field(gt=0, le=1440)] = 15
+    # Plan and send what is due at start-up, not one planning interval later.
+    reminder_plan_at_start: bool = True
     # A reminder whose moment passed longer ago than this is not planned any more.
     reminder_catch_up_days: Annotated[int, Field(ge=0, le=60)] = 7
     term_years: Annotated[int, Field(ge=1, le=10)] = 3

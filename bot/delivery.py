@@ -26,8 +26,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import logging
-import math
-import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -38,6 +36,7 @@ from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
 from bot.config import Settings
+from bot.delivery_side import AudienceFillers, ProgressReports
 from bot.enums import DeliveryState
 from bot.floodgate import (
     FREE_LANE,
@@ -114,7 +113,6 @@ class DeliveryService:
         self.settings = settings
         self.gate = gate
         self._render = render
-        self._on_progress = on_progress
         self._bot: Bot | None = None
         self._request: AiohttpRequest | None = None
         self._paid = settings.paid_broadcast
@@ -129,7 +127,8 @@ class DeliveryService:
         self._task: asyncio.Task[None] | None = None
         self._sends: set[asyncio.Task[None]] = set()
         self._in_flight: set[int] = set()
-        self._last_progress = -math.inf
+        self._progress = ProgressReports(on_progress, settings.delivery_progress_seconds)
+        self._fillers = AudienceFillers(db, self._now, self.wake)
         self._sent: list[tuple[int, int | None, dt.datetime]] = []
         self._flush_lock = asyncio.Lock()
         self._flush_task: asyncio.Task[None] | None = None
@@ -166,7 +165,7 @@ class DeliveryService:
 
     async def stop(self) -> None:
         """Let calls in flight finish and record them, then stop."""
-        self._stopping = True
+        self._stopping = self._fillers.stopping = True
         self._wake.set()
         if self._task is not None:
             # The worker stops between copies by itself; cancelling it only as a last resort,
@@ -177,8 +176,8 @@ class DeliveryService:
                 self._task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._task
-        if self._sends:
-            await asyncio.gather(*self._sends, return_exceptions=True)
+        others = [*self._sends, *self._fillers.tasks(), *self._progress.tasks()]
+        await asyncio.gather(*others, return_exceptions=True)
         await self._flush_sent()
         if self._bot is not None:
             await self._bot.shutdown()
@@ -228,10 +227,17 @@ class DeliveryService:
     async def _step(self) -> bool:
         """One pass: start due notices, send a batch, report progress. True when it sent."""
         now = self._now()
+        more: list[int] = []
         async with self.db.begin() as session:
             for notice in await nq.due_notices(session, now):
+                if notice.id in self._fillers:
+                    continue
                 count = await nq.start_notice(session, notice, now)
                 log.info("notice %s started: %d recipients", notice.id, count)
+                if notice.fill_after is not None:
+                    more.append(notice.id)
+        for notice_id in more:
+            self._fillers.start(notice_id)
         batch_size = max(64, self._concurrency * 4)
         async with self.db() as session:
             batch = await nq.pending_copies(
@@ -267,7 +273,7 @@ class DeliveryService:
             if len(ready) >= CLAIM_BATCH or loop.time() - oldest >= CLAIM_WAIT:
                 await self._launch(ready)
                 ready = []
-            await self._maybe_progress(final=False)
+            await self._progress.maybe(final=False)
         if ready:
             await self._launch(ready)
 
@@ -295,10 +301,10 @@ class DeliveryService:
         await self._flush_sent()
         async with self.db.begin() as session:
             await nq.reconcile_interrupted(session, self._now())
-        await self._maybe_progress(final=True)
+        await self._progress.maybe(final=True)
         async with self.db() as session:
             self._next_retry = await nq.next_retry_at(session)
-        if self._next_retry is None:
+        if self._next_retry is None and not self._fillers:
             async with self._drain:
                 self._idle_passes += 1
                 self._drain.notify_all()
@@ -327,18 +333,6 @@ class DeliveryService:
             task = asyncio.create_task(self._send_claimed(copy, ticket, rendered[copy.delivery_id]))
             self._sends.add(task)
             task.add_done_callback(self._sends.discard)
-
-    async def _maybe_progress(self, *, final: bool) -> None:
-        if self._on_progress is None:
-            return
-        now = time.monotonic()
-        if not final and now - self._last_progress < self.settings.delivery_progress_seconds:
-            return
-        self._last_progress = now
-        try:
-            await self._on_progress(final)
-        except Exception:
-            log.exception("progress report failed")
 
     async def _send_claimed(self, copy: nq.Outgoing, ticket: Ticket, rendered: Rendered) -> None:
         """Send one claimed copy and record the outcome ('sent' in the next group commit)."""

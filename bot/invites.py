@@ -208,6 +208,9 @@ class Redeem(enum.StrEnum):
     PERSON_TAKEN = "person_taken"  # the named person already has another account
     OTHER_PERSON = "other_person"  # this account belongs to someone else than the invite names
     OTHER_BRANCH = "other_branch"  # a member invite for another branch than the person's
+    # The person already has what the invite gives: not used, so it still works for the one
+    # it was meant for.
+    ALREADY = "already"
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,12 +281,36 @@ async def check_code(
         )
         if invite.role is Role.MEMBER and on_other_roster:
             return RedeemResult(Redeem.OTHER_BRANCH, invite)
+        if person is not None and await _already_has(session, person, invite):
+            return RedeemResult(Redeem.ALREADY, invite)
         return RedeemResult(Redeem.ROLE_ADDED, invite)
     if invite.person_id is not None:
         if await invite_queries.person_has_account(session, invite.person_id):
             return RedeemResult(Redeem.PERSON_TAKEN, invite)
         return RedeemResult(Redeem.LINKED, invite)
     return RedeemResult(Redeem.NEEDS_NAME, invite)
+
+
+async def _already_has(session: AsyncSession, person: Person, invite: Invite) -> bool:
+    if invite.role is Role.MEMBER:
+        return person.branch_id == invite.org_unit_id
+    return any(
+        grant.role is invite.role and grant.org_unit_id == invite.org_unit_id
+        for grant in await queries.roles_of(session, person.id)
+    )
+
+
+async def namesake_branch(session: AsyncSession, invite_id: int, name: str) -> OrgUnit | None:
+    """The invite's branch when someone of that name is already on its roster: a newcomer
+    giving it is that person or a namesake, which only the inviter can tell."""
+    invite = await session.get(Invite, invite_id)
+    if invite is None:
+        return None
+    org = await session.get(OrgUnit, invite.org_unit_id)
+    if org is None or org.kind is not OrgKind.BRANCH:
+        return None
+    namesake = await queries.person_in_branch(session, branch=org, name=name)
+    return org if namesake is not None else None
 
 
 def _invite_state(invite: Invite, now: dt.datetime) -> Redeem | None:

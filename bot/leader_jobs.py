@@ -28,7 +28,14 @@ log = logging.getLogger(__name__)
 
 LEADER_KEY = "zhibu.leader_jobs"
 # The JobQueue jobs that belong to the leader (by the names their modules give them).
-JOB_NAMES = ("reminders.tick", "reminders.plan", "retention.purge", "relink.pocket_members")
+JOB_NAMES = (
+    "reminders.start",
+    "reminders.tick",
+    "reminders.replan",
+    "reminders.plan",
+    "retention.purge",
+    "relink.pocket_members",
+)
 
 
 class LeaderJobs:

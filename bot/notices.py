@@ -236,8 +236,8 @@ class NoticeProgress:
         assert self.service is not None
         now = self._settings.now()
         async with self._db.begin() as session:
-            finished = await nq.finished_notices(session, now)
-            going = await nq.sending_notices(session)
+            finished = await nr.finished_notices(session, now)
+            going = await nr.sending_notices(session)
             updates = []
             for notice in [*finished, *going]:
                 if notice.admin_chat_id is None or notice.progress_message_id is None:
@@ -284,7 +284,11 @@ def audience_label(
     """The audience in words, with the chosen branches' codes."""
     label = tr._(AUDIENCE_LABELS[audience])
     codes = [b.code for b in branches]
-    return f"{label}: {', '.join(codes)}" if codes else label
+    return (
+        tr._("{label}: {value}").format(label=label, value=tr._(", ").join(codes))
+        if codes
+        else label
+    )
 
 
 def notice_delivery(

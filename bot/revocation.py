@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.access import PersonScope
 from bot.enums import Role
-from storage import access_queries, privacy_queries, queries
+from storage import access_queries, planner_queries, privacy_queries, queries
 from storage.models import Account, OrgUnit, Person, RoleAssignment
 
 
@@ -40,6 +40,8 @@ async def _drop_reminders(session: AsyncSession, person_id: int) -> None:
     account = await access_queries.account_of_person(session, person_id)
     if account is not None:
         await privacy_queries.drop_pending_reminders(session, account_id=account.id)
+        # What still applies to them is planned again soon, not at the next pass over all.
+        await planner_queries.mark_person(session, person_id)
 
 
 async def revoke_role(

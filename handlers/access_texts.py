@@ -157,7 +157,7 @@ def card(
     held = [role_label(context, a.role, a.org_unit.code) for a in view.roles]
     if view.branch is not None:
         held.append(_(ROLE_LABELS[Role.MEMBER]))
-    lines.append(_("Roles: {roles}").format(roles=", ".join(held) or "—"))
+    lines.append(_("Roles: {roles}").format(roles=_(", ").join(held) or "—"))
     rows = [
         [
             (

@@ -21,7 +21,13 @@ from telegram.ext import (
     filters,
 )
 
-from bot.activities import GUIDED_FIELDS, ActivityDraft, draft_from_quick_log, quick_log_questions
+from bot.activities import (
+    GUIDED_FIELDS,
+    TOPIC_LIMIT,
+    ActivityDraft,
+    draft_from_quick_log,
+    quick_log_questions,
+)
 from bot.context import BotContext
 from bot.rules.dates import DateError
 from bot.rules.quicklog import looks_like_quick_log
@@ -104,11 +110,17 @@ QUICK_LOG = _QuickLogFilter(name="QuickLog")
 async def quick_log(update: Update, context: BotContext, step: Step) -> State:
     """One message becomes a draft; the flow asks only for what it could not read."""
     branches = _led_branches(context)
-    draft, date_error = draft_from_quick_log(
+    draft, date_error, topic_too_long = draft_from_quick_log(
         text_of(update)[:1000], branch_id=branches[0], today=context.today()
     )
     if date_error in (DateError.FUTURE, DateError.INVALID):
         step.reply(date_error_text(context, date_error))
+    if topic_too_long:
+        step.reply(
+            context._("The topic is longer than {limit} characters, so it was not kept.").format(
+                limit=TOPIC_LIMIT
+            )
+        )
     pending = quick_log_questions(draft)
     if len(branches) > 1:
         step.data = {"pending": [], "quick": draft.to_data(), "quick_pending": pending}

@@ -102,6 +102,21 @@ async def _attendance_answer(
             ),
         )
         return None
+    size = int(step.data.get("roster_size") or 0)
+    present, expected = attendance
+    if size and expected > size and step.data.get("questioned") != [present, expected]:
+        # Guests can make it right, but a typo (79 for 7/9) is likelier: ask once.
+        step.data["questioned"] = [present, expected]
+        problem(
+            step,
+            context._(
+                "The branch roster has {size} people, fewer than the {expected} expected. "
+                "If that is right (guests, members of other branches), send {present}/{expected} "
+                "again; otherwise send the correct attendance."
+            ).format(size=size, expected=expected, present=present),
+        )
+        return None
+    step.data.pop("questioned", None)
     step.data["present"], step.data["expected"] = attendance
     if attendance[0] == attendance[1]:
         step.data["absences"] = []

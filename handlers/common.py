@@ -122,10 +122,17 @@ async def answer(
     chat = update.effective_chat
     if chat is None:
         return None
+    keyboard = _markup(keyboard)
     *before, last = split_message(text)
     for part in before:
         await context.bot.send_message(chat.id, part)
     return await context.bot.send_message(chat.id, last, reply_markup=keyboard)
+
+
+def _markup(keyboard: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | None:
+    """No keyboard for one without buttons: PTB sends it as `{}`, which Telegram rejects (a
+    search that found nothing would otherwise fail the whole reply)."""
+    return keyboard if keyboard is not None and keyboard.inline_keyboard else None
 
 
 async def edit_or_answer(
@@ -137,7 +144,7 @@ async def edit_or_answer(
     if query is not None and isinstance(query.message, Message) and fits_one_message(text):
         await query.answer()
         try:
-            await query.message.edit_text(text, reply_markup=keyboard)
+            await query.message.edit_text(text, reply_markup=_markup(keyboard))
         except BadRequest as exc:
             # Pressing the same button twice edits to identical content; that's fine.
             if "not modified" not in exc.message:

@@ -46,7 +46,15 @@ class DueMonth(Button, prefix="du"):
     month: MonthKey
 
 
+class DuePage(Button, prefix="du:p"):
+    """A page of the admin's subtree's branches to choose from."""
+
+    page: int
+
+
 FindBranch = Callable[[AsyncSession], Awaitable[OrgUnit | None]]
+# Branches per page of an admin's choice (a subtree may have hundreds).
+PAGE_SIZE = 8
 
 
 def _refusal(context: BotContext) -> str:
@@ -150,9 +158,19 @@ async def due(update: Update, context: BotContext) -> None:
     led = context.principal.led_branches()
     args = context.args or []
     if args and (context.principal.admin_grants() or led):
-        code = args[0][:64]
-        refusal = context._("There is no branch {code} in your subtree.").format(code=escape(code))
-        await _show(update, context, month, lambda s: queries.org_by_code(s, code), refusal)
+        code = " ".join(args)[:64]
+        async with context.db() as session:
+            exact = await queries.org_by_code(session, code)
+        if exact is not None or not context.principal.admin_grants():
+            refusal = context._("There is no branch {code} in your subtree.").format(
+                code=escape(code)
+            )
+            await _show(update, context, month, lambda s: queries.org_by_code(s, code), refusal)
+            return
+        await _branch_picker(update, context, month, 0, code)
+        return
+    if not led and context.principal.admin_grants():
+        await _branch_picker(update, context, month, 0)
         return
     if not led:
         raise Refused(_refusal(context))
@@ -160,6 +178,54 @@ async def due(update: Update, context: BotContext) -> None:
     await _show(
         update, context, month, lambda s: queries.org_by_id(s, branch_id), _refusal(context)
     )
+
+
+async def _branch_picker(
+    update: Update, context: BotContext, month: Period, page: int, text: str = ""
+) -> None:
+    """The branches of the admin's subtree (those matching `text`), a page at a time."""
+    grants = context.principal.admin_grants()
+    if not grants or page < 0:
+        raise Refused(_refusal(context))
+    async with context.db() as session:
+        root = await queries.org_by_id(session, grants[0].org_id)
+        found = await queries.search_org_units(
+            session,
+            text,
+            within=root,
+            kinds=[OrgKind.BRANCH],
+            limit=(page + 1) * PAGE_SIZE + 1,
+        )
+    if text and len(found) == 1:
+        branch_id = found[0].id
+        await _show(
+            update, context, month, lambda s: queries.org_by_id(s, branch_id), _refusal(context)
+        )
+        return
+    shown = found[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    locale = context.tr.locale
+    rows = [[(o.display_name(locale)[:60], DueMonth(o.id, month.key).data)] for o in shown]
+    if not text:
+        nav = []
+        if page > 0:
+            nav.append(("◀", DuePage(page - 1).data))
+        if len(found) > (page + 1) * PAGE_SIZE:
+            nav.append(("▶", DuePage(page + 1).data))
+        if nav:
+            rows.append(nav)
+    if not shown:
+        message = context._("There is no branch {code} in your subtree.").format(code=escape(text))
+    else:
+        message = context._("Which branch? Or send /due with part of its name or code to find it.")
+    await edit_or_answer(update, context, message, keyboard(rows))
+
+
+@sender(registered=True)
+async def due_page_pressed(update: Update, context: BotContext) -> None:
+    """Another page of the admin's branches."""
+    page = DuePage.read(update).page
+    month = period_containing(PeriodKind.MONTH, context.today())
+    await _branch_picker(update, context, month, page)
 
 
 @sender(registered=True)
@@ -180,4 +246,5 @@ def handlers() -> list[CommandHandler[BotContext, None] | CallbackQueryHandler[B
     return [
         CommandHandler("due", due),
         CallbackQueryHandler(due_period_pressed, pattern=DueMonth.pattern),
+        CallbackQueryHandler(due_page_pressed, pattern=DuePage.pattern),
     ]

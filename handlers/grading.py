@@ -217,15 +217,20 @@ def _survey_line(
     if counts is not None:
         parts = [f"{_(SATISFACTION_NAMES[v])} {getattr(counts, v)}" for v in SATISFACTION_VALUES]
         return _("{who}: {total} answers — {counts}").format(
-            who=who, total=total, counts=", ".join(parts)
+            who=who, total=total, counts=_(", ").join(parts)
         )
     if closed:
-        return _(
-            "{who}: {total} answer(s); fewer than {minimum} answers, so no breakdown is shown."
+        return context.tr.ngettext(
+            "{who}: {total} answer; fewer than {minimum} answers, so no breakdown is shown.",
+            "{who}: {total} answers; fewer than {minimum} answers, so no breakdown is shown.",
+            total,
         ).format(who=who, total=total, minimum=MIN_VISIBLE_ANSWERS)
-    return _(
-        "{who}: {total} answer(s); the breakdown is shown after the deadline, from "
-        "{minimum} answers on."
+    return context.tr.ngettext(
+        "{who}: {total} answer; the breakdown is shown after the deadline, from "
+        "{minimum} answers on.",
+        "{who}: {total} answers; the breakdown is shown after the deadline, from "
+        "{minimum} answers on.",
+        total,
     ).format(who=who, total=total, minimum=MIN_VISIBLE_ANSWERS)
 
 

@@ -44,6 +44,7 @@ from handlers.grading_labels import (
     answer_label,
     answerable,
     campaign_title,
+    expected_answer,
     score_text,
     shortened,
 )
@@ -201,7 +202,11 @@ def _review_screen(
             number = items.index(item) + 1
             label = answer_label(context, item, assessment.answers.get(item.id))
             text = shortened(item.text.for_locale(locale), REVIEW_TEXT_LIMIT)
-            lines.append(f"{number}. {escape(text)}: {label}")
+            lines.append(
+                _("{number}. {question}: {answer}").format(
+                    number=number, question=escape(text), answer=label
+                )
+            )
         missing.extend(items.index(i) for i in of_ind if i.id not in assessment.answers)
     earned, possible = service.self_points(questionnaire, assessment.answers)
     lines.append("")
@@ -213,9 +218,11 @@ def _review_screen(
     rows: list[list[tuple[str, str]]] = []
     if missing:
         lines.append(
-            _("{count} question(s) are unanswered; unanswered questions earn no points.").format(
-                count=len(missing)
-            )
+            context.tr.ngettext(
+                "{count} question is unanswered; unanswered questions earn no points.",
+                "{count} questions are unanswered; unanswered questions earn no points.",
+                len(missing),
+            ).format(count=len(missing))
         )
         rows.append([(_("Go to the first unanswered"), GoToItem(missing[0]).data)])
     lines.append(_("After submitting, the answers can no longer be changed."))
@@ -275,7 +282,7 @@ async def _record(
             # Choosing the suggested answer by hand is confirming it too.
             confirm = suggestion is not None and suggestion.answer == value
         if value is None:
-            raise Refused(context._("That answer doesn't fit this question."))
+            raise Refused(expected_answer(context, item))
         refusal = await service.record_answer(
             step.session,
             campaign=campaign,

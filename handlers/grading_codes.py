@@ -156,9 +156,11 @@ async def members_invited(update: Update, context: BotContext) -> None:
     await answer(
         update,
         context,
-        context._("The survey was sent to {count} member(s) who haven't answered yet.").format(
-            count=sent
-        ),
+        context.tr.ngettext(
+            "The survey was sent to {count} member who hasn't answered yet.",
+            "The survey was sent to {count} members who haven't answered yet.",
+            sent,
+        ).format(count=sent),
     )
 
 

@@ -11,6 +11,7 @@ from bot.grading.export import ExportLabels
 from bot.grading.questionnaire import AnswerType, IndicatorSource, Item, Questionnaire
 from bot.grading.satisfaction import MIN_VISIBLE_ANSWERS, Satisfaction
 from bot.grading.scoring import GRADE_NAMES, Answer
+from bot.grading.service import COMMENT_LIMIT
 from bot.i18n import N_, Translator
 from handlers.common import escape
 from storage.models_grading import GradingCampaign
@@ -116,6 +117,26 @@ def answerable(questionnaire: Questionnaire) -> list[Item]:
 def shortened(text: str, limit: int) -> str:
     """A text cut to at most `limit` characters, marked with an ellipsis."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def expected_answer(context: BotContext, item: Item) -> str:
+    """What a refused answer should have been: the range or the choices."""
+    _ = context._
+    if item.type is AnswerType.NUMBER:
+        if item.maximum is not None:
+            return _("Please send a number from 0 to {maximum}.").format(
+                maximum=score_text(item.maximum)
+            )
+        return _("Please send a number, 0 or more.")
+    if item.type is AnswerType.SCALE_1_5:
+        return _("Please send a whole number from 1 to 5.")
+    if item.type is AnswerType.TEXT:
+        return _("Please send a text of at most {limit} characters.").format(limit=COMMENT_LIMIT)
+    if item.type is AnswerType.YES_PARTLY_NO:
+        labels = [_(name) for name in YPN_NAMES.values()]
+    else:
+        labels = [escape(o.label.for_locale(context.tr.locale)) for o in item.options]
+    return _("Please choose one of: {choices}.").format(choices=_(", ").join(labels))
 
 
 def answer_label(context: BotContext, item: Item, value: Answer | None) -> str:

@@ -73,7 +73,13 @@ async def show_list(update: Update, context: BotContext) -> None:
             # Only the number while the check runs: a breakdown seen before and after one
             # member's answer would give that answer away. The admins see it once it is over.
             total, _counts = checks[item.id]
-            lines.append(_("   Members' check: {total} answer(s) so far.").format(total=total))
+            lines.append(
+                context.tr.ngettext(
+                    "   Members' check: {total} answer so far.",
+                    "   Members' check: {total} answers so far.",
+                    total,
+                ).format(total=total)
+            )
         else:
             rows.append([(_("Mark {number} done").format(number=number), MarkDone(item.id).data)])
     await answer(update, context, "\n".join(lines), keyboard(rows))
@@ -174,7 +180,15 @@ async def measures_typed(update: Update, context: BotContext, step: Step) -> Sta
         _too_long(context, step, MEASURES_LIMIT)
         return None
     step.data["measures"] = text
-    rows = [[(context._("{months} month(s)").format(months=m), DueIn(m).data) for m in DUE_MONTHS]]
+    rows = [
+        [
+            (
+                context.tr.ngettext("{months} month", "{months} months", m).format(months=m),
+                DueIn(m).data,
+            )
+        ]
+        for m in DUE_MONTHS
+    ]
     step.reply(context._("By when? Choose, or type a date as YYYY-MM-DD."), keyboard(rows))
     return DUE
 

@@ -124,11 +124,30 @@ async def finalise_asked(update: Update, context: BotContext) -> None:
     campaign, _root, results = await _scoped_results(context, AskFinalise.read(update).campaign_id)
     no_self = sum(1 for r in results if r.assessment.submitted_at is None)
     no_superior = sum(1 for r in results if r.assessment.superior is None)
-    text = _(
-        "Finalise the grades of {total} branch(es)? Without a self-assessment: {no_self}; "
+    text = context.tr.ngettext(
+        "Finalise the grade of {total} branch? Without a self-assessment: {no_self}; "
         "without a superior's score: {no_superior} (missing parts are left out and the rest "
-        "is reweighted). Secretaries will see their final grade."
+        "is reweighted). Secretaries will see their final grade.",
+        "Finalise the grades of {total} branches? Without a self-assessment: {no_self}; "
+        "without a superior's score: {no_superior} (missing parts are left out and the rest "
+        "is reweighted). Secretaries will see their final grade.",
+        len(results),
     ).format(total=len(results), no_self=no_self, no_superior=no_superior)
+    if context.settings.now() < campaign.deadline:
+        # Finalising early closes the questionnaire for branches still answering: name them.
+        answering = [
+            escape(r.branch.display_name(context.tr.locale))
+            for r in results
+            if r.assessment.submitted_at is None
+        ]
+        text += "\n\n" + _("This is before the deadline, {deadline}.").format(
+            deadline=context.tr.datetime(campaign.deadline, "short")
+        )
+        if answering:
+            text += " " + _("Still answering: {branches}.").format(
+                branches=_(", ").join(answering[:LIST_LIMIT])
+                + ("…" if len(answering) > LIST_LIMIT else "")
+            )
     await edit_or_answer(
         update, context, text, keyboard([[(_("Finalise"), Finalise(campaign.id).data)]])
     )
@@ -169,7 +188,7 @@ def _distribution_text(tr: Translator, distribution: dict[str, int]) -> str:
         f"{tr._(GRADE_NAMES[grade]) if grade in GRADE_NAMES else ungraded} {count}"
         for grade, count in distribution.items()
     ]
-    return ", ".join(parts)
+    return tr._(", ").join(parts)
 
 
 # ---- report --------------------------------------------------------------------------------
@@ -219,7 +238,11 @@ async def _report(update: Update, context: BotContext, campaign_id: int) -> None
         if campaign.status is CampaignStatus.FINALISED
         else _("Provisional grades (not finalised)")
     )
-    lines.append(f"{heading}: {_distribution_text(context.tr, distribution)}")
+    lines.append(
+        _("{label}: {value}").format(
+            label=heading, value=_distribution_text(context.tr, distribution)
+        )
+    )
     await answer(update, context, "\n".join(lines))
     chat = update.effective_chat
     if chat is None:
@@ -320,7 +343,11 @@ async def rectification_overview(update: Update, context: BotContext) -> None:
         own = [i for i in items if i.branch_id == branch.id]
         done = sum(1 for i in own if i.status is RectificationStatus.DONE)
         lines.append(
-            _("{branch}: {done} of {total} item(s) done").format(
+            context.tr.ngettext(
+                "{branch}: {done} of {total} item done",
+                "{branch}: {done} of {total} items done",
+                len(own),
+            ).format(
                 branch=escape(branch.display_name(context.tr.locale)), done=done, total=len(own)
             )
         )
@@ -328,8 +355,10 @@ async def rectification_overview(update: Update, context: BotContext) -> None:
             state = _("done") if item.status is RectificationStatus.DONE else _("open")
             votes, counts = checks[item.id]
             lines.append(
-                _(
-                    "• {problem} — due {due}, {responsible}: {state}; {votes} member check(s)"
+                context.tr.ngettext(
+                    "• {problem} — due {due}, {responsible}: {state}; {votes} member check",
+                    "• {problem} — due {due}, {responsible}: {state}; {votes} member checks",
+                    votes,
                 ).format(
                     problem=escape(item.problem),
                     due=context.tr.date(item.due_on, "short"),
@@ -339,7 +368,7 @@ async def rectification_overview(update: Update, context: BotContext) -> None:
                 )
             )
             if counts is not None:
-                parts = ", ".join(
+                parts = _(", ").join(
                     f"{_(SATISFACTION_NAMES[v])} {getattr(counts, v)}" for v in SATISFACTION_VALUES
                 )
                 lines.append(_("   Members' check: {counts}").format(counts=parts))

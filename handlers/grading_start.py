@@ -262,14 +262,22 @@ async def start_pressed(update: Update, context: BotContext) -> None:
                 actor=context.account,
                 questionnaire=_questionnaire(choices),
             )
+        except service.CampaignExists as exists:
+            raise Refused(
+                context._(
+                    "Campaign #{id} already grades these branches this year; its grades stay."
+                ).format(id=exists.campaign_id)
+            ) from None
         except service.CampaignError:
             raise Refused(context._("There are no branches to grade there.")) from None
     await edit_or_answer(
         update,
         context,
-        context._(
-            "Campaign #{id} started for {count} branch(es). Secretaries are notified."
-        ).format(id=started.campaign.id, count=len(started.branches)),
+        context.tr.ngettext(
+            "Campaign #{id} started for {count} branch. Secretaries are notified.",
+            "Campaign #{id} started for {count} branches. Secretaries are notified.",
+            started.branches,
+        ).format(id=started.campaign.id, count=started.branches),
     )
     tick_now(context.job_queue)
 

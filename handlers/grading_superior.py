@@ -40,7 +40,7 @@ async def ask_superior(update: Update, context: BotContext, step: Step) -> State
         raise Refused()
     campaign, assessment, branch = found
     locale = context.tr.locale
-    indicators = ", ".join(
+    indicators = context._(", ").join(
         f"{escape(i.name.for_locale(locale))} ({score_text(i.points)})"
         for i in item_indicators(service.questionnaire_for(campaign))
     )
@@ -171,9 +171,11 @@ def _import_step(sheet: Sheet | None) -> Callable[[Update, BotContext], Awaitabl
                 actor=context.account,
             )
         step.reply(
-            context._("Imported the superior's scores of {count} branch(es).").format(
-                count=len(scores)
-            )
+            context.tr.ngettext(
+                "Imported the superior's scores of {count} branch.",
+                "Imported the superior's scores of {count} branches.",
+                len(scores),
+            ).format(count=len(scores))
         )
         return ConversationHandler.END
 

@@ -199,10 +199,14 @@ async def expiry_pressed(update: Update, context: BotContext, step: Step) -> int
         created_by=context.account,
     )
     link = deep_link(context.bot.username, code)
-    text = context._(
-        "Invite created: {role} of {org}, usable {uses} time(s), valid until {until}.\n\n"
+    text = context.tr.ngettext(
+        "Invite created: {role} of {org}, usable {uses} time, valid until {until}.\n\n"
         "Code: <code>{code}</code>\nLink: {link}\n\nForward the link to the person; "
-        "the code is shown only this once."
+        "the code is shown only this once.",
+        "Invite created: {role} of {org}, usable {uses} times, valid until {until}.\n\n"
+        "Code: <code>{code}</code>\nLink: {link}\n\nForward the link to the person; "
+        "the code is shown only this once.",
+        invite.max_uses,
     ).format(
         role=context._(ROLE_LABELS[role]),
         org=escape(org.display_name(context.tr.locale)),

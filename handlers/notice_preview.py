@@ -16,7 +16,7 @@ from bot.enums import MediaKind, NoticeAudience
 from bot.i18n import Translator
 from bot.notices import audience_label, frame
 from handlers.common import escape, keyboard
-from handlers.language_texts import LANGUAGE_NAMES
+from handlers.language_texts import language_word
 from handlers.notice_buttons import ConfirmNotice, DropNotice
 from handlers.notice_view import preview_keyboard
 from storage import notice_audiences as na
@@ -48,10 +48,8 @@ async def preview_of(
     """The preview of a draft (`data`: the /notify conversation's answers)."""
     audience = NoticeAudience(str(data["audience"]))
     branch_ids = [int(b) for b in data.get("branch_ids") or []]
-    recipients = await na.audience_recipients(
-        session, root=org, audience=audience, branch_ids=branch_ids
-    )
-    branches = [b for b in await na.branches_in(session, org) if b.id in branch_ids]
+    counted = await na.audience_count(session, root=org, audience=audience, branch_ids=branch_ids)
+    branches = await na.picked_branches(session, org, branch_ids)
     require_ack = bool(data.get("ack"))
     copies = tuple(
         Copy(
@@ -66,7 +64,7 @@ async def preview_of(
         )
         for locale, body in dict(data.get("texts") or {}).items()
     )
-    unreachable = sum(1 for r in recipients if r.unreachable)
+    unreachable = counted.unreachable
     send_at = data.get("send_at")
     when = (
         context._("at {time}").format(
@@ -76,7 +74,7 @@ async def preview_of(
         else context._("now")
     )
     lines = [
-        context._("Recipients: {count}").format(count=len(recipients) - unreachable),
+        context._("Recipients: {count}").format(count=counted.reachable),
         context._("Audience: {audience}").format(
             audience=escape(audience_label(context.tr, audience, branches))
         ),
@@ -113,7 +111,7 @@ async def send_preview(update: Update, context: BotContext, preview: Preview) ->
         markup = preview_keyboard(tr) if copy.require_ack else None
         await bot.send_message(
             chat.id,
-            context._("Preview ({language}):").format(language=LANGUAGE_NAMES[copy.locale]),
+            context._("Preview ({language}):").format(language=language_word(context, copy.locale)),
         )
         if preview.media_kind == MediaKind.PHOTO.value and preview.media_file_id:
             await bot.send_photo(

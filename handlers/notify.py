@@ -21,7 +21,7 @@ from bot.rules.dates import parse_future_datetime
 from handlers.cancel import conversation_fallbacks
 from handlers.common import Page, Refused, answer, keyboard
 from handlers.flow import Flow, Step
-from handlers.language_texts import LANGUAGE_NAMES
+from handlers.language_texts import language_word
 from handlers.notice_buttons import (
     AckChoice,
     AudienceChoice,
@@ -104,7 +104,7 @@ def _text_question(context: BotContext, locale: str) -> str:
     return context._(
         "Write the notice in {language}. Send it as one message; it goes out exactly as you "
         "write it. You may also send a photo or a document with the text as its caption."
-    ).format(language=LANGUAGE_NAMES[locale])
+    ).format(language=language_word(context, locale))
 
 
 def _media_of(message: Message) -> tuple[str, str] | None:
@@ -163,7 +163,7 @@ async def _take_text(context: BotContext, step: Step, body: str, locale: str) ->
     if not body:
         step.reply(
             context._("Now send the text of the notice in {language}.").format(
-                language=LANGUAGE_NAMES[locale]
+                language=language_word(context, locale)
             )
         )
         return False
@@ -172,7 +172,7 @@ async def _take_text(context: BotContext, step: Step, body: str, locale: str) ->
 
 
 def _second_question(context: BotContext, locale: str) -> tuple[str, InlineKeyboardMarkup]:
-    language = LANGUAGE_NAMES[locale]
+    language = language_word(context, locale)
     text = context._(
         "Readers who use {language} will see it in this language unless you add a {language} "
         "text. Add one?"
@@ -225,9 +225,10 @@ async def audience_pressed(update: Update, context: BotContext, step: Step) -> s
 async def _show_branches(context: BotContext, step: Step) -> None:
     org = await _draft_org(context, step)
     chosen = set(step.data.get("branch_ids") or [])
-    branches = await na.branches_in(step.session, org)
-    # A committee may have hundreds of branches; Telegram takes at most 100 buttons.
-    shown = Page.of(int(step.data.get("branch_page") or 0), len(branches), BRANCHES_PAGE)
+    # A committee may have thousands of branches; Telegram takes at most 100 buttons.
+    total = await na.count_branches(step.session, org)
+    shown = Page.of(int(step.data.get("branch_page") or 0), total, BRANCHES_PAGE)
+    branches = await na.branches_page(step.session, org, offset=shown.offset, limit=BRANCHES_PAGE)
     locale = context.tr.locale
     rows = [
         [
@@ -236,7 +237,7 @@ async def _show_branches(context: BotContext, step: Step) -> None:
                 ToggleBranch(b.id).data,
             )
         ]
-        for b in branches[shown.offset : shown.offset + BRANCHES_PAGE]
+        for b in branches
     ]
     nav = shown.buttons(lambda n: BranchesPage(n).data)
     if nav:

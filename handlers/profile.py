@@ -13,6 +13,8 @@ from bot.enums import PersonStatus, Role
 from bot.i18n import Translator
 from handlers.buttons import Button
 from handlers.common import ROLE_LABELS, answer, edit_or_answer, escape, keyboard, sender
+from handlers.language_texts import language_word
+from storage import queries
 from storage.models import Account
 
 # Language names are shown in their own language, so they are not translated.
@@ -50,16 +52,20 @@ async def me(update: Update, context: BotContext) -> None:
         PersonStatus.LOST_CONTACT: _("lost contact"),
     }[person.status]
     lines.append(_("Status: {status}").format(status=status))
-    roles = [
-        _("{role} of {org}").format(role=_(ROLE_LABELS[g.role]), org=escape(g.org_code))
-        for g in principal.grants
-    ]
+    # The nodes by name, as the reader knows them (codes are the organisation's bookkeeping).
+    async with context.db() as session:
+        orgs = {g.org_id: await queries.org_by_id(session, g.org_id) for g in principal.grants}
+    roles = []
+    for grant in principal.grants:
+        org = orgs[grant.org_id]
+        name = org.display_name(locale) if org is not None else grant.org_code
+        roles.append(_("{role} of {org}").format(role=_(ROLE_LABELS[grant.role]), org=escape(name)))
     if person.branch is not None:
         roles.append(_(ROLE_LABELS[Role.MEMBER]))
-    lines.append(_("Roles: {roles}").format(roles=", ".join(roles)))
+    lines.append(_("Roles: {roles}").format(roles=_(", ").join(roles)))
     lines.append(
         _("Language: {language}; time zone: {zone}").format(
-            language=LANGUAGE_NAMES[locale], zone=context.tr.time_zone
+            language=language_word(context, locale), zone=context.tr.time_zone
         )
     )
     await answer(update, context, "\n".join(lines))

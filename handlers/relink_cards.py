@@ -122,7 +122,7 @@ def _header(tr: Translator, row: RelinkRequest, for_member: bool) -> list[str]:
             else _("Takes part in Party life at: {branch}")
         )
         lines.append(label.format(branch=unit_label(tr, row.receiving_branch)))
-    place = ", ".join(p for p in (row.city, row.employer) if p)
+    place = tr._(", ").join(p for p in (row.city, row.employer) if p)
     if place:
         lines.append(_("Now in: {place}").format(place=escape(place)))
     if not for_member:

@@ -162,7 +162,7 @@ async def _confirmation(
     other_id = data.get("other_id")
     other = await queries.org_by_id(session, int(other_id)) if other_id else None
     kind = RequestType(data["type"])
-    place = ", ".join(p for p in (data.get("city"), data.get("employer")) if p)
+    place = context._(", ").join(p for p in (data.get("city"), data.get("employer")) if p)
     lines = [
         _("<b>Please check your request</b>"),
         _("Request: {type}").format(type=_(TYPE_LABELS[kind])),

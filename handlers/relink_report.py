@@ -39,7 +39,7 @@ async def relink_report(update: Update, context: BotContext) -> None:
     async with context.db() as session:
         report = await build_report(session, context.principal, now=now, time_zone=zone)
         timers = await register_timers(session, context.principal, context.today())
-    scope = ", ".join(escape(g.org_code) for g in context.principal.admin_grants())
+    scope = _(", ").join(escape(g.org_code) for g in context.principal.admin_grants())
     lines = [
         _("<b>Mobile and lost-contact members in {scope}</b>").format(scope=scope),
         _("Open requests: {count}").format(count=len(report.open_rows)),
@@ -47,12 +47,16 @@ async def relink_report(update: Update, context: BotContext) -> None:
     for state, bands in report.by_state_and_age().items():
         total = sum(bands.values())
         if total:
-            ages = ", ".join(
+            ages = _(", ").join(
                 _("{band} days: {count}").format(band=band_label(b), count=bands[b])
                 for b in AGE_BANDS
                 if bands[b]
             )
-            lines.append(f"– {_(STATE_LABELS[state])}: {total} ({ages})")
+            lines.append(
+                _("– {state}: {total} ({ages})").format(
+                    state=_(STATE_LABELS[state]), total=total, ages=ages
+                )
+            )
     lines.append(_("Overdue transfers (pocket members): {count}").format(count=len(report.overdue)))
     for row in report.overdue:
         lines.append(

@@ -93,7 +93,9 @@ def refusal_text(tr: Translator, refusal: Refusal, snapshot: RequestSnapshot | N
     """A machine refusal in the reader's words."""
     text = tr._(REFUSALS[refusal.code])
     state = tr._(STATE_LABELS[snapshot.state]) if snapshot else ""
-    steps = ", ".join(tr._(STEP_LABELS[s]) for s in snapshot.missing_steps) if snapshot else ""
+    steps = (
+        tr._(", ").join(tr._(STEP_LABELS[s]) for s in snapshot.missing_steps) if snapshot else ""
+    )
     return text.format(state=state, steps=steps, days=MAX_LETTER_DAYS)
 
 

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
 from bot.enums import ReminderKind, Role
-from bot.i18n import N_
+from bot.i18n import N_, Translator
 from bot.reminders.quiet import format_clock, parse_clock
 from bot.reminders.render import KIND_NAMES
 from handlers.buttons import Button, family_pattern
 from handlers.common import Refused, edit_or_answer, keyboard, sender
+from storage import queries
 from storage import reminder_queries as rq
 from storage.models_reminders import ReminderSettings
 
@@ -70,6 +71,30 @@ class DigestDay(Button, prefix="rem:d"):
     """Move the weekly digest to this ISO weekday."""
 
     weekday: int
+
+
+# Time zones offered in /reminders: the organisation's own and where members commonly work
+# away from it (a mobile member in Europe wants reminders at their own morning).
+Zone = Literal[
+    "Asia/Shanghai",
+    "Asia/Urumqi",
+    "Asia/Tokyo",
+    "Asia/Singapore",
+    "Asia/Dubai",
+    "Europe/Moscow",
+    "Europe/Berlin",
+    "Europe/London",
+    "Africa/Nairobi",
+    "America/New_York",
+    "America/Los_Angeles",
+    "Australia/Sydney",
+]
+
+
+class TimeZoneChoice(Button, prefix="rem:z"):
+    """Show the time zones (no zone), or set the presser's own time zone."""
+
+    zone: Zone | None = None
 
 
 class DigestHour(Button, prefix="rem:h"):
@@ -149,6 +174,14 @@ def _view(context: BotContext, prefs: ReminderSettings) -> tuple[str, list[list[
         (("• " if start == end else "") + context._("no quiet hours"), QuietHoursChoice("off").data)
     )
     rows.append(quiet_row)
+    rows.append(
+        [
+            (
+                context._("Time zone: {zone}").format(zone=context.tr.time_zone),
+                TimeZoneChoice().data,
+            )
+        ]
+    )
     if not digest:
         return text, rows
     later = next((h for h in DIGEST_HOURS if h > hour), DIGEST_HOURS[0])
@@ -200,13 +233,37 @@ def _apply(context: BotContext, prefs: ReminderSettings, data: str | None) -> No
         raise Refused()
 
 
+def _zones(context: BotContext) -> list[list[tuple[str, str]]]:
+    zones = list(get_args(Zone))
+    current = context.tr.time_zone
+    pairs = [(("• " if z == current else "") + z, TimeZoneChoice(z).data) for z in zones]
+    return [pairs[i : i + 2] for i in range(0, len(pairs), 2)]
+
+
 @sender(registered=True)
 async def pressed(update: Update, context: BotContext) -> None:
     """Toggle a kind, choose quiet hours or move the digest (the presser's own settings)."""
     data = update.callback_query.data if update.callback_query else None
+    if (zone := TimeZoneChoice.parse(data)) is not None:
+        await _zone_pressed(update, context, zone.zone)
+        return
     async with context.db.begin() as session:
         prefs = await rq.settings_of(session, context.actor_id)
         _apply(context, prefs, data)
+        text, rows = _view(context, prefs)
+    await edit_or_answer(update, context, text, keyboard(rows))
+
+
+async def _zone_pressed(update: Update, context: BotContext, zone: str | None) -> None:
+    """List the time zones, or store the presser's own and show the settings in it."""
+    if zone is None:
+        text = context._("Choose your time zone: reminders, quiet hours and the digest follow it.")
+        await edit_or_answer(update, context, text, keyboard(_zones(context)))
+        return
+    async with context.db.begin() as session:
+        await queries.set_time_zone(session, context.actor_id, zone)
+        context.use_translator(Translator(context.tr.locale, zone))
+        prefs = await rq.settings_of(session, context.actor_id)
         text, rows = _view(context, prefs)
     await edit_or_answer(update, context, text, keyboard(rows))
 
@@ -216,6 +273,9 @@ def handlers() -> list[BaseHandler[Update, BotContext, object]]:
     return [
         CommandHandler("reminders", show),
         CallbackQueryHandler(
-            pressed, pattern=family_pattern(ToggleKind, QuietHoursChoice, DigestDay, DigestHour)
+            pressed,
+            pattern=family_pattern(
+                ToggleKind, QuietHoursChoice, DigestDay, DigestHour, TimeZoneChoice
+            ),
         ),
     ]

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from typing import Annotated
+from typing import Annotated, Literal, get_args
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ChatAction
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
@@ -47,13 +47,52 @@ from bot.rules.dues import DUES_RULE_KEY
 from bot.xlsx import workbook_bytes
 from handlers.busy import showing
 from handlers.buttons import Button, Token
-from handlers.common import Refused, answer, escape, keyboard, sender
+from handlers.common import Refused, answer, edit_or_answer, escape, keyboard, sender
 from handlers.compliance_texts import month_buttons, period_label
+from handlers.dues_report import report as dues_report
+from handlers.grading_results import report_command as grading_report
+from handlers.hours import report as training_report
+from handlers.notice_report import report_notices
+from handlers.relink_report import relink_report
 from storage import queries
 from storage.models import OrgUnit
 
 RULE_KEYS = tuple(rule.key for rule in DEFAULT_RULES)
 RULE_KINDS = {rule.key: rule.kind for rule in DEFAULT_RULES}
+# The reports of other areas, reached from /report's buttons.
+OTHER_REPORTS = {
+    "grading": grading_report,
+    "relink": relink_report,
+    "notices": report_notices,
+    "dues": dues_report,
+    "training": training_report,
+}
+
+
+Subject = Literal["compliance", "rules", "grading", "relink", "notices", "dues", "training"]
+
+
+class ReportChoice(Button, prefix="rp:c"):
+    """One of the reports, chosen from /report's buttons instead of typed."""
+
+    subject: Subject
+
+
+RuleKey = Annotated[str, Token("|".join(RULE_KEYS), "lecture")]
+Change = Literal["month", "quarter", "half", "year", "on", "off", "reset"]
+
+
+class RulePick(Button, prefix="rp:r"):
+    """A calendar rule of the admin's subtree to change: offer the changes."""
+
+    key: RuleKey
+
+
+class RuleChange(Button, prefix="rp:rc"):
+    """Change a calendar rule for the admin's whole subtree."""
+
+    key: RuleKey
+    change: Change
 
 
 class ReportMonth(Button, prefix="rp"):
@@ -94,7 +133,7 @@ def _summary(
     context: BotContext, roots: list[OrgUnit], rows: list[BranchRow], month: Period
 ) -> str:
     _ = context._
-    scope = ", ".join(root.display_name(context.tr.locale) for root in roots)
+    scope = _(", ").join(root.display_name(context.tr.locale) for root in roots)
     lines = [
         _("<b>Compliance of {scope}</b>").format(scope=escape(scope)),
         _("Periods containing {month}; {count} branches.").format(
@@ -185,10 +224,11 @@ async def _send_spreadsheet(
             cells.append(names[found.state if found else ObligationState.NOT_APPLICABLE])
             cells.append(", ".join(d.isoformat() for d in found.done_dates) if found else "")
         table.append(cells)
-    data = await asyncio.to_thread(workbook_bytes, _("Compliance"), header, table)
+    # A city's 20,000 rows take seconds to write: in a thread, like the chart.
+    workbook = await asyncio.to_thread(workbook_bytes, _("Compliance"), header, table)
     await context.bot.send_document(
         chat_id,
-        data,
+        workbook,
         filename=f"compliance-{month.key}.xlsx",
         caption=_("One row per branch, periods containing {month}.").format(
             month=period_label(context, month)
@@ -230,15 +270,14 @@ PERIOD_WORDS = {
     PeriodKind.HALF: N_("half year"),
     PeriodKind.YEAR: N_("year"),
 }
-RULE_CHANGES = ("month", "quarter", "half", "year", "on", "off", "reset")
+RULE_CHANGES = get_args(Change)
 
 
 def _rule_line(context: BotContext, number: int, rule: CalendarRule) -> str:
     _ = context._
-    line = _("{number}. {rule} ({key}): at least {count} every {period}").format(
+    line = _("{number}. {rule}: at least {count} every {period}").format(
         number=number,
         rule=_(KIND_LABELS[rule.kind]),
-        key=rule.key,
         count=rule.min_count,
         period=_(PERIOD_WORDS[rule.period]),
     )
@@ -258,14 +297,30 @@ def _rules_text(context: BotContext, org: OrgUnit, rules: list[CalendarRule]) ->
     ]
     lines.extend(_rule_line(context, number, rule) for number, rule in enumerate(rules, start=1))
     lines.append("")
-    usage = escape("/report rules <rule> <month|quarter|half|year|on|off|reset>")
     lines.append(
-        _(
-            "To change one for your whole subtree: {usage}, e.g. {example}. "
-            "A setting nearer to a branch wins."
-        ).format(usage=f"<code>{usage}</code>", example="<code>/report rules lecture half</code>")
+        _("Press a rule to change it for your whole subtree. A setting nearer to a branch wins.")
     )
     return "\n".join(lines)
+
+
+def _rules_keyboard(context: BotContext, rules: list[CalendarRule]) -> InlineKeyboardMarkup:
+    return keyboard(
+        [
+            [(f"{number}. {context._(KIND_LABELS[rule.kind])}", RulePick(rule.key).data)]
+            for number, rule in enumerate(rules, start=1)
+        ]
+    )
+
+
+CHANGE_LABELS: dict[str, str] = {
+    "month": N_("every month"),
+    "quarter": N_("every quarter"),
+    "half": N_("every half year"),
+    "year": N_("every year"),
+    "on": N_("turn on"),
+    "off": N_("turn off"),
+    "reset": N_("as the level above"),
+}
 
 
 async def _change_rule(
@@ -316,10 +371,47 @@ async def _rules(update: Update, context: BotContext, args: list[str]) -> None:
         rules = (await rule_book(session, root.path)).rules_for(root.path)
         dues = period_of(await rule_book(session, root.path), root.path)
     text = _rules_text(context, root, rules)
-    text += "\n" + context._("Party dues ({key}): collected every {period}").format(
+    text += _dues_line(context, dues)
+    await answer(
+        update, context, f"{note}\n\n{text}" if note else text, _rules_keyboard(context, rules)
+    )
+
+
+def _dues_line(context: BotContext, dues: PeriodKind) -> str:
+    return "\n" + context._("Party dues ({key}): collected every {period}").format(
         key=DUES_RULE_KEY, period=context._(PERIOD_WORDS[dues])
     )
-    await answer(update, context, f"{note}\n\n{text}" if note else text)
+
+
+@sender(registered=True, roles=ADMINS)
+async def rule_picked(update: Update, context: BotContext) -> None:
+    """Offer the changes of one rule, in the reader's words."""
+    key = RulePick.read(update).key
+    text = context._("{rule}: how often, for your whole subtree?").format(
+        rule=_rule_name(context, key)
+    )
+    rows = [
+        [(context._(CHANGE_LABELS[change]), RuleChange(key, change).data)]
+        for change in get_args(Change)
+    ]
+    await edit_or_answer(update, context, text, keyboard(rows))
+
+
+@sender(registered=True, roles=ADMINS)
+async def rule_change_pressed(update: Update, context: BotContext) -> None:
+    """Apply the chosen change at the admin's node and show the rules again."""
+    button = RuleChange.read(update)
+    async with context.db.begin() as session:
+        roots = await _roots(session, context.principal)
+        if not roots:
+            raise Refused()
+        root = roots[0]
+        note = await _change_rule(context, session, root, button.key, button.change)
+        book = await rule_book(session, root.path)
+        rules = book.rules_for(root.path)
+        dues = period_of(book, root.path)
+    text = f"{note}\n\n{_rules_text(context, root, rules)}{_dues_line(context, dues)}"
+    await edit_or_answer(update, context, text, _rules_keyboard(context, rules))
 
 
 @sender(registered=True, roles=ADMINS)
@@ -329,7 +421,10 @@ async def report(update: Update, context: BotContext) -> None:
     if args and args[0].lower() == "rules":
         await _rules(update, context, args)
         return
-    if not args or args[0].lower() != "compliance" or len(args) > 2:
+    if not args:
+        await answer(update, context, _usage(context), _choices(context))
+        return
+    if args[0].lower() != "compliance" or len(args) > 2:
         await answer(update, context, _usage(context))
         return
     today = context.today()
@@ -338,6 +433,32 @@ async def report(update: Update, context: BotContext) -> None:
         await answer(update, context, _usage(context))
         return
     await _send_report(update, context, month or period_containing(PeriodKind.MONTH, today))
+
+
+def _choices(context: BotContext) -> InlineKeyboardMarkup:
+    _ = context._
+    labels: dict[Subject, str] = {
+        "compliance": _("Compliance this month"),
+        "rules": _("Calendar rules"),
+        "grading": _("Grading"),
+        "relink": _("Mobile and lost-contact members"),
+        "notices": _("Notices"),
+        "dues": _("Party dues"),
+        "training": _("Training and study hours"),
+    }
+    return keyboard([[(label, ReportChoice(subject).data)] for subject, label in labels.items()])
+
+
+@sender(registered=True, roles=ADMINS)
+async def report_chosen(update: Update, context: BotContext) -> None:
+    """A report chosen by button: the same as typing `/report <subject>`."""
+    subject = ReportChoice.read(update).subject
+    if subject == "compliance":
+        await _send_report(update, context, period_containing(PeriodKind.MONTH, context.today()))
+    elif subject == "rules":
+        await _rules(update, context, ["rules"])
+    else:
+        await OTHER_REPORTS[subject](update, context)
 
 
 @sender(registered=True, roles=ADMINS)
@@ -354,4 +475,7 @@ def handlers() -> list[CommandHandler[BotContext, None] | CallbackQueryHandler[B
     return [
         CommandHandler("report", report),
         CallbackQueryHandler(report_period_pressed, pattern=ReportMonth.pattern),
+        CallbackQueryHandler(report_chosen, pattern=ReportChoice.pattern),
+        CallbackQueryHandler(rule_picked, pattern=RulePick.pattern),
+        CallbackQueryHandler(rule_change_pressed, pattern=RuleChange.pattern),
     ]

@@ -22,6 +22,7 @@ from telegram.ext import (
 )
 
 from bot import privacy
+from bot.accounts import translator_for
 from bot.context import BotContext
 from bot.grading.mass_codes import MASS_CODE_PREFIX
 from bot.invites import (
@@ -32,6 +33,7 @@ from bot.invites import (
     check_code,
     complete_registration,
     consume,
+    namesake_branch,
     normalise,
     redeem,
 )
@@ -202,6 +204,10 @@ def _refusal_text(context: BotContext, outcome: Redeem, retry_after: dt.timedelt
             "You are already on the roster of another branch. Ask your "
             "secretary to transfer you instead."
         ),
+        Redeem.ALREADY: _(
+            "You are already registered with what this invite gives, so it was not used: "
+            "it still works for the person it was meant for."
+        ),
     }
     return texts[outcome]
 
@@ -268,16 +274,50 @@ async def ask_phone(update: Update, context: BotContext) -> None:
 
 
 @FLOW.step()
-async def receive_name(update: Update, context: BotContext, step: Step) -> str | None:
+async def receive_name(update: Update, context: BotContext, step: Step) -> str | int | None:
     """Store the name and ask for the phone."""
     message = update.effective_message
     name = clean_text(message.text if message else None, limit=50)
     if name is None:
         step.reply(context._("Please send your name as text, at most 50 characters."))
         return None
+    invite_id = int(step.data.get("invite_id", 0))
+    org = await namesake_branch(step.session, invite_id, name)
+    if org is not None:
+        branch = org.display_name(context.tr.locale)
+        step.reply(
+            context._(
+                "{name} is already on the roster of {branch}, so you were not registered and "
+                "the invite was not used. Please ask whoever sent it: they will tell whether "
+                "you are that person."
+            ).format(name=escape(name), branch=escape(branch))
+        )
+        await _tell_inviter(context, step, invite_id, name)
+        return ConversationHandler.END
     step.data["name"] = name
     step.then(ask_phone)
     return ASK_PHONE
+
+
+async def _tell_inviter(context: BotContext, step: Step, invite_id: int, name: str) -> None:
+    """Let the inviter decide about a newcomer who gave a name already on the roster."""
+    invite = await step.session.get(Invite, invite_id)
+    inviter = await step.session.get(Account, invite.created_by) if invite else None
+    org = await step.session.get(OrgUnit, invite.org_unit_id) if invite else None
+    if inviter is None or org is None:
+        return
+    tr = translator_for(inviter, context.settings, None)
+    text = tr._(
+        "Someone who opened your invite to {branch} gave the name {name}, which is already on "
+        "its roster. They were not registered and the invite was not used. If they are that "
+        "person, send them an invite in that name; if not, tell them how their name differs."
+    ).format(name=escape(name), branch=escape(org.display_name(tr.locale)))
+    chat_id = inviter.telegram_id
+
+    async def send(update: Update, context: BotContext) -> None:
+        await context.bot.send_message(chat_id, text)
+
+    step.then(send)
 
 
 @FLOW.step()

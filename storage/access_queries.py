@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
 
 from bot.enums import DeletionState, Role
 from storage.models import Account, DeletionRequest, OrgUnit, Person, RoleAssignment
+from storage.tree import ancestors_of, subtrees_of
 
 
 def _under(column: Any, paths: list[str]) -> ColumnElement[bool]:
-    return or_(*(column.startswith(path, autoescape=True) for path in paths))
+    return subtrees_of(column, paths)
 
 
 def _in_scope(paths: list[str]) -> ColumnElement[bool]:
@@ -80,8 +81,12 @@ async def admin_accounts_over(session: AsyncSession, path: str) -> list[Account]
         await session.scalars(
             select(Account)
             .join(RoleAssignment, RoleAssignment.person_id == Account.person_id)
-            .join(OrgUnit, OrgUnit.id == RoleAssignment.org_unit_id)
-            .where(RoleAssignment.role == Role.ADMIN, literal(path).startswith(OrgUnit.path))
+            # The nodes on the path are the node and those above it: as many ids as the
+            # tree is deep (no scan over every node's path).
+            .where(
+                RoleAssignment.role == Role.ADMIN,
+                RoleAssignment.org_unit_id.in_(ancestors_of(path)),
+            )
             .distinct()
             .order_by(Account.id)
         )

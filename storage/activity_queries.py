@@ -26,8 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.enums import OrgKind
+from storage import planner_queries
 from storage.models import OrgUnit
 from storage.models_activity import Activity, CalendarRuleOverride
+from storage.tree import BranchScope, subtree_of
 
 
 async def add_activity(session: AsyncSession, **fields: Any) -> Activity:
@@ -35,6 +37,8 @@ async def add_activity(session: AsyncSession, **fields: Any) -> Activity:
     activity = Activity(**fields)
     session.add(activity)
     await session.flush()
+    # What the branch still has to do changed: its reminders are planned again.
+    await planner_queries.mark_branches(session, [activity.branch_id])
     return activity
 
 
@@ -64,13 +68,14 @@ async def change_activity(
         .values(version=Activity.version + 1, **values)
         .execution_options(synchronize_session=False)
     )
-    return int(getattr(result, "rowcount", 0)) == 1
+    applied = int(getattr(result, "rowcount", 0)) == 1
+    if applied:
+        await planner_queries.mark_activity(session, activity_id)
+    return applied
 
 
 def _in_subtree(path: str) -> Any:
-    return Activity.branch_id.in_(
-        select(OrgUnit.id).where(OrgUnit.path.startswith(path, autoescape=True))
-    )
+    return Activity.branch_id.in_(select(OrgUnit.id).where(subtree_of(OrgUnit.path, path)))
 
 
 def _listed(branch_ids: Sequence[int], subtree_paths: Sequence[str]) -> Any:
@@ -118,20 +123,24 @@ def _facts_query(
     branch_id: int | None,
     subtree_path: str | None,
     since_by_kind: Mapping[str, dt.date] | None = None,
+    scope: BranchScope | None = None,
 ) -> Any:
     # Over a whole subtree most of the year's rows qualify, and reading them through the day
     # index is twice as slow on SQLite as scanning the table: coalesce() keeps it off the
     # index (same values; PostgreSQL scans either way).
-    day = Activity.day if branch_id is not None else func.coalesce(Activity.day, Activity.day)
+    # A scope of branches (a planning slice) is read through the (branch_id, day) index, the
+    # day a condition inside it.
+    narrow = branch_id is not None or scope is not None
+    day = Activity.day if narrow else func.coalesce(Activity.day, Activity.day)
     query = select(*columns).where(Activity.voided.is_(False), day >= start, day <= end)
     if branch_id is not None:
         query = query.where(Activity.branch_id == branch_id)
     elif subtree_path is not None and subtree_path != "/":
         query = query.where(
-            Activity.branch_id.in_(
-                select(OrgUnit.id).where(OrgUnit.path.startswith(subtree_path, autoescape=True))
-            )
+            Activity.branch_id.in_(select(OrgUnit.id).where(subtree_of(OrgUnit.path, subtree_path)))
         )
+    if scope is not None:
+        query = query.where(scope.on(Activity.branch_id))
     if since_by_kind is not None:
         # Kinds grouped by the first day that counts for them; the year's start needs no test.
         kinds_text = cast(Activity.kinds, Text)
@@ -178,6 +187,7 @@ async def activity_facts_raw(
     branch_id: int | None = None,
     subtree_path: str | None = None,
     since_by_kind: Mapping[str, dt.date] | None = None,
+    scope: BranchScope | None = None,
 ) -> Sequence[Row[int, int, dt.date | str, str, int | None]]:
     """Like `activity_facts`, fast over hundreds of thousands of rows: undecoded values.
 
@@ -203,6 +213,7 @@ async def activity_facts_raw(
         branch_id=branch_id,
         subtree_path=subtree_path,
         since_by_kind=since_by_kind,
+        scope=scope,
     )
     # A Core execution: plain columns need no ORM row processing.
     connection = await session.connection()
@@ -214,14 +225,18 @@ async def branches_in_subtree(session: AsyncSession, path: str) -> list[OrgUnit]
     return list(
         await session.scalars(
             select(OrgUnit)
-            .where(OrgUnit.path.startswith(path, autoescape=True), OrgUnit.kind == OrgKind.BRANCH)
+            .where(subtree_of(OrgUnit.path, path), OrgUnit.kind == OrgKind.BRANCH)
             .order_by(OrgUnit.code)
         )
     )
 
 
 async def party_groups(
-    session: AsyncSession, *, branch_id: int | None = None, subtree_path: str | None = None
+    session: AsyncSession,
+    *,
+    branch_id: int | None = None,
+    subtree_path: str | None = None,
+    scope: BranchScope | None = None,
 ) -> Sequence[Row[int, int | None, str, str, str | None]]:
     """(id, parent_id, code, name, name_en) of party groups of a branch or a subtree."""
     query = select(
@@ -230,7 +245,9 @@ async def party_groups(
     if branch_id is not None:
         query = query.where(OrgUnit.parent_id == branch_id)
     elif subtree_path is not None:
-        query = query.where(OrgUnit.path.startswith(subtree_path, autoescape=True))
+        query = query.where(subtree_of(OrgUnit.path, subtree_path))
+    if scope is not None:
+        query = query.where(scope.on(OrgUnit.parent_id))
     return (await session.execute(query.order_by(OrgUnit.code))).all()
 
 
@@ -260,6 +277,7 @@ async def save_rule_override(
     for name, value in fields.items():
         setattr(row, name, value)
     await session.flush()
+    await _mark_rule_subtree(session, org_unit_id)
     return row
 
 
@@ -271,4 +289,14 @@ async def delete_rule_override(session: AsyncSession, *, org_unit_id: int, rule_
             CalendarRuleOverride.rule_key == rule_key,
         )
     )
-    return bool(getattr(result, "rowcount", 0))
+    removed = bool(getattr(result, "rowcount", 0))
+    if removed:
+        await _mark_rule_subtree(session, org_unit_id)
+    return removed
+
+
+async def _mark_rule_subtree(session: AsyncSession, org_unit_id: int) -> None:
+    """A calendar rule changed at a node: every branch below it is planned again."""
+    path = await session.scalar(select(OrgUnit.path).where(OrgUnit.id == org_unit_id))
+    if path is not None:
+        await planner_queries.mark_subtree(session, path)

@@ -9,10 +9,11 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import ColumnElement, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.enums import CampaignStatus, OrgKind, PersonStatus, RectificationStatus, Role, SurveyGroup
+from storage import planner_queries
 from storage.models import Account, OrgUnit, Person, RoleAssignment
 from storage.models_activity import Activity
 from storage.models_grading import (
@@ -23,6 +24,7 @@ from storage.models_grading import (
     SatisfactionResponse,
     SurveyParticipant,
 )
+from storage.tree import subtree_of, subtrees_of
 
 # ---- campaigns and assessments -------------------------------------------------------------
 
@@ -34,32 +36,56 @@ async def campaign_by_id(session: AsyncSession, campaign_id: int) -> GradingCamp
 
 async def campaigns_under(session: AsyncSession, paths: Iterable[str]) -> list[GradingCampaign]:
     """Campaigns whose root lies in one of the subtrees, newest first."""
-    conditions = [OrgUnit.path.startswith(p, autoescape=True) for p in paths]
-    if not conditions:
+    paths = list(paths)
+    if not paths:
         return []
-    condition = conditions[0]
-    for extra in conditions[1:]:
-        condition = condition | extra
     return list(
         await session.scalars(
             select(GradingCampaign)
             .join(OrgUnit, OrgUnit.id == GradingCampaign.org_unit_id)
-            .where(condition)
+            .where(subtrees_of(OrgUnit.path, paths))
             .order_by(GradingCampaign.id.desc())
         )
     )
 
 
-async def branches_under(session: AsyncSession, root: OrgUnit) -> list[OrgUnit]:
-    """The branches of a subtree (the root itself when it is a branch), by code."""
-    return list(
-        await session.scalars(
-            select(OrgUnit)
-            .where(OrgUnit.path.startswith(root.path, autoescape=True))
-            .where(OrgUnit.kind == OrgKind.BRANCH)
-            .order_by(OrgUnit.code)
+async def campaign_of_year(
+    session: AsyncSession, *, org_unit_id: int, year: int
+) -> GradingCampaign | None:
+    """The campaign already run for this subtree root and year, if any."""
+    return await session.scalar(
+        select(GradingCampaign)
+        .where(GradingCampaign.org_unit_id == org_unit_id, GradingCampaign.year == year)
+        .order_by(GradingCampaign.id)
+        .limit(1)
+    )
+
+
+async def has_branches(session: AsyncSession, root: OrgUnit) -> bool:
+    """Whether the subtree has a branch (the root itself when it is one)."""
+    found = await session.scalar(
+        select(OrgUnit.id)
+        .where(subtree_of(OrgUnit.path, root.path), OrgUnit.kind == OrgKind.BRANCH)
+        .limit(1)
+    )
+    return found is not None
+
+
+async def add_assessments(session: AsyncSession, *, campaign_id: int, root: OrgUnit) -> int:
+    """An empty assessment for every branch of the subtree, in one INSERT ... SELECT; how many
+    branches the campaign covers."""
+    branches = select(
+        literal(campaign_id),
+        OrgUnit.id,
+        literal({}, GradingAssessment.answers.type),
+        literal([], GradingAssessment.confirmed.type),
+    ).where(subtree_of(OrgUnit.path, root.path), OrgUnit.kind == OrgKind.BRANCH)
+    result = await session.execute(
+        insert(GradingAssessment).from_select(
+            ["campaign_id", "branch_id", "answers", "confirmed"], branches
         )
     )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def assessment_by_id(session: AsyncSession, assessment_id: int) -> GradingAssessment | None:
@@ -114,7 +140,7 @@ async def member_counts(session: AsyncSession, root: OrgUnit) -> dict[int, int]:
         select(Person.branch_id, func.count())
         .join(OrgUnit, OrgUnit.id == Person.branch_id)
         .where(
-            OrgUnit.path.startswith(root.path, autoescape=True),
+            subtree_of(OrgUnit.path, root.path),
             Person.status != PersonStatus.LOST_CONTACT,
         )
         .group_by(Person.branch_id)
@@ -394,32 +420,17 @@ async def claim_done(session: AsyncSession, item_id: int, now: dt.datetime) -> b
             RectificationItem.id == item_id, RectificationItem.status == RectificationStatus.OPEN
         )
         .values(status=RectificationStatus.DONE, done_at=now)
-        .returning(RectificationItem.id)
+        .returning(RectificationItem.branch_id)
         .execution_options(synchronize_session=False)
     )
-    return result.scalar_one_or_none() is not None
+    branch_id = result.scalar_one_or_none()
+    if branch_id is None:
+        return False
+    await planner_queries.mark_branches(session, [branch_id])
+    return True
 
 
 # ---- recipients ----------------------------------------------------------------------------
-
-
-async def leader_accounts(
-    session: AsyncSession, branch_ids: Iterable[int]
-) -> list[tuple[Account, int]]:
-    """(account, branch id) of every linked secretary and deputy of the branches."""
-    ids = list(branch_ids)
-    if not ids:
-        return []
-    rows = await session.execute(
-        select(Account, RoleAssignment.org_unit_id)
-        .join(RoleAssignment, RoleAssignment.person_id == Account.person_id)
-        .where(
-            RoleAssignment.org_unit_id.in_(ids),
-            RoleAssignment.role.in_([Role.SECRETARY, Role.DEPUTY]),
-        )
-        .order_by(RoleAssignment.org_unit_id, Account.id)
-    )
-    return [(a, int(b)) for a, b in rows]
 
 
 async def member_accounts(session: AsyncSession, branch_id: int) -> list[Account]:

@@ -1,6 +1,8 @@
 """Data access for the CSV/XLSX imports: the organisation tree, rosters, the lost-contact register.
 
 Functions take the session first and never commit: an import is one transaction, all or nothing.
+The codes and branches a file names come from outside and may be many (a province's roster
+names 200,000 branches): they are looked up in bounded chunks, never in one IN (...).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.enums import OrgKind, Role
+from storage.bulk import chunked
 from storage.models import OrgUnit, Person, RoleAssignment
 from storage.models_relink import LostContactEntry
 
@@ -37,32 +40,34 @@ async def roster_sizes(session: AsyncSession) -> dict[int, int]:
 
 async def units_by_code(session: AsyncSession, codes: Iterable[str]) -> dict[str, OrgUnit]:
     """The nodes with these codes, by code."""
-    wanted = set(codes)
-    if not wanted:
-        return {}
-    units = await session.scalars(select(OrgUnit).where(OrgUnit.code.in_(wanted)))
-    return {u.code: u for u in units}
+    found: dict[str, OrgUnit] = {}
+    for chunk in chunked(sorted(set(codes))):
+        units = await session.scalars(select(OrgUnit).where(OrgUnit.code.in_(chunk)))
+        found.update((u.code, u) for u in units)
+    return found
 
 
 async def people_in_branches(session: AsyncSession, branch_ids: Iterable[int]) -> list[Person]:
     """Everyone on these branches' rosters, oldest entry first."""
-    return list(
-        await session.scalars(
-            select(Person).where(Person.branch_id.in_(list(branch_ids))).order_by(Person.id)
-        )
-    )
+    found: list[Person] = []
+    for chunk in chunked(sorted(set(branch_ids))):
+        found.extend(await session.scalars(select(Person).where(Person.branch_id.in_(chunk))))
+    return sorted(found, key=lambda person: person.id)
 
 
 async def roles_in_branches(
     session: AsyncSession, branch_ids: Iterable[int]
 ) -> set[tuple[int, int, Role]]:
     """(person, branch, role) of every role granted at these branches."""
-    return {
-        (a.person_id, a.org_unit_id, a.role)
-        for a in await session.scalars(
-            select(RoleAssignment).where(RoleAssignment.org_unit_id.in_(list(branch_ids)))
+    found: set[tuple[int, int, Role]] = set()
+    for chunk in chunked(sorted(set(branch_ids))):
+        found.update(
+            (a.person_id, a.org_unit_id, a.role)
+            for a in await session.scalars(
+                select(RoleAssignment).where(RoleAssignment.org_unit_id.in_(chunk))
+            )
         )
-    }
+    return found
 
 
 async def register_entries(session: AsyncSession) -> list[LostContactEntry]:

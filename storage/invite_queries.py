@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from storage.models import Account, Invite, InviteFailure, OrgUnit
+from storage.tree import subtrees_of
 
 
 async def invite_by_hash(session: AsyncSession, *, keyed: str, legacy: str) -> Invite | None:
@@ -90,7 +91,7 @@ def _open_in(paths: list[str], now: dt.datetime) -> list[ColumnElement[bool]]:
         Invite.revoked_at.is_(None),
         Invite.expires_at > now,
         Invite.uses < Invite.max_uses,
-        or_(*(OrgUnit.path.startswith(p, autoescape=True) for p in paths)),
+        subtrees_of(OrgUnit.path, paths),
     ]
 
 

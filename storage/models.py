@@ -81,6 +81,9 @@ def _enum(cls: type[enum.Enum], name: str) -> Enum:
     )
 
 
+PATH_TYPE = String(512).with_variant(String(512, collation="C"), "postgresql")
+
+
 class OrgUnit(Base):
     """A node of the organisation tree."""
 
@@ -92,8 +95,9 @@ class OrgUnit(Base):
     kind: Mapped[OrgKind] = mapped_column(_enum(OrgKind, "org_kind"))
     name: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str | None] = mapped_column(String(200))
-    # Materialised path of ids ("/1/4/9/") so a subtree is one indexed prefix query.
-    path: Mapped[str] = mapped_column(String(512), index=True)
+    # Materialised path of ids ("/1/4/9/") so a subtree is one indexed range (storage.tree),
+    # compared byte by byte whatever the server's locale (COLLATE "C" on PostgreSQL).
+    path: Mapped[str] = mapped_column(PATH_TYPE, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     parent: Mapped[OrgUnit | None] = relationship(remote_side="OrgUnit.id")

@@ -44,6 +44,9 @@ class Notice(Base):
     # The admin's confirmation message, edited with progress while the notice goes out.
     admin_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # While a started notice's audience is being written into the outbox (in account order, a
+    # slice per transaction): the last account written; None once complete.
+    fill_after: Mapped[int | None] = mapped_column(BigInteger)
     # How many rounds went out: 1, plus one per re-send to those who have not acknowledged.
     rounds: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -76,8 +79,9 @@ class NoticeDelivery(Base):
     __tablename__ = "notice_deliveries"
     __table_args__ = (
         UniqueConstraint("notice_id", "account_id", "round"),
-        Index("ix_notice_deliveries_state_notice_id", "state", "notice_id"),
-        Index("ix_notice_deliveries_notice_id_account_id", "notice_id", "account_id"),
+        # The claim's order (a notice's pending copies by id) and every per-state count; the
+        # unique key above serves look-ups by notice and account.
+        Index("ix_notice_deliveries_state_notice_id_id", "state", "notice_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -130,3 +130,20 @@ class BranchTerm(Base):
     term_started_on: Mapped[dt.date] = mapped_column(Date)
     # NULL: by category (configurable defaults).
     term_years: Mapped[int | None] = mapped_column(SmallInteger)
+
+
+class PlanMark(Base):
+    """A branch whose reminders the planner must work out again soon: something they depend
+    on changed (an activity, a leader or member, a calendar rule, a campaign).
+
+    Written by plain inserts, never updated (a branch marked twice has two rows), so marking
+    never waits for the planner that is deleting the marks it claimed.
+    """
+
+    __tablename__ = "plan_marks"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    branch_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
+    marked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

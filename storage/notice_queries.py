@@ -8,16 +8,44 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 
 from bot.enums import DeliveryState, NoticeAudience, NoticeState
+from storage import bulk
+from storage import notice_audiences as na
 from storage.models import Account, OrgUnit, UTCDateTime
 from storage.models_notices import Notice, NoticeDelivery, NoticeText
-from storage.notice_audiences import Recipient, audience_recipients
+from storage.tree import subtrees_of
+
+# Accounts (by id) whose copies are written into the outbox per transaction while a notice
+# starts: at most this many copies each. The first slices are small and double, so the first
+# copies go out within a second rather than after a province's first 100,000 are written.
+FILL_SPAN = 100_000
+FIRST_SPAN = 1_000
+
+
+def slice_end(low: int) -> int:
+    """The last account id of the slice after `low`."""
+    return low + min(FILL_SPAN, max(FIRST_SPAN, low))
+
 
 # States a copy can still move out of; the rest are final.
 OPEN_STATES = (DeliveryState.PENDING, DeliveryState.SENDING)
@@ -85,52 +113,88 @@ async def notice_by_id(session: AsyncSession, notice_id: int) -> Notice | None:
 
 
 async def due_notices(session: AsyncSession, now: dt.datetime) -> list[Notice]:
-    """Scheduled notices whose time has come."""
+    """Scheduled notices whose time has come, and started ones whose audience is still being
+    written into the outbox."""
     return list(
         await session.scalars(
             select(Notice)
-            .where(Notice.state == NoticeState.SCHEDULED, Notice.send_at <= now)
+            .where(
+                or_(
+                    and_(Notice.state == NoticeState.SCHEDULED, Notice.send_at <= now),
+                    and_(Notice.state == NoticeState.SENDING, Notice.fill_after.is_not(None)),
+                )
+            )
             .order_by(Notice.send_at, Notice.id)
         )
     )
 
 
 async def start_notice(session: AsyncSession, notice: Notice, now: dt.datetime) -> int:
-    """Resolve the audience now and write one outbox row per recipient (the first round)."""
+    """Start a due notice, or go on writing its audience into the outbox: the copies of one
+    slice of account ids per call (`slice_end`), in account order, so the first copies go out while
+    a province's millions are still being written (each slice its own transaction). Returns
+    the rows written by this call."""
+    if notice.state is NoticeState.SCHEDULED:
+        notice.state = NoticeState.SENDING
+        notice.rounds = 1
+        notice.started_at = now
+        notice.fill_after = 0
+    if notice.fill_after is None:
+        return 0
     org = await session.get(OrgUnit, notice.org_unit_id)
     assert org is not None
-    recipients = await audience_recipients(
-        session, root=org, audience=notice.audience, branch_ids=notice.branch_ids or ()
-    )
-    await _insert_round(session, notice, 1, recipients)
-    notice.state = NoticeState.SENDING
-    notice.rounds = 1
-    notice.started_at = now
-    return len(recipients)
+    if notice.audience is NoticeAudience.BRANCHES:
+        # Picked by hand, so bounded: written at once, a chunk of branches per statement.
+        written = 0
+        for picked in na.chunks(sorted(set(notice.branch_ids or ()))):
+            if picked:
+                chosen = na.recipients_select(
+                    root_path=org.path, audience=notice.audience, picked=picked
+                )
+                written += await _write_copies(session, notice.id, chosen.subquery())
+        notice.fill_after = None
+        return written
+    low, high = notice.fill_after, slice_end(notice.fill_after)
+    # Planned for these values: a generic plan would assume a small subtree, and for a
+    # province's every member read all of them in each slice.
+    await bulk.slice_plans(session)
+    audience = na.recipients_select(
+        root_path=org.path,
+        audience=notice.audience,
+        accounts=and_(Account.id > low, Account.id <= high),
+    ).subquery()
+    written = await _write_copies(session, notice.id, audience)
+    last = int(await session.scalar(select(func.max(Account.id))) or 0)
+    notice.fill_after = high if high < last else None
+    return written
 
 
-async def _insert_round(
-    session: AsyncSession,
-    notice: Notice,
-    round_: int,
-    recipients: Sequence[Recipient],
-    not_before: dt.datetime | None = None,
-) -> None:
-    rows = [
-        {
-            "notice_id": notice.id,
-            "account_id": r.account_id,
-            "round": round_,
-            "branch_id": r.branch_id,
-            "state": DeliveryState.UNREACHABLE if r.unreachable else DeliveryState.PENDING,
-            "attempts": 0,
-            "error": "unreachable before sending" if r.unreachable else None,
-            "not_before": not_before,
-        }
-        for r in recipients
-    ]
-    for start in range(0, len(rows), 1000):
-        await session.execute(insert(NoticeDelivery), rows[start : start + 1000])
+async def fill_next_slice(session: AsyncSession, notice_id: int, now: dt.datetime) -> bool:
+    """Write the next slice of a started notice's audience; False once it is complete or the
+    notice no longer goes out. The notice's row is locked, so a cancel waits for the slice."""
+    notice = await session.get(Notice, notice_id, with_for_update=True)
+    if notice is None or notice.state is not NoticeState.SENDING or notice.fill_after is None:
+        return False
+    await start_notice(session, notice, now)
+    return notice.fill_after is not None
+
+
+async def _write_copies(session: AsyncSession, notice_id: int, audience: Any) -> int:
+    """INSERT ... SELECT the first round's copies of (account_id, branch_id, gone) rows."""
+    unreachable = DeliveryState.UNREACHABLE.value
+    rows = select(
+        literal(notice_id),
+        audience.c.account_id,
+        literal(1),
+        audience.c.branch_id,
+        case((audience.c.gone, unreachable), else_=DeliveryState.PENDING.value),
+        literal(0),
+        case((audience.c.gone, "unreachable before sending"), else_=null()),
+    ).order_by(audience.c.account_id)
+    table = cast(Table, NoticeDelivery.__table__)
+    columns = ["notice_id", "account_id", "round", "branch_id", "state", "attempts", "error"]
+    result = await session.execute(insert(table).from_select(columns, rows))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def resend_to_unacknowledged(
@@ -138,43 +202,47 @@ async def resend_to_unacknowledged(
 ) -> int:
     """A new round for every recipient who got the notice but has not acknowledged it; its
     copies wait until `held_until` unless released earlier (release_round)."""
-    latest = await _latest_rows(session, notice.id)
-    acked = await _acknowledged_accounts(session, notice.id)
-    recipients = [
-        Recipient(row.account_id, row.branch_id, False)
-        for row in latest
-        if row.account_id not in acked
-        and row.state in (DeliveryState.SENT, DeliveryState.UNCONFIRMED)
-    ]
-    if not recipients:
+    latest = aliased(NoticeDelivery)
+    acknowledged = aliased(NoticeDelivery)
+    last_round = (
+        select(func.max(latest.round))
+        .where(latest.notice_id == notice.id, latest.account_id == NoticeDelivery.account_id)
+        .scalar_subquery()
+    )
+    rows = (
+        select(
+            NoticeDelivery.notice_id,
+            NoticeDelivery.account_id,
+            literal(notice.rounds + 1),
+            NoticeDelivery.branch_id,
+            literal(DeliveryState.PENDING.value),
+            literal(0),
+            bindparam("b_held", held_until, type_=UTCDateTime),
+        )
+        .where(
+            NoticeDelivery.notice_id == notice.id,
+            NoticeDelivery.round == last_round,
+            NoticeDelivery.state.in_((DeliveryState.SENT, DeliveryState.UNCONFIRMED)),
+            ~exists(
+                select(literal(1)).where(
+                    acknowledged.notice_id == notice.id,
+                    acknowledged.account_id == NoticeDelivery.account_id,
+                    acknowledged.acknowledged_at.is_not(None),
+                )
+            ),
+        )
+        .order_by(NoticeDelivery.account_id)
+    )
+    columns = ["notice_id", "account_id", "round", "branch_id", "state", "attempts", "not_before"]
+    table = cast(Table, NoticeDelivery.__table__)
+    result = await session.execute(insert(table).from_select(columns, rows))
+    count = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if not count:
         return 0
     notice.rounds += 1
-    await _insert_round(session, notice, notice.rounds, recipients, not_before=held_until)
     notice.state = NoticeState.SENDING
     notice.finished_at = None
-    return len(recipients)
-
-
-async def _latest_rows(session: AsyncSession, notice_id: int) -> list[NoticeDelivery]:
-    rows = await session.scalars(
-        select(NoticeDelivery)
-        .where(NoticeDelivery.notice_id == notice_id)
-        .order_by(NoticeDelivery.account_id, NoticeDelivery.round)
-    )
-    latest: dict[int, NoticeDelivery] = {}
-    for row in rows:
-        latest[row.account_id] = row
-    return list(latest.values())
-
-
-async def _acknowledged_accounts(session: AsyncSession, notice_id: int) -> set[int]:
-    return set(
-        await session.scalars(
-            select(NoticeDelivery.account_id).where(
-                NoticeDelivery.notice_id == notice_id, NoticeDelivery.acknowledged_at.is_not(None)
-            )
-        )
-    )
+    return count
 
 
 async def release_notice(session: AsyncSession, notice_id: int, *, send_at: dt.datetime) -> None:
@@ -252,7 +320,7 @@ async def count_notices(
 
 
 def _notices_in(paths: Sequence[str], states: Iterable[NoticeState] | None) -> Select[Notice]:
-    subtrees = or_(*(OrgUnit.path.startswith(path, autoescape=True) for path in paths))
+    subtrees = subtrees_of(OrgUnit.path, paths)
     query = select(Notice).join(OrgUnit, OrgUnit.id == Notice.org_unit_id).where(subtrees)
     if states is not None:
         query = query.where(Notice.state.in_(list(states)))
@@ -286,7 +354,9 @@ async def pending_copies(
             Notice.state == NoticeState.SENDING,
             or_(NoticeDelivery.not_before.is_(None), NoticeDelivery.not_before <= now),
         )
-        .order_by(NoticeDelivery.id)
+        # One notice's copies in the order they were written (account order): read straight
+        # off the (state, notice_id, id) index, however many copies were sent before.
+        .order_by(NoticeDelivery.notice_id, NoticeDelivery.id)
         .limit(limit)
     )
     return [Outgoing(*row) for row in rows]
@@ -381,13 +451,19 @@ async def mark_unreachable(
         .where(Account.id == account_id, Account.unreachable_since.is_(None))
         .values(unreachable_since=now)
     )
+    # Pending copies belong to notices going out: a probe per such notice on the
+    # (notice, account) key rather than a scan of every copy ever written.
     await session.execute(
         update(NoticeDelivery)
         .where(
+            NoticeDelivery.notice_id.in_(
+                select(Notice.id).where(Notice.state == NoticeState.SENDING)
+            ),
             NoticeDelivery.account_id == account_id,
             NoticeDelivery.state == DeliveryState.PENDING,
         )
         .values(state=DeliveryState.UNREACHABLE, error=reason[:200])
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -406,28 +482,3 @@ async def reconcile_interrupted(session: AsyncSession, now: dt.datetime) -> int:
         )
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-async def finished_notices(session: AsyncSession, now: dt.datetime) -> list[Notice]:
-    """Mark sending notices with no open copies as done, and return them."""
-    open_copy = (
-        select(NoticeDelivery.id)
-        .where(NoticeDelivery.notice_id == Notice.id, NoticeDelivery.state.in_(OPEN_STATES))
-        .exists()
-    )
-    notices = list(
-        await session.scalars(select(Notice).where(Notice.state == NoticeState.SENDING, ~open_copy))
-    )
-    for notice in notices:
-        notice.state = NoticeState.DONE
-        notice.finished_at = now
-    return notices
-
-
-async def sending_notices(session: AsyncSession) -> list[Notice]:
-    """Notices going out now."""
-    return list(
-        await session.scalars(
-            select(Notice).where(Notice.state == NoticeState.SENDING).order_by(Notice.id)
-        )
-    )

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.enums import DeliveryState
-from storage.models_notices import NoticeDelivery
+from bot.enums import DeliveryState, NoticeState
+from storage.models_notices import Notice, NoticeDelivery
+from storage.notice_queries import OPEN_STATES
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,20 @@ class NoticeCounts:
 
 async def notice_counts(session: AsyncSession, notice_id: int) -> NoticeCounts:
     """Counts for the progress bar and the summary."""
+    rounds = await session.scalar(select(Notice.rounds).where(Notice.id == notice_id))
+    if (rounds or 1) <= 1:
+        # One round, one copy per recipient: a single pass over the notice's copies. The
+        # progress of a province's notice counts 4.5 million of them every few seconds, and
+        # the latest-round join read them twice, sorted.
+        single = await session.execute(
+            select(NoticeDelivery.state, func.count(), func.count(NoticeDelivery.acknowledged_at))
+            .where(NoticeDelivery.notice_id == notice_id)
+            .group_by(NoticeDelivery.state)
+        )
+        counted = [(state, int(n), int(acks)) for state, n, acks in single]
+        return _counts(
+            {DeliveryState(state): n for state, n, _ in counted}, sum(a for _, _, a in counted)
+        )
     latest_round = (
         select(
             NoticeDelivery.account_id.label("account_id"),
@@ -63,6 +78,10 @@ async def notice_counts(session: AsyncSession, notice_id: int) -> NoticeCounts:
             NoticeDelivery.notice_id == notice_id, NoticeDelivery.acknowledged_at.is_not(None)
         )
     )
+    return _counts(by_state, int(acked or 0))
+
+
+def _counts(by_state: dict[DeliveryState, int], acknowledged: int) -> NoticeCounts:
     return NoticeCounts(
         recipients=sum(by_state.values()),
         pending=by_state.get(DeliveryState.PENDING, 0) + by_state.get(DeliveryState.SENDING, 0),
@@ -70,7 +89,36 @@ async def notice_counts(session: AsyncSession, notice_id: int) -> NoticeCounts:
         failed=by_state.get(DeliveryState.FAILED, 0),
         unreachable=by_state.get(DeliveryState.UNREACHABLE, 0),
         cancelled=by_state.get(DeliveryState.CANCELLED, 0),
-        acknowledged=int(acked or 0),
+        acknowledged=acknowledged,
+    )
+
+
+async def finished_notices(session: AsyncSession, now: dt.datetime) -> list[Notice]:
+    """Mark sending notices with no open copies as done, and return them."""
+    open_copy = (
+        select(NoticeDelivery.id)
+        .where(NoticeDelivery.notice_id == Notice.id, NoticeDelivery.state.in_(OPEN_STATES))
+        .exists()
+    )
+    notices = list(
+        await session.scalars(
+            select(Notice).where(
+                Notice.state == NoticeState.SENDING, Notice.fill_after.is_(None), ~open_copy
+            )
+        )
+    )
+    for notice in notices:
+        notice.state = NoticeState.DONE
+        notice.finished_at = now
+    return notices
+
+
+async def sending_notices(session: AsyncSession) -> list[Notice]:
+    """Notices going out now."""
+    return list(
+        await session.scalars(
+            select(Notice).where(Notice.state == NoticeState.SENDING).order_by(Notice.id)
+        )
     )
 
 

@@ -1,4 +1,5 @@
-"""The facts the reminder planner reads: leaders, branches, grading deadlines, mobile members.
+"""The facts the reminder planner reads (leaders, branches, grading deadlines, mobile members),
+each for a scope of branches, and the marks of branches to plan again.
 
 Functions take the session first and never commit. The grading and relink tables are read only
 here: their features own them.
@@ -9,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, delete, func, insert, literal, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.enums import (
@@ -23,7 +25,8 @@ from bot.enums import (
     Role,
     TrainingKind,
 )
-from storage.models import Account, OrgUnit, Person, RoleAssignment
+from storage.models import Account, OrgUnit, Person, RoleAssignment, UTCDateTime
+from storage.models_activity import Activity
 from storage.models_grading import (
     GradingAssessment,
     GradingCampaign,
@@ -31,7 +34,8 @@ from storage.models_grading import (
     SurveyParticipant,
 )
 from storage.models_relink import RelinkRequest
-from storage.models_reminders import Training, TrainingInvitee
+from storage.models_reminders import BranchTerm, PlanMark, Training, TrainingInvitee
+from storage.tree import EVERY_BRANCH, BranchScope, subtree_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +50,10 @@ class LeaderRow:
     appointed_at: dt.datetime
 
 
-async def leaders(session: AsyncSession, role: Role) -> list[LeaderRow]:
-    """Everyone holding `role` who has an account."""
+async def leaders(
+    session: AsyncSession, role: Role, scope: BranchScope = EVERY_BRANCH
+) -> list[LeaderRow]:
+    """Everyone holding `role` (at a node in the scope) who has an account."""
     rows = await session.execute(
         select(
             Account.id,
@@ -59,30 +65,63 @@ async def leaders(session: AsyncSession, role: Role) -> list[LeaderRow]:
         )
         .join(Account, Account.person_id == RoleAssignment.person_id)
         .join(OrgUnit, OrgUnit.id == RoleAssignment.org_unit_id)
-        .where(RoleAssignment.role == role)
+        .where(RoleAssignment.role == role, scope.on(RoleAssignment.org_unit_id))
     )
     return [LeaderRow(*row) for row in rows]
 
 
-async def branches(session: AsyncSession) -> list[tuple[int, str]]:
-    """Every branch: id and path."""
+async def branches(
+    session: AsyncSession, scope: BranchScope = EVERY_BRANCH
+) -> list[tuple[int, str]]:
+    """The branches in the scope: id and path."""
     rows = await session.execute(
-        select(OrgUnit.id, OrgUnit.path).where(OrgUnit.kind == OrgKind.BRANCH)
+        select(OrgUnit.id, OrgUnit.path).where(OrgUnit.kind == OrgKind.BRANCH, scope.on(OrgUnit.id))
     )
     return [(row[0], row[1]) for row in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class BranchIds:
+    """The lowest and highest branch id and how many branches there are: what slices divide."""
+
+    low: int
+    high: int
+    count: int
+
+
+async def branch_ids(session: AsyncSession) -> BranchIds | None:
+    """The range of branch ids (None without branches)."""
+    row = (
+        await session.execute(
+            select(func.min(OrgUnit.id), func.max(OrgUnit.id), func.count()).where(
+                OrgUnit.kind == OrgKind.BRANCH
+            )
+        )
+    ).one()
+    return None if row[0] is None else BranchIds(int(row[0]), int(row[1]), int(row[2]))
+
+
+async def branch_terms(
+    session: AsyncSession, scope: BranchScope = EVERY_BRANCH
+) -> list[BranchTerm]:
+    """The branches in the scope whose term start is known."""
+    return list(await session.scalars(select(BranchTerm).where(scope.on(BranchTerm.org_unit_id))))
+
+
 async def induction_done(
-    session: AsyncSession, person_ids: Iterable[int]
+    session: AsyncSession, scope: BranchScope = EVERY_BRANCH
 ) -> dict[int, dt.datetime]:
-    """The last induction training each of these people attended."""
+    """The last induction training each secretary of a branch in the scope attended."""
+    secretaries = select(RoleAssignment.person_id).where(
+        RoleAssignment.role == Role.SECRETARY, scope.on(RoleAssignment.org_unit_id)
+    )
     rows = await session.execute(
         select(TrainingInvitee.person_id, func.max(Training.starts_at))
         .join(Training, Training.id == TrainingInvitee.training_id)
         .where(
             Training.kind == TrainingKind.INDUCTION,
             TrainingInvitee.attended.is_(True),
-            TrainingInvitee.person_id.in_(list(person_ids)),
+            TrainingInvitee.person_id.in_(secretaries),
         )
         .group_by(TrainingInvitee.person_id)
     )
@@ -104,21 +143,25 @@ async def open_campaigns(
     return [(row[0], row[1], row[2], row[3]) for row in rows]
 
 
-async def submitted_branches(session: AsyncSession, campaign_id: int) -> set[int]:
-    """Branches whose self-assessment of the campaign is submitted."""
+async def submitted_branches(
+    session: AsyncSession, campaign_id: int, scope: BranchScope = EVERY_BRANCH
+) -> set[int]:
+    """Branches in the scope whose self-assessment of the campaign is submitted."""
     rows = await session.scalars(
         select(GradingAssessment.branch_id).where(
             GradingAssessment.campaign_id == campaign_id,
             GradingAssessment.submitted_at.is_not(None),
+            scope.on(GradingAssessment.branch_id),
         )
     )
     return set(rows.all())
 
 
 async def rectification_items(
-    session: AsyncSession, *, since: dt.date
+    session: AsyncSession, *, since: dt.date, scope: BranchScope = EVERY_BRANCH
 ) -> list[tuple[int, int, str, dt.date, bool]]:
-    """(id, branch id, problem, due date, done) of items due since `since`."""
+    """(id, branch id, problem, due date, done) of items of branches in the scope due since
+    `since`."""
     rows = await session.execute(
         select(
             RectificationItem.id,
@@ -126,13 +169,13 @@ async def rectification_items(
             RectificationItem.problem,
             RectificationItem.due_on,
             RectificationItem.status == RectificationStatus.DONE,
-        ).where(RectificationItem.due_on >= since)
+        ).where(RectificationItem.due_on >= since, scope.on(RectificationItem.branch_id))
     )
     return [(row[0], row[1], row[2], row[3], bool(row[4])) for row in rows]
 
 
 async def survey_members(
-    session: AsyncSession, campaign_id: int
+    session: AsyncSession, campaign_id: int, scope: BranchScope = EVERY_BRANCH
 ) -> list[tuple[int, str | None, int | None, bool]]:
     """(account id, time zone, branch id, answered) of the members who can answer the branch
     survey of a campaign (their branch takes part; lost-contact members excluded)."""
@@ -154,7 +197,7 @@ async def survey_members(
                 GradingAssessment.campaign_id == campaign_id,
             ),
         )
-        .where(Person.status != PersonStatus.LOST_CONTACT)
+        .where(Person.status != PersonStatus.LOST_CONTACT, scope.on(GradingAssessment.branch_id))
     )
     return [(row[0], row[1], row[2], bool(row[3])) for row in rows]
 
@@ -184,3 +227,92 @@ async def active_mobile_members(session: AsyncSession) -> list[MobileMember]:
         .where(RelinkRequest.type == RequestType.MOBILE, RelinkRequest.state == RequestState.ACTIVE)
     )
     return [MobileMember(*row) for row in rows]
+
+
+# ---- marks: branches to plan again ------------------------------------------------------------
+
+
+async def mark_branches(session: AsyncSession, branch_ids: Iterable[int]) -> None:
+    """Plan these branches again soon (a few, named by the change that affects them)."""
+    rows = [{"branch_id": branch_id} for branch_id in sorted(set(branch_ids))]
+    if rows:
+        await session.execute(insert(PlanMark), rows)
+
+
+async def _mark_from(session: AsyncSession, branches: Any) -> None:
+    marks = select(branches.c.branch_id, literal(dt.datetime.now(dt.UTC), UTCDateTime))
+    await session.execute(insert(PlanMark).from_select(["branch_id", "marked_at"], marks))
+
+
+async def mark_activity(session: AsyncSession, activity_id: int) -> None:
+    """Plan again the branch of an activity (it was corrected or voided)."""
+    await _mark_from(
+        session, select(Activity.branch_id).where(Activity.id == activity_id).subquery()
+    )
+
+
+async def mark_subtree(session: AsyncSession, path: str) -> None:
+    """Plan every branch of a subtree again (a calendar rule changed there)."""
+    await _mark_from(
+        session,
+        select(OrgUnit.id.label("branch_id"))
+        .where(subtree_of(OrgUnit.path, path), OrgUnit.kind == OrgKind.BRANCH)
+        .subquery(),
+    )
+
+
+async def mark_person(session: AsyncSession, person_id: int) -> None:
+    """Plan again the branches a person belongs to or holds a role at (their reminders were
+    dropped, or they joined)."""
+    member = select(Person.branch_id.label("branch_id")).where(
+        Person.id == person_id, Person.branch_id.is_not(None)
+    )
+    roles = (
+        select(RoleAssignment.org_unit_id.label("branch_id"))
+        .join(OrgUnit, OrgUnit.id == RoleAssignment.org_unit_id)
+        .where(RoleAssignment.person_id == person_id, OrgUnit.kind == OrgKind.BRANCH)
+    )
+    await _mark_from(session, union(member, roles).subquery())
+
+
+async def mark_campaign(session: AsyncSession, campaign_id: int) -> None:
+    """Plan again every branch of a campaign (it started)."""
+    await _mark_from(
+        session,
+        select(GradingAssessment.branch_id)
+        .where(GradingAssessment.campaign_id == campaign_id)
+        .subquery(),
+    )
+
+
+async def claim_marks(session: AsyncSession, *, limit: int) -> list[int]:
+    """The longest-marked branches (at most `limit`), their marks deleted in the caller's
+    transaction: planning them and forgetting the marks commit together. A mark made while
+    they are planned stays, so that branch is planned once more."""
+    rows = (
+        await session.execute(
+            select(PlanMark.branch_id, func.max(PlanMark.id))
+            .group_by(PlanMark.branch_id)
+            .order_by(func.min(PlanMark.id))
+            .limit(limit)
+        )
+    ).all()
+    if not rows:
+        return []
+    claimed = [int(row[0]) for row in rows]
+    await session.execute(
+        delete(PlanMark).where(
+            PlanMark.branch_id.in_(claimed), PlanMark.id <= max(int(row[1]) for row in rows)
+        )
+    )
+    return claimed
+
+
+async def last_mark(session: AsyncSession) -> int:
+    """The newest mark's id (0 when none): a full pass forgets the marks up to it."""
+    return int(await session.scalar(select(func.max(PlanMark.id))) or 0)
+
+
+async def forget_marks(session: AsyncSession, *, through: int) -> None:
+    """Delete the marks up to an id (a full pass planned every branch after they were made)."""
+    await session.execute(delete(PlanMark).where(PlanMark.id <= through))

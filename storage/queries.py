@@ -9,12 +9,14 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from bot.enums import OrgKind, PersonStatus, Role
+from storage import planner_queries
 from storage.models import Account, AuditEntry, ConversationRecord, OrgUnit, Person, RoleAssignment
+from storage.tree import subtree_of
 
 # ---- organisation tree -------------------------------------------------------------------
 
@@ -68,7 +70,7 @@ async def subtree(
     session: AsyncSession, root: OrgUnit, *, kind: OrgKind | None = None
 ) -> list[OrgUnit]:
     """The node and everything below it, optionally of one kind, ordered by code."""
-    query = select(OrgUnit).where(OrgUnit.path.startswith(root.path, autoescape=True))
+    query = select(OrgUnit).where(subtree_of(OrgUnit.path, root.path))
     if kind is not None:
         query = query.where(OrgUnit.kind == kind)
     return list(await session.scalars(query.order_by(OrgUnit.code)))
@@ -88,7 +90,7 @@ async def search_org_units(
         OrgUnit.code.ilike(pattern) | OrgUnit.name.ilike(pattern) | OrgUnit.name_en.ilike(pattern)
     )
     if within is not None:
-        query = query.where(OrgUnit.path.startswith(within.path, autoescape=True))
+        query = query.where(subtree_of(OrgUnit.path, within.path))
     kinds = list(kinds)
     if kinds:
         query = query.where(OrgUnit.kind.in_(kinds))
@@ -125,6 +127,11 @@ async def roster_size(session: AsyncSession, branch: OrgUnit) -> int:
         .where(Person.branch_id == branch.id, Person.status != PersonStatus.LOST_CONTACT)
     )
     return int(count or 0)
+
+
+async def set_time_zone(session: AsyncSession, account_id: int, zone: str) -> None:
+    """Store an account's own time zone (an IANA name)."""
+    await session.execute(update(Account).where(Account.id == account_id).values(time_zone=zone))
 
 
 async def account_by_telegram_id(session: AsyncSession, telegram_id: int) -> Account | None:
@@ -228,6 +235,9 @@ async def grant_role(
     assignment = RoleAssignment(person_id=person.id, org_unit_id=org_unit.id, role=role)
     session.add(assignment)
     await session.flush()
+    if org_unit.kind is OrgKind.BRANCH:
+        # A new leader or member: the branch's reminders are planned again, now with them.
+        await planner_queries.mark_branches(session, [org_unit.id])
     return assignment
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased, selectinload
 from bot.enums import FINAL_STATES, OrgKind, ReconnectStep, RequestState, RequestType, Role
 from storage.models import Account, OrgUnit, Person, RoleAssignment
 from storage.models_relink import LostContactEntry, RelinkLetter, RelinkRequest, RelinkStep
+from storage.tree import subtree_of
 
 _LOADED = (
     selectinload(RelinkRequest.home_branch),
@@ -164,8 +165,8 @@ def _touching(
         conditions.append(RelinkRequest.home_branch_id.in_(branch_ids))
         conditions.append(RelinkRequest.receiving_branch_id.in_(branch_ids))
     for path in subtree_paths:
-        conditions.append(home.path.startswith(path, autoescape=True))
-        conditions.append(receiving.path.startswith(path, autoescape=True))
+        conditions.append(subtree_of(home.path, path))
+        conditions.append(subtree_of(receiving.path, path))
     if not conditions:
         return None
     query = (
@@ -281,7 +282,7 @@ async def unlinked_register_entries(
             .join(OrgUnit, OrgUnit.id == LostContactEntry.branch_id)
             .where(
                 LostContactEntry.relinked_at.is_(None),
-                OrgUnit.path.startswith(within.path, autoescape=True),
+                subtree_of(OrgUnit.path, within.path),
             )
             .order_by(LostContactEntry.id)
         )

@@ -12,69 +12,134 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import String, bindparam, cast, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.enums import ReminderState
-from storage.models import Account, OrgUnit, Person
+from bot.enums import ReminderKind, ReminderState, Role
+from storage import bulk, planner_queries
+from storage.models import Account, OrgUnit, Person, RoleAssignment, UTCDateTime
+from storage.models_grading import GradingAssessment
 from storage.models_reminders import BranchTerm, Reminder, ReminderSettings, Training
 
-# SQLite allows 32,766 bound parameters per statement; a reminder row binds 10.
+# Rows per executemany of planned reminders, and keys per look-up of those already planned.
 INSERT_CHUNK = 2000
 
+# What an INSERT ... SELECT of new reminders gives, in this order.
+REMINDER_COLUMNS = [
+    "account_id",
+    "kind",
+    "subject",
+    "dedupe_key",
+    "due_at",
+    "deadline",
+    "urgent",
+    "soft",
+    "payload",
+    "state",
+    "attempts",
+    "created_at",
+]
 
-def _insert(session: AsyncSession) -> Any:
-    name = session.get_bind().dialect.name
-    return (postgresql if name == "postgresql" else sqlite).insert
 
+async def insert_reminders(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert reminder rows, skipping dedupe keys already present; how many were new.
 
-async def insert_reminders(
-    session: AsyncSession, rows: Sequence[dict[str, Any]], *, since: dt.datetime | None = None
-) -> int:
-    """Insert reminder rows, skipping dedupe keys already present; how many were offered new.
-
-    With `since` (no row is due before it), the keys already planned are read first and only
-    new rows are sent to the database; the unique key still settles races between processes.
+    The keys already planned are looked up first (a unique-index probe each, in bounded
+    chunks) so a planning pass sends only new rows; the unique key still settles races.
     """
-    if since is not None and rows:
+    rows = list({row["dedupe_key"]: row for row in rows}.values())
+    fresh: list[dict[str, Any]] = []
+    for chunk in bulk.chunked(rows, bulk.CHUNK):
         known = set(
-            (
-                await session.scalars(select(Reminder.dedupe_key).where(Reminder.due_at >= since))
-            ).all()
+            await session.scalars(
+                select(Reminder.dedupe_key).where(
+                    Reminder.dedupe_key.in_([row["dedupe_key"] for row in chunk])
+                )
+            )
         )
-        rows = [row for row in rows if row["dedupe_key"] not in known]
+        fresh.extend(row for row in chunk if row["dedupe_key"] not in known)
     # The table, not the mapped class: a Core executemany, without the ORM's bulk bookkeeping.
-    table = Reminder.__table__
-    statement = _insert(session)(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    for start in range(0, len(rows), INSERT_CHUNK):
-        await session.execute(statement, rows[start : start + INSERT_CHUNK])
-    return len(rows)
+    statement = bulk.insert_ignoring(session, Reminder.__table__, ["dedupe_key"])
+    for chunk in bulk.chunked(fresh, INSERT_CHUNK):
+        await session.execute(statement, list(chunk))
+    return len(fresh)
 
 
-_PREFILTER_ABOVE = 8
+async def queue_grading_news(
+    session: AsyncSession,
+    *,
+    campaign_id: int,
+    year: int,
+    event: str,
+    deadline: dt.datetime | None,
+    now: dt.datetime,
+) -> int:
+    """One urgent reminder, due now, per secretary and deputy (with an account) of each branch
+    of the campaign: it opened (with its deadline) or the branch was graded (with its grade).
+    Written by one INSERT ... SELECT; the dedupe key makes a second call add nothing."""
+    branch = GradingAssessment.branch_id
+    account = Account.id
+    subject = literal(f"grd-news:{campaign_id}:") + cast(branch, String)
+    payload: dict[str, Any] = {
+        "campaign_id": campaign_id,
+        "year": year,
+        "branch_id": branch,
+        "event": event,
+    }
+    if deadline is not None:
+        payload["deadline"] = deadline.isoformat()
+    else:
+        payload["grade"] = GradingAssessment.grade
+    rows = (
+        select(
+            account,
+            literal(ReminderKind.GRADING.value),
+            subject,
+            subject + literal(":") + cast(account, String) + literal(f":{event}"),
+            bindparam("b_now", now, type_=UTCDateTime),
+            bindparam("b_deadline", deadline, type_=UTCDateTime),
+            literal(True),
+            literal(False),
+            bulk.json_object(session, payload),
+            literal(ReminderState.PENDING.value),
+            literal(0),
+            bindparam("b_created", now, type_=UTCDateTime),
+        )
+        .join(RoleAssignment, RoleAssignment.org_unit_id == branch)
+        .join(Account, Account.person_id == RoleAssignment.person_id)
+        .where(
+            GradingAssessment.campaign_id == campaign_id,
+            RoleAssignment.role.in_((Role.SECRETARY, Role.DEPUTY)),
+        )
+        .order_by(branch, account)
+    )
+    statement = bulk.insert_ignoring(session, Reminder.__table__, ["dedupe_key"])
+    result = await session.execute(statement.from_select(REMINDER_COLUMNS, rows))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def cancel_reminders(
     session: AsyncSession, subjects: Iterable[tuple[str, int | None]]
 ) -> int:
     """Cancel pending reminders about these subjects (for one account, or for everyone)."""
-    subjects = list(subjects)
+    subjects = list(set(subjects))
     if not subjects:
         return 0
-    if len(subjects) > _PREFILTER_ABOVE:
-        # Most subjects the planner calls done never had a reminder: rather than an update for
-        # each, find which have pending ones first. A handler's one or two go straight on.
-        pending = set(
-            (
-                await session.scalars(
-                    select(Reminder.subject)
-                    .where(Reminder.state == ReminderState.PENDING)
-                    .distinct()
-                )
-            ).all()
+    # Most subjects the planner calls done never had a reminder: find which have pending ones
+    # first, by their subjects' index in bounded chunks (a full pass names hundreds of
+    # thousands; reading every pending subject instead costs as much for a slice of them).
+    pending: set[tuple[str, int]] = set()
+    for chunk in bulk.chunked(sorted({subject for subject, _ in subjects})):
+        rows = await session.execute(
+            select(Reminder.subject, Reminder.account_id).where(
+                Reminder.subject.in_(chunk), Reminder.state == ReminderState.PENDING
+            )
         )
-        subjects = [(s, a) for s, a in subjects if s in pending]
+        pending.update((str(row[0]), int(row[1])) for row in rows)
+    pending_subjects = {subject for subject, _ in pending}
+    subjects = [
+        (s, a) for s, a in subjects if (s in pending_subjects if a is None else (s, a) in pending)
+    ]
     everyone = sorted({s for s, account in subjects if account is None})
     one = sorted({(s, a) for s, a in subjects if a is not None})
     cancelled = 0
@@ -339,6 +404,7 @@ async def set_branch_term(
         row.category = category
     row.term_years = years
     await session.flush()
+    await planner_queries.mark_branches(session, [org_unit_id])
     return row
 
 

@@ -7,13 +7,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import String, and_, bindparam, cast, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Select
 
 from bot.enums import ReminderKind, ReminderState, Role, TrainingAudience, TrainingKind
-from storage.models import Account, OrgUnit, Person, RoleAssignment
+from storage import bulk
+from storage.models import Account, OrgUnit, Person, RoleAssignment, UTCDateTime
 from storage.models_reminders import Reminder, Training, TrainingInvitee
+from storage.reminder_queries import REMINDER_COLUMNS
+from storage.tree import subtree_of, subtrees_of
 
 
 async def add_training(
@@ -39,33 +44,93 @@ async def add_training(
     )
     session.add(training)
     await session.flush()
-    for person_id in await audience_people(session, org, audience):
-        session.add(TrainingInvitee(training_id=training.id, person_id=person_id))
-    await session.flush()
+    people = _audience_people(org, audience).subquery()
+    await session.execute(
+        insert(TrainingInvitee).from_select(
+            ["training_id", "person_id"],
+            select(literal(training.id), people.c.person_id).order_by(people.c.person_id),
+        )
+    )
     return training
 
 
-async def audience_people(
-    session: AsyncSession, org: OrgUnit, audience: TrainingAudience
-) -> list[int]:
-    """People of the subtree in the audience."""
-    in_subtree = OrgUnit.path.startswith(org.path)
+def _audience_people(org: OrgUnit, audience: TrainingAudience) -> Select[Any]:
+    """The people of the subtree in the audience, once each."""
+    in_subtree = subtree_of(OrgUnit.path, org.path)
     if audience is TrainingAudience.EVERYONE:
-        statement = (
-            select(Person.id).join(OrgUnit, OrgUnit.id == Person.branch_id).where(in_subtree)
+        return (
+            select(Person.id.label("person_id"))
+            .join(OrgUnit, OrgUnit.id == Person.branch_id)
+            .where(in_subtree)
         )
-    else:
-        roles = (
-            (Role.SECRETARY,)
-            if audience is TrainingAudience.SECRETARIES
-            else (Role.SECRETARY, Role.DEPUTY)
+    roles = (
+        (Role.SECRETARY,)
+        if audience is TrainingAudience.SECRETARIES
+        else (Role.SECRETARY, Role.DEPUTY)
+    )
+    return (
+        select(RoleAssignment.person_id)
+        .join(OrgUnit, OrgUnit.id == RoleAssignment.org_unit_id)
+        .where(in_subtree, RoleAssignment.role.in_(roles))
+        .distinct()
+    )
+
+
+async def count_invitees(session: AsyncSession, training_id: int) -> int:
+    """How many people a training invites."""
+    counted = await session.scalar(
+        select(func.count())
+        .select_from(TrainingInvitee)
+        .where(TrainingInvitee.training_id == training_id)
+    )
+    return int(counted or 0)
+
+
+async def queue_training_news(
+    session: AsyncSession, *, training: Training, cancelled: bool, now: dt.datetime
+) -> int:
+    """Queue one message, due now, per invitee with an account: the invitation, or (cancelled)
+    that it is off, the latter only to those the invitation reached who did not decline. One
+    INSERT ... SELECT; the dedupe key makes a second call add nothing."""
+    subject = f"trn:{training.id}"
+    account = cast(Account.id, String)
+    rows = (
+        select(
+            Account.id,
+            literal(ReminderKind.TRAINING_INVITE.value),
+            # The call-off has its own subject: withdrawing what is still pending about the
+            # training itself must not withdraw it.
+            literal(f"{subject}:off" if cancelled else subject),
+            literal(f"{subject}:") + account + literal(":cancelled" if cancelled else ":invite"),
+            bindparam("b_now", now, type_=UTCDateTime),
+            bindparam("b_deadline", training.starts_at, type_=UTCDateTime),
+            literal(False),
+            literal(False),
+            literal(
+                {"training_id": training.id, **({"cancelled": True} if cancelled else {})},
+                Reminder.payload.type,
+            ),
+            literal(ReminderState.PENDING.value),
+            literal(0),
+            bindparam("b_created", now, type_=UTCDateTime),
         )
-        statement = (
-            select(RoleAssignment.person_id)
-            .join(OrgUnit, OrgUnit.id == RoleAssignment.org_unit_id)
-            .where(in_subtree, RoleAssignment.role.in_(roles))
+        .join(TrainingInvitee, TrainingInvitee.person_id == Account.person_id)
+        .where(TrainingInvitee.training_id == training.id)
+        .order_by(Account.id)
+    )
+    if cancelled:
+        told = select(Reminder.account_id).where(
+            Reminder.subject == subject,
+            Reminder.kind == ReminderKind.TRAINING_INVITE.value,
+            Reminder.state.in_([ReminderState.SENT, ReminderState.UNCONFIRMED]),
         )
-    return sorted(set((await session.scalars(statement)).all()))
+        rows = rows.where(
+            Account.id.in_(told),
+            or_(TrainingInvitee.rsvp.is_(None), TrainingInvitee.rsvp != "no"),
+        )
+    statement = bulk.insert_ignoring(session, Reminder.__table__, ["dedupe_key"])
+    result = await session.execute(statement.from_select(REMINDER_COLUMNS, rows))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def training_by_id(session: AsyncSession, training_id: int) -> Training | None:
@@ -135,15 +200,15 @@ async def invitation_sent_to(session: AsyncSession, training_id: int) -> set[int
     )
 
 
-async def upcoming_trainings(session: AsyncSession, *, now: dt.datetime) -> list[Training]:
-    """Trainings not over yet (and those cancelled, so their reminders are withdrawn)."""
-    return list(
-        (
-            await session.scalars(
-                select(Training).where(Training.starts_at > now).order_by(Training.starts_at)
-            )
-        ).all()
-    )
+async def upcoming_trainings(
+    session: AsyncSession, *, now: dt.datetime, until: dt.datetime | None = None
+) -> list[Training]:
+    """Trainings starting after `now` (and before `until`), cancelled ones too (so their
+    reminders are withdrawn)."""
+    query = select(Training).where(Training.starts_at > now)
+    if until is not None:
+        query = query.where(Training.starts_at <= until)
+    return list((await session.scalars(query.order_by(Training.starts_at))).all())
 
 
 async def trainings_in_subtrees(
@@ -162,7 +227,7 @@ async def trainings_in_subtrees(
         select(Training)
         .join(OrgUnit, OrgUnit.id == Training.org_unit_id)
         .where(
-            or_(*(OrgUnit.path.startswith(path, autoescape=True) for path in paths)),
+            subtrees_of(OrgUnit.path, paths),
             Training.starts_at >= since,
             Training.cancelled_at.is_(None),
         )

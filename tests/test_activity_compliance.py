@@ -255,22 +255,20 @@ async def test_admins_change_a_rule_in_the_bot(
     await admin.send("/report rules")
     rules = await admin.wait_reply()
     assert "Calendar rules for Demo Sub-district Committee" in rules.text
-    assert "4. Party lecture (lecture): at least 1 every quarter" in rules.text
+    assert "4. Party lecture: at least 1 every quarter" in rules.text
     assert "(each party group)" in rules.text
     await admin.send("/report rules lecture half")
     rules = await admin.wait_reply()
     assert rules.text.startswith("Saved.")
-    assert "4. Party lecture (lecture): at least 1 every half year" in rules.text
+    assert "4. Party lecture: at least 1 every half year" in rules.text
     await admin.send("/report rules talk off")
-    assert (
-        "heart-to-heart talk (talk): at least 1 every year (off)" in (await admin.wait_reply()).text
-    )
+    assert "heart-to-heart talk: at least 1 every year (off)" in (await admin.wait_reply()).text
     await admin.send("/report rules committee_meeting sometimes")
     assert "not possible" in (await admin.wait_reply()).text
     assert (await _periods(db, "DEMO-B1"))["lecture"] is PeriodKind.HALF
     await admin.send("/report rules lecture reset")
     rules = await admin.wait_reply()
-    assert "4. Party lecture (lecture): at least 1 every quarter" in rules.text
+    assert "4. Party lecture: at least 1 every quarter" in rules.text
     assert "(off)" in rules.text  # the talk rule stays off: only the lecture was reset
     async with db() as session:
         actions = [e.action for e in await queries.audit_entries(session)]

@@ -46,10 +46,10 @@ def test_a_draft_survives_json() -> None:
 
 
 def test_a_quick_log_keeps_only_what_was_written() -> None:
-    draft, error = draft_from_quick_log("支委会 11/20", branch_id=1, today=TODAY)
+    draft, error, _ = draft_from_quick_log("支委会 11/20", branch_id=1, today=TODAY)
     assert draft.kinds == ["committee_meeting"] and (draft.present, draft.expected) == (11, 20)
     assert draft.day is None and error is None and draft.missing() == ["date", "topic"]
-    draft, error = draft_from_quick_log(
+    draft, error, _ = draft_from_quick_log(
         "committee meeting 2026-12-01 7/9 topic: plans", branch_id=1, today=TODAY
     )
     assert error is DateError.FUTURE and draft.day is None and draft.topic == "plans"

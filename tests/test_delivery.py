@@ -18,9 +18,10 @@ from bot.demo import DemoUser
 from bot.enums import DeliveryState
 from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
 from bot.fake_telegram.server import FloodLimits
+from storage import notice_queries as nq
 from storage.db import SessionFactory
 from storage.models import Account
-from storage.models_notices import NoticeDelivery
+from storage.models_notices import Notice, NoticeDelivery
 from tests.support.bot import TOKEN, eventually, running_bot, settings_for
 from tests.support.notices import delivery, demo_users, make_people, notice_now
 
@@ -54,6 +55,44 @@ async def test_stays_within_flood_limits_and_sends_each_copy_once(
     assert len(rows) == 40 and {r.state for r in rows} == {DeliveryState.SENT}
     assert telegram.violations == 0
     chats = [d.telegram_id for d in demo.values() if d.name != "林书记"] + extra
+    assert set(_copies_per_chat(telegram, chats).values()) == {1}
+
+
+async def test_an_audience_of_many_slices_is_written_while_the_sending_waits(
+    telegram: FakeTelegramServer,
+    client: FakeTelegramClient,
+    db: SessionFactory,
+    database_url: str,
+    demo: dict[str, DemoUser],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Slices of 3 account ids, and Telegram holds every send: the worker, stuck on its first
+    # copy, wrote only the first slice; the rest is now written beside the sending.
+    monkeypatch.setattr(nq, "FILL_SPAN", 3)
+    await demo_users(client, demo)
+    extra = await make_people(db, "DEMO-B1", 700000, 28)
+    for telegram_id in extra:
+        telegram.add_user(telegram_id)
+    chats = [d.telegram_id for d in demo.values() if d.name != "林书记"] + extra
+    for chat in chats:
+        telegram.hold_chat(chat)
+    settings = settings_for(database_url, telegram, delivery_concurrency=1)
+    async with running_bot(settings) as app:
+        notice_id = await notice_now(db, now=settings.now())
+
+        async def written() -> bool:
+            async with db() as session:
+                notice = await session.get(Notice, notice_id)
+                assert notice is not None
+                return notice.started_at is not None and notice.fill_after is None
+
+        assert await eventually(written, within=30)
+        assert len(await _rows(db)) == 40
+        for chat in chats:
+            telegram.release_chat(chat)
+        await delivery(app).drained()
+    rows = await _rows(db)
+    assert len(rows) == 40 and {r.state for r in rows} == {DeliveryState.SENT}
     assert set(_copies_per_chat(telegram, chats).values()) == {1}
 
 

@@ -41,7 +41,7 @@ async def test_me_shows_name_branch_and_roles(
     text = (await secretary.wait_reply()).text
     assert "王芳" in text
     assert "First Party Branch" in text
-    assert "branch secretary of DEMO-B1" in text
+    assert "branch secretary of First Party Branch" in text
 
 
 async def test_lang_switches_both_ways_and_every_reply_follows(

@@ -290,7 +290,7 @@ async def test_too_long_text_and_photo_caption_limit(
     assert "with a photo or document can have at most" in refusal.text
     await admin.send("A short notice with the photo")
     question = await admin.wait_reply()
-    assert question.button_texts[0] == "Add a 中文（简体） text"
+    assert question.button_texts[0] == "Add a Chinese text"
     await admin.press(question, data="ntf:second:skip")
     audiences = await admin.wait_edit()
     await admin.press(audiences, data="ntf:aud:secretaries")

@@ -43,7 +43,7 @@ def best_answers(q: Questionnaire = Q) -> dict[str, Answer]:
         elif item.type is AnswerType.SCALE_1_5:
             answers[item.id] = 5
         elif item.type is AnswerType.NUMBER:
-            answers[item.id] = 0 if item.lower_is_better else 1000
+            answers[item.id] = 0 if item.lower_is_better else (item.maximum or 1000)
         elif item.type is AnswerType.CHOICE:
             answers[item.id] = max(item.options, key=lambda o: o.points).id
         else:
@@ -335,7 +335,8 @@ def answer_strategy(item: Item) -> st.SearchStrategy[Answer]:
     if item.type is AnswerType.SCALE_1_5:
         return st.integers(1, 5)
     if item.type is AnswerType.NUMBER:
-        return st.one_of(st.integers(0, 200), st.floats(0, 200, allow_nan=False))
+        top = min(200, item.maximum or 200)  # valid answers only
+        return st.one_of(st.integers(0, int(top)), st.floats(0, top, allow_nan=False))
     if item.type is AnswerType.CHOICE:
         return st.sampled_from([o.id for o in item.options])
     return st.text(max_size=5)
@@ -388,7 +389,10 @@ def better(item: Item, answer: Answer | None) -> st.SearchStrategy[Answer]:
         return st.integers(int(answer), 5)
     if item.type is AnswerType.NUMBER:
         value = float(answer)
-        return st.floats(0, value) if item.lower_is_better else st.floats(value, value + 100)
+        if item.lower_is_better:
+            return st.floats(0, value)
+        top = value + 100 if item.maximum is None else item.maximum  # valid answers only
+        return st.floats(value, top)
     if item.type is AnswerType.CHOICE:
         points = next(o.points for o in item.options if o.id == answer)
         return st.sampled_from([o.id for o in item.options if o.points >= points])

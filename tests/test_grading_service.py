@@ -75,16 +75,17 @@ async def test_start_needs_branches_and_a_future_deadline(
             await service.start_campaign(
                 session, root=root, deadline=NOW, config=GradingConfig(), now=NOW
             )
-        campaign, branches = await service.start_campaign(
+        campaign, count = await service.start_campaign(
             session,
             root=root,
             deadline=NOW + dt.timedelta(days=1),
             config=GradingConfig(),
             now=NOW,
         )
-        assert [b.code for b in branches] == ["DEMO-B1", "DEMO-B2", "DEMO-B3"]
-        assert [e.action for e in await queries.audit_entries(session)] == ["grading.start"]
         rows = await gq.campaign_assessments(session, campaign.id)
+        assert count == len(rows)
+        assert [b.code for _, b in rows] == ["DEMO-B1", "DEMO-B2", "DEMO-B3"]
+        assert [e.action for e in await queries.audit_entries(session)] == ["grading.start"]
         assert [(a.answers, a.submitted_at) for a, _ in rows] == [({}, None)] * 3
 
 
@@ -238,7 +239,8 @@ async def test_cli_starts_a_campaign_with_a_chosen_questionnaire(
         quiet, org_code="DEMO", deadline="2099-12-31", questionnaire="county-2026@2026.1"
     )
     assert "with questionnaire county-2026@2026.1" in summary
-    summary = await start_from_cli(quiet, org_code="DEMO", deadline="2099-12-31")
+    # Another year: one campaign per subtree and year.
+    summary = await start_from_cli(quiet, org_code="DEMO", deadline="2099-12-31", year=2025)
     assert "with questionnaire default-2012@2012.1" in summary
     async with db() as session:
         first, second = (await session.scalars(select(GradingCampaign).order_by("id"))).all()
@@ -290,8 +292,11 @@ def test_zhibu_grading_start_command(
     assert "the deadline must be a date" in capsys.readouterr().err
     assert main([*command, "--bands", "60,80,90"]) == 1
     assert "bands must be ordered" in capsys.readouterr().err
-    assert main([*command, "--questionnaire", "default-2012"]) == 0
+    # Another year: one campaign per subtree and year.
+    assert main([*command, "--questionnaire", "default-2012", "--year", "2025"]) == 0
     assert "with questionnaire default-2012@2012.1" in capsys.readouterr().out
+    assert main(command) == 1
+    assert "campaign 1 already grades C1 for" in capsys.readouterr().err
     assert main([*command, "--questionnaire", "default-2012@1999"]) == 1
     err = capsys.readouterr().err
     assert "'default-2012@1999' is not shipped; available: default-2012@2012.1 (default)" in err

@@ -128,5 +128,5 @@ async def test_the_superior_upload_refuses_large_disguised_and_bombed_files(
     await admin.send_document(
         _workbook([["code", "total"], ["DEMO-B1", 90]]), "scores.xlsx", mime_type=XLSX_MIME
     )
-    assert "Imported the superior's scores of 1 branch(es)" in (await admin.wait_reply()).text
+    assert "Imported the superior's scores of 1 branch." in (await admin.wait_reply()).text
     assert (await grading.assessment(db, campaign_id, "DEMO-B1")).superior == {"total": 90}

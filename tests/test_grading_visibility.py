@@ -73,7 +73,7 @@ async def test_the_card_shows_no_breakdown_and_no_comment_from_fewer_than_five(
     )
     await grading.close_campaign(db, campaign_id)
     card = await _card(await _user(client, demo, "周涛"))
-    assert "Members: 4 answer(s); fewer than 5 answers, so no breakdown is shown." in card.text
+    assert "Members: 4 answers; fewer than 5 answers, so no breakdown is shown." in card.text
     assert "dissatisfied" not in card.text and "太少开会" not in card.text
 
 
@@ -213,17 +213,17 @@ async def test_a_rectification_check_shows_its_breakdown_once_over_and_from_five
     assert "Members' check:" not in await overview()
     await _check_over(db, over=True)
     # Over with four answers: still no breakdown, and no more answers.
-    assert "4 member check(s)" in (text := await overview()) and "Members' check:" not in text
+    assert "4 member checks" in (text := await overview()) and "Members' check:" not in text
     assert await _check(db, item_id, "胡婷", "fairly_satisfied") is surveys.SurveyOutcome.CLOSED
     await _check_over(db, over=False)
     assert await _check(db, item_id, "胡婷", "fairly_satisfied") is surveys.SurveyOutcome.RECORDED
     # Five answers while the check runs: the number only, for the admins and the branch.
-    assert "5 member check(s)" in (text := await overview()) and "Members' check:" not in text
+    assert "5 member checks" in (text := await overview()) and "Members' check:" not in text
     secretary = await _user(client, demo, "周涛")
     card = await _card(secretary)
     await secretary.press(card, "Rectification")
     listing = await secretary.wait_reply()
-    assert "Members' check: 5 answer(s) so far." in listing.text and "fairly" not in listing.text
+    assert "Members' check: 5 answers so far." in listing.text and "fairly" not in listing.text
     await _check_over(db, over=True)
     assert "Members' check: satisfied 0, fairly satisfied 5" in await overview()
 
@@ -295,7 +295,7 @@ async def test_a_newcomer_invited_after_the_start_does_not_answer_the_member_sur
     await secretary.press(card, "Ask the members to answer")
     await secretary.wait_reply()  # the secretary's own survey
     sent = await secretary.wait_reply()
-    assert "sent to 4 member(s)" in sent.text  # 陈静, 杨磊, 赵敏 and Early; not Late
+    assert "sent to 4 members" in sent.text  # 陈静, 杨磊, 赵敏 and Early; not Late
     survey = await early.wait_reply()
     await early.press(survey, "satisfied")
     await early.press(await early.wait_edit(), "Skip")

@@ -11,20 +11,15 @@ messages sent directly were: a campaign opening is news, not a nag.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.enums import ReminderKind
 from bot.grading.questionnaire import Questionnaire
 from bot.grading.results import BranchResult, finalise
 from bot.grading.scoring import GradingConfig
 from bot.grading.service import start_campaign
-from bot.reminders.payloads import GradingEvent, GradingNews
-from bot.reminders.planner import PlannedReminder
-from storage import grading_queries as gq
+from bot.reminders.payloads import GradingEvent
 from storage import reminder_queries as rq
 from storage.models import Account, OrgUnit
 from storage.models_grading import GradingCampaign
@@ -33,48 +28,13 @@ OPENED: GradingEvent = "opened"
 GRADED: GradingEvent = "graded"
 
 
-def announcement_rows(
-    campaign: GradingCampaign,
-    leaders: Sequence[tuple[Account, int]],
-    *,
-    event: GradingEvent,
-    now: dt.datetime,
-    grades: Mapping[int, str | None] | None = None,
-) -> list[dict[str, Any]]:
-    """Reminder rows for each (leader account, branch id): the campaign opened, or was graded."""
-    rows = []
-    for account, branch_id in leaders:
-        payload = GradingNews(
-            campaign_id=campaign.id,
-            year=campaign.year,
-            branch_id=branch_id,
-            event=event,
-            deadline=campaign.deadline if event == OPENED else None,
-            grade=None if event == OPENED else (grades or {}).get(branch_id),
-        )
-        rows.append(
-            PlannedReminder(
-                account_id=account.id,
-                kind=ReminderKind.GRADING,
-                # Not the deadline reminders' subject, which the planner withdraws once the
-                # branch has submitted.
-                subject=f"grd-news:{campaign.id}:{branch_id}",
-                dedupe_key=f"grd-news:{campaign.id}:{branch_id}:{account.id}:{event}",
-                due_at=now,
-                deadline=campaign.deadline if event == OPENED else None,
-                urgent=True,
-                payload=payload,
-            ).row(now)
-        )
-    return rows
-
-
 @dataclass(frozen=True, slots=True)
 class Started:
-    """A campaign just started, its branches, and the leader accounts that will be told."""
+    """A campaign just started, how many branches it covers, and how many leader accounts
+    will be told."""
 
     campaign: GradingCampaign
-    branches: list[OrgUnit]
+    branches: int
     leaders: int
 
 
@@ -101,9 +61,15 @@ async def start_and_announce(
         year=year,
         questionnaire=questionnaire,
     )
-    leaders = await gq.leader_accounts(session, [b.id for b in branches])
-    await rq.insert_reminders(session, announcement_rows(campaign, leaders, event=OPENED, now=now))
-    return Started(campaign, branches, len(leaders))
+    leaders = await rq.queue_grading_news(
+        session,
+        campaign_id=campaign.id,
+        year=campaign.year,
+        event=OPENED,
+        deadline=campaign.deadline,
+        now=now,
+    )
+    return Started(campaign, branches, leaders)
 
 
 async def finalise_and_announce(
@@ -112,9 +78,9 @@ async def finalise_and_announce(
     """Finalise the campaign (CampaignError when it already is) and queue every branch
     leader's news of their grade."""
     results = await finalise(session, campaign=campaign, actor=actor, now=now)
-    leaders = await gq.leader_accounts(session, [r.branch.id for r in results])
-    grades = {r.branch.id: r.result.grade for r in results}
-    await rq.insert_reminders(
-        session, announcement_rows(campaign, leaders, event=GRADED, now=now, grades=grades)
+    # finalise() stored each branch's grade on its assessment, where the news reads it.
+    await session.flush()
+    await rq.queue_grading_news(
+        session, campaign_id=campaign.id, year=campaign.year, event=GRADED, deadline=None, now=now
     )
     return results

@@ -86,7 +86,7 @@ async def start_from_cli(
             raise CommandError(str(exc)) from None
     campaign = started.campaign
     return (
-        f"campaign {campaign.id} started for {len(started.branches)} branch(es) under {org_code} "
+        f"campaign {campaign.id} started for {started.branches} branch(es) under {org_code} "
         f"with questionnaire {chosen.id}@{chosen.version}, "
         f"deadline {campaign.deadline.isoformat()}; {started.leaders} secretary account(s) "
         "will be notified by the running bot"

@@ -15,7 +15,7 @@ from bot.enums import RectificationStatus, SurveyGroup
 from bot.grading.satisfaction import SATISFACTION_VALUES, SatisfactionCounts, counts_of, may_show
 from bot.grading.surveys import SurveyOutcome, file_answer
 from storage import grading_queries as gq
-from storage import queries
+from storage import planner_queries, queries
 from storage.models import Account
 from storage.models_grading import GradingAssessment, RectificationItem
 
@@ -51,6 +51,7 @@ async def add_rectification(
     )
     session.add(item)
     await session.flush()
+    await planner_queries.mark_branches(session, [assessment.branch_id])
     await queries.audit(
         session,
         action="grading.rectification.add",

@@ -197,7 +197,9 @@ def check_answer(item: Item, answer: Answer) -> str | None:
     if kind is AnswerType.NUMBER:
         if isinstance(answer, bool) or not isinstance(answer, int | float):
             return "not_a_number"
-        return None if math.isfinite(answer) and answer >= 0 else "out_of_range"
+        if not math.isfinite(answer) or answer < 0:
+            return "out_of_range"
+        return None if item.maximum is None or answer <= item.maximum else "out_of_range"
     if kind is AnswerType.CHOICE:
         return None if any(o.id == answer for o in item.options) else "unknown_option"
     return None if isinstance(answer, str) else "not_text"

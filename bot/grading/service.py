@@ -33,7 +33,7 @@ from bot.grading.scoring import (
     score_item,
 )
 from storage import grading_queries as gq
-from storage import queries
+from storage import planner_queries, queries
 from storage.models import Account, OrgUnit
 from storage.models_grading import GradingAssessment, GradingCampaign
 
@@ -43,6 +43,14 @@ COMMENT_LIMIT = 500
 
 class CampaignError(Exception):
     """A campaign can't be started or changed as asked (message for the CLI and logs)."""
+
+
+class CampaignExists(CampaignError):
+    """The subtree already has a campaign for that year."""
+
+    def __init__(self, campaign_id: int, message: str) -> None:
+        super().__init__(message)
+        self.campaign_id = campaign_id
 
 
 # ---- configuration -------------------------------------------------------------------------
@@ -142,8 +150,8 @@ async def start_campaign(
     actor: Account | None = None,
     year: int | None = None,
     questionnaire: Questionnaire | None = None,
-) -> tuple[GradingCampaign, list[OrgUnit]]:
-    """Start a campaign for every branch of the subtree; returns it with the branches.
+) -> tuple[GradingCampaign, int]:
+    """Start a campaign for every branch of the subtree; returns it with how many branches.
 
     `questionnaire` is one of the shipped ones (default: the registry's default).
     """
@@ -157,12 +165,19 @@ async def start_campaign(
         )
     if deadline <= now:
         raise CampaignError("the deadline must be in the future")
-    branches = await gq.branches_under(session, root)
-    if not branches:
+    year = year if year is not None else now.year
+    earlier = await gq.campaign_of_year(session, org_unit_id=root.id, year=year)
+    if earlier is not None:
+        # Secretaries are shown their branch's newest campaign: a second one would hide the
+        # first one's grades (and split the answers between two questionnaires).
+        raise CampaignExists(
+            earlier.id, f"campaign {earlier.id} already grades {root.code} for {year}"
+        )
+    if not await gq.has_branches(session, root):
         raise CampaignError(f"{root.code} has no branches to grade")
     campaign = GradingCampaign(
         org_unit_id=root.id,
-        year=year if year is not None else now.year,
+        year=year,
         questionnaire_id=questionnaire.id,
         questionnaire_version=questionnaire.version,
         deadline=deadline,
@@ -172,11 +187,8 @@ async def start_campaign(
     )
     session.add(campaign)
     await session.flush()
-    session.add_all(
-        GradingAssessment(campaign_id=campaign.id, branch_id=b.id, answers={}, confirmed=[])
-        for b in branches
-    )
-    await session.flush()
+    branches = await gq.add_assessments(session, campaign_id=campaign.id, root=root)
+    await planner_queries.mark_campaign(session, campaign.id)
     await queries.audit(
         session,
         action="grading.start",
@@ -185,7 +197,7 @@ async def start_campaign(
         target_type="grading_campaign",
         target_id=campaign.id,
         org_unit_id=root.id,
-        details={"deadline": deadline.isoformat(), "branches": len(branches), **campaign.config},
+        details={"deadline": deadline.isoformat(), "branches": branches, **campaign.config},
     )
     return campaign, branches
 
@@ -279,6 +291,7 @@ async def submit(
     assessment.submitted_at = now
     assessment.submitted_by = actor.id if actor else None
     assessment.self_score = round(self_points(questionnaire, assessment.answers)[0], 1)
+    await planner_queries.mark_branches(session, [assessment.branch_id])
     await queries.audit(
         session,
         action="grading.submit",

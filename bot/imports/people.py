@@ -13,7 +13,7 @@ from bot.imports.cells import choice, date_parser, parse_code, parse_person_name
 from bot.imports.problems import CellError, Problems
 from bot.imports.reading import Table
 from bot.imports.summary import ImportSummary, finish
-from storage import import_queries, queries
+from storage import import_queries, planner_queries, queries
 from storage.models import OrgUnit, Person
 from storage.models_relink import LostContactEntry
 
@@ -155,6 +155,8 @@ async def apply_people(session: AsyncSession, rows: Sequence[PersonRow]) -> Impo
     for person, branch, role in to_grant:
         await queries.grant_role(session, person=person, org_unit=branch, role=role)
     await _register_lost_contact(session, lost)
+    # New members, leaders and statuses change what these branches' reminders are.
+    await planner_queries.mark_branches(session, branch_ids)
     return summary
 
 

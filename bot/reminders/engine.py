@@ -42,7 +42,7 @@ from bot.config import Settings
 from bot.delivery import FloodGate, retry_seconds
 from bot.enums import ReminderKind, ReminderState
 from bot.i18n import Translator
-from bot.reminders import render, sources
+from bot.reminders import passes, render
 from bot.reminders.quiet import QuietHours, parse_clock
 from bot.transport import SendFailure, classify_network_error
 from storage import reminder_queries as rq
@@ -163,10 +163,17 @@ class ReminderEngine:
                 await asyncio.gather(*(self._deliver(c, report) for c in claimed))
         return report
 
-    async def plan(self) -> sources.PlanReport:
-        """One planning pass at the engine's clock."""
-        async with self.db.begin() as session:
-            return await sources.plan_reminders(session, self.settings, self.clock())
+    async def plan(self) -> passes.PlanReport:
+        """A planning pass over everything, at the engine's clock."""
+        return await passes.plan_everything(self.db, self.settings, self.clock())
+
+    async def plan_periodic(self) -> passes.PlanReport:
+        """The periodic pass (marked branches, a slice in turn, trainings, mobile members)."""
+        return await passes.plan_periodic(self.db, self.settings, self.clock())
+
+    async def replan(self) -> passes.PlanReport:
+        """Plan again the branches changes marked (the incremental plan)."""
+        return await passes.plan_marked(self.db, self.settings, self.clock())
 
     async def _claim(self, report: TickReport) -> list[Claimed] | None:
         now = self.clock()
@@ -362,25 +369,54 @@ def tick_now(job_queue: JobQueue[Any] | None) -> None:
 
 
 async def plan_job(context: Any) -> None:
-    """JobQueue callback: derive reminders from the rules."""
+    """JobQueue callback: the periodic planning pass (bot.reminders.passes)."""
     engine: ReminderEngine = context.application.bot_data[REMINDERS_KEY]
     try:
-        report = await engine.plan()
+        report = await engine.plan_periodic()
     except Exception:
         log.exception("reminder planning failed; the next run retries")
         return
     log.info("reminders planned: %s", report)
 
 
+async def replan_job(context: Any) -> None:
+    """JobQueue callback: plan again the branches a change marked."""
+    engine: ReminderEngine = context.application.bot_data[REMINDERS_KEY]
+    try:
+        report = await engine.replan()
+    except Exception:
+        log.exception("planning marked branches failed; the next run retries")
+        return
+    if report.branches:
+        log.info("marked branches planned: %s", report)
+
+
+async def start_job(context: Any) -> None:
+    """JobQueue callback at start-up: plan, then send what is due at once (a training
+    scheduled just before a restart must not wait a whole planning interval)."""
+    await plan_job(context)
+    await tick_job(context)
+
+
 def schedule(job_queue: Any, settings: Settings) -> None:
-    """The two periodic jobs. Planning first runs after one interval, not at start-up: a restart
-    must not delay the first tick, and every planned row is still in the table anyway."""
+    """The periodic jobs (ticks, the marked branches' plan, the planning pass) and, unless
+    turned off, one planning pass and tick at start-up: a training scheduled just before a
+    restart must not wait a whole interval."""
     options = job_options(settings)
+    if settings.reminder_plan_at_start:
+        job_queue.run_once(start_job, 0, name="reminders.start", job_kwargs=options)
     job_queue.run_repeating(
         tick_job,
         interval=settings.reminder_tick_seconds,
         first=settings.reminder_tick_seconds,
         name="reminders.tick",
+        job_kwargs=options,
+    )
+    job_queue.run_repeating(
+        replan_job,
+        interval=settings.reminder_tick_seconds,
+        first=settings.reminder_tick_seconds,
+        name="reminders.replan",
         job_kwargs=options,
     )
     job_queue.run_repeating(

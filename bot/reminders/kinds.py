@@ -49,6 +49,9 @@ class TrainingFact:
     cancelled: bool
     attendees: tuple[Recipient, ...]
     declined: tuple[int, ...] = ()
+    # When it was scheduled: a lead that had passed by then is left out (the invitation went
+    # out at that moment; "training tomorrow" on the day itself would be wrong).
+    scheduled_at: dt.datetime | None = None
 
 
 TRAINING_LEADS: tuple[tuple[dt.timedelta, Literal["24h", "1h"]], ...] = (
@@ -70,6 +73,8 @@ def plan_training(plan: Plan, window: Window, training: TrainingFact) -> None:
             due_at = training.starts_at - lead
             # Never after the training started, even within the catch-up window.
             if not window.wants(due_at) or training.starts_at <= window.now:
+                continue
+            if training.scheduled_at is not None and due_at < training.scheduled_at:
                 continue
             plan.add(
                 PlannedReminder(

@@ -1,4 +1,11 @@
-"""Planning over the database: load the facts each rule needs, run the rules, store the plan."""
+"""Planning over the database: load the facts each rule needs, run the rules, store the plan.
+
+The rules about branches (calendar obligations, inductions, terms, grading deadlines, members'
+surveys, rectification, the secretaries' digests) run over a scope of branches, so a pass can
+cover a slice of the province, or only the branches a change affected, with the facts of those
+branches alone (bot.reminders.passes decides which). Trainings and mobile members' reports are
+planned on their own (`plan_others`).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,6 @@ import asyncio
 import datetime as dt
 import json
 import logging
-import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,7 +20,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.compliance import path_ids, rule_book, year_bounds
+from bot.compliance import earliest_windows, path_ids, rule_book, year_bounds
 from bot.config import Settings
 from bot.dues.planning import plan_dues
 from bot.enums import BranchCategory, ReminderKind, Role
@@ -27,6 +33,7 @@ from storage import activity_queries
 from storage import planner_queries as pq
 from storage import reminder_queries as rq
 from storage import training_queries as tq
+from storage.tree import BranchScope
 
 log = logging.getLogger(__name__)
 _KIND_VALUES = frozenset(kind.value for kind in ActivityKind)
@@ -94,18 +101,24 @@ class People:
         return ()
 
 
-async def _people(session: AsyncSession, settings: Settings) -> People:
+async def _people(session: AsyncSession, settings: Settings, scope: BranchScope) -> People:
     people = People(
-        await pq.leaders(session, Role.SECRETARY),
+        await pq.leaders(session, Role.SECRETARY, scope),
+        # Admins are few, and any of them may be the nearest above a branch of the scope.
         await pq.leaders(session, Role.ADMIN),
         settings.timezone,
     )
-    people.branches = await pq.branches(session)
+    people.branches = await pq.branches(session, scope)
     return people
 
 
 async def _calendar(
-    session: AsyncSession, plan: p.Plan, window: p.Window, people: People, settings: Settings
+    session: AsyncSession,
+    plan: p.Plan,
+    window: p.Window,
+    people: People,
+    settings: Settings,
+    scope: BranchScope,
 ) -> None:
     """Every branch with a secretary, judged today and on the days whose periods just ended."""
     branches = [(bid, path) for bid, path in people.branches if bid in people.by_branch]
@@ -116,22 +129,35 @@ async def _calendar(
     days = sorted({today, today - dt.timedelta(days=1), (window.now - look_back).date()})
     book = await rule_book(session)
     rules = {bid: book.rules_for(path) for bid, path in branches}
+    wanted = {
+        on: _wanted_rules(rules, on, today, window, settings.reminder_escalation_days)
+        for on in days
+    }
+    if not any(wanted.values()):
+        return
     paths = dict(branches)
     groups: dict[int, list[int]] = defaultdict(list)
-    for party_group, parent_id, *_ in await activity_queries.party_groups(
-        session, subtree_path="/"
-    ):
+    for party_group, parent_id, *_ in await activity_queries.party_groups(session, scope=scope):
         if parent_id is not None:
             groups[parent_id].append(party_group)
     facts = _Facts()
     for year in sorted({day.year for day in days}):
         start, end = year_bounds(dt.date(year, 1, 1))
+        on_days = [day for day in days if day.year == year and wanted[day]]
+        # Only what the windows of the rules judged can count: this month's meetings for a
+        # monthly rule at the month's end, not the whole year's.
+        since: dict[str, dt.date] = {}
+        for on in on_days:
+            distinct = {id(judged): judged for judged in wanted[on].values()}
+            for kind, first in earliest_windows(distinct.values(), on).items():
+                since[kind.value] = min(first, since.get(kind.value, first))
+        if not since:
+            continue
         activities: dict[int, list[ActivityFact]] = defaultdict(list)
-        for row in await activity_queries.activity_facts(
-            session, start=start, end=end, subtree_path="/"
+        for row in await activity_queries.activity_facts_raw(
+            session, start=start, end=end, since_by_kind=since, scope=scope
         ):
             activities[row[0]].append(facts.fact(row))
-        on_days = [day for day in days if day.year == year]
         # Judging a hundred thousand branches is CPU work: off the event loop, so the bot
         # keeps answering while it plans.
         await asyncio.to_thread(
@@ -140,11 +166,10 @@ async def _calendar(
             window,
             people,
             settings,
-            rules,
+            {on: wanted[on] for on in on_days},
             activities,
             groups,
             paths,
-            on_days,
             today,
         )
 
@@ -154,19 +179,13 @@ def _judge_and_plan(
     window: p.Window,
     people: People,
     settings: Settings,
-    rules: dict[int, list[CalendarRule]],
+    rules_on: dict[dt.date, dict[int, list[CalendarRule]]],
     activities: dict[int, list[ActivityFact]],
     groups: dict[int, list[int]],
     paths: dict[int, str],
-    on_days: list[dt.date],
     today: dt.date,
 ) -> None:
-    for on in on_days:
-        # On earlier days only the periods that have ended since matter (overdue ones);
-        # the periods they share with today are judged once, today.
-        judged_rules = rules if on == today else _ended_rules(rules, on, today)
-        if not judged_rules:
-            continue
+    for on, judged_rules in rules_on.items():
         judged = compliance_many(judged_rules, activities, groups, on, today=today)
         for branch_id, statuses in judged.items():
             admins: tuple[p.Recipient, ...] | None = None
@@ -185,25 +204,50 @@ def _judge_and_plan(
                 )
 
 
-def _ended_rules(
-    rules: dict[int, list[CalendarRule]], on: dt.date, today: dt.date
+def _wanted_rules(
+    rules: dict[int, list[CalendarRule]],
+    on: dt.date,
+    today: dt.date,
+    window: p.Window,
+    escalate_after_days: int,
 ) -> dict[int, list[CalendarRule]]:
-    """Per branch, the rules whose window containing `on` ended before `today`."""
+    """Per branch, the rules worth judging on `on`: on earlier days only the periods that have
+    ended since (overdue ones; the periods they share with today are judged once, today), and
+    only periods whose reminders (7 days and 1 day before the end, the day after, the
+    escalation) fall in the window. Mid-period nothing is judged at all: whatever a branch's
+    state, no reminder about it is due, and none planned earlier is still pending."""
     by_list: dict[int, list[CalendarRule]] = {}
-    ended: dict[int, list[CalendarRule]] = {}
+    found: dict[int, list[CalendarRule]] = {}
     for branch_id, branch_rules in rules.items():
-        found = by_list.get(id(branch_rules))
-        if found is None:
-            found = by_list[id(branch_rules)] = [
-                rule for rule in branch_rules if rule.window(on).end < today
+        kept = by_list.get(id(branch_rules))
+        if kept is None:
+            kept = by_list[id(branch_rules)] = [
+                rule
+                for rule in branch_rules
+                if (on == today or rule.window(on).end < today)
+                and _may_want(rule.window(on).end, window, escalate_after_days)
             ]
-        if found:
-            ended[branch_id] = found
-    return ended
+        if kept:
+            found[branch_id] = kept
+    return found
+
+
+def _may_want(period_end: dt.date, window: p.Window, escalate_after_days: int) -> bool:
+    return bool(p.days_wanted(window, period_end, k.CALENDAR_DAYS)) or p.overdue_wanted(
+        window, period_end, escalate_after_days
+    )
 
 
 async def _trainings(session: AsyncSession, plan: p.Plan, window: p.Window, tz: str) -> None:
-    for training in await tq.upcoming_trainings(session, now=window.now - window.catch_up):
+    # A training's reminders are 24 hours and 1 hour before it: only one starting within a day
+    # of the horizon can want one (its invitations went out when it was scheduled, and calling
+    # it off or declining withdraws what is pending at once).
+    near = await tq.upcoming_trainings(
+        session,
+        now=window.now - window.catch_up,
+        until=window.now + window.horizon + dt.timedelta(days=1),
+    )
+    for training in near:
         invited = await tq.invitee_accounts(session, training.id)
         k.plan_training(
             plan,
@@ -214,17 +258,23 @@ async def _trainings(session: AsyncSession, plan: p.Plan, window: p.Window, tz: 
                 cancelled=training.cancelled_at is not None,
                 attendees=tuple(p.Recipient(a, z or tz) for a, z, _, r in invited if r != "no"),
                 declined=tuple(a for a, _, _, r in invited if r == "no"),
+                scheduled_at=training.created_at,
             ),
         )
 
 
 async def _inductions(
-    session: AsyncSession, plan: p.Plan, window: p.Window, people: People, settings: Settings
+    session: AsyncSession,
+    plan: p.Plan,
+    window: p.Window,
+    people: People,
+    settings: Settings,
+    scope: BranchScope,
 ) -> None:
     # Appointments older than the deadline plus the catch-up window can no longer produce one.
     oldest = window.now - dt.timedelta(days=31 * settings.induction_months + 60)
     recent = [row for row in people.secretaries if row.appointed_at >= oldest]
-    done = await pq.induction_done(session, {row.person_id for row in recent})
+    done = await pq.induction_done(session, scope) if recent else {}
     for row in recent:
         appointed_on = row.appointed_at.astimezone(settings.tz).date()
         attended = done.get(row.person_id)
@@ -245,10 +295,15 @@ async def _inductions(
 
 
 async def _terms(
-    session: AsyncSession, plan: p.Plan, window: p.Window, people: People, settings: Settings
+    session: AsyncSession,
+    plan: p.Plan,
+    window: p.Window,
+    people: People,
+    settings: Settings,
+    scope: BranchScope,
 ) -> None:
     paths = dict(people.branches)
-    for term in await rq.branch_terms(session):
+    for term in await pq.branch_terms(session, scope):
         years = term.term_years or (
             settings.term_years_village_community
             if term.category in (BranchCategory.VILLAGE, BranchCategory.COMMUNITY)
@@ -283,7 +338,12 @@ async def _mobile_reports(
 
 
 async def _grading(
-    session: AsyncSession, plan: p.Plan, window: p.Window, people: People, settings: Settings
+    session: AsyncSession,
+    plan: p.Plan,
+    window: p.Window,
+    people: People,
+    settings: Settings,
+    scope: BranchScope,
 ) -> None:
     """Self-assessments not yet submitted, and rectification items not yet done."""
     since = window.now - window.catch_up - dt.timedelta(days=2)
@@ -294,7 +354,7 @@ async def _grading(
         return paths.get(branch_id, "")
 
     for campaign_id, year, path, deadline in await pq.open_campaigns(session, since=since):
-        submitted = await pq.submitted_branches(session, campaign_id)
+        submitted = await pq.submitted_branches(session, campaign_id, scope)
         # The last day to act is the local day before a midnight deadline.
         due_day = (deadline.astimezone(settings.tz) - dt.timedelta(microseconds=1)).date()
         for branch_id, branch_path in branches:
@@ -314,7 +374,7 @@ async def _grading(
             )
         # Members answer the branch survey once; one reminder on its last day, not a week of nags.
         for account_id, time_zone, member_branch, answered in await pq.survey_members(
-            session, campaign_id
+            session, campaign_id, scope
         ):
             if member_branch is None or not branch_path_of(member_branch).startswith(path):
                 continue
@@ -335,7 +395,7 @@ async def _grading(
                 ),
             )
     for item_id, branch_id, problem, due_on, done in await pq.rectification_items(
-        session, since=since.date()
+        session, since=since.date(), scope=scope
     ):
         k.plan_deadline(
             plan,
@@ -372,36 +432,48 @@ async def _digests(
         )
 
 
-async def build_plan(session: AsyncSession, settings: Settings, now: dt.datetime) -> p.Plan:
-    """Run every rule over the current facts."""
+async def plan_branches(
+    session: AsyncSession, settings: Settings, now: dt.datetime, scope: BranchScope
+) -> tuple[p.Plan, int]:
+    """Run every rule about branches over the branches of the scope: the plan, and how many
+    branches it judged."""
     window = p.Window(now, catch_up=dt.timedelta(days=settings.reminder_catch_up_days))
     plan = p.Plan()
-    people = await _people(session, settings)
-    await _calendar(session, plan, window, people, settings)
-    await _trainings(session, plan, window, settings.timezone)
-    await _inductions(session, plan, window, people, settings)
-    await _terms(session, plan, window, people, settings)
-    await _mobile_reports(session, plan, window, settings)
-    await _grading(session, plan, window, people, settings)
+    people = await _people(session, settings, scope)
+    await _calendar(session, plan, window, people, settings, scope)
+    await _inductions(session, plan, window, people, settings, scope)
+    await _terms(session, plan, window, people, settings, scope)
+    await _grading(session, plan, window, people, settings, scope)
     await _digests(session, plan, window, people, settings)
-    await plan_dues(session, plan, window, people, settings)
+    return plan, len(people.branches)
+
+
+async def plan_others(session: AsyncSession, settings: Settings, now: dt.datetime) -> p.Plan:
+    """Run the rules about trainings, mobile members' yearly reports and Party dues."""
+    window = p.Window(now, catch_up=dt.timedelta(days=settings.reminder_catch_up_days))
+    plan = p.Plan()
+    await _trainings(session, plan, window, settings.timezone)
+    await _mobile_reports(session, plan, window, settings)
+    # The dues rules read every member's payments at once and need every branch's path and
+    # leaders: not yet by scope of branches, so in the pass over the rest.
+    await plan_dues(
+        session, plan, window, await _people(session, settings, BranchScope()), settings
+    )
     return plan
+
+
+async def plan_reminders(session: AsyncSession, settings: Settings, now: dt.datetime) -> None:
+    """Everything in one transaction (a small organisation; tests): every branch, the rest."""
+    plan, _judged = await plan_branches(session, settings, now, BranchScope())
+    await store_plan(session, plan, now)
+    await store_plan(session, await plan_others(session, settings, now), now)
 
 
 async def store_plan(session: AsyncSession, plan: p.Plan, now: dt.datetime) -> tuple[int, int]:
     """Insert what is new and cancel what is no longer wanted: (inserted, cancelled)."""
     rows = [reminder.row(now) for reminder in plan.reminders.values()]
-    since = min((reminder.due_at for reminder in plan.reminders.values()), default=now)
-    inserted = await rq.insert_reminders(session, rows, since=since)
+    inserted = await rq.insert_reminders(session, rows)
     cancelled = await rq.cancel_reminders(
         session, [(c.subject, c.account_id) for c in plan.cancellations]
     )
     return inserted, cancelled
-
-
-async def plan_reminders(session: AsyncSession, settings: Settings, now: dt.datetime) -> PlanReport:
-    """One planning pass in the caller's transaction."""
-    started = time.perf_counter()
-    plan = await build_plan(session, settings, now)
-    inserted, cancelled = await store_plan(session, plan, now)
-    return PlanReport(len(plan.reminders), inserted, cancelled, time.perf_counter() - started)

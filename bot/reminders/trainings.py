@@ -12,9 +12,7 @@ import datetime as dt
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.access import Principal
-from bot.enums import ReminderKind, TrainingAudience, TrainingKind
-from bot.reminders.payloads import TrainingPayload
-from bot.reminders.planner import PlannedReminder
+from bot.enums import TrainingAudience, TrainingKind
 from storage import queries
 from storage import reminder_queries as rq
 from storage import training_queries as tq
@@ -64,21 +62,10 @@ async def schedule_training(
         starts_at=starts_at,
         created_by=actor,
     )
-    invited = await tq.invitee_accounts(session, training.id)
-    rows = [
-        PlannedReminder(
-            account_id=account_id,
-            kind=ReminderKind.TRAINING_INVITE,
-            subject=f"trn:{training.id}",
-            dedupe_key=f"trn:{training.id}:{account_id}:invite",
-            due_at=now,
-            deadline=starts_at,
-            payload=TrainingPayload(training_id=training.id),
-        ).row(now)
-        for account_id, _zone, _person, _rsvp in invited
-    ]
-    await rq.insert_reminders(session, rows)
-    count = len(await tq.invitees(session, training.id))
+    # On the bot's clock, which the reminder planner compares with.
+    training.created_at = now
+    await tq.queue_training_news(session, training=training, cancelled=False, now=now)
+    count = await tq.count_invitees(session, training.id)
     await queries.audit(
         session,
         action="training.schedule",
@@ -159,23 +146,7 @@ async def cancel_training(
         return None
     subject = f"trn:{training.id}"
     await rq.cancel_reminders(session, [(subject, None)])
-    told = await tq.invitation_sent_to(session, training.id)
-    rows = [
-        PlannedReminder(
-            account_id=account_id,
-            kind=ReminderKind.TRAINING_INVITE,
-            # Its own subject: the planner withdraws whatever is still pending about the
-            # cancelled training itself, and this notice may be held for quiet hours.
-            subject=f"{subject}:off",
-            dedupe_key=f"{subject}:{account_id}:cancelled",
-            due_at=now,
-            deadline=training.starts_at,
-            payload=TrainingPayload(training_id=training.id, cancelled=True),
-        ).row(now)
-        for account_id, _zone, _person, rsvp in await tq.invitee_accounts(session, training.id)
-        if account_id in told and rsvp != "no"
-    ]
-    await rq.insert_reminders(session, rows)
+    told = await tq.queue_training_news(session, training=training, cancelled=True, now=now)
     await queries.audit(
         session,
         action="training.cancel",
@@ -183,6 +154,6 @@ async def cancel_training(
         target_type="training",
         target_id=training.id,
         org_unit_id=training.org_unit_id,
-        details={"told": len(rows)},
+        details={"told": told},
     )
-    return len(rows)
+    return told

@@ -140,6 +140,27 @@ AREA = Area(
             harmless="the admin's own report",
         ),
         no_object(
+            "rp:r",
+            "a calendar rule, offered for the admin's own subtree",
+            harmless="the choices for the admin's own subtree",
+        ),
+        no_object(
+            "rp:rc",
+            "a calendar rule changed at the admin's own node",
+            harmless="the admin's own rules",
+            own_changes="a rule override at the presser's own node (an admin's subtree)",
+        ),
+        no_object(
+            "rp:c",
+            "one of the reports of the admin's own subtrees, chosen from /report's buttons",
+            harmless="the admin's own report",
+        ),
+        no_object(
+            "du:p",
+            "a page of the branches of the admin's own subtrees",
+            harmless="the presser's own list",
+        ),
+        no_object(
             "ac:p",
             "a page of the presser's own list (their branches and subtrees)",
             harmless="the presser's own list",

@@ -42,11 +42,12 @@ class Targets:
 
 
 async def setup(world: World) -> Targets:
-    """A finalised campaign where DEMO-B1 was graded weak and has a finished rectification
-    item; a running campaign with DEMO-B1's assessment and a used survey code; a campaign of
-    the sibling committee."""
+    """Last year's finalised campaign where DEMO-B1 was graded weak and has a finished
+    rectification item; a running campaign with DEMO-B1's assessment and a used survey code; a
+    campaign of the sibling committee."""
     db = world.db
-    finalised = await grading.start_campaign(db, now=NOW)
+    # Last year's: one campaign per subtree and year.
+    finalised = await grading.start_campaign(db, now=NOW, year=NOW.year - 1)
     await grading.submit_answers(db, finalised, B, {"leader-committee": "no"}, now=NOW)
     await grading.set_superior(db, finalised, B, 30)
     weak = await grading.assessment(db, finalised, B)

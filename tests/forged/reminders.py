@@ -39,5 +39,11 @@ AREA = Area(
             presses=lambda t: [DigestHour(3), DigestHour(99)],
         ),
         no_object("rem:q", OWN, harmless=OWN, own_changes=OWN),
+        no_object(
+            "rem:z",
+            OWN + " (the presser's own time zone, one of the offered ones)",
+            harmless=OWN,
+            own_changes=OWN,
+        ),
     ],
 )

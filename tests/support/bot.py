@@ -25,7 +25,9 @@ SECRET_KEY = "test-secret-key-0123456789abcdef0123456789abcdef"
 
 
 def settings_for(database_url: str, server: FakeTelegramServer, **extra: object) -> Settings:
-    """Settings pointing the bot at the fake server and the test database."""
+    """Settings pointing the bot at the fake server and the test database (no reminder pass
+    at start-up unless asked: tests drive the reminders they are about by hand)."""
+    extra.setdefault("reminder_plan_at_start", False)
     return Settings(
         bot_token=TOKEN,  # type: ignore[arg-type]
         secret_key=SECRET_KEY,  # type: ignore[arg-type]
@@ -46,14 +48,16 @@ def env_for(settings: Settings) -> dict[str, str]:
         ZHIBU_BOT_API_URL=settings.bot_api_url,
         ZHIBU_BOT_FILE_URL=settings.file_url,
         ZHIBU_LOG_LEVEL="INFO",
+        ZHIBU_REMINDER_PLAN_AT_START=str(settings.reminder_plan_at_start).lower(),
     )
     return env
 
 
 @asynccontextmanager
-async def running_bot(settings: Settings) -> AsyncIterator[ZhibuApp]:
-    """Start the real Application polling the fake server; stop it cleanly afterwards."""
-    application = build_application(settings, rate_limit=False)
+async def running_bot(settings: Settings, *, rate_limit: bool = False) -> AsyncIterator[ZhibuApp]:
+    """Start the real Application polling the fake server; stop it cleanly afterwards
+    (`rate_limit`: interactive replies through the flood gate, as in production)."""
+    application = build_application(settings, rate_limit=rate_limit)
     report_processing(application, settings)
     await application.initialize()
     # run_polling() calls these hooks; the test drives the lifecycle itself, so it does too.

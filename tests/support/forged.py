@@ -73,7 +73,12 @@ REFUSALS = (
     "That register entry is not one this request's card offers. Nothing was changed.",
     "This invite was withdrawn. Please ask for a new one.",
     "This survey code has already been used. Each code works once.",
-    "That answer doesn't fit this question.",
+    # A refused self-assessment answer says what was expected (handlers.grading_labels).
+    "Please send a number from 0 to {maximum}.",
+    "Please send a number, 0 or more.",
+    "Please send a whole number from 1 to 5.",
+    "Please send a text of at most {limit} characters.",
+    "Please choose one of: {choices}.",
     "You are already registered as someone else; this invite is not for you.",
     "This invite is for someone who is already registered with another Telegram account. "
     "Please ask whoever sent it.",
@@ -418,6 +423,10 @@ OWNERS: dict[str, Callable[[dict[str, Any], Persona], bool]] = {
     "conversations": lambda row, p: row["user_id"] == p.user.user_id,
     "reminder_settings": lambda row, p: (
         p.account_id is not None and row["account_id"] == p.account_id
+    ),
+    # An admin's rule override at their own node (the rules of their own subtree).
+    "calendar_rule_overrides": lambda row, p: (
+        p.account_id is not None and row["created_by"] == p.account_id
     ),
     "deletion_requests": lambda row, p: p.person_id is not None and row["person_id"] == p.person_id,
     "audit_log": lambda row, p: (

@@ -24,9 +24,10 @@ async def start_campaign(
     days: int = 30,
     floor: float | None = None,
     now: dt.datetime | None = None,
+    year: int | None = None,
 ) -> int:
-    """Start a campaign for the subtree of `root` as the CLI would (now, or at `now`);
-    returns its id."""
+    """Start a campaign for the subtree of `root` as the CLI would (now, or at `now`; for
+    this year, or `year`); returns its id."""
     now = now or dt.datetime.now(dt.UTC)
     async with db.begin() as session:
         org = await queries.org_by_code(session, root)
@@ -37,6 +38,7 @@ async def start_campaign(
             deadline=now + dt.timedelta(days=days),
             config=service.make_config(satisfaction_floor=floor),
             now=now,
+            year=year,
         )
     return campaign.id
 

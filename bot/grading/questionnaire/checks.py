@@ -130,6 +130,7 @@ ITEM_KEYS: Final = {
     "options",
     "thresholds",
     "prefill",
+    "max",
 }
 OPTION_KEYS: Final = {"id", "zh", "en", "points"}
 PREFILL_KEYS: Final = {"kind", "per", "min", "count_at_least", "period"}

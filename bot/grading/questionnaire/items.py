@@ -61,6 +61,13 @@ def check_items(
         prefill = None
         if "prefill" in table:
             prefill = check_prefill(check, table["prefill"], (*path, "prefill"), who, answer_type)
+        maximum = None
+        if "max" in table:
+            # The largest plausible number (a typo like 99999 study hours is refused).
+            if answer_type is not AnswerType.NUMBER:
+                check.error((*path, "max"), f"{who}max is only for number items")
+            else:
+                maximum = check.positive(table, "max", path, who)
         line = check.locator.line_of(path)
         if item_id is None:
             continue
@@ -83,6 +90,7 @@ def check_items(
                     lower_is_better,
                     prefill,
                     line,
+                    maximum,
                 )
             )
     return tally

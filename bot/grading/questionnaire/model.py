@@ -141,6 +141,7 @@ class Item:
     lower_is_better: bool = False
     prefill: PrefillRule | None = None
     line: int = 0
+    maximum: float | None = None  # number items: the largest plausible answer
 
 
 @dataclass(frozen=True, slots=True)

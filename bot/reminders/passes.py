@@ -1,0 +1,151 @@
+"""Planning passes: the branches a change affected, a slice of the tree in turn, or everything.
+
+Judging every branch every few minutes costs a province (200,000 branches) most of a core, and
+almost every judgement comes out as it did last time. So:
+
+* A change to what a branch's reminders depend on marks the branch (storage.planner_queries):
+  an activity logged, corrected or voided; a leader or member added or removed; a calendar rule
+  set at a node above it; a campaign started, a self-assessment submitted, a rectification item
+  added or done; its term set. `plan_marked` plans the marked branches again, a batch per
+  transaction, with those branches' facts only: the incremental plan, run every tick.
+* `plan_periodic`, every ZHIBU_REMINDER_PLAN_MINUTES: the marked branches, one slice of the
+  branches in turn (every branch is judged again at least once per ROTATION, which is what only
+  the passing of time changes: a period ends, a deadline comes within the planning horizon),
+  and the trainings and mobile members' reports. It costs a slice, not the province.
+* `plan_everything` (the engine's `plan()`): every slice, each in its own transaction (memory
+  stays bounded by a slice), then the marks made before it started are forgotten.
+
+ROTATION must stay shorter than the planning horizon (two days: nothing is planned late) and
+than the nine hours between a period's end at midnight and the "overdue" reminder at 9:00.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+import time
+from dataclasses import dataclass
+
+from bot.config import Settings
+from bot.reminders import sources
+from storage import planner_queries as pq
+from storage.db import SessionFactory
+from storage.tree import BranchScope
+
+ROTATION = dt.timedelta(hours=6)
+# Branches judged per transaction in a full pass; marked branches per transaction.
+SLICE_BRANCHES = 10_000
+MARKS_PER_BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class PlanReport:
+    """What a planning pass did."""
+
+    planned: int = 0
+    inserted: int = 0
+    cancelled: int = 0
+    branches: int = 0
+    seconds: float = 0.0
+
+    def __add__(self, other: PlanReport) -> PlanReport:
+        return PlanReport(
+            self.planned + other.planned,
+            self.inserted + other.inserted,
+            self.cancelled + other.cancelled,
+            self.branches + other.branches,
+            self.seconds + other.seconds,
+        )
+
+
+async def plan_scope(
+    db: SessionFactory, settings: Settings, now: dt.datetime, scope: BranchScope
+) -> PlanReport:
+    """Plan the branches of a scope in one transaction."""
+    started = time.perf_counter()
+    async with db.begin() as session:
+        plan, judged = await sources.plan_branches(session, settings, now, scope)
+        inserted, cancelled = await sources.store_plan(session, plan, now)
+    return PlanReport(
+        len(plan.reminders), inserted, cancelled, judged, time.perf_counter() - started
+    )
+
+
+async def plan_others(db: SessionFactory, settings: Settings, now: dt.datetime) -> PlanReport:
+    """Plan the trainings and the mobile members' reports."""
+    started = time.perf_counter()
+    async with db.begin() as session:
+        plan = await sources.plan_others(session, settings, now)
+        inserted, cancelled = await sources.store_plan(session, plan, now)
+    return PlanReport(len(plan.reminders), inserted, cancelled, 0, time.perf_counter() - started)
+
+
+async def plan_marked(
+    db: SessionFactory, settings: Settings, now: dt.datetime, *, batch: int = MARKS_PER_BATCH
+) -> PlanReport:
+    """Plan again every marked branch, a batch per transaction (its marks are deleted in it)."""
+    report = PlanReport()
+    while True:
+        started = time.perf_counter()
+        async with db.begin() as session:
+            marked = await pq.claim_marks(session, limit=batch)
+            if not marked:
+                return report
+            scope = BranchScope(ids=tuple(marked))
+            plan, judged = await sources.plan_branches(session, settings, now, scope)
+            inserted, cancelled = await sources.store_plan(session, plan, now)
+        report += PlanReport(
+            len(plan.reminders), inserted, cancelled, judged, time.perf_counter() - started
+        )
+
+
+def slices(bounds: pq.BranchIds | None, count: int) -> list[BranchScope]:
+    """`count` scopes of consecutive branch ids covering every branch."""
+    if bounds is None:
+        return []
+    low, high = bounds.low, bounds.high
+    width = max(1, math.ceil((high - low + 1) / max(1, count)))
+    return [
+        BranchScope(low=start, high=min(high, start + width - 1))
+        for start in range(low, high + 1, width)
+    ]
+
+
+def rotation_slices(settings: Settings) -> int:
+    """How many slices the periodic pass goes through, one per run, in ROTATION."""
+    interval = dt.timedelta(minutes=settings.reminder_plan_minutes)
+    return max(1, math.ceil(ROTATION / interval))
+
+
+def slice_due(settings: Settings, now: dt.datetime) -> int:
+    """Which slice the periodic pass plans at `now` (the clock picks it: no state to keep)."""
+    interval = settings.reminder_plan_minutes * 60
+    return int(now.timestamp() // interval) % rotation_slices(settings)
+
+
+async def plan_periodic(db: SessionFactory, settings: Settings, now: dt.datetime) -> PlanReport:
+    """The marked branches, this run's slice of the branches, trainings and mobile members."""
+    report = await plan_marked(db, settings, now)
+    async with db() as session:
+        bounds = await pq.branch_ids(session)
+    turn = slices(bounds, rotation_slices(settings))
+    if turn:
+        report += await plan_scope(db, settings, now, turn[slice_due(settings, now) % len(turn)])
+    return report + await plan_others(db, settings, now)
+
+
+async def plan_everything(db: SessionFactory, settings: Settings, now: dt.datetime) -> PlanReport:
+    """Every branch, a slice per transaction, then trainings and mobile members; the marks made
+    before it started are forgotten (their branches were planned since)."""
+    started = time.perf_counter()
+    async with db() as session:
+        last_mark = await pq.last_mark(session)
+        bounds = await pq.branch_ids(session)
+    report = PlanReport()
+    for scope in slices(bounds, math.ceil(bounds.count / SLICE_BRANCHES) if bounds else 0):
+        report += await plan_scope(db, settings, now, scope)
+    report += await plan_others(db, settings, now)
+    async with db.begin() as session:
+        await pq.forget_marks(session, through=last_mark)
+    return dataclasses.replace(report, seconds=time.perf_counter() - started)

@@ -1,0 +1,121 @@
+"""The planner plans what a change affects: a logged activity, a new leader or a rule change
+marks the branches it touches, and the next plan of marked branches judges those alone; the
+periodic pass goes through the branches a slice at a time."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.compliance import set_override
+from bot.config import Settings
+from bot.demo import DemoUser
+from bot.enums import ReminderState, Role
+from bot.reminders import passes
+from bot.reminders.engine import ReminderEngine
+from storage import activity_queries, queries
+from storage.db import SessionFactory
+from storage.models import Account, Person
+from storage.models_reminders import PlanMark, Reminder
+from storage.planner_queries import BranchIds
+from tests.support.reminders import Clock, at
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """Sunday 2026-11-29 10:00 in Shanghai: November's monthly obligations end tomorrow."""
+    return Clock(at("2026-11-29 10:00"))
+
+
+async def _committee_reminders(db: SessionFactory, branch_id: int) -> dict[str, ReminderState]:
+    """The states of the reminders about a branch's committee meeting this month, by key."""
+    async with db() as session:
+        rows = await session.execute(
+            select(Reminder.dedupe_key, Reminder.state).where(
+                Reminder.subject == f"cal:{branch_id}:committee_meeting:2026-11"
+            )
+        )
+        return {key: state for key, state in rows}
+
+
+async def _marks(db: SessionFactory) -> int:
+    async with db() as session:
+        return int(await session.scalar(select(func.count()).select_from(PlanMark)) or 0)
+
+
+async def test_a_logged_meeting_withdraws_its_reminder_at_the_next_plan_of_marks(
+    engine: ReminderEngine, clock: Clock, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    await engine.plan()
+    assert await _marks(db) == 0
+    async with db() as session:
+        b1 = await queries.org_by_code(session, "DEMO-B1")
+        assert b1 is not None
+    before = await _committee_reminders(db, b1.id)
+    assert set(before.values()) == {ReminderState.PENDING}, before
+    async with db.begin() as session:
+        await activity_queries.add_activity(
+            session,
+            branch_id=b1.id,
+            kinds=["committee_meeting"],
+            day=dt.date(2026, 11, 28),
+            topic="支委会",
+            present=5,
+            expected=5,
+        )
+    # Logging marks the branch; nothing is withdrawn until the marks are planned.
+    assert await _marks(db) == 1
+    assert await _committee_reminders(db, b1.id) == before
+    report = await engine.replan()
+    assert report.branches == 1
+    after = await _committee_reminders(db, b1.id)
+    assert set(after) == set(before) and set(after.values()) == {ReminderState.CANCELLED}
+    assert await _marks(db) == 0
+    assert (await engine.replan()).branches == 0
+
+
+async def test_a_new_secretary_gets_the_branchs_reminders_at_the_next_plan_of_marks(
+    engine: ReminderEngine, clock: Clock, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    await engine.plan()
+    async with db.begin() as session:
+        b2 = await queries.org_by_code(session, "DEMO-B2")
+        assert b2 is not None
+        person = Person(name="新书记", branch_id=b2.id)
+        session.add(person)
+        await session.flush()
+        account = Account(telegram_id=77_001, person_id=person.id, telegram_language="en")
+        session.add(account)
+        await session.flush()
+        await queries.grant_role(session, person=person, org_unit=b2, role=Role.SECRETARY)
+    keys = await _committee_reminders(db, b2.id)
+    assert not [key for key in keys if f":{account.id}:" in key]
+    report = await engine.replan()
+    assert report.branches == 1
+    keys = await _committee_reminders(db, b2.id)
+    assert [key for key in keys if f":{account.id}:" in key]
+
+
+async def test_a_rule_change_marks_every_branch_below_it(
+    engine: ReminderEngine, clock: Clock, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    async with db.begin() as session:
+        committee = await queries.org_by_code(session, "DEMO")
+        assert committee is not None
+        await set_override(session, org=committee, rule_key="lecture", fields={"period": "half"})
+    assert (await engine.replan()).branches == 3
+
+
+def test_the_periodic_pass_covers_every_branch_within_the_rotation(settings: Settings) -> None:
+    count = passes.rotation_slices(settings)
+    assert count == 24  # every 15 minutes, six hours round
+    turn = passes.slices(BranchIds(low=7, high=200_006, count=200_000), count)
+    covered = [branch for scope in turn for branch in range(scope.low or 0, (scope.high or 0) + 1)]
+    assert covered == list(range(7, 200_007))
+    moments = [
+        dt.datetime(2026, 11, 29, tzinfo=dt.UTC) + dt.timedelta(minutes=15 * n)
+        for n in range(count)
+    ]
+    assert sorted(passes.slice_due(settings, moment) for moment in moments) == list(range(count))
