@@ -20,6 +20,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot import clock
+
 SUPPORTED_LOCALES = ("zh_Hans", "en")
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///data/zhibu.sqlite3"
 MIN_WEBHOOK_SECRET = 32
@@ -270,8 +272,8 @@ class Settings(BaseSettings):
         return self.secret_key.get_secret_value().encode()
 
     def now(self) -> dt.datetime:
-        """The current UTC time (a seam for tests that drive time)."""
-        return dt.datetime.now(dt.UTC)
+        """The current UTC time on the bot's one clock (bot.clock; tests replace this seam)."""
+        return clock.now()
 
 
 class SettingsError(Exception):

@@ -23,6 +23,7 @@ from telegram import Update
 from telegram.ext import ConversationHandler
 from telegram.ext._utils.trackingdict import TrackingDict
 
+from bot import clock
 from storage import queries
 from storage.db import SessionFactory
 
@@ -72,7 +73,7 @@ class ConversationStates:
                 conversations[key] = state
 
     async def _stored(self, chat_id: int, user_id: int) -> dict[str, str]:
-        now = dt.datetime.now(dt.UTC)  # the clock the drafts' updated_at is written with
+        now = clock.now()  # the clock the drafts' updated_at is written with
         states: dict[str, str] = {}
         async with self._db.begin() as session:
             records = await queries.conversations_of(

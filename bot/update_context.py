@@ -66,8 +66,8 @@ _ARRIVED: contextvars.ContextVar[float | None] = contextvars.ContextVar(
 
 @contextlib.contextmanager
 def arrived_at(moment: float) -> Iterator[None]:
-    """The update reached us at `moment` (time.time()): an inbox row waited before this task
-    took it, and the reply's latency counts from its arrival."""
+    """The update reached us at `moment` (wall-clock seconds since the epoch): an inbox row
+    waited before this task took it, and the reply's latency counts from its arrival."""
     token = _ARRIVED.set(moment)
     try:
         yield

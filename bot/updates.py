@@ -77,7 +77,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Run the update's handlers once earlier updates of the same chat are done."""
-        started = arrival() or time.time()
+        started = arrival() or time.time()  # wall clock: a latency, not the bot's time
         key = _key(update)
         update_id = update.update_id if isinstance(update, Update) else None
         with handling(update_id, key) as handled:
@@ -93,7 +93,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                     observer(update)
                 if self.on_finished is not None:
                     outcome = "failed" if handled.failed else outcome
-                    self.on_finished(update, outcome, time.time() - started)
+                    self.on_finished(update, outcome, time.time() - started)  # wall clock: latency
 
     async def _in_turn(self, key: int, update: object, coroutine: Awaitable[Any]) -> bool:
         """Run the coroutine in the chat's turn; False when the chat's backlog is full."""

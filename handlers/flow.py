@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ConversationHandler
 
+from bot import clock
 from bot.context import BotContext
 from bot.conversation_states import expired
 from bot.enums import Role
@@ -141,7 +142,7 @@ class Flow:
         record = await queries.load_conversation(
             session, name=self.name, chat_id=chat_id, user_id=user_id
         )
-        if record is None or expired(record.updated_at, self.idle, dt.datetime.now(dt.UTC)):
+        if record is None or expired(record.updated_at, self.idle, clock.now()):
             return Draft(state=None)
         return Draft(
             state=record.state,

@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from bot import clock
 from bot.enums import DeletionState, OrgKind, PersonStatus, Role
 
 # Set before the first migration so every constraint has a predictable, portable name.
@@ -58,8 +59,8 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 
 def utcnow() -> dt.datetime:
-    """Current UTC time, used as a column default."""
-    return dt.datetime.now(dt.UTC)
+    """Current UTC time on the bot's clock (bot.clock), used as a column default."""
+    return clock.now()
 
 
 class Base(DeclarativeBase):

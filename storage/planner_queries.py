@@ -25,7 +25,7 @@ from bot.enums import (
     Role,
     TrainingKind,
 )
-from storage.models import Account, OrgUnit, Person, RoleAssignment, UTCDateTime
+from storage.models import Account, OrgUnit, Person, RoleAssignment, UTCDateTime, utcnow
 from storage.models_activity import Activity
 from storage.models_grading import (
     GradingAssessment,
@@ -240,7 +240,7 @@ async def mark_branches(session: AsyncSession, branch_ids: Iterable[int]) -> Non
 
 
 async def _mark_from(session: AsyncSession, branches: Any) -> None:
-    marks = select(branches.c.branch_id, literal(dt.datetime.now(dt.UTC), UTCDateTime))
+    marks = select(branches.c.branch_id, literal(utcnow(), UTCDateTime))
     await session.execute(insert(PlanMark).from_select(["branch_id", "marked_at"], marks))
 
 

@@ -15,7 +15,15 @@ from sqlalchemy.orm import joinedload
 
 from bot.enums import OrgKind, PersonStatus, Role
 from storage import planner_queries
-from storage.models import Account, AuditEntry, ConversationRecord, OrgUnit, Person, RoleAssignment
+from storage.models import (
+    Account,
+    AuditEntry,
+    ConversationRecord,
+    OrgUnit,
+    Person,
+    RoleAssignment,
+    utcnow,
+)
 from storage.tree import subtree_of
 
 # ---- organisation tree -------------------------------------------------------------------
@@ -331,7 +339,7 @@ async def save_conversation(
     # A new dict, so SQLAlchemy sees the JSON column change.
     record.data = dict(data)
     record.recent_updates = list(recent_updates)
-    record.updated_at = dt.datetime.now(dt.UTC)
+    record.updated_at = utcnow()
     return record
 
 

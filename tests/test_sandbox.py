@@ -7,16 +7,22 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import database
 from tests.support.bot import ROOT
 
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.skipif(
+    database.BACKEND == "postgresql",
+    reason="the sandbox process keeps its own SQLite file: the PostgreSQL pass would repeat it",
+)
 def test_no_token_starts_the_sandbox_and_plays_a_conversation(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZHIBU_")}
     env["PYTHONPATH"] = str(ROOT)
     result = subprocess.run(
-        [sys.executable, "-m", "bot"],
+        # The terminal chat; without --terminal the sandbox serves its web page (test_sandbox_page).
+        [sys.executable, "-m", "bot", "run", "--terminal"],
         cwd=tmp_path,
         env=env,
         stdin=subprocess.DEVNULL,
@@ -32,6 +38,11 @@ def test_no_token_starts_the_sandbox_and_plays_a_conversation(tmp_path: Path) ->
     assert "欢迎回来，王芳" in out  # the demo secretary is greeted by the real bot
     assert "[#2 English]" in out  # buttons are listed with numbers to press
     assert (tmp_path / "data" / "sandbox.sqlite3").exists()
+    # Every chat's messages carry the person's name; the logs went to a file, not the chat.
+    assert "[王芳] bot> 欢迎回来，王芳" in out
+    assert result.stderr == ""
+    assert " INFO " not in out
+    assert "Application started" in (tmp_path / "data" / "sandbox.log").read_text()
 
 
 def test_bad_setting_is_named_and_stops(tmp_path: Path) -> None:

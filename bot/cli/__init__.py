@@ -1,6 +1,7 @@
 """The `zhibu` command: every administrative command, one parser per area.
 
-    zhibu run | sandbox                       serve Telegram, or chat offline
+    zhibu run | sandbox [--terminal]          serve Telegram, or try it offline
+    zhibu clock [advance 1h|1d|next]          the offline sandbox's clock
     zhibu db upgrade | current                migrations
     zhibu org|people|register import FILE     imports, all or nothing
     zhibu invite create | list | revoke       invites
@@ -21,7 +22,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bot.cli import access, book, data, dues, rules, serve
+from bot.cli import access, book, clock, data, dues, rules, serve
 from bot.config import SettingsError, load_settings
 from bot.errors import CommandError
 from bot.logs import configure_logging
@@ -33,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="zhibu", description="Zhibu, the Party branch assistant bot."
     )
     sub = parser.add_subparsers(dest="command")
-    for area in (serve, data, access, rules, dues, book):
+    for area in (serve, clock, data, access, rules, dues, book):
         area.add_parsers(sub)
     return parser
 

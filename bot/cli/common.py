@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
 
 from bot.config import Settings
 from bot.errors import CommandError
@@ -36,3 +40,23 @@ def fail(message: str) -> int:
     """Print a problem for the person at the terminal; the exit code of a failed action."""
     print(f"zhibu: {message}", file=sys.stderr)
     return 1
+
+
+def import_all_or_nothing(
+    settings: Settings, file: str, load: Callable[[Path], Coroutine[Any, Any, object]]
+) -> int:
+    """Run one all-or-nothing import of FILE and print its report, or every problem found and
+    that nothing was imported."""
+    from bot.imports import ImportFailed
+
+    path = Path(file)
+    prepare_database(settings)
+    try:
+        report = asyncio.run(load(path))
+    except ImportFailed as exc:
+        print(f"zhibu: {path}: nothing was imported:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    print(report)
+    return 0

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from pathlib import Path
 from typing import Any
 
-from bot.cli.common import prepare_database
+from bot.cli.common import import_all_or_nothing, prepare_database
 from bot.config import Settings
 from bot.errors import CommandError
 
@@ -79,37 +78,18 @@ def db_command(settings: Settings, args: argparse.Namespace) -> int:
 
 def import_command(settings: Settings, what: str, file: str) -> int:
     """`zhibu org import FILE` and `zhibu people import FILE`: all or nothing."""
-    from bot.imports import ImportFailed, import_file
+    from bot.imports import import_file
 
-    path = Path(file)
-    prepare_database(settings)
-    try:
-        report = asyncio.run(import_file(settings, what, path))
-    except ImportFailed as exc:
-        print(f"zhibu: {path}: nothing was imported:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return 1
-    print(report)
-    return 0
+    return import_all_or_nothing(settings, file, lambda path: import_file(settings, what, path))
 
 
 def register_command(settings: Settings, args: argparse.Namespace) -> int:
     """`zhibu register import FILE`: the lost-contact register, all or nothing."""
-    from bot.imports import ImportFailed
     from bot.relink.register import import_register_file
 
-    path = Path(args.file)
-    prepare_database(settings)
-    try:
-        report = asyncio.run(import_register_file(settings, path))
-    except ImportFailed as exc:
-        print(f"zhibu: {path}: nothing was imported:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return 1
-    print(report)
-    return 0
+    return import_all_or_nothing(
+        settings, args.file, lambda path: import_register_file(settings, path)
+    )
 
 
 def grading_command(settings: Settings, args: argparse.Namespace) -> int:

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
-from pathlib import Path
 from typing import Any
 
-from bot.cli.common import fail, prepare_database
+from bot.cli.common import fail, import_all_or_nothing, prepare_database
 from bot.config import Settings
 from bot.dues.local import SettingRefused, local_book, set_local
 from storage import queries
@@ -53,19 +51,10 @@ def add_parsers(sub: Any) -> None:
 def import_command(settings: Settings, what: str, file: str) -> int:
     """`zhibu dues import|payments FILE`: all or nothing."""
     from bot.dues.importing import import_dues_file
-    from bot.imports import ImportFailed
 
-    path = Path(file)
-    prepare_database(settings)
-    try:
-        report = asyncio.run(import_dues_file(settings, what, path))
-    except ImportFailed as exc:
-        print(f"zhibu: {path}: nothing was imported:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return 1
-    print(report)
-    return 0
+    return import_all_or_nothing(
+        settings, file, lambda path: import_dues_file(settings, what, path)
+    )
 
 
 def day_command(settings: Settings, args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""`zhibu run` and `zhibu sandbox`: serve Telegram by polling or webhook, or chat offline.
+"""`zhibu run` and `zhibu sandbox`: serve Telegram by polling or webhook, or try it offline.
 
 The database decides how many processes may serve: SQLite is one process (a second one on the
 same file is refused, see storage.process_lock); PostgreSQL is any number of them, each
@@ -31,27 +31,47 @@ def add_parsers(sub: Any) -> None:
     run_parser = sub.add_parser(
         "run", help="serve Telegram (or start the offline sandbox when no token is set)"
     )
+    _sandbox_options(run_parser)
     run_parser.set_defaults(handler=run_command)
-    sandbox_parser = sub.add_parser("sandbox", help="chat with the bot offline, as demo users")
-    sandbox_parser.set_defaults(handler=lambda settings, _args: sandbox(settings))
+    sandbox_parser = sub.add_parser(
+        "sandbox", help="try the bot offline, as the demo organisation's people, in a browser"
+    )
+    _sandbox_options(sandbox_parser)
+    sandbox_parser.set_defaults(handler=sandbox_command)
 
 
-def run_command(settings: Settings, _args: argparse.Namespace) -> int:
+def _sandbox_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--terminal", action="store_true", help="the sandbox as a chat in this terminal"
+    )
+    parser.add_argument(
+        "--port", type=int, default=None, help="the sandbox page's port on 127.0.0.1"
+    )
+
+
+def run_command(settings: Settings, args: argparse.Namespace) -> int:
     """`zhibu run` (also what `zhibu` alone does)."""
-    return run(settings)
+    return run(settings, args)
 
 
-def run(settings: Settings) -> int:
+def sandbox_command(settings: Settings, args: argparse.Namespace) -> int:
+    """`zhibu sandbox [--terminal] [--port N]`."""
+    return sandbox(settings, terminal=args.terminal, port=args.port)
+
+
+def run(settings: Settings, args: argparse.Namespace | None = None) -> int:
     """Serve Telegram by polling or webhook; without a token, the sandbox."""
     settings = _keyed(settings)
     if settings.bot_token is None:
+        terminal = bool(args and getattr(args, "terminal", False))
+        where = "a chat in this terminal" if terminal else "a web page on this computer"
         print(
             "No ZHIBU_BOT_TOKEN is set, so Zhibu is not connecting to Telegram.\n"
             "Starting the offline sandbox instead: a local fake Telegram, a demo organisation\n"
-            "and a terminal chat. Set ZHIBU_BOT_TOKEN (environment or .env) to serve real users.\n",
+            f"and {where}. Set ZHIBU_BOT_TOKEN (environment or .env) to serve real users.\n",
             flush=True,
         )
-        return sandbox(settings)
+        return sandbox(settings, terminal=terminal, port=getattr(args, "port", None))
     if settings.several_processes:
         return _run_cluster(settings)
     database = settings.sqlite_path()
@@ -153,12 +173,21 @@ def _webhook_path(url: str) -> str:
     return urlsplit(url).path.lstrip("/")
 
 
-def sandbox(settings: Settings) -> int:
-    """The offline sandbox: fake Telegram, demo organisation, terminal chat."""
-    from bot.sandbox import SANDBOX_DB, run_sandbox
+def sandbox(settings: Settings, *, terminal: bool = False, port: int | None = None) -> int:
+    """The offline sandbox: fake Telegram, demo organisation, and a web page (or a terminal
+    chat)."""
+    from bot.sandbox import DEFAULT_PORT, log_to_file, run_sandbox, serve_page
 
+    # The bot's log lines (and warnings) go to data/sandbox.log, never into the chat: before
+    # the world's imports, whose alembic logs as it loads.
+    log_to_file()
+    from bot.sandbox.world import SANDBOX_DB
+
+    keyed = _keyed(settings)
     with _only_process(SANDBOX_DB, "zhibu sandbox"):
-        return asyncio.run(run_sandbox(_keyed(settings)))
+        if terminal:
+            return asyncio.run(run_sandbox(keyed))
+        return asyncio.run(serve_page(keyed, port=DEFAULT_PORT if port is None else port))
 
 
 def _keyed(settings: Settings) -> Settings:

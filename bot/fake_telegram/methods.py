@@ -82,6 +82,7 @@ class BotMethods(PeopleActions):
             "cache_time": params.integer("cache_time") or 0,
         }
         self.callback_answers.append(query.answer)
+        self._publish({"kind": "answer", "chat_id": query.user_id, **query.answer})
         self._notify()
         return True
 

@@ -200,9 +200,11 @@ class MessageMethods(ServerState):
 
     @bot_method("sendChatAction")
     async def _send_chat_action(self, params: Params) -> bool:
-        self._target_chat(params, sending=True)
-        if not params.text("action"):
+        chat = self._target_chat(params, sending=True)
+        action = params.text("action")
+        if not action:
             raise bad_request("wrong parameter action in request")
+        self._publish({"kind": "action", "chat_id": chat.chat_id, "action": action})
         return True
 
     @bot_method("editMessageText")

@@ -4,7 +4,8 @@ The parts: `state` (what the server knows, and waiting on it), `people` (what si
 do, in private chats and groups), `send` and `methods` (the Bot API methods), `faults`
 (injected failures, 429s, held chats), `webhooks`, `control` (the /_fake/ API that tests drive
 over HTTP), `routes` (Tornado), `formatting` (HTML parse mode, keyboards), `params`, `models`,
-`flood` (Telegram's limits) and `api` (errors and the method registry). On the user's side:
+`flood` (Telegram's limits), `events` (every event as it happens, and its HTTP stream) and
+`api` (errors and the method registry). On the user's side:
 `client` (FakeTelegramClient), `user` (FakeUser, FakeGroup) and `views` (FakeMessage).
 
 Positive signals for tests: a bot harness reports each update it has finished
@@ -26,6 +27,7 @@ import tornado.web
 
 from bot.fake_telegram.api import BOT_METHODS, JSON, ApiError, FakeUsageError
 from bot.fake_telegram.control import ControlApi
+from bot.fake_telegram.events import EventFeed
 from bot.fake_telegram.flood import FLOOD_LIMITED_METHODS, FloodLimits
 from bot.fake_telegram.formatting import HtmlParseError, parse_html, utf16_length
 from bot.fake_telegram.methods import BotMethods
@@ -52,7 +54,7 @@ __all__ = [
 ]
 
 
-class FakeTelegramServer(ControlApi, BotMethods, MessageMethods, WebhookDelivery):
+class FakeTelegramServer(ControlApi, BotMethods, MessageMethods, WebhookDelivery, EventFeed):
     """A Telegram Bot API server for one bot, with simulated users, over real HTTP.
 
     Not thread-safe: drive it from the asyncio loop it was started on (or over HTTP).
@@ -142,6 +144,7 @@ class FakeTelegramServer(ControlApi, BotMethods, MessageMethods, WebhookDelivery
         routes: list[Any] = [
             (r"/bot([^/]+)/([A-Za-z0-9_]+)/?", BotApiHandler, {"server": self}),
             (r"/file/bot([^/]+)/(.+)", FileHandler, {"server": self}),
+            *self._event_routes(),
         ]
         for pattern, actions in self._control_routes():
             options = {"server": self, "actions": actions}

@@ -90,6 +90,8 @@ class ServerState:
         self._next_target = 0
         self._port: int | None = None
         self._host = "127.0.0.1"
+        # Who hears of every event as it happens (events.py: the event stream); kept by reset().
+        self._listeners: list[Callable[[JSON], None]] = []
         self._init_state()
         # Whether the bot reports each update it has finished (mark_processed): the positive
         # signal that everything a chat sent has been handled.
@@ -127,7 +129,13 @@ class ServerState:
     def reset(self) -> None:
         """Forget users, chats, updates, files, webhook, faults and flood counters."""
         self._init_state()
+        self._publish({"kind": "reset"})
         self._notify()
+
+    def _publish(self, event: JSON) -> None:
+        """Tell every listener of an event (a bot message, a user's message, an answer...)."""
+        for listener in list(self._listeners):
+            listener(event)
 
     # -- waiting -----------------------------------------------------------------------------
 
@@ -382,6 +390,15 @@ class ServerState:
         chat.messages[message.message_id] = message
         if from_bot:
             self._record_event("message", message)
+        else:
+            self._publish(
+                {
+                    "kind": "user_message",
+                    "chat_id": chat.chat_id,
+                    "message_id": message.message_id,
+                    "message": message.record(),
+                }
+            )
         return message
 
     def _record_event(self, kind: str, message: StoredMessage) -> None:
@@ -396,6 +413,7 @@ class ServerState:
             "message": message.record(),
         }
         self._chat_events.setdefault(message.chat_id, []).append(event)
+        self._publish(event)
         self._notify()
 
     def _message_api(self, message: StoredMessage, *, with_reply: bool = True) -> JSON:

@@ -109,6 +109,8 @@ class Persona:
     person_id: int | None = None
     account_id: int | None = None
     anchor: FakeMessage | None = None
+    # The nodes an admin persona's own subtree holds (their changes there are their own).
+    reach: frozenset[int] = frozenset()
 
     @property
     def tr(self) -> Translator:
@@ -283,6 +285,11 @@ async def personas(world: World, member: Member) -> list[Persona]:
                     "zh_Hans" if language == "zh-hans" else "en",
                     person.id,
                     account.id,
+                    reach=frozenset(
+                        node
+                        for code, node in world.nodes.items()
+                        if kind == "sibling admin" and code.startswith(SIBLING)
+                    ),
                 )
             )
     stranger = await world.client.user(base + 9, f"Stranger {n}", language_code="en")
@@ -428,6 +435,8 @@ OWNERS: dict[str, Callable[[dict[str, Any], Persona], bool]] = {
     "calendar_rule_overrides": lambda row, p: (
         p.account_id is not None and row["created_by"] == p.account_id
     ),
+    # A rule changed at an admin's own node marks the branches below it for planning.
+    "plan_marks": lambda row, p: row["branch_id"] in p.reach,
     "deletion_requests": lambda row, p: p.person_id is not None and row["person_id"] == p.person_id,
     "audit_log": lambda row, p: (
         p.account_id is not None and row["actor_account_id"] == p.account_id
