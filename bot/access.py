@@ -7,7 +7,15 @@ from dataclasses import dataclass, field
 from bot.enums import OrgKind, Role
 
 # Higher number = more authority; invites may grant only roles at or below the inviter's own.
-ROLE_RANK = {Role.MEMBER: 0, Role.DEPUTY: 1, Role.SECRETARY: 2, Role.ADMIN: 3}
+ROLE_RANK = {
+    Role.MEMBER: 0,
+    # A committee member or a party group's leader invites nobody.
+    Role.COMMITTEE: 0,
+    Role.GROUP_LEADER: 0,
+    Role.DEPUTY: 1,
+    Role.SECRETARY: 2,
+    Role.ADMIN: 3,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +63,14 @@ class Principal:
     def led_branches(self) -> list[Grant]:
         """The branches this person leads as secretary or deputy."""
         return [g for g in self.grants if g.role in (Role.SECRETARY, Role.DEPUTY)]
+
+    def leads_group(self, group_id: int) -> bool:
+        """Leader of this party group."""
+        return any(g.role is Role.GROUP_LEADER and g.org_id == group_id for g in self.grants)
+
+    def led_groups(self) -> list[Grant]:
+        """The party groups this person leads."""
+        return [g for g in self.grants if g.role is Role.GROUP_LEADER]
 
     def admin_grants(self) -> list[Grant]:
         """The subtrees this person administers."""

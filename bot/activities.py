@@ -112,6 +112,12 @@ class ActivityDraft:
     activity_id: int | None = None
     # The version of the activity being corrected when the correction began.
     version: int | None = None
+    # The meeting called with /meet this draft was built from, if any.
+    meeting_id: int | None = None
+    # A general meeting that elected or decided; its quorum facts (bot.rules.quorum), None
+    # until worked out (from the sign-ins of a meeting, or from the attendance when saved).
+    decides: bool = False
+    quorum: dict[str, list[int]] | None = None
 
     def to_data(self) -> dict[str, Any]:
         """The draft as JSON-safe data."""
@@ -130,6 +136,9 @@ class ActivityDraft:
             "unparsed": self.unparsed,
             "activity_id": self.activity_id,
             "version": self.version,
+            "meeting_id": self.meeting_id,
+            "decides": self.decides,
+            "quorum": self.quorum,
         }
 
     @classmethod
@@ -151,6 +160,9 @@ class ActivityDraft:
             unparsed=str(data.get("unparsed") or ""),
             activity_id=data.get("activity_id"),
             version=data.get("version"),
+            meeting_id=data.get("meeting_id"),
+            decides=bool(data.get("decides")),
+            quorum=data.get("quorum"),
         )
 
     def missing(self) -> list[str]:
@@ -220,6 +232,8 @@ def draft_from_activity(activity: Activity) -> ActivityDraft:
         files=list(activity.attachments or []),
         activity_id=activity.id,
         version=activity.version,
+        decides=activity.decides,
+        quorum=activity.quorum,
     )
 
 
@@ -306,6 +320,7 @@ _FIELDS = (
     "place",
     "minutes",
     "attachments",
+    "decides",
 )
 
 
@@ -335,6 +350,8 @@ def _values(draft: ActivityDraft) -> dict[str, Any]:
         "place": draft.place,
         "minutes": draft.minutes,
         "attachments": list(draft.files),
+        "decides": draft.decides and ActivityKind.GENERAL_MEETING.value in draft.kinds,
+        "quorum": draft.quorum or None,
     }
 
 

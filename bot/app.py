@@ -32,6 +32,7 @@ from bot.delivery import GATE_KEY, GateRateLimiter, gate_for
 from bot.i18n import Translator, load_catalogs
 from bot.leader_jobs import LEADER_KEY, LeaderJobs
 from bot.logs import install_redaction
+from bot.meetings.card import CARDS_KEY, MeetingCards, gated_edit
 from bot.notices import notice_delivery
 from bot.ops import METRICS_KEY, Metrics, ops_server
 from bot.persistence import DatabasePersistence
@@ -63,6 +64,12 @@ from handlers import (
     grading_survey,
     hours,
     invite,
+    meet,
+    meeting_buttons,
+    meeting_card,
+    meeting_move,
+    meeting_rsvp,
+    meetings,
     notice_report,
     notice_view,
     notices,
@@ -193,6 +200,8 @@ def add_handlers(application: ZhibuApp) -> None:
     # Answers to training invitations, likewise.
     for invitation_handler in training.buttons():
         application.add_handler(invitation_handler)
+    # Answers to meeting invitations and the caller's card, likewise.
+    _add_meeting_buttons(application)
     # Buttons on relink request cards too, and the words some of them ask for.
     application.add_handler(relink_review.build())
     for relink_handler in relink_list.handlers():
@@ -204,6 +213,8 @@ def add_handlers(application: ZhibuApp) -> None:
     # gate runs first (its own group) and stops the update there for them.
     application.add_handler(privacy.relink_gate(), group=-1)
     application.add_handler(notify.build())
+    # Before the activity conversation: an agenda naming a kind is not a quick log.
+    application.add_handler(meet.build())
     for report_handler in notice_report.handlers():
         application.add_handler(report_handler)
     application.add_handler(relink.build())
@@ -260,6 +271,15 @@ def add_handlers(application: ZhibuApp) -> None:
     application.bot_data[RENDER_KEY] = relink_notices.render
 
 
+def _add_meeting_buttons(application: ZhibuApp) -> None:
+    """The buttons under meeting invitations and callers' cards; the reason for not attending
+    and moving a meeting are short conversations of their own."""
+    for handler in (*meetings.handlers(), *meeting_card.handlers()):
+        application.add_handler(handler)
+    application.add_handler(meeting_rsvp.build())
+    application.add_handler(meeting_move.build())
+
+
 async def _post_init(application: ZhibuApp) -> None:
     services: Services = application.bot_data[SERVICES_KEY]
     # Reminders go through the same gate as notices, on a Bot of their own (its own pool, and
@@ -274,6 +294,14 @@ async def _post_init(application: ZhibuApp) -> None:
         gate=application.bot_data[GATE_KEY],
         bot=sender,
         invitation_keyboard=training_buttons.invitation_keyboard,
+        offer_keyboard=meeting_buttons.meeting_keyboard,
+    )
+    # Callers' cards are edited through the gate like a notice's progress.
+    application.bot_data[CARDS_KEY] = MeetingCards(
+        db=services.db,
+        settings=services.settings,
+        edit=gated_edit(sender, application.bot_data[GATE_KEY]),
+        keyboard=meeting_buttons.card_keyboard,
     )
     if not application.bot_data[CLUSTER_KEY]:
         # The only process: it leads from start to stop.

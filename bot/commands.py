@@ -11,6 +11,8 @@ from bot.i18n import N_
 EVERYONE: frozenset[Role] = frozenset()
 LEADERS = frozenset({Role.SECRETARY, Role.DEPUTY, Role.ADMIN})
 BRANCH_LEADERS = frozenset({Role.SECRETARY, Role.DEPUTY})
+MEETING_CALLERS = frozenset({Role.SECRETARY, Role.DEPUTY, Role.GROUP_LEADER})
+NOTICE_SENDERS = frozenset({Role.ADMIN, Role.SECRETARY, Role.DEPUTY})
 ADMINS = frozenset({Role.ADMIN})
 REGISTERED_ROLES = frozenset({Role.MEMBER, Role.SECRETARY, Role.DEPUTY, Role.ADMIN})
 
@@ -38,11 +40,13 @@ COMMANDS: tuple[Command, ...] = (
     Command("lang", N_("change the language"), registered=False),
     Command("invite", N_("create an invite for your branch or organisation"), LEADERS),
     Command("access", N_("take back roles, unlink accounts, withdraw invites"), ADMINS),
-    Command("notify", N_("send a notice to your organisation"), frozenset({Role.ADMIN})),
+    Command("notify", N_("send a notice to your organisation or branch"), NOTICE_SENDERS),
     Command("notices", N_("scheduled notices and notices going out"), frozenset({Role.ADMIN})),
     Command("log", N_("log a branch activity"), BRANCH_LEADERS),
     Command("activities", N_("the branch's recent activities"), REGISTERED_ROLES),
     Command("due", N_("what the branch still has to do this period"), BRANCH_LEADERS),
+    Command("meet", N_("call a meeting: invitations, answers, sign-in"), MEETING_CALLERS),
+    Command("meetings", N_("your upcoming meetings"), REGISTERED_ROLES),
     Command(
         "report",
         N_("reports on your subtree: compliance, grading, relink, notices, dues, training"),

@@ -26,8 +26,10 @@ from bot.rules.calendar import (
     compliance,
     compliance_many,
     effective_rules,
+    parse_leads,
 )
 from bot.rules.kinds import ActivityKind
+from bot.rules.quorum import short_of_quorum_text
 from storage import activity_queries, queries
 from storage.models import Account, OrgUnit
 from storage.models_activity import CalendarRuleOverride
@@ -53,7 +55,20 @@ def _as_override(row: CalendarRuleOverride) -> RuleOverride:
         scope=Scope(row.scope) if row.scope else None,
         only_quarter=row.only_quarter,
         enabled=row.enabled,
+        lead_days=_stored_leads(row.lead_days),
+        quorum=row.quorum,
+        prepare_from=row.prepare_from,
     )
+
+
+def _stored_leads(text: str | None) -> tuple[int, ...] | None:
+    """Lead days as stored ("21,7,1"; "" goes back to the period's, as an empty tuple)."""
+    if text is None:
+        return None
+    try:
+        return parse_leads(text) if text else ()
+    except ValueError:
+        return None
 
 
 class RuleBook:
@@ -127,7 +142,7 @@ def _facts(rows: Sequence[Sequence[Any]]) -> dict[int, list[ActivityFact]]:
     days: dict[Any, dt.date] = {}
     kinds: dict[Any, frozenset[ActivityKind]] = {}
     found: dict[int, list[ActivityFact]] = {}
-    for branch, activity_id, raw_day, raw_kinds, group_id in rows:
+    for branch, activity_id, raw_day, raw_kinds, group_id, raw_quorum in rows:
         day = days.get(raw_day)
         if day is None:
             day = days[raw_day] = _parse_day(raw_day)
@@ -135,7 +150,9 @@ def _facts(rows: Sequence[Sequence[Any]]) -> dict[int, list[ActivityFact]]:
         kind_set = kinds.get(key)
         if kind_set is None:
             kind_set = kinds[key] = _parse_kinds(raw_kinds)
-        fact = ActivityFact(activity_id, day, kind_set, group_id)
+        fact = ActivityFact(
+            activity_id, day, kind_set, group_id, short_of_quorum=short_of_quorum_text(raw_quorum)
+        )
         bucket = found.get(branch)
         if bucket is None:
             found[branch] = [fact]
@@ -263,9 +280,14 @@ async def set_override(
             "scope": existing.scope,
             "only_quarter": existing.only_quarter,
             "enabled": existing.enabled,
+            "lead_days": existing.lead_days,
+            "quorum": existing.quorum,
+            "prepare_from": existing.prepare_from,
         }
         fields = {**kept, **{k: v for k, v in fields.items() if v is not None}}
     enabled = fields.get("enabled")
+    quorum = fields.get("quorum")
+    leads = fields.get("lead_days")
     try:
         override = RuleOverride(
             node_id=org.id,
@@ -275,6 +297,9 @@ async def set_override(
             scope=Scope(str(fields["scope"])) if fields.get("scope") else None,
             only_quarter=_optional_int(fields.get("only_quarter")),
             enabled=enabled if isinstance(enabled, bool) else None,
+            lead_days=None if leads is None else parse_leads(str(leads)) if leads != "" else (),
+            quorum=quorum if isinstance(quorum, bool) else None,
+            prepare_from=_optional_int(fields.get("prepare_from")),
         )
         override.apply(rule)
     except (ValueError, TypeError) as exc:
@@ -288,6 +313,11 @@ async def set_override(
         scope=override.scope.value if override.scope else None,
         only_quarter=override.only_quarter,
         enabled=override.enabled,
+        lead_days=None
+        if override.lead_days is None
+        else ",".join(str(day) for day in override.lead_days),
+        quorum=override.quorum,
+        prepare_from=override.prepare_from,
         created_by=actor.id if actor else None,
     )
     await queries.audit(

@@ -29,12 +29,17 @@ class PersonStatus(StrEnum):
 
 
 class Role(StrEnum):
-    """Roles; admin applies to a subtree, secretary and deputy to a branch."""
+    """Roles; admin applies to a subtree, secretary, deputy and committee member to a branch,
+    group leader to a party group."""
 
     ADMIN = "admin"
     SECRETARY = "secretary"
     DEPUTY = "deputy"
     MEMBER = "member"
+    # A member of the branch committee (支部委员) besides the secretary and deputy.
+    COMMITTEE = "committee"
+    # The leader of a party group (党小组长): calls the group's meetings.
+    GROUP_LEADER = "group_leader"
 
 
 class CampaignStatus(StrEnum):
@@ -135,6 +140,16 @@ class ReminderKind(StrEnum):
     RECTIFICATION = "rectification"
     MOBILE_REPORT = "mobile_report"
     DIGEST = "digest"
+    # Meetings called with /meet: invitations and word of a move or a cancellation, and the
+    # secretary's "log this meeting?" (answers, so they cannot be muted) ...
+    MEETING_NEWS = "meeting_news"
+    # ... and the reminders before one (24 hours and 1 hour).
+    MEETING = "meeting"
+    # The organisational life meeting's preparation steps, and the themed Party day's date.
+    PREPARATION = "preparation"
+    THEMED_DAY = "themed_day"
+    # Not a kind of row: a deputy's opt-out of the branch's calendar reminders (/reminders).
+    DEPUTY_CALENDAR = "deputy_calendar"
     # Party dues: a member's monthly reminder, the branch's collection for its leaders, the
     # yearly account published to members, warnings before a member lapses, and the timers
     # the lost-contact register starts.
@@ -229,3 +244,42 @@ class DeletionState(StrEnum):
     OPEN = "open"
     DONE = "done"
     DECLINED = "declined"
+
+
+class CommitteePost(StrEnum):
+    """A branch committee member's post (组织委员, 宣传委员 ...)."""
+
+    ORGANISATION = "organisation"
+    PROPAGANDA = "propaganda"
+    DISCIPLINE = "discipline"
+    YOUTH = "youth"
+    WOMEN = "women"
+    OTHER = "other"
+
+
+class MeetingAudience(StrEnum):
+    """Who a meeting called with /meet invites."""
+
+    BRANCH = "branch"
+    COMMITTEE = "committee"
+    PARTY_GROUP = "party_group"
+    CHOSEN = "chosen"
+
+
+class Rsvp(StrEnum):
+    """An invitee's answer to a meeting (none yet is NULL)."""
+
+    YES = "yes"
+    # Mobile members may join from where they are.
+    REMOTE = "remote"
+    NO = "no"
+    LATER = "later"
+
+
+class PreparationStep(StrEnum):
+    """The organisational life meeting's preparation, in order."""
+
+    STUDY = "study"
+    TALKS = "talks"
+    OPINIONS = "opinions"
+    MEETING = "meeting"

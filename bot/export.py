@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.rules.dues import format_amount, month_key
 from storage import dues_queries as dq
+from storage import meeting_queries, queries
 from storage import privacy_queries as pq
-from storage import queries
 from storage.models import Account, OrgUnit, Person
 
 
@@ -52,7 +52,13 @@ async def _person(session: AsyncSession, person: Person) -> dict[str, Any]:
 
 async def _roles(session: AsyncSession, person: Person) -> list[dict[str, Any]]:
     return [
-        {"role": a.role.value, "org": a.org_unit.code, "since": _iso(a.created_at)}
+        {
+            "role": a.role.value,
+            "org": a.org_unit.code,
+            "since": _iso(a.created_at),
+            # A committee member's post, where there is one.
+            **({"post": a.post.value} if a.post else {}),
+        }
         for a in await queries.roles_of(session, person.id)
     ]
 
@@ -82,6 +88,23 @@ async def _activities(session: AsyncSession, person: Person) -> list[dict[str, A
             }
         )
     return rows
+
+
+async def _meetings(session: AsyncSession, person: Person) -> list[dict[str, Any]]:
+    """The meetings the person was invited to, with their answers and sign-ins."""
+    return [
+        {
+            "starts_at": _iso(meeting.starts_at),
+            "kinds": list(meeting.kinds),
+            "agenda": meeting.agenda,
+            "cancelled": meeting.cancelled_at is not None,
+            "answer": invitee.rsvp.value if invitee.rsvp else None,
+            "reason": invitee.reason,
+            "note": invitee.note,
+            "signed_in_at": _iso(invitee.signed_in_at),
+        }
+        for meeting, invitee in await meeting_queries.invitations_of(session, person.id)
+    ]
 
 
 async def _relink(
@@ -221,6 +244,7 @@ async def personal_data(
         "person": await _person(session, person) if person else None,
         "roles": await _roles(session, person) if person else [],
         "activities": await _activities(session, person) if person else [],
+        "meetings": await _meetings(session, person) if person else [],
         "relink_requests": await _relink(session, person, account),
         **await _received(session, account),
         "invites_you_created": [

@@ -1,7 +1,8 @@
 """The periodic work one process does for the whole bot, started and stopped as a unit.
 
 One process alone runs: the notice delivery worker, the reminder tick and planner, the hourly
-pocket-member check, the retention purge, and the command menus set at start. With SQLite
+pocket-member check, the retention purge, the sweep of meetings' cards left unedited, and the
+command menus set at start. With SQLite
 that is the bot's only process, from start to stop; with PostgreSQL it is the elected leader
 (bot.cluster.Leadership), from the moment it gains the lease until it loses it, and another
 process takes over within the lease when it dies.
@@ -19,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.delivery import DELIVERY_KEY, DeliveryService
+from bot.meetings.card import schedule as schedule_cards
 from bot.relink import jobs as relink_jobs
 from bot.relink.notifier import Render
 from bot.reminders.engine import schedule as schedule_reminders
@@ -35,6 +37,7 @@ JOB_NAMES = (
     "reminders.plan",
     "retention.purge",
     "relink.pocket_members",
+    "meetings.cards",
 )
 
 
@@ -71,6 +74,8 @@ class LeaderJobs:
             if job_queue is not None:
                 schedule_reminders(job_queue, services.settings)
                 schedule_retention(job_queue, services.db, services.settings)
+                # Meetings' cards an answer left dirty (after a restart, or a failed edit).
+                schedule_cards(job_queue)
             relink_jobs.schedule(self._application, self._relink_render)
             log.info("the leader's jobs started")
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.access import Principal
-from bot.enums import NoticeAudience, NoticeState
+from bot.enums import NoticeAudience, NoticeState, OrgKind
 from storage import notice_queries as nq
 from storage import notice_reports as nr
 from storage import queries
@@ -30,15 +30,34 @@ from storage.models_notices import Notice
 CONFIRM_HOLD = dt.timedelta(minutes=1)
 
 
+def may_send_from(principal: Principal, org: OrgUnit) -> bool:
+    """Admins send from (and manage the notices of) nodes of their subtree; a branch's
+    secretary or deputy from their own branch or one of its party groups."""
+    if principal.is_admin_of(org.path):
+        return True
+    if org.kind is OrgKind.BRANCH:
+        return principal.leads_branch(org.id)
+    return (
+        org.kind is OrgKind.PARTY_GROUP
+        and org.parent_id is not None
+        and principal.leads_branch(org.parent_id)
+    )
+
+
+def leader_notice(principal: Principal, org: OrgUnit) -> bool:
+    """A branch leader's notice to their branch (or a party group): members only, short."""
+    return not principal.is_admin_of(org.path) and may_send_from(principal, org)
+
+
 async def administered_notice(
     session: AsyncSession, principal: Principal, notice_id: int
 ) -> tuple[Notice, OrgUnit] | None:
-    """The notice and its node, if it was sent from a subtree the principal administers."""
+    """The notice and its node, if it was sent from a node the principal may send from."""
     notice = await nq.notice_by_id(session, notice_id)
     if notice is None:
         return None
     org = await queries.org_by_id(session, notice.org_unit_id)
-    if org is None or not principal.is_admin_of(org.path):
+    if org is None or not may_send_from(principal, org):
         return None
     return notice, org
 

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import export
 from bot.enums import DeletionState
 from bot.revocation import remove_from_branch
-from storage import access_queries, privacy_queries, queries
+from storage import access_queries, meeting_queries, privacy_queries, queries
 from storage.models import Account, DeletionRequest, Person
 
 
@@ -163,6 +163,7 @@ async def erase_person(
     await privacy_queries.erase_from_absences(
         session, person_id=person.id, branch_ids=branch_ids, placeholder=placeholder
     )
+    await meeting_queries.erase_notes(session, person.id)
     await privacy_queries.revoke_invites_naming(session, person_id=person.id, now=now)
     person.name, person.phone, person.joined_on = placeholder, None, None
     if account is not None:

@@ -24,10 +24,14 @@ from telegram.ext import (
 
 from bot import revocation
 from bot.commands import ADMINS
+from bot.committee import appoint_committee, may_appoint, on_committee
 from bot.context import BotContext
 from bot.invites import revoke_invite
 from handlers.access_texts import (
     PAGE_SIZE,
+    POST_LABELS,
+    AccessAppoint,
+    AccessAppointPost,
     AccessConfirm,
     AccessDeletions,
     AccessInvites,
@@ -229,6 +233,50 @@ async def remove_pressed(update: Update, context: BotContext, step: Step) -> Non
     )
 
 
+async def _appointable(context: BotContext, step: Step, person_id: int) -> PersonView:
+    """The person, if this admin may appoint them to their branch's committee (on a branch of
+    the admin's subtree, not on its committee yet)."""
+    view = await _person(context, step, person_id)
+    branch = view.branch
+    if branch is None or not may_appoint(context.principal, branch):
+        raise _outside(context)
+    if on_committee(view.roles, branch.id):
+        raise _outside(context)
+    return view
+
+
+@FLOW.step(registered=True, roles=ADMINS)
+async def appoint_pressed(update: Update, context: BotContext, step: Step) -> None:
+    """Ask the post of the member to appoint to the branch committee."""
+    view = await _appointable(context, step, AccessAppoint.read(update).person_id)
+    assert view.branch is not None
+    question = context._("Appoint {name} to the committee of {branch}? Choose their post.").format(
+        name=escape(view.person.name), branch=escape(view.branch.code)
+    )
+    rows = [
+        [(context._(label), AccessAppointPost(view.person.id, post).data)]
+        for post, label in POST_LABELS.items()
+    ]
+    rows.append([(context._("Cancel"), AccessPerson(view.person.id).data)])
+    step.edit(question, buttons(rows))
+
+
+@FLOW.step(registered=True, roles=ADMINS)
+async def appoint_post_pressed(update: Update, context: BotContext, step: Step) -> None:
+    """Appoint the member with the post chosen (checked again), and show their card."""
+    button = AccessAppointPost.read(update)
+    view = await _appointable(context, step, button.person_id)
+    assert view.branch is not None
+    actor = await step.session.get(Account, context.actor_id)
+    await appoint_committee(
+        step.session, person=view.person, branch=view.branch, post=button.post, actor=actor
+    )
+    done = context._("Appointed to the branch committee ({post}).").format(
+        post=context._(POST_LABELS[button.post])
+    )
+    await _show_person(context, step, view.person.id, done=done)
+
+
 async def _invites(context: BotContext, step: Step, page: int, done: str | None = None) -> None:
     paths, now = _paths(context), context.settings.now()
     total = await invite_queries.count_open_invites(step.session, paths=paths, now=now)
@@ -341,6 +389,8 @@ STEPS: dict[type[Button], Any] = {
     AccessRevokeInvite: revoke_invite_pressed,
     AccessConfirm: confirmed,
     AccessDeletions: deletions_pressed,
+    AccessAppoint: appoint_pressed,
+    AccessAppointPost: appoint_post_pressed,
 }
 
 

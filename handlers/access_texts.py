@@ -9,8 +9,10 @@ from typing import Literal
 from telegram import InlineKeyboardMarkup
 
 from bot.access import PersonScope, Principal
+from bot.committee import may_appoint, on_committee
 from bot.context import BotContext
-from bot.enums import Role
+from bot.enums import CommitteePost, Role
+from bot.i18n import N_
 from handlers.buttons import Button
 from handlers.common import ROLE_LABELS, Page, escape, keyboard
 from storage.models import Invite, OrgUnit, Person, RoleAssignment
@@ -64,6 +66,28 @@ class AccessDeletions(Button, prefix="acs:dr"):
     """The open deletion requests."""
 
 
+class AccessAppoint(Button, prefix="acs:cm"):
+    """Ask which post a member appointed to the branch committee holds."""
+
+    person_id: int
+
+
+class AccessAppointPost(Button, prefix="acs:cmp"):
+    """Appoint the member to the branch committee with this post."""
+
+    person_id: int
+    post: CommitteePost
+
+
+POST_LABELS: dict[CommitteePost, str] = {
+    CommitteePost.ORGANISATION: N_("organisation member"),
+    CommitteePost.PROPAGANDA: N_("propaganda member"),
+    CommitteePost.DISCIPLINE: N_("discipline member"),
+    CommitteePost.YOUTH: N_("youth member"),
+    CommitteePost.WOMEN: N_("women's member"),
+    CommitteePost.OTHER: N_("committee member"),
+}
+
 Action = Literal["role", "unlink", "remove", "invite"]
 
 
@@ -79,11 +103,14 @@ def buttons(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup | None:
     return keyboard(rows) if rows else None
 
 
-def role_label(context: BotContext, role: Role, org_code: str) -> str:
-    """ "branch secretary of DEMO-B1"."""
-    return context._("{role} of {org}").format(
-        role=context._(ROLE_LABELS[role]), org=escape(org_code)
-    )
+def role_label(
+    context: BotContext, role: Role, org_code: str, post: CommitteePost | None = None
+) -> str:
+    """ "branch secretary of DEMO-B1" (a committee member's post in brackets)."""
+    label = context._(ROLE_LABELS[role])
+    if post is not None:
+        label += context._(" ({post})").format(post=context._(POST_LABELS[post]))
+    return context._("{role} of {org}").format(role=label, org=escape(org_code))
 
 
 def menu(context: BotContext) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -154,7 +181,7 @@ def card(
     else:
         lines.append(_("On no branch roster"))
     lines.append(_("Telegram account linked") if view.linked else _("No Telegram account linked"))
-    held = [role_label(context, a.role, a.org_unit.code) for a in view.roles]
+    held = [role_label(context, a.role, a.org_unit.code, a.post) for a in view.roles]
     if view.branch is not None:
         held.append(_(ROLE_LABELS[Role.MEMBER]))
     lines.append(_("Roles: {roles}").format(roles=_(", ").join(held) or "—"))
@@ -170,6 +197,8 @@ def card(
     ]
     if view.linked and principal.may_manage(view.scope):
         rows.append([(_("Unlink Telegram account"), AccessUnlink(person.id).data)])
+    if may_appoint(principal, view.branch) and not on_committee(view.roles, person.branch_id or 0):
+        rows.append([(_("Appoint to the branch committee"), AccessAppoint(person.id).data)])
     if view.branch is not None and principal.may_remove_from_branch(view.scope):
         rows.append(
             [

@@ -33,6 +33,7 @@ from bot.rules.dates import DateError
 from bot.rules.quicklog import looks_like_quick_log
 from handlers import activity_answers as answers
 from handlers import activity_manage as manage
+from handlers import meeting_log
 from handlers.activity_flow import FLOW, ask, reprompt, start_draft, text_of
 from handlers.activity_texts import CorrectActivity, VoidActivity, scope_refusal
 from handlers.buttons import Button
@@ -50,6 +51,7 @@ from handlers.log_texts import (
     AllPresent,
     BranchChoice,
     DayButton,
+    DecidesToggle,
     DiscardAsked,
     DiscardDraft,
     EditField,
@@ -65,6 +67,7 @@ from handlers.log_texts import (
     VoidReasonChoice,
     date_error_text,
 )
+from handlers.meeting_buttons import LogMeeting
 
 
 def _led_branches(context: BotContext) -> list[int]:
@@ -171,6 +174,7 @@ def build() -> ConversationHandler[BotContext]:
             MessageHandler(text & QUICK_LOG, quick_log),
             pressed(manage.correct_pressed, CorrectActivity),
             pressed(manage.void_pressed, VoidActivity),
+            pressed(meeting_log.log_meeting_pressed, LogMeeting),
         ],
         states={
             BRANCH: [pressed(branch_pressed, BranchChoice)],
@@ -210,6 +214,7 @@ def build() -> ConversationHandler[BotContext]:
             ],
             SUMMARY: [
                 pressed(answers.edit_pressed, EditField),
+                pressed(answers.decides_pressed, DecidesToggle),
                 pressed(manage.save_pressed, SaveDraft),
                 pressed(manage.discard_asked, DiscardAsked),
             ],
@@ -227,6 +232,7 @@ def build() -> ConversationHandler[BotContext]:
             CommandHandler("log", resume),
             pressed(busy, CorrectActivity),
             pressed(busy, VoidActivity),
+            pressed(busy, LogMeeting),
             MessageHandler(~filters.COMMAND, odd_input),
             # Only our own stale buttons: /due's, /activities' and other features' buttons
             # keep working while a draft is open.

@@ -24,8 +24,10 @@ from handlers.common import Refused, clean_text
 from handlers.flow import Handler, State, Step
 from handlers.log_texts import (
     ABSENT_REASON,
+    SUMMARY,
     AbsentPick,
     DayButton,
+    DecidesToggle,
     EditField,
     GroupChoice,
     KindToggle,
@@ -42,6 +44,7 @@ async def kind_pressed(update: Update, context: BotContext, step: Step) -> State
     kind = KindToggle.read(update).kind.value
     kinds: list[str] = list(step.data.get("kinds") or [])
     step.data["kinds"] = [k for k in kinds if k != kind] if kind in kinds else [*kinds, kind]
+    step.data["quorum"] = None
     return await ask(context, step, "kinds")
 
 
@@ -118,6 +121,8 @@ async def _attendance_answer(
         return None
     step.data.pop("questioned", None)
     step.data["present"], step.data["expected"] = attendance
+    # Worked out again from the attendance given (bot.meetings.record.hand_quorum).
+    step.data["quorum"] = None
     if attendance[0] == attendance[1]:
         step.data["absences"] = []
     return await advance(context, step, "attendance")
@@ -250,3 +255,12 @@ async def edit_pressed(update: Update, context: BotContext, step: Step) -> State
         return None
     step.data["pending"] = [field]
     return await ask(context, step, field)
+
+
+@leader_step
+async def decides_pressed(update: Update, context: BotContext, step: Step) -> State:
+    """The general meeting elected or decided (or did not): its quorum is judged again."""
+    DecidesToggle.read(update)
+    step.data["decides"] = not step.data.get("decides")
+    step.data["quorum"] = None
+    return await ask(context, step, SUMMARY)

@@ -12,10 +12,11 @@ from bot.activities import (
     ActivityDraft,
     StaleActivity,
     draft_from_activity,
-    save_draft,
     void_activity,
 )
 from bot.context import BotContext
+from bot.meetings.record import AlreadyLogged, save_activity
+from bot.rules.quorum import short_of_quorum
 from handlers.activity_flow import END, FLOW, ask, leader_step, problem, start_draft, text_of
 from handlers.activity_texts import CorrectActivity, VoidActivity, kinds_text, scope_refusal
 from handlers.common import Refused, clean_text, escape
@@ -59,21 +60,42 @@ async def save_pressed(update: Update, context: BotContext, step: Step) -> State
     """Save the activity (or the correction) and end the conversation."""
     draft = ActivityDraft.from_data(step.data)
     try:
-        activity = await save_draft(
+        saved = await save_activity(
             step.session,
             draft,
             actor=context.account,
             now=context.settings.now(),
             zone=context.settings.tz,
         )
+    except AlreadyLogged as logged:
+        raise Refused(already_logged_text(context, logged.activity_id)) from None
     except LookupError:
         step.edit(context._("That activity no longer exists or was voided. Nothing was saved."))
         return END
     except StaleActivity:
         step.edit(_stale_text(context, int(draft.activity_id or 0)))
         return END
-    step.edit(_saved_text(context, draft, activity))
+    text = _saved_text(context, draft, saved.activity)
+    if saved.meeting is not None and draft.meeting_id is None:
+        text += "\n" + context._(
+            "It is the meeting #{id} called with /meet: recorded as that meeting."
+        ).format(id=saved.meeting.id)
+    if saved.activity.quorum and short_of_quorum(saved.activity.quorum):
+        text += "\n" + context._(
+            "Without a quorum: it does not count as done in /due. See /due for what is still due."
+        )
+    step.edit(text)
     return END
+
+
+def already_logged_text(context: BotContext, activity_id: int | None) -> str:
+    """Why a meeting's record was not saved a second time."""
+    if activity_id is None:
+        return context._("This meeting was logged meanwhile. Nothing was saved.")
+    return context._(
+        "This meeting is already logged as activity #{id}, so nothing was saved. Open it "
+        "from /activities to correct it."
+    ).format(id=activity_id)
 
 
 @FLOW.step()

@@ -8,6 +8,7 @@ from typing import Any
 from bot.activities import ABSENCE_REASONS, KIND_LABELS, AbsenceReason, known_kinds
 from bot.context import BotContext
 from bot.rules.kinds import ActivityKind
+from bot.rules.quorum import bodies
 from handlers.buttons import Button
 from handlers.common import escape
 from storage.models_activity import Activity
@@ -87,6 +88,29 @@ def absences_text(context: BotContext, absences: list[dict[str, Any]]) -> str:
     )
 
 
+def quorum_lines(context: BotContext, quorum: dict[str, list[int]]) -> list[str]:
+    """Whether each body that needs a quorum had one (and what it means for /due)."""
+    lines = []
+    for kind, body in bodies(quorum).items():
+        if kind is ActivityKind.COMMITTEE_MEETING:
+            text = context._("Quorum: {present} of {size} committee members present")
+        else:
+            text = context._("Quorum: {present} of {size} members with voting rights present")
+        text = text.format(present=body.present, size=body.size)
+        if body.reached:
+            lines.append("✅ " + text + context._(" (more than half)."))
+        else:
+            lines.append(
+                "❗ "
+                + text
+                + context._(
+                    ": not more than half. It is saved, marked as without a quorum, and does "
+                    "not count as done in /due."
+                )
+            )
+    return lines
+
+
 def hides_minutes(activity: Activity, *, member_view: bool) -> bool:
     """Members don't see a committee meeting's minutes or attachments."""
     return member_view and ActivityKind.COMMITTEE_MEETING.value in activity.kinds
@@ -114,6 +138,9 @@ def activity_text(context: BotContext, activity: Activity, *, member_view: bool)
     )
     if not member_view:
         lines.append(_("Absent: {absent}").format(absent=absences_text(context, activity.absences)))
+    if activity.decides:
+        lines.append(_("It elected or decided."))
+    lines += quorum_lines(context, activity.quorum or {})
     if activity.place:
         lines.append(_("Place: {place}").format(place=escape(activity.place)))
     if activity.minutes and not hides_minutes(activity, member_view=member_view):

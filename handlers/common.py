@@ -392,6 +392,8 @@ ROLE_LABELS: dict[Role, str] = {
     Role.SECRETARY: N_("branch secretary"),
     Role.DEPUTY: N_("deputy secretary"),
     Role.MEMBER: N_("member"),
+    Role.COMMITTEE: N_("branch committee member"),
+    Role.GROUP_LEADER: N_("party group leader"),
 }
 
 

@@ -29,9 +29,11 @@ from bot.rules.calendar import (
     reference_day,
 )
 from bot.rules.dues import month_of
+from handlers import due_calendar
 from handlers.buttons import Button, Token
 from handlers.common import Refused, edit_or_answer, escape, keyboard, sender
 from handlers.compliance_texts import month_buttons, period_label, status_line
+from handlers.due_calendar import calendar_section, quorum_note
 from handlers.dues_texts import dues_due_line
 from storage import activity_queries, queries
 from storage.models import OrgUnit
@@ -110,6 +112,9 @@ def _due_text(
             line += "\n    " + context._("party groups still to meet: {groups}").format(
                 groups=names
             )
+        note = quorum_note(context, status)
+        if note is not None:
+            line += "\n    " + note
         lines.append(line)
     if not shown:
         lines.append(context._("Nothing applies to this period."))
@@ -142,13 +147,23 @@ async def _show(
             session, branch, on=reference_day(month, today), today=today
         )
         groups = await _group_names(context, session, branch.id, statuses)
+        extra, extra_rows = await calendar_section(context, session, branch, statuses, today)
         # The `dues` calendar rule is judged from the dues ledger, not the activity log.
         on = month_of(reference_day(month, today))
         dues = await dues_obligation(session, branch, on, await dues_period(session, branch), today)
     text = _due_text(context, branch, month, statuses, groups)
     if (dues_line := dues_due_line(context, dues)) is not None:
         text += "\n" + dues_line
-    await edit_or_answer(update, context, text, _keyboard(context, branch.id, month))
+    if extra:
+        text += "\n\n" + "\n".join(extra)
+    markup = _keyboard(context, branch.id, month)
+    if extra_rows:
+        markup = keyboard([*extra_rows, *_rows(markup)])
+    await edit_or_answer(update, context, text, markup)
+
+
+def _rows(markup: InlineKeyboardMarkup) -> list[list[tuple[str, str]]]:
+    return [[(b.text, str(b.callback_data)) for b in row] for row in markup.inline_keyboard]
 
 
 @sender(registered=True)
@@ -247,4 +262,5 @@ def handlers() -> list[CommandHandler[BotContext, None] | CallbackQueryHandler[B
         CommandHandler("due", due),
         CallbackQueryHandler(due_period_pressed, pattern=DueMonth.pattern),
         CallbackQueryHandler(due_page_pressed, pattern=DuePage.pattern),
+        *due_calendar.handlers(),
     ]

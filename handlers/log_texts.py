@@ -20,9 +20,10 @@ from bot.activities import (
     VoidReason,
 )
 from bot.context import BotContext
+from bot.meetings.record import quorum_of
 from bot.rules.dates import DateError, is_late
 from bot.rules.kinds import ActivityKind
-from handlers.activity_texts import absences_text, attendance_text, kinds_text
+from handlers.activity_texts import absences_text, attendance_text, kinds_text, quorum_lines
 from handlers.buttons import Button
 from handlers.common import escape, keyboard
 from storage import activity_queries, queries
@@ -99,6 +100,10 @@ class EditField(Button, prefix="lg:e"):
     """From the summary, go back to one question."""
 
     field: EditableField
+
+
+class DecidesToggle(Button, prefix="lg:dec"):
+    """A general meeting elected or decided (or did not): it then needs a quorum."""
 
 
 class SaveDraft(Button, prefix="lg:save"):
@@ -335,6 +340,16 @@ async def _summary(
     context: BotContext, session: AsyncSession, data: dict[str, Any]
 ) -> tuple[str, Rows]:
     _ = context._
+    draft = _draft(data)
+    text = summary_text(context, draft)
+    general = ActivityKind.GENERAL_MEETING.value in draft.kinds
+    if general:
+        decides = _("yes") if draft.decides else _("no")
+        text += "\n" + _("Elects or decides: {answer}").format(answer=decides)
+    if "branch_id" in data and draft.present is not None:
+        text += "".join(
+            "\n" + line for line in quorum_lines(context, await quorum_of(session, draft))
+        )
     rows = [
         [
             (_("Kind"), EditField("kinds").data),
@@ -352,7 +367,9 @@ async def _summary(
         ],
         [(_("Save"), SaveDraft().data), (_("Discard"), DiscardAsked().data)],
     ]
-    return summary_text(context, _draft(data)), rows
+    if general:
+        rows.insert(3, [(_("Elects or decides: change"), DecidesToggle().data)])
+    return text, rows
 
 
 QUESTIONS: dict[str, Ask] = {

@@ -37,6 +37,8 @@ from handlers.notice_view import acked_keyboard, status_keyboard
 from storage import notice_queries as nq
 
 ADMINS = frozenset({Role.ADMIN})
+# A branch's leaders stop and re-send the notices they sent to their branch.
+SENDERS = frozenset({Role.ADMIN, Role.SECRETARY, Role.DEPUTY})
 NOTICES_PAGE = 8
 LISTED_STATES = (NoticeState.SCHEDULED, NoticeState.SENDING)
 
@@ -80,7 +82,7 @@ async def acknowledge_pressed(update: Update, context: BotContext) -> None:
             raise
 
 
-@sender(registered=True, roles=ADMINS)
+@sender(registered=True, roles=SENDERS)
 async def stop_pressed(update: Update, context: BotContext) -> None:
     """Cancel a scheduled notice, or stop one that is going out."""
     notice_id = StopNotice.read(update).notice_id
@@ -105,7 +107,7 @@ async def stop_pressed(update: Update, context: BotContext) -> None:
     await edit_or_answer(update, context, f"{prefix}\n\n{status}", markup)
 
 
-@sender(registered=True, roles=ADMINS)
+@sender(registered=True, roles=SENDERS)
 async def resend_pressed(update: Update, context: BotContext) -> None:
     """Send the notice again to everyone who got it and has not acknowledged it."""
     notice_id = ResendNotice.read(update).notice_id

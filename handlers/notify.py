@@ -15,7 +15,7 @@ from telegram.ext import filters as f
 from bot.context import BotContext
 from bot.delivery import DELIVERY_KEY, DeliveryService
 from bot.enums import MediaKind, NoticeAudience, OrgKind, Role
-from bot.notice_service import confirm_notice, release_notice
+from bot.notice_service import confirm_notice, leader_notice, may_send_from, release_notice
 from bot.notices import AUDIENCE_LABELS, NoticeAction, other_locale, text_limit
 from bot.rules.dates import parse_future_datetime
 from handlers.cancel import conversation_fallbacks
@@ -36,11 +36,14 @@ from handlers.notice_buttons import (
 )
 from handlers.notice_preview import Preview, preview_of, send_preview
 from handlers.notice_view import status_keyboard
+from storage import activity_queries, queries
 from storage import notice_audiences as na
-from storage import queries
 from storage.models import OrgUnit
 
 ADMINS = frozenset({Role.ADMIN})
+# Secretaries and deputies send to their own branch (or one of its party groups): members only.
+SENDERS = frozenset({Role.ADMIN, Role.SECRETARY, Role.DEPUTY})
+LEADER_TEXT_LIMIT = 1000
 FLOW = Flow("notify")
 ORG, TEXT, SECOND, TEXT2, AUDIENCE, BRANCHES, ACK, WHEN, AT, CONFIRM = (
     "org",
@@ -65,7 +68,7 @@ async def _draft_org(context: BotContext, step: Step) -> OrgUnit:
     """The draft's node, if the sender still administers it (checked on every step that uses
     it: a grant may have been taken away meanwhile)."""
     org = await queries.org_by_id(step.session, int(step.data.get("org_id", 0)))
-    if org is None or not context.principal.is_admin_of(org.path):
+    if org is None or not may_send_from(context.principal, org):
         raise _outside_scope(context)
     return org
 
@@ -73,18 +76,23 @@ async def _draft_org(context: BotContext, step: Step) -> OrgUnit:
 # ---- the node and the texts ---------------------------------------------------------------------
 
 
-@FLOW.step(registered=True, roles=ADMINS, entry=True)
+@FLOW.step(registered=True, roles=SENDERS, entry=True)
 async def start_notify(update: Update, context: BotContext, step: Step) -> str | None:
-    """Start a notice: choose the node (when the admin has several), then ask for the text."""
-    grants = context.principal.admin_grants()
-    if len(grants) == 1:
-        return await _choose_org(context, step, grants[0].org_id)
-    rows = [[(g.org_code, NotifyFrom(g.org_id).data)] for g in grants]
+    """Start a notice: choose the node (when the sender has several: an admin's subtrees, a
+    leader's branch and its party groups), then ask for the text."""
+    nodes = [(g.org_id, g.org_code) for g in context.principal.admin_grants()]
+    for grant in context.principal.led_branches():
+        nodes.append((grant.org_id, grant.org_code))
+        groups = await activity_queries.party_groups(step.session, branch_id=grant.org_id)
+        nodes += [(group_id, code) for group_id, _parent, code, *_ in groups]
+    if len(nodes) == 1:
+        return await _choose_org(context, step, nodes[0][0])
+    rows = [[(code, NotifyFrom(org_id).data)] for org_id, code in nodes[:20]]
     step.reply(context._("Send the notice from which node?"), keyboard(rows))
     return ORG
 
 
-@FLOW.step(registered=True, roles=ADMINS)
+@FLOW.step(registered=True, roles=SENDERS)
 async def org_pressed(update: Update, context: BotContext, step: Step) -> str | None:
     """A node was chosen."""
     return await _choose_org(context, step, NotifyFrom.read(update).org_id)
@@ -92,10 +100,13 @@ async def org_pressed(update: Update, context: BotContext, step: Step) -> str | 
 
 async def _choose_org(context: BotContext, step: Step, org_id: int) -> str:
     org = await queries.org_by_id(step.session, org_id)
-    if org is None or not context.principal.is_admin_of(org.path):
+    if org is None or not may_send_from(context.principal, org):
         raise _outside_scope(context)
     step.data.clear()
     step.data.update(org_id=org.id, primary=context.tr.locale, texts={})
+    if leader_notice(context.principal, org):
+        # A leader's notice goes to the members of the branch (or the party group) only.
+        step.data.update(leader=True, audience=NoticeAudience.MEMBERS.value, branch_ids=[])
     step.edit(_text_question(context, context.tr.locale))
     return TEXT
 
@@ -115,7 +126,7 @@ def _media_of(message: Message) -> tuple[str, str] | None:
     return None
 
 
-@FLOW.step(registered=True, roles=ADMINS)
+@FLOW.step(registered=True, roles=SENDERS)
 async def text_received(update: Update, context: BotContext, step: Step) -> str | None:
     """Take the notice's text (and optional photo or document) in the admin's language."""
     message = update.effective_message
@@ -132,13 +143,16 @@ async def text_received(update: Update, context: BotContext, step: Step) -> str 
     return SECOND
 
 
-@FLOW.step(registered=True, roles=ADMINS)
+@FLOW.step(registered=True, roles=SENDERS)
 async def second_text_received(update: Update, context: BotContext, step: Step) -> str | None:
     """Take the text in the other language."""
     message = update.effective_message
     body = ((message.text if message else None) or "").strip()
     if not await _take_text(context, step, body, other_locale(str(step.data["primary"]))):
         return None
+    if step.data.get("leader"):
+        step.reply(*_ack_question(context))
+        return ACK
     step.reply(*_audience_question(context))
     return AUDIENCE
 
@@ -147,6 +161,8 @@ async def _take_text(context: BotContext, step: Step, body: str, locale: str) ->
     """Store the text in one language, or say why not (too long, empty)."""
     org = await _draft_org(context, step)
     limit = text_limit(org, require_ack=True, with_media=bool(step.data.get("media_kind")))
+    if step.data.get("leader"):
+        limit = min(limit, LEADER_TEXT_LIMIT)
     if len(body) > limit:
         if step.data.get("media_kind"):
             too_long = context._(
@@ -189,12 +205,15 @@ def _second_question(context: BotContext, locale: str) -> tuple[str, InlineKeybo
     return text, keyboard(rows)
 
 
-@FLOW.step(registered=True, roles=ADMINS)
+@FLOW.step(registered=True, roles=SENDERS)
 async def second_pressed(update: Update, context: BotContext, step: Step) -> str | None:
     """Ask for the second language's text, or go on to the audience."""
     if SecondLanguage.read(update).choice == "add":
         step.edit(_text_question(context, other_locale(str(step.data["primary"]))))
         return TEXT2
+    if step.data.get("leader"):
+        step.edit(*_ack_question(context))
+        return ACK
     step.edit(*_audience_question(context))
     return AUDIENCE
 
@@ -299,7 +318,7 @@ def _ack_question(context: BotContext) -> tuple[str, InlineKeyboardMarkup]:
     return context._("Should readers acknowledge the notice?"), keyboard(rows)
 
 
-@FLOW.step(registered=True, roles=ADMINS)
+@FLOW.step(registered=True, roles=SENDERS)
 async def ack_pressed(update: Update, context: BotContext, step: Step) -> str | None:
     """Store whether acknowledgement is required; ask when to send."""
     step.data["ack"] = AckChoice.read(update).required
@@ -311,7 +330,7 @@ async def ack_pressed(update: Update, context: BotContext, step: Step) -> str | 
     return WHEN
 
 
-@FLOW.step(registered=True, roles=ADMINS)
+@FLOW.step(registered=True, roles=SENDERS)
 async def when_pressed(update: Update, context: BotContext, step: Step) -> str | None:
     """Send now (to the preview), or ask for a time."""
     step.data["send_at"] = None
@@ -335,7 +354,7 @@ def _time_question(context: BotContext) -> str:
     )
 
 
-@FLOW.step(registered=True, roles=ADMINS)
+@FLOW.step(registered=True, roles=SENDERS)
 async def time_typed(update: Update, context: BotContext, step: Step) -> str | None:
     """Parse the chosen time; it must be in the future."""
     message = update.effective_message
@@ -361,7 +380,7 @@ async def _preview(context: BotContext, step: Step) -> None:
     step.then(send)
 
 
-@FLOW.step(registered=True, roles=ADMINS)
+@FLOW.step(registered=True, roles=SENDERS)
 async def confirm_pressed(update: Update, context: BotContext, step: Step) -> int:
     """Store the notice (the worker sends it) and turn the summary into its status."""
     org = await _draft_org(context, step)
@@ -408,7 +427,7 @@ async def confirm_pressed(update: Update, context: BotContext, step: Step) -> in
     return ConversationHandler.END
 
 
-@FLOW.step(registered=True, roles=ADMINS)
+@FLOW.step(registered=True, roles=SENDERS)
 async def drop_pressed(update: Update, context: BotContext, step: Step) -> int:
     """Drop the previewed notice."""
     step.edit(context._("Cancelled. Nothing was sent."))

@@ -14,7 +14,8 @@ from bot.reminders.quiet import format_clock, parse_clock
 from bot.reminders.render import KIND_NAMES
 from handlers.buttons import Button, family_pattern
 from handlers.common import Refused, edit_or_answer, keyboard, sender
-from storage import queries
+from storage import calendar_queries as cq
+from storage import planner_queries, queries
 from storage import reminder_queries as rq
 from storage.models_reminders import ReminderSettings
 
@@ -53,6 +54,11 @@ EVERYONE_KINDS = (
     ReminderKind.MOBILE_REPORT,
     ReminderKind.DUES,
 )
+# Meetings' reminders reach anyone invited; a branch's own dates, its leaders; and deputies
+# may turn the branch's calendar reminders off altogether.
+MEETING_KINDS = (ReminderKind.MEETING,)
+BRANCH_DATE_KINDS = (ReminderKind.PREPARATION, ReminderKind.THEMED_DAY)
+DEPUTY_KINDS = (ReminderKind.DEPUTY_CALENDAR,)
 
 
 class ToggleKind(Button, prefix="rem:t"):
@@ -105,9 +111,13 @@ class DigestHour(Button, prefix="rem:h"):
 
 def _kinds(context: BotContext) -> list[ReminderKind]:
     roles = context.principal.roles()
-    kinds = list(EVERYONE_KINDS)
+    kinds = list(EVERYONE_KINDS) + list(MEETING_KINDS)
     if roles & {Role.SECRETARY, Role.DEPUTY, Role.ADMIN}:
         kinds += LEADER_KINDS
+    if roles & {Role.SECRETARY, Role.DEPUTY}:
+        kinds += BRANCH_DATE_KINDS
+    if Role.DEPUTY in roles:
+        kinds += DEPUTY_KINDS
     if Role.ADMIN in roles:
         kinds += ADMIN_KINDS
     return kinds
@@ -250,6 +260,15 @@ async def pressed(update: Update, context: BotContext) -> None:
     async with context.db.begin() as session:
         prefs = await rq.settings_of(session, context.actor_id)
         _apply(context, prefs, data)
+        deputy_of = [g.org_id for g in context.principal.grants if g.role is Role.DEPUTY]
+        if ReminderKind.DEPUTY_CALENDAR.value in prefs.muted:
+            # Opted out: what was planned for the deputy's branches goes too.
+            await cq.withdraw_branch_calendar(
+                session, account_id=context.actor_id, branch_ids=deputy_of
+            )
+        else:
+            # Perhaps opted back in: the branches are planned again, the deputy with them.
+            await planner_queries.mark_branches(session, deputy_of)
         text, rows = _view(context, prefs)
     await edit_or_answer(update, context, text, keyboard(rows))
 

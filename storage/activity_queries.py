@@ -164,14 +164,16 @@ async def activity_facts(
     end: dt.date,
     branch_id: int | None = None,
     subtree_path: str | None = None,
-) -> Sequence[Row[int, int, dt.date, list[str], int | None]]:
-    """(branch_id, id, day, kinds, party_group_id) of the activities that count, start..end."""
+) -> Sequence[Row[int, int, dt.date, list[str], int | None, str | None]]:
+    """(branch_id, id, day, kinds, party_group_id, quorum as JSON text) of the activities that
+    count, start..end."""
     columns = (
         Activity.branch_id,
         Activity.id,
         Activity.day,
         Activity.kinds,
         Activity.party_group_id,
+        cast(Activity.quorum, Text),
     )
     query = _facts_query(
         columns, start=start, end=end, branch_id=branch_id, subtree_path=subtree_path
@@ -188,7 +190,7 @@ async def activity_facts_raw(
     subtree_path: str | None = None,
     since_by_kind: Mapping[str, dt.date] | None = None,
     scope: BranchScope | None = None,
-) -> Sequence[Row[int, int, dt.date | str, str, int | None]]:
+) -> Sequence[Row[int, int, dt.date | str, str, int | None, str | None]]:
     """Like `activity_facts`, fast over hundreds of thousands of rows: undecoded values.
 
     `kinds` is the stored JSON text and `day` may be an ISO string (SQLite): there are few
@@ -203,6 +205,8 @@ async def activity_facts_raw(
         # Text, not JSON: PostgreSQL's driver would otherwise decode every row.
         cast(Activity.kinds, Text),
         Activity.party_group_id,
+        # Mostly NULL; a few distinct values, parsed once each (bot.rules.quorum).
+        cast(Activity.quorum, Text),
     )
     if since_by_kind is not None and not since_by_kind:
         return []

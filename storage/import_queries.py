@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.enums import OrgKind, Role
 from storage.bulk import chunked
@@ -21,6 +22,17 @@ from storage.models_relink import LostContactEntry
 async def org_kinds(session: AsyncSession) -> dict[str, OrgKind]:
     """Every node's kind, by code."""
     return {code: kind for code, kind in await session.execute(select(OrgUnit.code, OrgUnit.kind))}
+
+
+async def group_branches(session: AsyncSession) -> dict[str, str]:
+    """The branch code of every party group, by the group's code."""
+    branch = aliased(OrgUnit)
+    rows = await session.execute(
+        select(OrgUnit.code, branch.code)
+        .join(branch, branch.id == OrgUnit.parent_id)
+        .where(OrgUnit.kind == OrgKind.PARTY_GROUP)
+    )
+    return {group: parent for group, parent in rows}
 
 
 async def all_units(session: AsyncSession) -> list[OrgUnit]:

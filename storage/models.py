@@ -27,7 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from bot import clock
-from bot.enums import DeletionState, OrgKind, PersonStatus, Role
+from bot.enums import CommitteePost, DeletionState, OrgKind, PersonStatus, Role
 
 # Set before the first migration so every constraint has a predictable, portable name.
 NAMING_CONVENTION = {
@@ -131,6 +131,8 @@ class Person(Base):
     # them), off every roster, with the branch they left.
     left_branch_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
     left_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The party group of the branch the member belongs to, if the roster says.
+    party_group_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
 
     branch: Mapped[OrgUnit | None] = relationship(foreign_keys=[branch_id])
 
@@ -166,6 +168,8 @@ class RoleAssignment(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
     role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    # A branch committee member's post (organisation, propaganda ...), if known.
+    post: Mapped[CommitteePost | None] = mapped_column(_enum(CommitteePost, "committee_post"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     org_unit: Mapped[OrgUnit] = relationship()

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -48,6 +49,10 @@ class Activity(Base):
     # [{"person_id": ..., "name": ..., "reason": "sick" | "work" | ...}]
     absences: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     late: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A general meeting that elected or decided (it then needs a quorum of voting members).
+    decides: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Per kind that needs a quorum, [present, size] of its body (bot.rules.quorum).
+    quorum: Mapped[dict[str, list[int]] | None] = mapped_column(JSON)
     # Class hours of a Party lecture for those present (None: ZHIBU_LECTURE_CLASS_HOURS).
     class_hours: Mapped[int | None] = mapped_column(SmallInteger)
     voided: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -78,5 +83,10 @@ class CalendarRuleOverride(Base):
     scope: Mapped[str | None] = mapped_column(String(16))
     only_quarter: Mapped[int | None] = mapped_column(Integer)
     enabled: Mapped[bool | None] = mapped_column(Boolean)
+    # Reminder lead days as "21,7,1" ("" goes back to the period's), the quorum rule, and the
+    # month preparation is reminded from (0: not at all).
+    lead_days: Mapped[str | None] = mapped_column(String(32))
+    quorum: Mapped[bool | None] = mapped_column(Boolean)
+    prepare_from: Mapped[int | None] = mapped_column(Integer)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -61,9 +61,23 @@ def _subtree_ids(root_path: str) -> Select[Any]:
     return select(OrgUnit.id).where(subtree_of(OrgUnit.path, root_path))
 
 
-def _member(person: Any, root_path: str, audience: NoticeAudience, picked: Sequence[int]) -> Any:
+def group_of(root: OrgUnit) -> int | None:
+    """The party group a notice is sent to, when its node is one (else None)."""
+    return root.id if root.kind is OrgKind.PARTY_GROUP else None
+
+
+def _member(
+    person: Any,
+    root_path: str,
+    audience: NoticeAudience,
+    picked: Sequence[int],
+    group_id: int | None = None,
+) -> Any:
     """The person is on a roster the audience reaches (a member's own branch wins)."""
     condition = person.branch_id.in_(_subtree_ids(root_path))
+    if group_id is not None:
+        # A party group's members are on its branch's roster, marked with the group.
+        condition = person.party_group_id == group_id
     if audience is NoticeAudience.MOBILE:
         condition = and_(condition, person.status == PersonStatus.MOBILE)
     if audience is NoticeAudience.BRANCHES:
@@ -77,12 +91,14 @@ def recipients_select(
     audience: NoticeAudience,
     picked: Sequence[int] = (),
     accounts: ColumnElement[bool] | None = None,
+    group_id: int | None = None,
 ) -> Select[Any]:
     """(account_id, branch_id, unreachable) of every account the audience reaches, once each.
 
     Members count under their own branch; someone reached only through roles under the branch
     of their first role there (None for a role above the branches). `picked` is one chunk of
-    the branches of a "branches" audience; `accounts` narrows to a range of accounts.
+    the branches of a "branches" audience; `accounts` narrows to a range of accounts;
+    `group_id` is the party group when the root is one (its members are marked, not nested).
     """
     where_account = accounts if accounts is not None else true()
     unreachable = Account.unreachable_since.is_not(None)
@@ -91,11 +107,11 @@ def recipients_select(
         parts.append(
             select(Account.id.label("account_id"), Person.branch_id, unreachable.label("gone"))
             .join(Person, Person.id == Account.person_id)
-            .where(where_account, _member(Person, root_path, audience, picked))
+            .where(where_account, _member(Person, root_path, audience, picked, group_id))
         )
     roles = _HOLDERS.get(audience)
     if roles:
-        parts.append(_holders(root_path, audience, roles, where_account, picked))
+        parts.append(_holders(root_path, audience, roles, where_account, picked, group_id))
     if len(parts) == 1:
         return parts[0]
     union = parts[0].union_all(parts[1]).subquery()
@@ -108,6 +124,7 @@ def _holders(
     roles: tuple[Role, ...],
     where_account: ColumnElement[bool],
     picked: Sequence[int],
+    group_id: int | None,
 ) -> Select[Any]:
     """Role holders in the subtree who are not reached as members, with their first role's
     branch. Members are left out before the roles are ranked: what is ranked is then a handful
@@ -123,7 +140,7 @@ def _holders(
             ~exists(
                 select(literal(1)).where(
                     member.id == RoleAssignment.person_id,
-                    _member(member, root_path, audience, picked),
+                    _member(member, root_path, audience, picked, group_id),
                 )
             )
         )
@@ -157,7 +174,9 @@ async def audience_count(
     if audience is NoticeAudience.BRANCHES and not picked:
         return AudienceCount(0, 0)
     for chunk in chunks(picked):
-        found = recipients_select(root_path=root.path, audience=audience, picked=chunk).subquery()
+        found = recipients_select(
+            root_path=root.path, audience=audience, picked=chunk, group_id=group_of(root)
+        ).subquery()
         row = (
             await session.execute(
                 select(func.count(), func.coalesce(func.sum(case((found.c.gone, 1), else_=0)), 0))

@@ -149,7 +149,10 @@ async def start_notice(session: AsyncSession, notice: Notice, now: dt.datetime) 
         for picked in na.chunks(sorted(set(notice.branch_ids or ()))):
             if picked:
                 chosen = na.recipients_select(
-                    root_path=org.path, audience=notice.audience, picked=picked
+                    root_path=org.path,
+                    audience=notice.audience,
+                    picked=picked,
+                    group_id=na.group_of(org),
                 )
                 written += await _write_copies(session, notice.id, chosen.subquery())
         notice.fill_after = None
@@ -162,6 +165,7 @@ async def start_notice(session: AsyncSession, notice: Notice, now: dt.datetime) 
         root_path=org.path,
         audience=notice.audience,
         accounts=and_(Account.id > low, Account.id <= high),
+        group_id=na.group_of(org),
     ).subquery()
     written = await _write_copies(session, notice.id, audience)
     last = int(await session.scalar(select(func.max(Account.id))) or 0)

@@ -33,6 +33,7 @@ from storage.models_grading import (
     RectificationItem,
     SurveyParticipant,
 )
+from storage.models_meetings import Meeting
 from storage.models_relink import RelinkRequest
 from storage.models_reminders import BranchTerm, PlanMark, Training, TrainingInvitee
 from storage.tree import EVERY_BRANCH, BranchScope, subtree_of
@@ -249,6 +250,11 @@ async def mark_activity(session: AsyncSession, activity_id: int) -> None:
     await _mark_from(
         session, select(Activity.branch_id).where(Activity.id == activity_id).subquery()
     )
+
+
+async def mark_meeting(session: AsyncSession, meeting_id: int) -> None:
+    """Plan again the branch of a meeting (it was moved, cancelled, answered or logged)."""
+    await _mark_from(session, select(Meeting.branch_id).where(Meeting.id == meeting_id).subquery())
 
 
 async def mark_subtree(session: AsyncSession, path: str) -> None:

@@ -340,7 +340,9 @@ async def digest_items(
             Reminder.deadline >= start,
             Reminder.deadline < end,
             Reminder.state.in_(open_states),
-            Reminder.kind.not_in(("digest", "training_invite", "escalation")),
+            Reminder.kind.not_in(
+                ("digest", "training_invite", "escalation", "meeting", "meeting_news")
+            ),
             Reminder.subject.not_in(cancelled),
         )
         .order_by(Reminder.deadline, Reminder.id)

@@ -5,6 +5,7 @@ from storage import (
     models_cluster,  # noqa: F401
     models_dues,  # noqa: F401
     models_grading,  # noqa: F401
+    models_meetings,  # noqa: F401
     models_notices,  # noqa: F401
     models_relink,  # noqa: F401
     models_reminders,  # noqa: F401

@@ -1,4 +1,4 @@
-"""Cancel, overlong answers, a refused command menu, and the sandbox's terminal chat."""
+"""Cancel, overlong answers, a refused command menu, registration beside other buttons, blocking."""
 
 import logging
 from collections.abc import Awaitable
@@ -11,7 +11,6 @@ from bot.config import Settings
 from bot.demo import DemoUser
 from bot.enums import Role
 from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
-from bot.sandbox import _Chat
 from storage import queries
 from storage.db import SessionFactory
 from storage.models import ConversationRecord
@@ -58,27 +57,6 @@ async def test_refused_command_menu_is_logged_and_the_bot_carries_on(
         "setMyCommands" in r.getMessage() and "carrying on" in r.getMessage()
         for r in caplog.records
     )
-
-
-async def test_sandbox_chat_switches_users_and_presses_numbered_buttons(
-    bot: ZhibuApp,
-    client: FakeTelegramClient,
-    demo: dict[str, DemoUser],
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    chat = _Chat(client, list(demo.values()))
-    await chat.act_as(0)
-    assert await chat.handle("/users")
-    assert await chat.handle("/as 2")
-    assert await chat.handle("/lang")
-    assert await chat.handle("#2")  # English
-    assert await chat.handle("#9")
-    assert not await chat.handle("/quit")
-    out = capsys.readouterr().out
-    assert "1. 林书记" in out and "you are now 王芳" in out
-    assert "[#1 中文（简体）]  [#2 English]" in out
-    assert "(edited) Done. I will write to you in English from now on." in out
-    assert "no such button" in out
 
 
 async def test_other_buttons_work_while_registration_is_open(

@@ -49,6 +49,7 @@ from tests.forged import (
     book,
     dues,
     grading,
+    meetings,
     notices,
     registration,
     relink,
@@ -87,13 +88,14 @@ AREAS: tuple[Area[Any], ...] = (
     notices.AREA,
     training.AREA,
     reminders.AREA,
+    meetings.AREA,
     dues.AREA,
 )
 
 # A conversation's fallback for its own stale buttons (`^prefix:`): it answers "This button is
 # no longer active." and keeps the draft. The forged presses of that prefix's families reach
 # it whenever the persona is not in the state the family belongs to.
-STALE_FALLBACKS = {"reg", "inv", "acs", "rlq", "rlx", "gq", "lg", "ntf", "trn"}
+STALE_FALLBACKS = {"reg", "inv", "acs", "rlq", "rlx", "gq", "lg", "ntf", "trn", "meet"}
 
 # Commands that name no object, and why (/start and /due take a code: they have cases).
 NO_ID_COMMANDS = {
@@ -113,6 +115,8 @@ NO_ID_COMMANDS = {
     "survey": "the sender's own branch",
     "book": "a year and search words; branches come from the sender's own grants (bk:b, bk:t "
     "and bk:s are cases)",
+    "meet": "the branch or party group comes from the sender's grants (meet:for is a case)",
+    "meetings": "the sender's own invitations and the meetings of what they lead",
     "notify": "asks for a node among the admin's own grants (ntf:org is a case)",
     "notices": "lists the notices of the admin's own subtrees",
     "training": "the admin's own subtrees' trainings, or the sender's own training record",

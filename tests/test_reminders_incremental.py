@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 from bot.compliance import set_override
 from bot.config import Settings
 from bot.demo import DemoUser
-from bot.enums import ReminderState, Role
+from bot.enums import MeetingAudience, ReminderState, Role
 from bot.reminders import passes
 from bot.reminders.engine import ReminderEngine
-from storage import activity_queries, queries
+from storage import activity_queries, meeting_queries, queries
 from storage.db import SessionFactory
 from storage.models import Account, Person
 from storage.models_reminders import PlanMark, Reminder
@@ -119,3 +119,60 @@ def test_the_periodic_pass_covers_every_branch_within_the_rotation(settings: Set
         for n in range(count)
     ]
     assert sorted(passes.slice_due(settings, moment) for moment in moments) == list(range(count))
+
+
+async def test_a_meeting_called_or_called_off_is_planned_at_the_next_plan_of_marks(
+    engine: ReminderEngine, clock: Clock, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    await engine.plan()
+    async with db.begin() as session:
+        b1 = await queries.org_by_code(session, "DEMO-B1")
+        assert b1 is not None
+        person_id = await session.scalar(
+            select(Person.id)
+            .join(Account, Account.person_id == Person.id)
+            .where(Person.branch_id == b1.id)
+            .order_by(Person.id)
+            .limit(1)
+        )
+        assert person_id is not None
+        meeting = await meeting_queries.add_meeting(
+            session,
+            branch_id=b1.id,
+            kinds=["committee_meeting"],
+            starts_at=at("2026-11-30 19:00"),
+            place="党员活动室",
+            agenda="支委会",
+            audience=MeetingAudience.BRANCH,
+            created_at=clock.now,
+        )
+        await meeting_queries.add_invitees(
+            session,
+            meeting.id,
+            [{"person_id": person_id, "committee": True, "voting": True, "mobile": False}],
+        )
+        version = meeting.version
+    # Calling it marks the branch; its reminders come with the next plan of marks.
+    assert await _marks(db) == 1
+    assert not await _meeting_reminders(db, meeting.id)
+    assert (await engine.replan()).branches == 1
+    planned = await _meeting_reminders(db, meeting.id)
+    assert planned and set(planned.values()) == {ReminderState.PENDING}, planned
+    async with db.begin() as session:
+        assert await meeting_queries.change_meeting(
+            session, meeting.id, seen_version=version, cancelled_at=clock.now
+        )
+    assert (await engine.replan()).branches == 1
+    after = await _meeting_reminders(db, meeting.id)
+    assert set(after) == set(planned) and set(after.values()) == {ReminderState.CANCELLED}
+
+
+async def _meeting_reminders(db: SessionFactory, meeting_id: int) -> dict[str, ReminderState]:
+    """The states of the reminders before a meeting (not its news), by key."""
+    async with db() as session:
+        rows = await session.execute(
+            select(Reminder.dedupe_key, Reminder.state).where(
+                Reminder.subject.in_([f"meet:{meeting_id}:{what}" for what in ("ask", "soon")])
+            )
+        )
+        return {key: state for key, state in rows}

@@ -33,6 +33,21 @@ def add_parsers(sub: Any) -> None:
     set_cmd.add_argument("--min-count", type=int)
     set_cmd.add_argument("--only-quarter", type=int, choices=[0, 1, 2, 3, 4])
     set_cmd.add_argument("--enabled", choices=["yes", "no"])
+    set_cmd.add_argument(
+        "--lead",
+        help='days before the period ends that reminders come, e.g. "21,7,1" '
+        '("default": by the period)',
+    )
+    set_cmd.add_argument(
+        "--quorum", choices=["yes", "no"], help="more than half of the body must be present"
+    )
+    set_cmd.add_argument(
+        "--prepare-from",
+        type=int,
+        choices=range(13),
+        metavar="0-12",
+        help="month the preparation steps are reminded from (0: none)",
+    )
     set_cmd.set_defaults(handler=rules_command)
     show = actions.add_parser("show", help="the rules in force at a node")
     show.add_argument("--org", required=True)
@@ -77,6 +92,9 @@ def rules_command(settings: Settings, args: argparse.Namespace) -> int:
                     "min_count": args.min_count,
                     "only_quarter": args.only_quarter,
                     "enabled": enabled,
+                    "lead_days": "" if args.lead == "default" else args.lead,
+                    "quorum": None if args.quorum is None else args.quorum == "yes",
+                    "prepare_from": args.prepare_from,
                 }
                 try:
                     await set_override(session, org=org, rule_key=args.rule, fields=fields)
@@ -87,7 +105,14 @@ def rules_command(settings: Settings, args: argparse.Namespace) -> int:
             for rule in book.rules_for(org.path):
                 quarter = f" in Q{rule.only_quarter}" if rule.only_quarter else ""
                 state = "" if rule.enabled else " (disabled)"
-                print(f"{rule.key}: {rule.min_count} per {rule.period.value}{quarter}{state}")
+                extra = ", reminded " + ",".join(str(d) for d in rule.leads()) + " days before"
+                if rule.quorum:
+                    extra += ", quorum: more than half"
+                if rule.prepare_from:
+                    extra += f", prepared from month {rule.prepare_from}"
+                print(
+                    f"{rule.key}: {rule.min_count} per {rule.period.value}{quarter}{state}{extra}"
+                )
         return 0
 
     prepare_database(settings)

@@ -8,8 +8,15 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.enums import OrgKind, PersonStatus, Role
-from bot.imports.cells import choice, date_parser, parse_code, parse_person_name, parse_phone_cell
+from bot.enums import CommitteePost, OrgKind, PersonStatus, Role
+from bot.imports.cells import (
+    choice,
+    date_parser,
+    parse_code,
+    parse_optional_code,
+    parse_person_name,
+    parse_phone_cell,
+)
 from bot.imports.problems import CellError, Problems
 from bot.imports.reading import Table
 from bot.imports.summary import ImportSummary, finish
@@ -18,16 +25,35 @@ from storage.models import OrgUnit, Person
 from storage.models_relink import LostContactEntry
 
 PEOPLE_REQUIRED = ("name", "branch")
-PEOPLE_COLUMNS = (*PEOPLE_REQUIRED, "role", "status", "phone", "joined_on")
+PEOPLE_COLUMNS = (*PEOPLE_REQUIRED, "role", "status", "phone", "joined_on", "group", "post")
 
 _parse_role = choice(
-    {r.value: r for r in (Role.SECRETARY, Role.DEPUTY, Role.MEMBER)},
+    {
+        r.value: r
+        for r in (Role.SECRETARY, Role.DEPUTY, Role.MEMBER, Role.COMMITTEE, Role.GROUP_LEADER)
+    },
     default=Role.MEMBER,
     aliases={
         "书记": Role.SECRETARY,
         "支部书记": Role.SECRETARY,
         "副书记": Role.DEPUTY,
         "党员": Role.MEMBER,
+        "支部委员": Role.COMMITTEE,
+        "委员": Role.COMMITTEE,
+        "支委": Role.COMMITTEE,
+        "党小组长": Role.GROUP_LEADER,
+        "小组长": Role.GROUP_LEADER,
+    },
+)
+_parse_post = choice(
+    {p.value: p for p in CommitteePost},
+    aliases={
+        "组织委员": CommitteePost.ORGANISATION,
+        "宣传委员": CommitteePost.PROPAGANDA,
+        "纪检委员": CommitteePost.DISCIPLINE,
+        "纪律检查委员": CommitteePost.DISCIPLINE,
+        "青年委员": CommitteePost.YOUTH,
+        "妇女委员": CommitteePost.WOMEN,
     },
 )
 _parse_status = choice(
@@ -53,12 +79,20 @@ class PersonRow:
     status: PersonStatus | None
     phone: str | None
     joined_on: dt.date | None
+    # The member's party group (a code), and a committee member's post.
+    group: str | None = None
+    post: CommitteePost | None = None
 
 
 def validate_people(
-    table: Table, org_kinds: Mapping[str, OrgKind], *, today: dt.date
+    table: Table,
+    org_kinds: Mapping[str, OrgKind],
+    *,
+    today: dt.date,
+    group_branches: Mapping[str, str] | None = None,
 ) -> list[PersonRow]:
-    """Check a roster file; org_kinds are the existing nodes. Raises ImportFailed."""
+    """Check a roster file; org_kinds are the existing nodes, group_branches the branch of
+    each party group (by code). Raises ImportFailed."""
     problems = Problems(table)
     problems.require_columns(PEOPLE_REQUIRED)
     problems.raise_if_any()
@@ -79,6 +113,8 @@ def validate_people(
         "status": _parse_status,
         "phone": parse_phone_cell,
         "joined_on": date_parser(today),
+        "group": parse_optional_code,
+        "post": _parse_post,
     }
     rows: dict[tuple[str, str], PersonRow] = {}
     secretaries: dict[str, PersonRow] = {}
@@ -87,6 +123,10 @@ def validate_people(
         if values is None:
             continue
         person = PersonRow(line=row.line, **values)
+        problem = _group_and_post_problem(person, group_branches or {})
+        if problem is not None:
+            problems.add(row.line, problem[0], problem[1])
+            continue
         key = (person.branch, person.name)
         if key in rows:
             problems.add(
@@ -108,6 +148,19 @@ def validate_people(
     return list(rows.values())
 
 
+def _group_and_post_problem(
+    person: PersonRow, group_branches: Mapping[str, str]
+) -> tuple[str, str] | None:
+    """(column, problem) when the party group or the post does not fit the row."""
+    if person.group is not None and group_branches.get(person.group) != person.branch:
+        return "group", f"{person.group} is not a party group of {person.branch}"
+    if person.role is Role.GROUP_LEADER and person.group is None:
+        return "group", "a party group leader needs the party group"
+    if person.post is not None and person.role is not Role.COMMITTEE:
+        return "post", "a post is for committee members (role committee)"
+    return None
+
+
 async def apply_people(session: AsyncSession, rows: Sequence[PersonRow]) -> ImportSummary:
     """Create or update people by (branch, name) and grant their roles (validated rows).
 
@@ -118,16 +171,22 @@ async def apply_people(session: AsyncSession, rows: Sequence[PersonRow]) -> Impo
     """
     summary = ImportSummary("people")
     branches = await import_queries.units_by_code(session, {r.branch for r in rows})
+    groups = await import_queries.units_by_code(session, {r.group for r in rows if r.group})
     branch_ids = [b.id for b in branches.values()]
     people: dict[tuple[int, str], Person] = {}
     for known in await import_queries.people_in_branches(session, branch_ids):
         # Same choice as queries.person_in_branch when a roster already has a duplicate name.
         people.setdefault((known.branch_id or 0, known.name), known)
-    granted = await import_queries.roles_in_branches(session, branch_ids)
-    to_grant: list[tuple[Person, OrgUnit, Role]] = []
+    granted = await import_queries.roles_in_branches(
+        session, [*branch_ids, *(g.id for g in groups.values())]
+    )
+    to_grant: list[tuple[Person, OrgUnit, Role, CommitteePost | None]] = []
     lost: list[tuple[Person, OrgUnit]] = []
     for row in rows:
         branch = branches[row.branch]
+        group = groups.get(row.group) if row.group else None
+        # A party group's leader holds the role at the group.
+        role_node = group if row.role is Role.GROUP_LEADER and group is not None else branch
         person = people.get((branch.id, row.name))
         if person is None:
             person = Person(
@@ -136,24 +195,27 @@ async def apply_people(session: AsyncSession, rows: Sequence[PersonRow]) -> Impo
                 status=row.status or PersonStatus.REGULAR,
                 phone=row.phone,
                 joined_on=row.joined_on,
+                party_group_id=group.id if group else None,
             )
             session.add(person)
             summary.created += 1
         else:
-            changed = _update_person(person, row)
-            if row.role is not Role.MEMBER and (person.id, branch.id, row.role) not in granted:
+            changed = _update_person(person, row, group)
+            if row.role is not Role.MEMBER and (person.id, role_node.id, row.role) not in granted:
                 changed = True
             if changed:
                 summary.updated += 1
             else:
                 summary.unchanged += 1
         if row.role is not Role.MEMBER:
-            to_grant.append((person, branch, row.role))
+            to_grant.append((person, role_node, row.role, row.post))
         if person.status is PersonStatus.LOST_CONTACT:
             lost.append((person, branch))
     await session.flush()
-    for person, branch, role in to_grant:
-        await queries.grant_role(session, person=person, org_unit=branch, role=role)
+    for person, node, role, post in to_grant:
+        assignment = await queries.grant_role(session, person=person, org_unit=node, role=role)
+        if post is not None:
+            assignment.post = post
     await _register_lost_contact(session, lost)
     # New members, leaders and statuses change what these branches' reminders are.
     await planner_queries.mark_branches(session, branch_ids)
@@ -185,8 +247,11 @@ async def _register_lost_contact(
     await session.flush()
 
 
-def _update_person(person: Person, row: PersonRow) -> bool:
+def _update_person(person: Person, row: PersonRow, group: OrgUnit | None = None) -> bool:
     changed = False
+    if group is not None and person.party_group_id != group.id:
+        person.party_group_id = group.id
+        changed = True
     if row.status is not None and person.status is not row.status:
         person.status = row.status
         changed = True
@@ -201,6 +266,11 @@ def _update_person(person: Person, row: PersonRow) -> bool:
 
 async def import_people(session: AsyncSession, table: Table, *, today: dt.date) -> ImportSummary:
     """Validate and apply a roster file in the caller's transaction, with audit."""
-    rows = validate_people(table, await import_queries.org_kinds(session), today=today)
+    rows = validate_people(
+        table,
+        await import_queries.org_kinds(session),
+        today=today,
+        group_branches=await import_queries.group_branches(session),
+    )
     summary = await apply_people(session, rows)
     return await finish(session, summary, table, PEOPLE_COLUMNS, "people.import")

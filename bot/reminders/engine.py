@@ -54,10 +54,12 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
 # Builds the answer buttons under an invitation to a training (the handlers' side owns them).
 InvitationKeyboard = Callable[[Translator, int], InlineKeyboardMarkup]
+# Builds the buttons another feature's message offers (render.Message.offer), or none.
+OfferKeyboard = Callable[[Translator, Any], InlineKeyboardMarkup | None]
 
 REMINDERS_KEY = "zhibu.reminders"
 # Invitations are how people answer; muting "trainings" silences the reminders, not those.
-UNMUTABLE = frozenset({ReminderKind.TRAINING_INVITE.value})
+UNMUTABLE = frozenset({ReminderKind.TRAINING_INVITE.value, ReminderKind.MEETING_NEWS.value})
 
 
 class Decision(Enum):
@@ -138,11 +140,13 @@ class ReminderEngine:
         gate: FloodGate,
         bot: Bot,
         invitation_keyboard: InvitationKeyboard,
+        offer_keyboard: OfferKeyboard | None = None,
         clock: Clock | None = None,
         accounts_per_claim: int = 100,
     ) -> None:
         self.db = db
         self.invitation_keyboard = invitation_keyboard
+        self.offer_keyboard = offer_keyboard
         self.settings = settings
         self.gate = gate
         self.bot = bot
@@ -245,6 +249,8 @@ class ReminderEngine:
                 if message.invitation_to is not None
                 else None
             )
+            if message.offer is not None and self.offer_keyboard is not None:
+                keyboard = self.offer_keyboard(tr, message.offer)
             async with self._lanes:
                 await self._send(recipient, message, keyboard, claimed.reserved_until, report)
 

@@ -91,7 +91,8 @@ def plan_training(plan: Plan, window: Window, training: TrainingFact) -> None:
             )
 
 
-CALENDAR_DAYS = (7, 1)
+# Lead days within the week before a deadline go to the weekly digest of those who read one.
+DIGEST_WEEK = 7
 
 
 @functools.lru_cache(maxsize=1024)
@@ -107,17 +108,22 @@ class ObligationFact:
     status: ObligationStatus
     secretaries: tuple[Recipient, ...]
     admins: tuple[Recipient, ...]
+    # Deputies get the branch's calendar reminders too (unless they opted out); they read no
+    # digest, so nothing of theirs is left to one.
+    deputies: tuple[Recipient, ...] = ()
 
 
 def plan_obligation(
     plan: Plan, window: Window, fact: ObligationFact, *, escalate_after_days: int
 ) -> None:
-    """7 days and 1 day before a period ends while not done; overdue the day after; escalate."""
+    """The rule's lead days before a period ends while not done (those within the last week
+    left to the digest of its readers); overdue the day after; escalate."""
     status = fact.status
     period = status.period
     state = status.state
+    leads = status.rule.leads()
     # Far from the period's end nothing is due yet: decide that before building any strings.
-    if state is ObligationState.DUE and not days_wanted(window, period.end, CALENDAR_DAYS):
+    if state is ObligationState.DUE and not days_wanted(window, period.end, leads):
         return
     if state is ObligationState.OVERDUE and not overdue_wanted(
         window, period.end, escalate_after_days
@@ -138,9 +144,19 @@ def plan_obligation(
             subject=subject,
             recipients=fact.secretaries,
             due_day=period.end,
-            days_before=CALENDAR_DAYS,
+            days_before=leads,
             payload=payload,
-            soft_days=frozenset({7}),
+            soft_days=frozenset(d for d in leads if 1 < d <= DIGEST_WEEK),
+        )
+        deadline_reminders(
+            plan,
+            window,
+            kind=ReminderKind.CALENDAR,
+            subject=subject,
+            recipients=fact.deputies,
+            due_day=period.end,
+            days_before=leads,
+            payload=payload,
         )
     elif status.state is ObligationState.OVERDUE:
         overdue_reminders(
@@ -148,7 +164,7 @@ def plan_obligation(
             window,
             kind=ReminderKind.CALENDAR,
             subject=subject,
-            recipients=fact.secretaries,
+            recipients=fact.secretaries + fact.deputies,
             due_day=period.end,
             payload=payload,
             escalation=EscalationPayload(

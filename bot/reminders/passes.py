@@ -6,8 +6,10 @@ almost every judgement comes out as it did last time. So:
 * A change to what a branch's reminders depend on marks the branch (storage.planner_queries):
   an activity logged, corrected or voided; a leader or member added or removed; a calendar rule
   set at a node above it; a campaign started, a self-assessment submitted, a rectification item
-  added or done; its term set. `plan_marked` plans the marked branches again, a batch per
-  transaction, with those branches' facts only: the incremental plan, run every tick.
+  added or done; its term set; a meeting called, moved, cancelled, answered or logged; its
+  themed Party day chosen, a preparation step done. `plan_marked` plans the marked branches
+  again, a batch per transaction, with those branches' facts only: the incremental plan, run
+  every tick.
 * `plan_periodic`, every ZHIBU_REMINDER_PLAN_MINUTES: the marked branches, one slice of the
   branches in turn (every branch is judged again at least once per ROTATION, which is what only
   the passing of time changes: a period ends, a deadline comes within the planning horizon),

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Self, get_args, get_origin, get_type_hints
 
-from bot.enums import ReminderKind
+from bot.enums import PreparationStep, ReminderKind
 
 
 class PayloadError(ValueError):
@@ -206,6 +206,38 @@ class DigestPayload(Payload):
     """The weekly digest: what it lists is read when it is sent."""
 
 
+MeetingEvent = Literal["invite", "moved", "cancelled", "ask", "soon", "log"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MeetingPayload(Payload):
+    """A meeting called with /meet: its invitation, word that it moved (from `moved_from`) or
+    is off, the reminders before it (`ask`: not answered yet, `soon`: coming), and the caller's
+    "log this meeting?". `starts_at` is the start it was planned for."""
+
+    meeting_id: int
+    event: MeetingEvent
+    starts_at: dt.datetime | None = None
+    moved_from: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PreparationPayload(Deadline):
+    """A step of preparing the year's organisational life meeting, not yet marked done."""
+
+    branch_id: int
+    year: int
+    step: PreparationStep
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ThemedDayPayload(Payload):
+    """The branch's themed Party day is on `day` and not yet logged this month."""
+
+    branch_id: int
+    day: dt.date
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DuesPayload(Deadline):
     """A member's dues for a month (`month`: 2026-11) on the branch's collection day, with
@@ -277,6 +309,9 @@ ReminderPayload = (
     | GradingNews
     | RectificationPayload
     | DigestPayload
+    | MeetingPayload
+    | PreparationPayload
+    | ThemedDayPayload
     | DuesPayload
     | DuesCollectionPayload
     | DuesAccountPayload
@@ -295,6 +330,10 @@ _BY_KIND: dict[ReminderKind, type[Payload]] = {
     ReminderKind.GRADING: GradingPayload,
     ReminderKind.RECTIFICATION: RectificationPayload,
     ReminderKind.DIGEST: DigestPayload,
+    ReminderKind.MEETING_NEWS: MeetingPayload,
+    ReminderKind.MEETING: MeetingPayload,
+    ReminderKind.PREPARATION: PreparationPayload,
+    ReminderKind.THEMED_DAY: ThemedDayPayload,
     ReminderKind.DUES: DuesPayload,
     ReminderKind.DUES_COLLECTION: DuesCollectionPayload,
     ReminderKind.DUES_ACCOUNT: DuesAccountPayload,
@@ -309,7 +348,9 @@ def payload_of(kind: str, data: Mapping[str, Any]) -> ReminderPayload:
         reminder_kind = ReminderKind(kind)
     except ValueError:
         raise PayloadError("unknown reminder kind") from None
-    cls = _BY_KIND[reminder_kind]
+    cls = _BY_KIND.get(reminder_kind)
+    if cls is None:
+        raise PayloadError("no reminder is stored of this kind")
     if reminder_kind is ReminderKind.GRADING and "event" in data:
         cls = GradingNews
     return typing.cast(ReminderPayload, cls.from_json(data))

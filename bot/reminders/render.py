@@ -21,6 +21,8 @@ from bot.activities import KIND_LABELS
 from bot.enums import ReminderKind
 from bot.grading.scoring import GRADE_NAMES, Grade
 from bot.i18n import N_, Translator
+from bot.meetings.messages import meeting_messages
+from bot.reminders.branch_dates import branch_date_line
 from bot.reminders.payloads import (
     CalendarPayload,
     Deadline,
@@ -29,11 +31,14 @@ from bot.reminders.payloads import (
     GradingNews,
     GradingPayload,
     InductionPayload,
+    MeetingPayload,
     MobileReportPayload,
     PayloadError,
+    PreparationPayload,
     RectificationPayload,
     ReminderPayload,
     TermPayload,
+    ThemedDayPayload,
     TrainingPayload,
     payload_of,
 )
@@ -57,6 +62,10 @@ KIND_NAMES: dict[ReminderKind, str] = {
     ReminderKind.RECTIFICATION: N_("rectification deadlines"),
     ReminderKind.MOBILE_REPORT: N_("mobile member's yearly report"),
     ReminderKind.DIGEST: N_("weekly digest"),
+    ReminderKind.MEETING: N_("meetings (a day and an hour before)"),
+    ReminderKind.PREPARATION: N_("preparing the organisational life meeting"),
+    ReminderKind.THEMED_DAY: N_("themed Party day"),
+    ReminderKind.DEPUTY_CALENDAR: N_("the branch's calendar (as deputy)"),
     **DUES_KIND_NAMES,
 }
 
@@ -285,6 +294,15 @@ def _digest(tr: Translator, p: DigestPayload, names: Names) -> str:
     return ""
 
 
+def _branch_date(tr: Translator, p: PreparationPayload | ThemedDayPayload, names: Names) -> str:
+    return branch_date_line(tr, p, names.branch(tr, p.branch_id))
+
+
+def _meeting(tr: Translator, p: MeetingPayload, names: Names) -> str:
+    # Meeting rows go as messages of their own (bot.meetings.messages); never in a digest.
+    return ""
+
+
 _LINES: dict[type[Any], Callable[[Translator, Any, Names], str]] = {
     TrainingPayload: _training,
     CalendarPayload: _calendar,
@@ -296,6 +314,9 @@ _LINES: dict[type[Any], Callable[[Translator, Any, Names], str]] = {
     GradingNews: _grading_news,
     RectificationPayload: _rectification,
     DigestPayload: _digest,
+    PreparationPayload: _branch_date,
+    ThemedDayPayload: _branch_date,
+    MeetingPayload: _meeting,
     **DUES_LINES,
 }
 
@@ -330,6 +351,8 @@ class Message:
     ids: tuple[int, ...]
     text: str
     invitation_to: int | None = None
+    # What else it offers, as another feature's handlers build it (a meeting's buttons).
+    offer: object | None = None
 
 
 def fit(text: str) -> str:
@@ -408,8 +431,15 @@ async def compose(
     names = await load_names(session, [item.payload for item in items])
     composed = Composed(unreadable=unreadable)
     batch: list[Item] = []
+    meetings = [(i.row.id, i.payload) for i in items if isinstance(i.payload, MeetingPayload)]
+    if meetings:
+        rendered = await meeting_messages(session, tr, account_id, meetings, now)
+        composed.obsolete += rendered.obsolete
+        composed.messages += [Message((i,), fit(t), offer=o) for i, t, o in rendered.messages]
     for item in items:
         payload = item.payload
+        if isinstance(payload, MeetingPayload):
+            continue
         if obsolete(item, names, now):
             composed.obsolete.append(item.row.id)
         elif item.row.kind == ReminderKind.TRAINING_INVITE and isinstance(payload, TrainingPayload):

@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,18 +22,19 @@ from bot.config import Settings
 from bot.dues.planning import plan_dues
 from bot.enums import BranchCategory, ReminderKind, Role
 from bot.reminders import kinds as k
+from bot.reminders import meeting_sources as ms
 from bot.reminders import planner as p
+from bot.reminders.facts import ActivityFacts
 from bot.reminders.payloads import GradingPayload, MobileReportPayload, RectificationPayload
 from bot.rules.calendar import ActivityFact, CalendarRule, ObligationState, compliance_many
-from bot.rules.kinds import ActivityKind
 from storage import activity_queries
+from storage import calendar_queries as cq
 from storage import planner_queries as pq
 from storage import reminder_queries as rq
 from storage import training_queries as tq
 from storage.tree import BranchScope
 
 log = logging.getLogger(__name__)
-_KIND_VALUES = frozenset(kind.value for kind in ActivityKind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,34 +47,8 @@ class PlanReport:
     seconds: float
 
 
-class _Facts:
-    """Activity rows as ActivityFacts, parsing each distinct day and list of kinds once.
-
-    Accepts both shapes storage may return: a date or its ISO text, a list of kinds or its
-    JSON text (the fast path for hundreds of thousands of rows on SQLite).
-    """
-
-    def __init__(self) -> None:
-        self._kinds: dict[str, frozenset[ActivityKind]] = {}
-        self._days: dict[str, dt.date] = {}
-
-    def fact(self, row: Sequence[Any]) -> ActivityFact:
-        raw_day, raw_kinds = row[2], row[3]
-        day = raw_day if isinstance(raw_day, dt.date) else self._days.get(raw_day)
-        if day is None:
-            day = self._days[raw_day] = dt.date.fromisoformat(str(raw_day)[:10])
-        key = raw_kinds if isinstance(raw_kinds, str) else json.dumps(list(raw_kinds))
-        kinds = self._kinds.get(key)
-        if kinds is None:
-            values = json.loads(raw_kinds) if isinstance(raw_kinds, str) else raw_kinds
-            kinds = self._kinds[key] = frozenset(
-                ActivityKind(value) for value in values if value in _KIND_VALUES
-            )
-        return ActivityFact(id=row[1], day=day, kinds=kinds, party_group_id=row[4])
-
-
 class People:
-    """Secretaries and admins with accounts, indexed the ways the rules need."""
+    """Secretaries, deputies and admins with accounts, indexed the ways the rules need."""
 
     def __init__(self, secretaries: list[pq.LeaderRow], admins: list[pq.LeaderRow], tz: str):
         self.tz = tz
@@ -85,6 +57,8 @@ class People:
         self.by_branch: dict[int, list[p.Recipient]] = defaultdict(list)
         for row in secretaries:
             self.by_branch[row.org_id].append(self.recipient(row))
+        # Deputies who get the branch's calendar reminders (they may opt out in /reminders).
+        self.deputies: dict[int, list[p.Recipient]] = defaultdict(list)
         self.admins_by_node: dict[int, list[p.Recipient]] = defaultdict(list)
         for row in admins:
             self.admins_by_node[row.org_id].append(self.recipient(row))
@@ -109,6 +83,10 @@ async def _people(session: AsyncSession, settings: Settings, scope: BranchScope)
         settings.timezone,
     )
     people.branches = await pq.branches(session, scope)
+    opted_out = await cq.opted_out(session, ReminderKind.DEPUTY_CALENDAR.value)
+    for row in await pq.leaders(session, Role.DEPUTY, scope):
+        if row.account_id not in opted_out:
+            people.deputies[row.org_id].append(people.recipient(row))
     return people
 
 
@@ -121,7 +99,11 @@ async def _calendar(
     scope: BranchScope,
 ) -> None:
     """Every branch with a secretary, judged today and on the days whose periods just ended."""
-    branches = [(bid, path) for bid, path in people.branches if bid in people.by_branch]
+    branches = [
+        (bid, path)
+        for bid, path in people.branches
+        if bid in people.by_branch or bid in people.deputies
+    ]
     if not branches:
         return
     today = window.now.astimezone(settings.tz).date()
@@ -140,7 +122,7 @@ async def _calendar(
     for party_group, parent_id, *_ in await activity_queries.party_groups(session, scope=scope):
         if parent_id is not None:
             groups[parent_id].append(party_group)
-    facts = _Facts()
+    facts = ActivityFacts()
     for year in sorted({day.year for day in days}):
         start, end = year_bounds(dt.date(year, 1, 1))
         on_days = [day for day in days if day.year == year and wanted[day]]
@@ -198,7 +180,11 @@ def _judge_and_plan(
                     plan,
                     window,
                     k.ObligationFact(
-                        branch_id, status, tuple(people.by_branch[branch_id]), admins or ()
+                        branch_id,
+                        status,
+                        tuple(people.by_branch.get(branch_id, ())),
+                        admins or (),
+                        deputies=tuple(people.deputies.get(branch_id, ())),
                     ),
                     escalate_after_days=settings.reminder_escalation_days,
                 )
@@ -213,7 +199,7 @@ def _wanted_rules(
 ) -> dict[int, list[CalendarRule]]:
     """Per branch, the rules worth judging on `on`: on earlier days only the periods that have
     ended since (overdue ones; the periods they share with today are judged once, today), and
-    only periods whose reminders (7 days and 1 day before the end, the day after, the
+    only periods whose reminders (the rule's lead days before the end, the day after, the
     escalation) fall in the window. Mid-period nothing is judged at all: whatever a branch's
     state, no reminder about it is due, and none planned earlier is still pending."""
     by_list: dict[int, list[CalendarRule]] = {}
@@ -225,15 +211,18 @@ def _wanted_rules(
                 rule
                 for rule in branch_rules
                 if (on == today or rule.window(on).end < today)
-                and _may_want(rule.window(on).end, window, escalate_after_days)
+                and _may_want(rule, rule.window(on).end, window, escalate_after_days)
             ]
         if kept:
             found[branch_id] = kept
     return found
 
 
-def _may_want(period_end: dt.date, window: p.Window, escalate_after_days: int) -> bool:
-    return bool(p.days_wanted(window, period_end, k.CALENDAR_DAYS)) or p.overdue_wanted(
+def _may_want(
+    rule: CalendarRule, period_end: dt.date, window: p.Window, escalate_after_days: int
+) -> bool:
+    # The rule's own lead days (a branch may remind earlier than the default week and day).
+    return bool(p.days_wanted(window, period_end, rule.leads())) or p.overdue_wanted(
         window, period_end, escalate_after_days
     )
 
@@ -445,6 +434,9 @@ async def plan_branches(
     await _terms(session, plan, window, people, settings, scope)
     await _grading(session, plan, window, people, settings, scope)
     await _digests(session, plan, window, people, settings)
+    # Meetings and a branch's own dates: a change to them marks the branch, so they are
+    # planned with its other rules.
+    await ms.plan_branch_meetings(session, plan, window, people, settings, scope)
     return plan, len(people.branches)
 
 

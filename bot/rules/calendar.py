@@ -132,12 +132,35 @@ def reference_day(month: Period, today: date) -> date:
     return today if today in month else month.end
 
 
+# Days before a period ends that a branch which has not done its obligation is reminded,
+# scaled to the period: a yearly obligation is first reminded two months ahead, not in the last
+# week of December with every other one.
+DEFAULT_LEADS: Mapping[PeriodKind, tuple[int, ...]] = {
+    PeriodKind.MONTH: (7, 1),
+    PeriodKind.QUARTER: (21, 7, 1),
+    PeriodKind.HALF: (30, 7),
+    PeriodKind.YEAR: (60, 30, 7, 1),
+}
+MAX_LEAD_DAYS = 180
+
+
+def parse_leads(text: str) -> tuple[int, ...]:
+    """Lead days typed as "21,7,1" (any order); ValueError for anything else."""
+    values = sorted({int(part) for part in text.replace(" ", "").split(",") if part}, reverse=True)
+    if not values:
+        raise ValueError("give at least one number of days")
+    return tuple(values)
+
+
 @dataclass(frozen=True, slots=True)
 class CalendarRule:
     """An obligation: at least `min_count` activities of `kind` per period, per scope.
 
     `only_quarter` (1-4, with a yearly period) narrows the window to that quarter of the year:
     only activities in it count, and before it begins the rule is not applicable.
+    `lead_days` (None: by the period, `DEFAULT_LEADS`) are when it is reminded; `quorum`: an
+    activity lacking more than half of its body (see bot.rules.quorum) does not count;
+    `prepare_from`: the month its preparation steps are reminded from.
     """
 
     key: str
@@ -147,6 +170,9 @@ class CalendarRule:
     scope: Scope = Scope.BRANCH
     only_quarter: int | None = None
     enabled: bool = True
+    lead_days: tuple[int, ...] | None = None
+    quorum: bool = False
+    prepare_from: int | None = None
 
     def __post_init__(self) -> None:
         if self.min_count < 1:
@@ -156,6 +182,18 @@ class CalendarRule:
                 raise ValueError(f"rule {self.key}: only_quarter must be 1-4")
             if self.period is not PeriodKind.YEAR:
                 raise ValueError(f"rule {self.key}: only_quarter needs a yearly period")
+        if self.lead_days is not None and (
+            not self.lead_days or not all(1 <= d <= MAX_LEAD_DAYS for d in self.lead_days)
+        ):
+            raise ValueError(f"rule {self.key}: lead days must be 1-{MAX_LEAD_DAYS}")
+        if self.prepare_from is not None and not 1 <= self.prepare_from <= 12:
+            raise ValueError(f"rule {self.key}: prepare_from must be a month, 1-12")
+
+    def leads(self) -> tuple[int, ...]:
+        """The days before the period's end it is reminded, longest first."""
+        if self.lead_days:
+            return tuple(sorted(set(self.lead_days), reverse=True))
+        return DEFAULT_LEADS[self.period]
 
     def window(self, on: date) -> Period:
         """Return the period of this rule that contains `on` (the quarter for `only_quarter`)."""
@@ -168,13 +206,16 @@ _K = ActivityKind
 _P = PeriodKind
 # 支部工作条例 2018 Art. 11-19; the lecture frequency is local (default quarterly) and the life
 # meeting, usually held in Q4, is modelled as yearly so that an early one still counts.
+# A committee meeting needs more than half of the committee (Art. 12), a general meeting that
+# elects or decides more than half of the voting members; the life meeting is prepared from
+# November.
 DEFAULT_RULES: tuple[CalendarRule, ...] = (
-    CalendarRule("general_meeting", _K.GENERAL_MEETING, _P.QUARTER),
-    CalendarRule("committee_meeting", _K.COMMITTEE_MEETING, _P.MONTH),
+    CalendarRule("general_meeting", _K.GENERAL_MEETING, _P.QUARTER, quorum=True),
+    CalendarRule("committee_meeting", _K.COMMITTEE_MEETING, _P.MONTH, quorum=True),
     CalendarRule("group_meeting", _K.GROUP_MEETING, _P.MONTH, scope=Scope.PARTY_GROUP),
     CalendarRule("lecture", _K.LECTURE, _P.QUARTER),
     CalendarRule("themed_day", _K.THEMED_DAY, _P.MONTH),
-    CalendarRule("life_meeting", _K.LIFE_MEETING, _P.YEAR),
+    CalendarRule("life_meeting", _K.LIFE_MEETING, _P.YEAR, prepare_from=11),
     CalendarRule("appraisal", _K.APPRAISAL, _P.YEAR),
     CalendarRule("talk", _K.TALK, _P.YEAR),
 )
@@ -184,7 +225,9 @@ DEFAULT_RULES: tuple[CalendarRule, ...] = (
 class RuleOverride:
     """An admin's change to rule `key` for the subtree of org node `node_id`.
 
-    None leaves a field as inherited; `only_quarter=0` clears an inherited quarter.
+    None leaves a field as inherited; `only_quarter=0` clears an inherited quarter, as
+    `prepare_from=0` turns the preparation reminders off and empty `lead_days` goes back to the
+    period's.
     """
 
     node_id: int
@@ -194,10 +237,15 @@ class RuleOverride:
     scope: Scope | None = None
     only_quarter: int | None = None
     enabled: bool | None = None
+    lead_days: tuple[int, ...] | None = None
+    quorum: bool | None = None
+    prepare_from: int | None = None
 
     def apply(self, rule: CalendarRule) -> CalendarRule:
         """Return `rule` with this override's fields; ValueError if the result is no rule."""
         quarter = rule.only_quarter if self.only_quarter is None else self.only_quarter or None
+        prepare = rule.prepare_from if self.prepare_from is None else self.prepare_from or None
+        leads = rule.lead_days if self.lead_days is None else self.lead_days or None
         return replace(
             rule,
             period=rule.period if self.period is None else self.period,
@@ -205,6 +253,9 @@ class RuleOverride:
             scope=rule.scope if self.scope is None else self.scope,
             only_quarter=quarter,
             enabled=rule.enabled if self.enabled is None else self.enabled,
+            lead_days=leads,
+            quorum=rule.quorum if self.quorum is None else self.quorum,
+            prepare_from=prepare,
         )
 
 
@@ -243,6 +294,8 @@ class ActivityFact:
     kinds: frozenset[ActivityKind]
     party_group_id: int | None = None
     voided: bool = False
+    # The kinds it lacked a quorum for (bot.rules.quorum): they count only where no rule asks.
+    short_of_quorum: frozenset[ActivityKind] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +306,7 @@ class ObligationStatus:
     of any party group, with the groups below `min_count` in `missing_groups`); `done_dates`
     are their distinct dates; `days_left` is `period.end - today` in days (0 on the last
     day), None once the period is over or when the rule is not applicable.
+    `without_quorum` are the dates of activities that did not count for lack of a quorum.
     """
 
     rule: CalendarRule
@@ -262,6 +316,7 @@ class ObligationStatus:
     count: int = 0
     days_left: int | None = None
     missing_groups: tuple[int, ...] = ()
+    without_quorum: tuple[date, ...] = ()
 
 
 _NO_ACTIVITIES: tuple[ActivityFact, ...] = ()
@@ -318,6 +373,10 @@ class _Judge:
         if self.today < start or (rule.scope is Scope.PARTY_GROUP and not party_group_ids):
             return ObligationStatus(rule, window, ObligationState.NOT_APPLICABLE)
         hits = [activity for activity in candidates if start <= activity.day <= end]
+        short: tuple[date, ...] = ()
+        if rule.quorum and any(rule.kind in activity.short_of_quorum for activity in hits):
+            short = tuple(sorted({a.day for a in hits if rule.kind in a.short_of_quorum}))
+            hits = [activity for activity in hits if rule.kind not in activity.short_of_quorum]
         missing: tuple[int, ...] = ()
         if rule.scope is Scope.PARTY_GROUP:
             per_group = dict.fromkeys(party_group_ids, 0)
@@ -341,7 +400,9 @@ class _Judge:
         else:
             state = ObligationState.DUE
         done_dates = tuple(sorted({activity.day for activity in hits}))
-        return ObligationStatus(rule, window, state, done_dates, count, days_left, missing)
+        return ObligationStatus(
+            rule, window, state, done_dates, count, days_left, missing, without_quorum=short
+        )
 
 
 def compliance(

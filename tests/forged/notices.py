@@ -27,6 +27,7 @@ from storage.models_notices import NoticeDelivery
 from tests.support.activity import NOW
 from tests.support.forged import (
     SIBLING,
+    A,
     Area,
     B,
     Case,
@@ -35,6 +36,7 @@ from tests.support.forged import (
     World,
     administer_another_node,
     assert_refusal,
+    lead_another_branch,
     no_object,
 )
 
@@ -107,14 +109,21 @@ def markers(t: Targets) -> list[str]:
 
 
 async def _notify(world: World, persona: Persona, t: Targets) -> FakeMessage:
-    """/notify: the admin of two nodes is asked which one (only their own); the others are
-    refused there already."""
+    """/notify: the admin of two nodes is asked which one (only their own), and so is the
+    secretary of two branches (a leader notifies their own branch); the others are refused
+    there already."""
     if persona.kind == "sibling admin":
         await administer_another_node(world, persona)
+    if persona.kind == "secretary":
+        await lead_another_branch(world, persona)
     await persona.user.send("/notify")
     asked = await persona.user.wait_reply()
     if persona.kind == "sibling admin":
         assert asked.button_texts == ["SIB", "SIB-B1"], asked
+    if persona.kind == "secretary":
+        # Their two branches (and those branches' party groups), none of B's.
+        assert {A, "DEMO-B3"} <= set(asked.button_texts), asked
+        assert B not in asked.button_texts, asked
     return asked
 
 
@@ -141,6 +150,16 @@ def _outside_scope_for_the_admin(persona: Persona, reply: Reply | None) -> None:
     """The admin, in the draft, is told why; outside it, the draft's buttons are stale."""
     assert reply is not None
     if persona.kind == "sibling admin":
+        assert reply.text == persona.tr._(OUTSIDE_SCOPE), reply
+    elif persona.kind != "stranger":
+        assert reply.text == persona.tr._(STALE), reply
+
+
+def _outside_scope_for_the_senders(persona: Persona, reply: Reply | None) -> None:
+    """The admin and the secretary, asked which node, are told why; the member never got
+    that far."""
+    assert reply is not None
+    if persona.kind in ("sibling admin", "secretary"):
         assert reply.text == persona.tr._(OUTSIDE_SCOPE), reply
     elif persona.kind != "stranger":
         assert reply.text == persona.tr._(STALE), reply
@@ -173,7 +192,12 @@ AREA = Area(
         Case("ntc:acked", lambda t: [Acknowledged(t.copy)], member="same branch"),
         Case("ntc:stop", lambda t: [StopNotice(t.scheduled), StopNotice(t.sent)]),
         Case("ntc:again", lambda t: [ResendNotice(t.sent), ResendNotice(t.scheduled)]),
-        _in_notify("ntf:org", lambda t: [NotifyFrom(t.committee), NotifyFrom(t.branch)], _notify),
+        Case(
+            "ntf:org",
+            lambda t: [NotifyFrom(t.committee), NotifyFrom(t.branch)],
+            enter=_notify,
+            check=_outside_scope_for_the_senders,
+        ),
         _in_notify(
             "ntf:br",
             # Another committee's branch, and a node of the admin's own that is no branch.

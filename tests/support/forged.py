@@ -82,6 +82,9 @@ REFUSALS = (
     "You are already registered as someone else; this invite is not for you.",
     "This invite is for someone who is already registered with another Telegram account. "
     "Please ask whoever sent it.",
+    "Only a branch's secretary or deputy secretary (or a party group's leader, for the group) "
+    "can call its meetings. Nothing was changed.",
+    "Sign-in is open from {opens} to {closes} only.",
     "You can only send notices within your own scope.",
     "This invitation is no longer open.",
 )

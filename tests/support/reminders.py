@@ -11,6 +11,7 @@ from telegram import Bot
 from bot.config import Settings
 from bot.delivery import FloodGate
 from bot.reminders.engine import ReminderEngine
+from handlers.meeting_buttons import meeting_keyboard
 from handlers.training_buttons import invitation_keyboard
 from storage import reminder_queries as rq
 from storage.db import SessionFactory
@@ -56,6 +57,7 @@ async def make_engine(
         gate=gate or FloodGate(),
         bot=bot,
         invitation_keyboard=invitation_keyboard,
+        offer_keyboard=meeting_keyboard,
         clock=clock,
     )
     return engine, bot
