@@ -1,19 +1,31 @@
 """/report dues [YYYY-MM]: admins see the Party dues collection of their subtrees, per branch,
 as text, a chart and a spreadsheet; amounts are summed exactly. No ranking: branches are
-listed by code. The subtrees come from the admin's own grants; the only button names a month.
+listed by code, named in the reader's language. The subtrees come from the admin's own
+grants; the only button names a month. The chart and the spreadsheet are made off the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
+
 from telegram import Update
+from telegram.constants import ChatAction
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.commands import ADMINS
 from bot.compliance import merge_subtrees
 from bot.context import BotContext
-from bot.dues.report import Collection, collection_chart, percent, subtree_collection, yuan
+from bot.dues.report import (
+    Collection,
+    CollectionWords,
+    collection_chart,
+    percent,
+    subtree_collection,
+    yuan,
+)
 from bot.rules.dues import Month, month_key, parse_month
 from bot.xlsx import workbook_bytes
+from handlers.busy import showing
 from handlers.common import Refused, answer, escape, keyboard, sender
 from handlers.dues_buttons import DuesReportMonth
 from handlers.dues_texts import current_month, money, month_text
@@ -21,7 +33,8 @@ from storage import queries
 
 # Only `/report dues`: other sub-reports are left to the other /report handlers.
 DUES_REPORT = filters.Regex(r"^/report(@\w+)?\s+dues(\s+\S+)?\s*$")
-CHART_MAX_BRANCHES = 150
+# A bar per branch, within Telegram's photo limits (width + height <= 10,000 pixels).
+CHART_MAX_BRANCHES = 60
 LISTED = 30
 
 
@@ -102,23 +115,36 @@ async def _send(update: Update, context: BotContext, month: Month) -> None:
     if chat is None or not collection.lines:
         return
     shown = collection.lines[:CHART_MAX_BRANCHES]
-    caption = context._(
+    _ = context._
+    caption = _(
         "Share of the members owing dues who paid for {month}, per branch (by code)."
     ).format(month=month_text(context, month))
     if len(collection.lines) > len(shown):
-        caption += "\n" + context._(
+        caption += "\n" + _(
             "The chart shows the first {shown} of {total} branches by code; the spreadsheet "
             "has them all."
         ).format(shown=len(shown), total=len(collection.lines))
-    await context.bot.send_photo(
-        chat.id, collection_chart(shown, f"Party dues {month_key(month)}"), caption=caption
+    bars = [
+        (line.branch.display_name(context.tr.locale), line.paid_members, line.due_members)
+        for line in shown
+    ]
+    words = CollectionWords(
+        _("Party dues collection, {month}").format(month=month_text(context, month)),
+        _("paid"),
+        _("not paid yet"),
     )
-    await context.bot.send_document(
-        chat.id,
-        _spreadsheet(context, collection),
-        filename=f"dues-{month_key(month)}.xlsx",
-        caption=context._("One row per branch; amounts in yuan."),
-    )
+    async with showing(context.bot, chat.id, ChatAction.UPLOAD_PHOTO):
+        # Drawn and written off the event loop: other users' replies do not wait.
+        png = await asyncio.to_thread(collection_chart, bars, words)
+        await context.bot.send_photo(chat.id, png, caption=caption)
+    async with showing(context.bot, chat.id):
+        data = await asyncio.to_thread(_spreadsheet, context, collection)
+        await context.bot.send_document(
+            chat.id,
+            data,
+            filename=f"dues-{month_key(month)}.xlsx",
+            caption=_("One row per branch; amounts in yuan."),
+        )
 
 
 @sender(registered=True, roles=ADMINS)
