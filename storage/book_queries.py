@@ -2,7 +2,8 @@
 thousand branches cost a few queries per chunk, not a few per branch.
 
 Read only, also over tables other features own (trainings, grading, rectification). Functions
-take the session first and never commit.
+take the session first and never commit. The dues reads mirror storage.dues_queries' for many
+branches at once.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.enums import CampaignStatus, OrgKind, PersonStatus, Role
 from storage.models import OrgUnit, Person, RoleAssignment
 from storage.models_activity import Activity
+from storage.models_dues import DuesAccount, DuesPayment, DuesStandard
 from storage.models_grading import GradingAssessment, GradingCampaign, RectificationItem
+from storage.models_meetings import Meeting
 from storage.models_reminders import Training, TrainingInvitee
 
 LEADER_ROLES = (Role.SECRETARY, Role.DEPUTY)
@@ -190,3 +193,67 @@ async def rectification_items(
         .order_by(RectificationItem.branch_id, RectificationItem.due_on, RectificationItem.id)
     )
     return list(await session.scalars(query))
+
+
+async def dues_roster(session: AsyncSession, branch_ids: Sequence[int]) -> Sequence[Row[int, int]]:
+    """(branch id, person id) of who pays dues to these branches (lost contact aside), the
+    dues ledger's roster."""
+    query = (
+        select(Person.branch_id, Person.id)
+        .where(Person.branch_id.in_(list(branch_ids)), Person.status != PersonStatus.LOST_CONTACT)
+        .order_by(Person.branch_id, Person.id)
+    )
+    return (await session.execute(query)).all()  # type: ignore[return-value]
+
+
+async def dues_standards(
+    session: AsyncSession, branch_ids: Sequence[int], *, last: int
+) -> Sequence[Row[int, int, int]]:
+    """(person id, from month, fen) of the standards in force from month `last` or before of
+    everyone on these rosters."""
+    on_rosters = select(Person.id).where(Person.branch_id.in_(list(branch_ids)))
+    query = (
+        select(DuesStandard.person_id, DuesStandard.from_month, DuesStandard.amount_fen)
+        .where(
+            DuesStandard.person_id.in_(on_rosters),
+            DuesStandard.voided_at.is_(None),
+            DuesStandard.from_month <= last,
+        )
+        .order_by(DuesStandard.person_id, DuesStandard.from_month)
+    )
+    return (await session.execute(query)).all()
+
+
+async def dues_payments(
+    session: AsyncSession, branch_ids: Sequence[int], *, first: int, last: int
+) -> Sequence[Row[int, int, int]]:
+    """(person id, month, fen) of the payments in force for months first..last of everyone
+    on these rosters."""
+    on_rosters = select(Person.id).where(Person.branch_id.in_(list(branch_ids)))
+    query = select(DuesPayment.person_id, DuesPayment.month, DuesPayment.amount_fen).where(
+        DuesPayment.person_id.in_(on_rosters),
+        DuesPayment.voided_at.is_(None),
+        DuesPayment.month.between(first, last),
+    )
+    return (await session.execute(query)).all()
+
+
+async def dues_accounts(
+    session: AsyncSession, branch_ids: Sequence[int], *, year: int
+) -> Sequence[Row[int, dt.datetime]]:
+    """(branch id, published at) of these branches' yearly dues accounts of `year`."""
+    query = select(DuesAccount.branch_id, DuesAccount.published_at).where(
+        DuesAccount.branch_id.in_(list(branch_ids)), DuesAccount.year == year
+    )
+    return (await session.execute(query)).all()
+
+
+async def meeting_times(
+    session: AsyncSession, branch_ids: Sequence[int]
+) -> Sequence[Row[int, dt.datetime]]:
+    """(activity id, starts at) of the meetings called with /meet in these branches that were
+    logged as an activity."""
+    query = select(Meeting.activity_id, Meeting.starts_at).where(
+        Meeting.branch_id.in_(list(branch_ids)), Meeting.activity_id.is_not(None)
+    )
+    return (await session.execute(query)).all()  # type: ignore[return-value]

@@ -72,6 +72,7 @@ async def test_twenty_activities_in_date_order_with_attendance_and_reasons(
         tr._("Trainings attended during the year"),
         tr._("Classification and grading"),
         tr._("Rectification"),
+        tr._("Party dues"),
     ]
     records = headings(document, 2)
     assert len(records) == 20

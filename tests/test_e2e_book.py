@@ -103,6 +103,9 @@ async def test_the_secretary_gets_the_branch_book_with_photos_and_reasons(
     assert len(document.inline_shapes) == 3  # downloaded through the bot and embedded
     text = all_text(document)
     assert tr._("{name} ({reason})").format(name="张伟", reason=tr._("sick leave")) in text
+    # The dues section closes the book (no standards recorded in this branch's ledger).
+    assert headings(document, 1)[-1] == tr._("Party dues")
+    assert tr._("No Party dues recorded for {year}.").format(year=YEAR) in text
     assert telegram.method_calls["sendchataction"] >= 1  # "sending a file" while waiting
     [entry] = await _audit(db)
     assert (entry.action, entry.details) == ("book.issued", {"year": YEAR})

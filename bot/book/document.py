@@ -1,5 +1,5 @@
 """The record book as a DOCX: cover, contents, roster, one record per activity, the year's
-compliance, trainings, grading and rectification, with page numbers.
+compliance, trainings, grading and rectification, and the year's Party dues, with page numbers.
 
 `render_book` takes only picklable data and returns bytes, so it runs in a worker thread or
 process. Standard styles (Title, Heading 1-2, Table Grid, Caption) carry the structure, so
@@ -219,6 +219,7 @@ class BookWriter:
         sections.trainings()
         sections.grading()
         sections.rectification()
+        sections.dues()
         self.fill_contents()
         ooxml.update_fields_on_open(self.doc)
         ooxml.drop_unused_parts(self.doc)

@@ -15,14 +15,16 @@ from bot.book.model import (
     Attachment,
     BookFacts,
     ComplianceRow,
+    DuesSummary,
     GradingRecord,
     RectificationRecord,
     RosterEntry,
     TrainingRecord,
 )
-from bot.book.yearly import facts_of, year_compliance_many
+from bot.book.yearly import dues_summary, facts_of, year_compliance_many
 from bot.compliance import rule_book
 from bot.enums import PersonStatus, Role
+from bot.rules.dues import MemberLedger, Month, Standard, month_of, year_months
 from storage import book_queries
 from storage.models import OrgUnit
 from storage.models_activity import Activity
@@ -67,6 +69,7 @@ def _record(
     activity: Activity,
     roster: Sequence[tuple[int, str, PersonStatus, dt.date]],
     group_names: dict[int, str],
+    time: dt.time | None = None,
 ) -> ActivityRecord:
     return ActivityRecord(
         id=activity.id,
@@ -76,6 +79,7 @@ def _record(
         present=activity.present,
         expected=activity.expected,
         place=activity.place,
+        time=time,
         minutes=activity.minutes,
         party_group=group_names.get(activity.party_group_id or 0),
         absences=tuple(
@@ -193,6 +197,47 @@ async def _grading(
     return grading, rectification
 
 
+async def _dues(
+    session: AsyncSession, ids: list[int], year: int, today: dt.date, zone: dt.tzinfo
+) -> dict[int, DuesSummary | None]:
+    """Each branch's dues of the year from its ledger, judged in today's month."""
+    months = year_months(year)
+    standards: dict[int, list[Standard]] = defaultdict(list)
+    for person_id, from_month, fen in await book_queries.dues_standards(
+        session, ids, last=months[-1]
+    ):
+        standards[person_id].append(Standard(from_month, fen))
+    paid: dict[int, dict[Month, int]] = defaultdict(dict)
+    for person_id, month, fen in await book_queries.dues_payments(
+        session, ids, first=months[0], last=months[-1]
+    ):
+        paid[person_id][month] = fen
+    current = month_of(today)
+    ledgers: dict[int, list[MemberLedger]] = defaultdict(list)
+    for branch_id, person_id in await book_queries.dues_roster(session, ids):
+        ledgers[branch_id].append(
+            MemberLedger(tuple(standards[person_id]), paid[person_id], current)
+        )
+    published = {
+        branch_id: at.astimezone(zone).date()
+        for branch_id, at in await book_queries.dues_accounts(session, ids, year=year)
+    }
+    return {
+        branch_id: dues_summary(ledgers[branch_id], year, published.get(branch_id))
+        for branch_id in ids
+    }
+
+
+async def _meeting_times(
+    session: AsyncSession, ids: list[int], zone: dt.tzinfo
+) -> dict[int, dt.time]:
+    """The local time of day of each activity that records a meeting called with /meet."""
+    return {
+        activity_id: starts_at.astimezone(zone).time().replace(second=0, microsecond=0)
+        for activity_id, starts_at in await book_queries.meeting_times(session, ids)
+    }
+
+
 async def gather(
     session: AsyncSession,
     branches: Sequence[OrgUnit],
@@ -216,6 +261,8 @@ async def gather(
     yearly = await _compliance(session, branches, activities, groups, year=year, today=today)
     trainings = await _trainings(session, ids, year, zone)
     grading, rectification = await _grading(session, ids, year, zone)
+    dues = await _dues(session, ids, year, today, zone)
+    times = await _meeting_times(session, ids, zone)
     return [
         BookFacts(
             branch_id=branch.id,
@@ -227,13 +274,14 @@ async def gather(
             leaders=tuple(leaders[branch.id]),
             roster=tuple(shown[branch.id]),
             activities=tuple(
-                _record(activity, roster[branch.id], group_names)
+                _record(activity, roster[branch.id], group_names, times.get(activity.id))
                 for activity in activities[branch.id]
             ),
             compliance=yearly[branch.id],
             trainings=tuple(trainings[branch.id]),
             grading=tuple(grading[branch.id]),
             rectification=tuple(rectification[branch.id]),
+            dues=dues[branch.id],
         )
         for branch in branches
     ]

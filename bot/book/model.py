@@ -53,6 +53,8 @@ class ActivityRecord:
     present: int
     expected: int
     place: str | None = None
+    # The time of day of the meeting it records, when it was called with /meet.
+    time: dt.time | None = None
     minutes: str | None = None
     party_group: str | None = None
     absences: tuple[Absence, ...] = ()
@@ -124,6 +126,30 @@ class RectificationRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class DuesMonth:
+    """One month of the branch's dues collection: totals only, never a member's amount."""
+
+    month: int  # 1..12
+    owing: int
+    paid: int
+    due_fen: int
+    collected_fen: int
+
+
+@dataclass(frozen=True, slots=True)
+class DuesSummary:
+    """The year's dues from the ledger: each month begun, and the totals the branch's
+    yearly account states (and when that account was published, if it was)."""
+
+    months: tuple[DuesMonth, ...]
+    collected_fen: int
+    payers: int
+    members: int
+    arrears_months: int
+    published_on: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class BookFacts:
     """Everything one branch's record book for one year says."""
 
@@ -140,6 +166,8 @@ class BookFacts:
     trainings: tuple[TrainingRecord, ...] = ()
     grading: tuple[GradingRecord, ...] = ()
     rectification: tuple[RectificationRecord, ...] = ()
+    # None: nobody on the branch's dues roster has a standard for the year.
+    dues: DuesSummary | None = None
 
     def name(self, locale: str) -> str:
         """The branch's name in the reader's language, falling back to Chinese."""

@@ -6,6 +6,8 @@ import datetime as dt
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from babel.dates import format_time
+
 from bot.activities import ABSENCE_REASONS, KIND_LABELS, AbsenceReason, known_kinds
 from bot.book.labels import (
     PERIOD_WORDS,
@@ -18,7 +20,8 @@ from bot.book.labels import (
 from bot.book.model import ActivityRecord, ComplianceRow, PeriodState
 from bot.enums import PersonStatus, Role
 from bot.grading.scoring import GRADE_NAMES
-from bot.rules.calendar import ObligationState
+from bot.rules.calendar import ObligationState, PeriodKind
+from bot.rules.dues import format_amount
 
 if TYPE_CHECKING:
     from bot.book.document import BookWriter
@@ -84,6 +87,10 @@ class Sections:
         """The record's fields as (label, value)."""
         _ = self._
         day = self.tr.date(record.day, "long")
+        if record.time is not None:
+            day = _("{date}, {time}").format(
+                date=day, time=format_time(record.time, "short", locale=self.tr.babel_locale)
+            )
         if record.late:
             day = _("{date} (logged late)").format(date=day)
         rows = [(_("Kind"), self.kinds(record.kinds)), (_("Date"), day)]
@@ -252,6 +259,59 @@ class Sections:
             )
         header = [_("Problem"), _("Measures"), _("Deadline"), _("Responsible"), _("Status")]
         w.table(header, rows, (3.5, 5.5, 2.5, 2.3, 2.2))
+
+    def dues(self) -> None:
+        """The year's Party dues from the ledger: totals per month and for the year, never a
+        member's amount (what the branch's yearly account publishes to its members)."""
+        _ = self._
+        w = self.w
+        summary = self.facts.dues
+        w.heading(_("Party dues"), 1, new_page=True)
+        if summary is None:
+            w.paragraph(_("No Party dues recorded for {year}.").format(year=self.facts.year))
+            return
+        w.paragraph(
+            _("Totals from the dues ledger as of {date}; no member's amount is shown.").format(
+                date=self.tr.date(min(self.facts.today, _year_end(self.facts.year)), "long")
+            )
+        )
+        header = [
+            _("Month"),
+            _("Members owing"),
+            _("Members who paid"),
+            _("Due (yuan)"),
+            _("Collected (yuan)"),
+        ]
+        rows = [
+            [
+                short_period(self.tr, PeriodKind.MONTH.value, dt.date(self.facts.year, m.month, 1)),
+                str(m.owing),
+                str(m.paid),
+                format_amount(m.due_fen),
+                format_amount(m.collected_fen),
+            ]
+            for m in summary.months
+        ]
+        w.table(header, rows, (2.6, 3.2, 3.2, 3.5, 3.5))
+        w.paragraph(
+            _(
+                "The year: {amount} yuan collected for its months; members who paid: {payers} "
+                "of {members}; months in arrears: {arrears}."
+            ).format(
+                amount=format_amount(summary.collected_fen),
+                payers=summary.payers,
+                members=summary.members,
+                arrears=summary.arrears_months,
+            )
+        )
+        if summary.published_on is not None:
+            w.paragraph(
+                _("The yearly account was published to the members on {date}.").format(
+                    date=self.tr.date(summary.published_on, "long")
+                )
+            )
+        else:
+            w.paragraph(_("The yearly account has not been published to the members yet."))
 
 
 def _year_end(year: int) -> dt.date:

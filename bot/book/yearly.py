@@ -1,11 +1,11 @@
-"""The year's compliance of one branch, per obligation and period (pure)."""
+"""The year's compliance of one branch, per obligation and period, and its dues (pure)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
-from bot.book.model import ComplianceRow, PeriodState
+from bot.book.model import ComplianceRow, DuesMonth, DuesSummary, PeriodState
 from bot.rules.calendar import (
     ActivityFact,
     CalendarRule,
@@ -15,6 +15,7 @@ from bot.rules.calendar import (
     period_containing,
     reference_day,
 )
+from bot.rules.dues import MemberLedger, year_months
 from bot.rules.kinds import ActivityKind
 
 
@@ -88,3 +89,42 @@ def facts_of(
         )
         for activity_id, day, kinds, group, voided in activities
     ]
+
+
+def dues_summary(
+    ledgers: Sequence[MemberLedger], year: int, published_on: dt.date | None = None
+) -> DuesSummary | None:
+    """The branch's dues of `year` from its members' ledgers, all judged in the same month:
+    totals per month, from the first with dues through the current one (or a later one
+    prepaid), and the yearly account's figures as bot.dues.account counts them. None when
+    nobody had a standard or paid in the year."""
+    months = year_months(year)
+    if not any(
+        ledger.paid_fen_in(months) or any(ledger.due_fen(m) is not None for m in months)
+        for ledger in ledgers
+    ):
+        return None
+    current = min((ledger.current for ledger in ledgers), default=months[-1])
+    # Through the current month, or a later one already prepaid.
+    last = max([current, *(m for ledger in ledgers for m in ledger.paid if m in months)])
+    shown: list[DuesMonth] = []
+    for month in months:
+        owing = [due for ledger in ledgers if (due := ledger.due_fen(month)) is not None]
+        paid = [ledger.paid[month] for ledger in ledgers if month in ledger.paid]
+        if month > last or not (shown or owing or paid):
+            continue
+        shown.append(DuesMonth(month - months[0] + 1, len(owing), len(paid), sum(owing), sum(paid)))
+    return DuesSummary(
+        months=tuple(shown),
+        collected_fen=sum(ledger.paid_fen_in(months) for ledger in ledgers),
+        payers=sum(1 for ledger in ledgers if _paid_any(ledger, months)),
+        members=len(ledgers),
+        arrears_months=sum(
+            1 for ledger in ledgers for line in ledger.arrears() if line.month in months
+        ),
+        published_on=published_on,
+    )
+
+
+def _paid_any(ledger: MemberLedger, months: range) -> bool:
+    return any(month in ledger.paid for month in months)
