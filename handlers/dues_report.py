@@ -97,6 +97,35 @@ def _spreadsheet(context: BotContext, collection: Collection) -> bytes:
     return workbook_bytes(_("Party dues"), header, rows)
 
 
+def _chart_bars(
+    context: BotContext, collection: Collection
+) -> tuple[list[tuple[str, int, int]], str]:
+    """The chart's bars (name, paid, owing) and its caption: every branch when they fit;
+    else all of them together, then the branches not fully collected, by code."""
+    _ = context._
+    month = month_text(context, collection.month)
+    caption = _(
+        "Share of the members owing dues who paid for {month}, per branch (by code)."
+    ).format(month=month)
+    lines = collection.lines
+    if len(lines) > CHART_MAX_BRANCHES:
+        behind = [line for line in lines if not line.complete]
+        lines = behind[: CHART_MAX_BRANCHES - 1]
+        caption += "\n" + _(
+            "All {total} branches together first, then {shown} of the {behind} branches not "
+            "fully collected, by code; the spreadsheet has every branch."
+        ).format(total=len(collection.lines), shown=len(lines), behind=len(behind))
+    bars = [
+        (line.branch.display_name(context.tr.locale), line.paid_members, line.due_members)
+        for line in lines
+    ]
+    if len(collection.lines) > CHART_MAX_BRANCHES:
+        everyone = _("All {count} branches").format(count=len(collection.lines))
+        totals = (collection.total("paid_members"), collection.total("due_members"))
+        bars.insert(0, (everyone, *totals))
+    return bars, caption
+
+
 async def _send(update: Update, context: BotContext, month: Month) -> None:
     async with context.db() as session:
         units = [
@@ -114,20 +143,8 @@ async def _send(update: Update, context: BotContext, month: Month) -> None:
     chat = update.effective_chat
     if chat is None or not collection.lines:
         return
-    shown = collection.lines[:CHART_MAX_BRANCHES]
+    bars, caption = _chart_bars(context, collection)
     _ = context._
-    caption = _(
-        "Share of the members owing dues who paid for {month}, per branch (by code)."
-    ).format(month=month_text(context, month))
-    if len(collection.lines) > len(shown):
-        caption += "\n" + _(
-            "The chart shows the first {shown} of {total} branches by code; the spreadsheet "
-            "has them all."
-        ).format(shown=len(shown), total=len(collection.lines))
-    bars = [
-        (line.branch.display_name(context.tr.locale), line.paid_members, line.due_members)
-        for line in shown
-    ]
     words = CollectionWords(
         _("Party dues collection, {month}").format(month=month_text(context, month)),
         _("paid"),
