@@ -124,13 +124,15 @@ def _facts_query(
     subtree_path: str | None,
     since_by_kind: Mapping[str, dt.date] | None = None,
     scope: BranchScope | None = None,
+    sqlite: bool = False,
 ) -> Any:
     # Over a whole subtree most of the year's rows qualify, and reading them through the day
     # index is twice as slow on SQLite as scanning the table: coalesce() keeps it off the
-    # index (same values; PostgreSQL scans either way).
-    # A scope of branches (a planning slice) is read through the (branch_id, day) index, the
-    # day a condition inside it.
-    narrow = branch_id is not None or scope is not None
+    # index there (same values). PostgreSQL reads a subtree branch by branch through the
+    # (branch_id, day) index, and the day inside the index condition halves the rows it reads
+    # (a city's report: 1.3 s to 0.7 s with 2 years of history).
+    # A scope of branches (a planning slice) is read through that index on both.
+    narrow = branch_id is not None or scope is not None or not sqlite
     day = Activity.day if narrow else func.coalesce(Activity.day, Activity.day)
     query = select(*columns).where(Activity.voided.is_(False), day >= start, day <= end)
     if branch_id is not None:
@@ -176,7 +178,12 @@ async def activity_facts(
         cast(Activity.quorum, Text),
     )
     query = _facts_query(
-        columns, start=start, end=end, branch_id=branch_id, subtree_path=subtree_path
+        columns,
+        start=start,
+        end=end,
+        branch_id=branch_id,
+        subtree_path=subtree_path,
+        sqlite=session.get_bind().dialect.name == "sqlite",
     )
     return (await session.execute(query)).all()
 
@@ -218,6 +225,7 @@ async def activity_facts_raw(
         subtree_path=subtree_path,
         since_by_kind=since_by_kind,
         scope=scope,
+        sqlite=session.get_bind().dialect.name == "sqlite",
     )
     # A Core execution: plain columns need no ORM row processing.
     connection = await session.connection()

@@ -36,7 +36,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
     kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    event.listen(engine.sync_engine, "connect", _postgres_settings)
+    return engine
 
 
 def private_database_file(path: Path) -> None:
@@ -49,6 +51,14 @@ def private_database_file(path: Path) -> None:
         with contextlib.suppress(FileNotFoundError):
             if stat.S_IMODE(file.stat().st_mode) & 0o077:
                 file.chmod(0o600)
+
+
+def _postgres_settings(dbapi_connection: Any, _record: Any) -> None:
+    # JIT compilation pays off for long analytical queries only: a city's report query spent
+    # 0.75 s of its 1.3 s compiling. Set per connection rather than as a startup parameter,
+    # which PgBouncer would refuse; on the driver's connection itself, outside the transaction
+    # the adapter's cursor would open (a rollback would undo the SET).
+    dbapi_connection.run_async(lambda driver: driver.execute("SET jit = off"))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -330,6 +330,10 @@ class _Judge:
         self.today = today
         self.year = period_containing(PeriodKind.YEAR, on)
         self.windows: dict[tuple[PeriodKind, int | None], Period] = {}
+        # Most branches of a large subtree have no activity of most kinds in a window: such a
+        # branch-wide status depends on the rule alone, and statuses are immutable, so one is
+        # judged per rule and shared (a city's 160,000 statuses are mostly these).
+        self.none_done: dict[CalendarRule, ObligationStatus] = {}
 
     def window(self, rule: CalendarRule) -> Period:
         slot = (rule.period, rule.only_quarter)
@@ -363,6 +367,19 @@ class _Judge:
         ]
 
     def status(
+        self,
+        rule: CalendarRule,
+        candidates: Sequence[ActivityFact],
+        party_group_ids: Collection[int],
+    ) -> ObligationStatus:
+        if candidates or rule.scope is Scope.PARTY_GROUP:
+            return self._judged(rule, candidates, party_group_ids)
+        found = self.none_done.get(rule)
+        if found is None:
+            found = self.none_done[rule] = self._judged(rule, candidates, party_group_ids)
+        return found
+
+    def _judged(
         self,
         rule: CalendarRule,
         candidates: Sequence[ActivityFact],
