@@ -18,18 +18,24 @@ nothing: the transaction is rolled back and the sender gets a short localized re
 
 Redelivery is recognised by the update ids a draft has recorded, not by comparing with the
 last one: Telegram's update ids restart from a random value after a quiet week.
+
+A draft remembers which of its messages still shows buttons; when a step moves on to a
+question that waits for typed text in a new message, those buttons are taken off, so the chat
+does not pile up stale buttons (issue 17).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.error import TelegramError
 from telegram.ext import ConversationHandler
 
 from bot import clock
@@ -55,6 +61,7 @@ Handler = Callable[[Update, BotContext], Coroutine[Any, Any, State]]
 
 # How many update ids a draft remembers: more than Telegram redelivers after one crash.
 RECENT_UPDATES = 16
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -64,6 +71,7 @@ class Draft:
     state: str | None
     data: dict[str, Any] = field(default_factory=dict)
     recent_updates: tuple[int, ...] = ()
+    keyboard: int | None = None
 
     def seen(self, update: Update) -> bool:
         """True when this update was already applied (a redelivery after a crash)."""
@@ -81,6 +89,9 @@ class Step:
     update: Update
     context: BotContext
     _after: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
+    # What the sent replies were, in order: (message id, shows buttons, is a new message), or
+    # None for a `then` helper, whose messages are not known.
+    posted: list[tuple[int, bool, bool] | None] = field(default_factory=list)
 
     @property
     def state(self) -> str | None:
@@ -89,15 +100,36 @@ class Step:
 
     def reply(self, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
         """Send a message once the step is committed."""
-        self._after.append(lambda: answer(self.update, self.context, text, keyboard))
+
+        async def send() -> None:
+            self._note(await answer(self.update, self.context, text, keyboard), keyboard)
+
+        self._after.append(send)
 
     def edit(self, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
         """Edit the pressed message (or send one) once the step is committed."""
-        self._after.append(lambda: edit_or_answer(self.update, self.context, text, keyboard))
+
+        async def send() -> None:
+            self._note(await edit_or_answer(self.update, self.context, text, keyboard), keyboard)
+
+        self._after.append(send)
 
     def then(self, send: Handler | Callable[[Update, BotContext], Awaitable[object]]) -> None:
         """Run a sending helper `send(update, context)` once the step is committed."""
-        self._after.append(lambda: send(self.update, self.context))
+
+        async def run() -> None:
+            self.posted.append(None)
+            await send(self.update, self.context)
+
+        self._after.append(run)
+
+    def _note(self, message: Message | None, keyboard: InlineKeyboardMarkup | None) -> None:
+        if message is None:
+            return
+        query = self.update.callback_query
+        pressed = query.message.message_id if query is not None and query.message else None
+        buttons = keyboard is not None and bool(keyboard.inline_keyboard)
+        self.posted.append((message.message_id, buttons, message.message_id != pressed))
 
     async def flush(self) -> None:
         """Send what the step queued (called after the commit)."""
@@ -148,6 +180,7 @@ class Flow:
             state=record.state,
             data=dict(record.data),
             recent_updates=tuple(record.recent_updates or ()),
+            keyboard=record.keyboard_message_id,
         )
 
     async def _save(
@@ -219,6 +252,7 @@ class Flow:
                     await refuse_access(update, context, problem)
                     return None
                 await step.flush()
+                await self._tidy_buttons(update, context, step, result)
                 return result
 
             run.flow_step = self  # type: ignore[attr-defined]  # found by the redelivery test
@@ -237,3 +271,38 @@ class Flow:
             # Staying in the same state still records the update (and any changed answers),
             # so a redelivered toggle is not applied twice.
             await self._save(session, update, draft, draft.state, step.data)
+
+    async def _tidy_buttons(
+        self, update: Update, context: BotContext, step: Step, result: State
+    ) -> None:
+        """Take the buttons off the draft's earlier question when the step moved on to one that
+        waits for typed text, and remember which message shows buttons now."""
+        if not isinstance(result, str) or not step.posted or step.posted[-1] is None:
+            return
+        message_id, buttons, new = step.posted[-1]
+        shown = step.draft.keyboard
+        if buttons:
+            shown = message_id
+        elif message_id == shown:
+            shown = None  # edited to a question without buttons
+        elif new and result != step.draft.state and shown is not None:
+            await _take_buttons_off(context, update, shown)
+            shown = None
+        if shown == step.draft.keyboard:
+            return
+        chat_id, user_id = self._key(update)
+        async with context.db.begin() as session:
+            await queries.set_conversation_keyboard(
+                session, name=self.name, chat_id=chat_id, user_id=user_id, message_id=shown
+            )
+
+
+async def _take_buttons_off(context: BotContext, update: Update, message_id: int) -> None:
+    chat = update.effective_chat
+    if chat is None:
+        return
+    try:
+        await context.bot.edit_message_reply_markup(chat.id, message_id, reply_markup=None)
+    except TelegramError as exc:
+        # Gone, too old to edit, or already without buttons: nothing stale is left to remove.
+        log.debug("buttons of message %s in chat %s stay: %s", message_id, chat.id, exc)
