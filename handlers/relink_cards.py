@@ -127,7 +127,7 @@ def _header(tr: Translator, row: RelinkRequest, for_member: bool) -> list[str]:
         lines.append(_("Now in: {place}").format(place=escape(place)))
     if not for_member:
         lines.append(_("Contact: {contact}").format(contact=_contact(row)))
-    lines.append(_("Submitted: {date}").format(date=tr.datetime(row.submitted_at, "short")))
+    lines.append(_("Submitted: {date}").format(date=tr.datetime(row.submitted_at)))
     if row.type is RequestType.MOBILE and row.last_report_at is not None:
         lines.append(
             _("Last report to the home branch: {date}").format(
@@ -149,7 +149,9 @@ def _progress(
         lines.append(_("Question: {question}").format(question=escape(snapshot.question)))
     elif answered is not None:
         # The member's answer stays on the card the deciders review again.
-        lines.append(_("Question: {question}").format(question=escape(answered.get("question", ""))))
+        lines.append(
+            _("Question: {question}").format(question=escape(answered.get("question", "")))
+        )
         lines.append(_("Answer: {answer}").format(answer=escape(answered.get("answer", ""))))
     if snapshot.reason and row.state in (RequestState.REJECTED, RequestState.CANCELLED):
         lines.append(_("Reason: {reason}").format(reason=escape(snapshot.reason)))
@@ -157,7 +159,7 @@ def _progress(
         lines.append(
             _("Transfer letter No. {number}, valid until {date}").format(
                 number=escape(snapshot.letter.number),
-                date=tr.datetime(snapshot.letter.expires_at, "short"),
+                date=tr.datetime(snapshot.letter.expires_at),
             )
         )
     if row.type is RequestType.RECONNECT and row.state is not RequestState.SUBMITTED:

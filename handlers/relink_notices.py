@@ -75,7 +75,7 @@ def _progress_notice(
         ).format(
             id=row.id,
             number=escape(details.get("number", "")),
-            date=tr.datetime(dt.datetime.fromisoformat(details["expires_at"]), "short"),
+            date=tr.datetime(dt.datetime.fromisoformat(details["expires_at"])),
         )
     if kind is EventKind.TRANSFER_ACCEPTED:
         return _(

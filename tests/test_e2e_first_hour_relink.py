@@ -7,40 +7,16 @@ from sqlalchemy import update
 
 from bot.app import ZhibuApp
 from bot.demo import DemoUser
-from bot.enums import RequestType
 from bot.fake_telegram import FakeTelegramClient
-from bot.relink import service
 from bot.relink.model import AskMore
-from storage import queries
 from storage.db import SessionFactory
 from storage.models import Account
-from tests.support.relink import NOW, THROTTLE, account_of, act
+from tests.support.relink import act, submit_mobile_request
 
 
 async def _asked(db: SessionFactory, demo: dict[str, DemoUser]) -> int:
-    """李强's mobile-member request, on which 王芳 asked for more."""
-    account, _ = await account_of(db, demo["李强"].telegram_id)
-    async with db.begin() as session:
-        home = await queries.org_by_code(session, "DEMO-B1")
-        other = await queries.org_by_code(session, "DEMO-B2")
-        account = await session.get(Account, account.id)
-        assert home is not None and other is not None and account is not None
-        outcome = await service.submit_request(
-            session,
-            account=account,
-            new=service.NewRequest(
-                type=RequestType.MOBILE,
-                name="李强",
-                home_id=home.id,
-                receiving_id=other.id,
-                join_year=2005,
-                city="深圳",
-            ),
-            now=NOW,
-            throttle=THROTTLE,
-        )
-    assert outcome.request is not None
-    request_id = outcome.request.id
+    """李强's mobile-member request, on which 王芳 asked for more (everyone reads English)."""
+    request_id = await submit_mobile_request(db, demo["李强"].telegram_id)
     async with db.begin() as session:
         await session.execute(update(Account).values(locale="en"))
     asked = await act(db, demo["王芳"].telegram_id, request_id, AskMore("Which employer?"))
