@@ -42,6 +42,7 @@ from bot import clock
 from bot.context import BotContext
 from bot.conversation_states import expired
 from bot.enums import Role
+from bot.telegram_text import fits_one_message
 from bot.update_context import note_handler
 from handlers.common import (
     Refused,
@@ -89,9 +90,11 @@ class Step:
     update: Update
     context: BotContext
     _after: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
-    # What the sent replies were, in order: (message id, shows buttons, is a new message), or
-    # None for a `then` helper, whose messages are not known.
-    posted: list[tuple[int, bool, bool] | None] = field(default_factory=list)
+    # The queued replies, in order: (sends a new message, shows buttons), or None for a `then`
+    # helper, whose messages are not known.
+    queued: list[tuple[bool, bool] | None] = field(default_factory=list)
+    # The message the last reply or edit showed, once sent.
+    shown_last: int | None = None
 
     @property
     def state(self) -> str | None:
@@ -102,34 +105,34 @@ class Step:
         """Send a message once the step is committed."""
 
         async def send() -> None:
-            self._note(await answer(self.update, self.context, text, keyboard), keyboard)
+            self._note(await answer(self.update, self.context, text, keyboard))
 
+        self.queued.append((True, _has_buttons(keyboard)))
         self._after.append(send)
 
     def edit(self, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
         """Edit the pressed message (or send one) once the step is committed."""
 
         async def send() -> None:
-            self._note(await edit_or_answer(self.update, self.context, text, keyboard), keyboard)
+            self._note(await edit_or_answer(self.update, self.context, text, keyboard))
 
+        query = self.update.callback_query
+        in_place = query is not None and query.message is not None and fits_one_message(text)
+        self.queued.append((not in_place, _has_buttons(keyboard)))
         self._after.append(send)
 
     def then(self, send: Handler | Callable[[Update, BotContext], Awaitable[object]]) -> None:
         """Run a sending helper `send(update, context)` once the step is committed."""
 
         async def run() -> None:
-            self.posted.append(None)
             await send(self.update, self.context)
+            self.shown_last = None
 
+        self.queued.append(None)
         self._after.append(run)
 
-    def _note(self, message: Message | None, keyboard: InlineKeyboardMarkup | None) -> None:
-        if message is None:
-            return
-        query = self.update.callback_query
-        pressed = query.message.message_id if query is not None and query.message else None
-        buttons = keyboard is not None and bool(keyboard.inline_keyboard)
-        self.posted.append((message.message_id, buttons, message.message_id != pressed))
+    def _note(self, message: Message | None) -> None:
+        self.shown_last = message.message_id if message is not None else None
 
     async def flush(self) -> None:
         """Send what the step queued (called after the commit)."""
@@ -251,8 +254,7 @@ class Flow:
                     assert problem is not None
                     await refuse_access(update, context, problem)
                     return None
-                await step.flush()
-                await self._tidy_buttons(update, context, step, result)
+                await self._send(update, context, step, result)
                 return result
 
             run.flow_step = self  # type: ignore[attr-defined]  # found by the redelivery test
@@ -272,22 +274,24 @@ class Flow:
             # so a redelivered toggle is not applied twice.
             await self._save(session, update, draft, draft.state, step.data)
 
-    async def _tidy_buttons(
-        self, update: Update, context: BotContext, step: Step, result: State
-    ) -> None:
-        """Take the buttons off the draft's earlier question when the step moved on to one that
-        waits for typed text, and remember which message shows buttons now."""
-        if not isinstance(result, str) or not step.posted or step.posted[-1] is None:
+    async def _send(self, update: Update, context: BotContext, step: Step, result: State) -> None:
+        """Send the step's replies. When it moves on to a question that waits for typed text,
+        first take the buttons off the draft's earlier question (so they do not pile up);
+        afterwards remember which message shows buttons now."""
+        last = step.queued[-1] if step.queued else None
+        if not isinstance(result, str) or last is None:
+            await step.flush()
             return
-        message_id, buttons, new = step.posted[-1]
+        new, buttons = last
         shown = step.draft.keyboard
-        if buttons:
-            shown = message_id
-        elif message_id == shown:
-            shown = None  # edited to a question without buttons
-        elif new and result != step.draft.state and shown is not None:
+        if new and not buttons and result != step.state and shown is not None:
             await _take_buttons_off(context, update, shown)
             shown = None
+        await step.flush()
+        if buttons:
+            shown = step.shown_last
+        elif not new and shown == step.shown_last:
+            shown = None  # the question with buttons was edited into one without
         if shown == step.draft.keyboard:
             return
         chat_id, user_id = self._key(update)
@@ -295,6 +299,10 @@ class Flow:
             await queries.set_conversation_keyboard(
                 session, name=self.name, chat_id=chat_id, user_id=user_id, message_id=shown
             )
+
+
+def _has_buttons(keyboard: InlineKeyboardMarkup | None) -> bool:
+    return keyboard is not None and bool(keyboard.inline_keyboard)
 
 
 async def _take_buttons_off(context: BotContext, update: Update, message_id: int) -> None:
