@@ -62,6 +62,7 @@ Handler = Callable[[Update, BotContext], Coroutine[Any, Any, State]]
 
 # How many update ids a draft remembers: more than Telegram redelivers after one crash.
 RECENT_UPDATES = 16
+
 log = logging.getLogger(__name__)
 
 
@@ -117,7 +118,9 @@ class Step:
             self._note(await edit_or_answer(self.update, self.context, text, keyboard))
 
         query = self.update.callback_query
-        in_place = query is not None and query.message is not None and fits_one_message(text)
+        in_place = (
+            query is not None and isinstance(query.message, Message) and fits_one_message(text)
+        )
         self.queued.append((not in_place, _has_buttons(keyboard)))
         self._after.append(send)
 
