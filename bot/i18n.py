@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_date, format_skeleton, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
@@ -101,17 +101,26 @@ class Translator:
         """Translate a message with a disambiguating context."""
         return self._translations.pgettext(context, message)
 
-    def date(self, value: dt.date, fmt: str = "medium") -> str:
-        """A date in the reader's locale."""
-        return format_date(value, format=fmt, locale=self.babel_locale)
+    # One date format per locale (Nov 25, 2026 / 2026年11月25日): every date and moment a
+    # reader sees goes through `date` or `datetime`, never isoformat() or strftime().
+    def date(self, value: dt.date) -> str:
+        """A date in the reader's locale: Nov 25, 2026 / 2026年11月25日."""
+        return format_date(value, format="medium", locale=self.babel_locale)
 
-    def datetime(self, value: dt.datetime, fmt: str = "medium") -> str:
-        """A UTC datetime shown in the reader's time zone and locale."""
-        return format_datetime(value, format=fmt, tzinfo=self.tz, locale=self.babel_locale)
+    def datetime(self, value: dt.datetime) -> str:
+        """A moment in the reader's time zone: its date, then the time (Nov 25, 2026 2:00 PM /
+        2026年11月25日 14:00). A naive value is taken as UTC."""
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return f"{self.date(value.astimezone(self.tz).date())} {self.time(value)}"
 
-    def time(self, value: dt.datetime, fmt: str = "short") -> str:
+    def time(self, value: dt.datetime) -> str:
         """A time of day in the reader's time zone."""
-        return format_time(value, format=fmt, tzinfo=self.tz, locale=self.babel_locale)
+        return format_time(value, format="short", tzinfo=self.tz, locale=self.babel_locale)
+
+    def month(self, value: dt.date) -> str:
+        """The month of a date: November 2026 / 2026年11月."""
+        return format_skeleton("yMMMM", value, locale=self.babel_locale)
 
     def number(self, value: float) -> str:
         """A number in the reader's locale."""

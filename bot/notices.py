@@ -106,7 +106,7 @@ def status_text(tr: Translator, notice: Notice, counts: nr.NoticeCounts) -> str:
         NoticeState.DONE: _("Notice #{id} has gone out."),
         NoticeState.CANCELLED: _("Notice #{id} was cancelled."),
     }
-    lines = [titles[notice.state].format(id=notice.id, time=tr.datetime(notice.send_at, "short"))]
+    lines = [titles[notice.state].format(id=notice.id, time=tr.datetime(notice.send_at))]
     if counts.recipients:
         lines.append(progress_bar(counts.done, counts.recipients))
         lines.append(

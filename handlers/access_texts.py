@@ -252,7 +252,7 @@ def invite_line(context: BotContext, invite: Invite) -> str:
         role=role_label(context, invite.role, invite.org_unit.code),
         uses=invite.uses,
         max_uses=invite.max_uses,
-        until=context.tr.datetime(expires, "short"),
+        until=context.tr.datetime(expires),
     )
     if invite.person is not None:
         line += " " + context._("(for {name})").format(name=escape(invite.person.name))

@@ -34,7 +34,7 @@ from storage.models_activity import Activity
 def _saved_text(context: BotContext, draft: ActivityDraft, activity: Activity) -> str:
     params = {
         "kinds": kinds_text(context, activity.kinds),
-        "date": context.tr.date(activity.day, "long"),
+        "date": context.tr.date(activity.day),
         "id": activity.id,
     }
     if draft.activity_id is not None:

@@ -125,7 +125,7 @@ def activity_text(context: BotContext, activity: Activity, *, member_view: bool)
         ),
         _("Kind: {kinds}").format(kinds=kinds_text(context, activity.kinds)),
     ]
-    day = context.tr.date(activity.day, "long")
+    day = context.tr.date(activity.day)
     if activity.late:
         lines.append(_("Date: {date} (logged late)").format(date=day))
     else:

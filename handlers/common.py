@@ -137,9 +137,9 @@ def _markup(keyboard: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | Non
 
 async def edit_or_answer(
     update: Update, context: BotContext, text: str, keyboard: InlineKeyboardMarkup | None = None
-) -> None:
+) -> Message | None:
     """Edit the message whose button was pressed, or send a new one for typed input (or for a
-    text too long for one message, which then comes in parts)."""
+    text too long for one message, which then comes in parts); return the message shown."""
     query = update.callback_query
     if query is not None and isinstance(query.message, Message) and fits_one_message(text):
         await query.answer()
@@ -149,8 +149,8 @@ async def edit_or_answer(
             # Pressing the same button twice edits to identical content; that's fine.
             if "not modified" not in exc.message:
                 raise
-        return
-    await answer(update, context, text, keyboard)
+        return query.message
+    return await answer(update, context, text, keyboard)
 
 
 async def refuse(update: Update, context: BotContext, text: str | None = None) -> None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from babel.dates import format_skeleton
-
 from bot.activities import KIND_LABELS
 from bot.context import BotContext
 from bot.rules.calendar import (
@@ -32,7 +30,7 @@ def period_label(context: BotContext, period: Period) -> str:
     _ = context._
     year = period.start.year
     if period.kind is PeriodKind.MONTH:
-        return format_skeleton("yMMMM", period.start, locale=context.tr.babel_locale)
+        return context.tr.month(period.start)
     if period.kind is PeriodKind.QUARTER:
         return _("Q{quarter} {year}").format(quarter=(period.start.month + 2) // 3, year=year)
     if period.kind is PeriodKind.HALF:
@@ -43,8 +41,8 @@ def period_label(context: BotContext, period: Period) -> str:
 
 
 def short_date(context: BotContext, day: dt.date) -> str:
-    """Month and day in the reader's language (Nov 20, 11月20日)."""
-    return format_skeleton("MMMd", day, locale=context.tr.babel_locale)
+    """A day in the reader's language: the one date format (Nov 20, 2026 / 2026年11月20日)."""
+    return context.tr.date(day)
 
 
 def rule_label(context: BotContext, status: ObligationStatus) -> str:

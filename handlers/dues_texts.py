@@ -62,7 +62,7 @@ def money(context: BotContext, fen: int) -> str:
 
 def month_text(context: BotContext, month: Month) -> str:
     """November 2026 / 2026年11月."""
-    return format_skeleton("yMMMM", first_day(month), locale=context.tr.babel_locale)
+    return context.tr.month(first_day(month))
 
 
 def short_month(context: BotContext, month: Month) -> str:

@@ -18,24 +18,31 @@ nothing: the transaction is rolled back and the sender gets a short localized re
 
 Redelivery is recognised by the update ids a draft has recorded, not by comparing with the
 last one: Telegram's update ids restart from a random value after a quiet week.
+
+A draft remembers which of its messages still shows buttons; when a step moves on to a
+question that waits for typed text in a new message, those buttons are taken off, so the chat
+does not pile up stale buttons (issue 17).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.error import TelegramError
 from telegram.ext import ConversationHandler
 
 from bot import clock
 from bot.context import BotContext
 from bot.conversation_states import expired
 from bot.enums import Role
+from bot.telegram_text import fits_one_message
 from bot.update_context import note_handler
 from handlers.common import (
     Refused,
@@ -56,6 +63,8 @@ Handler = Callable[[Update, BotContext], Coroutine[Any, Any, State]]
 # How many update ids a draft remembers: more than Telegram redelivers after one crash.
 RECENT_UPDATES = 16
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(slots=True)
 class Draft:
@@ -64,6 +73,7 @@ class Draft:
     state: str | None
     data: dict[str, Any] = field(default_factory=dict)
     recent_updates: tuple[int, ...] = ()
+    keyboard: int | None = None
 
     def seen(self, update: Update) -> bool:
         """True when this update was already applied (a redelivery after a crash)."""
@@ -81,6 +91,11 @@ class Step:
     update: Update
     context: BotContext
     _after: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
+    # The queued replies, in order: (sends a new message, shows buttons), or None for a `then`
+    # helper, whose messages are not known.
+    queued: list[tuple[bool, bool] | None] = field(default_factory=list)
+    # The message the last reply or edit showed, once sent.
+    shown_last: int | None = None
 
     @property
     def state(self) -> str | None:
@@ -89,15 +104,38 @@ class Step:
 
     def reply(self, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
         """Send a message once the step is committed."""
-        self._after.append(lambda: answer(self.update, self.context, text, keyboard))
+
+        async def send() -> None:
+            self._note(await answer(self.update, self.context, text, keyboard))
+
+        self.queued.append((True, _has_buttons(keyboard)))
+        self._after.append(send)
 
     def edit(self, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
         """Edit the pressed message (or send one) once the step is committed."""
-        self._after.append(lambda: edit_or_answer(self.update, self.context, text, keyboard))
+
+        async def send() -> None:
+            self._note(await edit_or_answer(self.update, self.context, text, keyboard))
+
+        query = self.update.callback_query
+        in_place = (
+            query is not None and isinstance(query.message, Message) and fits_one_message(text)
+        )
+        self.queued.append((not in_place, _has_buttons(keyboard)))
+        self._after.append(send)
 
     def then(self, send: Handler | Callable[[Update, BotContext], Awaitable[object]]) -> None:
         """Run a sending helper `send(update, context)` once the step is committed."""
-        self._after.append(lambda: send(self.update, self.context))
+
+        async def run() -> None:
+            await send(self.update, self.context)
+            self.shown_last = None
+
+        self.queued.append(None)
+        self._after.append(run)
+
+    def _note(self, message: Message | None) -> None:
+        self.shown_last = message.message_id if message is not None else None
 
     async def flush(self) -> None:
         """Send what the step queued (called after the commit)."""
@@ -148,6 +186,7 @@ class Flow:
             state=record.state,
             data=dict(record.data),
             recent_updates=tuple(record.recent_updates or ()),
+            keyboard=record.keyboard_message_id,
         )
 
     async def _save(
@@ -218,7 +257,7 @@ class Flow:
                     assert problem is not None
                     await refuse_access(update, context, problem)
                     return None
-                await step.flush()
+                await self._send(update, context, step, result)
                 return result
 
             run.flow_step = self  # type: ignore[attr-defined]  # found by the redelivery test
@@ -237,3 +276,44 @@ class Flow:
             # Staying in the same state still records the update (and any changed answers),
             # so a redelivered toggle is not applied twice.
             await self._save(session, update, draft, draft.state, step.data)
+
+    async def _send(self, update: Update, context: BotContext, step: Step, result: State) -> None:
+        """Send the step's replies. When it moves on to a question that waits for typed text,
+        first take the buttons off the draft's earlier question (so they do not pile up);
+        afterwards remember which message shows buttons now."""
+        last = step.queued[-1] if step.queued else None
+        if not isinstance(result, str) or last is None:
+            await step.flush()
+            return
+        new, buttons = last
+        shown = step.draft.keyboard
+        if new and not buttons and result != step.state and shown is not None:
+            await _take_buttons_off(context, update, shown)
+            shown = None
+        await step.flush()
+        if buttons:
+            shown = step.shown_last
+        elif not new and shown == step.shown_last:
+            shown = None  # the question with buttons was edited into one without
+        if shown == step.draft.keyboard:
+            return
+        chat_id, user_id = self._key(update)
+        async with context.db.begin() as session:
+            await queries.set_conversation_keyboard(
+                session, name=self.name, chat_id=chat_id, user_id=user_id, message_id=shown
+            )
+
+
+def _has_buttons(keyboard: InlineKeyboardMarkup | None) -> bool:
+    return keyboard is not None and bool(keyboard.inline_keyboard)
+
+
+async def _take_buttons_off(context: BotContext, update: Update, message_id: int) -> None:
+    chat = update.effective_chat
+    if chat is None:
+        return
+    try:
+        await context.bot.edit_message_reply_markup(chat.id, message_id, reply_markup=None)
+    except TelegramError as exc:
+        # Gone, too old to edit, or already without buttons: nothing stale is left to remove.
+        log.debug("buttons of message %s in chat %s stay: %s", message_id, chat.id, exc)

@@ -77,9 +77,7 @@ async def _admin_menu(session: AsyncSession, context: BotContext) -> tuple[str, 
         status = (
             _("finalised")
             if campaign.status is CampaignStatus.FINALISED
-            else _("open until {deadline}").format(
-                deadline=context.tr.datetime(campaign.deadline, "short")
-            )
+            else _("open until {deadline}").format(deadline=context.tr.datetime(campaign.deadline))
         )
         lines.append(
             _("#{id} {title}, {root}: {status}").format(
@@ -124,7 +122,7 @@ async def _branch_card(
             title=campaign_title(context, campaign),
             branch=escape(branch.display_name(context.tr.locale)) if branch else "?",
         ),
-        _("Deadline: {deadline}").format(deadline=context.tr.datetime(campaign.deadline, "short")),
+        _("Deadline: {deadline}").format(deadline=context.tr.datetime(campaign.deadline)),
     ]
     buttons: Rows = []
     _self_assessment(context, campaign, assessment, closed, lines, buttons)

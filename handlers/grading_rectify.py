@@ -64,7 +64,7 @@ async def show_list(update: Update, context: BotContext) -> None:
                 number=number,
                 problem=escape(item.problem),
                 measures=escape(item.measures),
-                due=context.tr.date(item.due_on, "short"),
+                due=context.tr.date(item.due_on),
                 responsible=escape(item.responsible),
                 state=_("done") if done else _("open"),
             )

@@ -141,7 +141,7 @@ async def finalise_asked(update: Update, context: BotContext) -> None:
             if r.assessment.submitted_at is None
         ]
         text += "\n\n" + _("This is before the deadline, {deadline}.").format(
-            deadline=context.tr.datetime(campaign.deadline, "short")
+            deadline=context.tr.datetime(campaign.deadline)
         )
         if answering:
             text += " " + _("Still answering: {branches}.").format(
@@ -361,7 +361,7 @@ async def rectification_overview(update: Update, context: BotContext) -> None:
                     votes,
                 ).format(
                     problem=escape(item.problem),
-                    due=context.tr.date(item.due_on, "short"),
+                    due=context.tr.date(item.due_on),
                     responsible=escape(item.responsible),
                     state=state,
                     votes=votes,

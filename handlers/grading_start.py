@@ -177,7 +177,7 @@ def _summary(context: BotContext, choices: CampaignChoices) -> str:
             _("Questionnaire: {title}").format(
                 title=_questionnaire_label(context, _questionnaire(choices))
             ),
-            _("Deadline: {deadline}").format(deadline=context.tr.datetime(deadline, "short")),
+            _("Deadline: {deadline}").format(deadline=context.tr.datetime(deadline)),
             _("Weights: self-assessment {self} %, superior's assessment {superior} %.").format(
                 self=round(config.self_weight * 100), superior=round(config.superior_weight * 100)
             ),

@@ -273,7 +273,7 @@ def _rectification_list(context: BotContext, items: list[RectificationItem]) -> 
             ).format(
                 problem=escape(item.problem),
                 measures=escape(item.measures),
-                due=context.tr.date(item.due_on, "short"),
+                due=context.tr.date(item.due_on),
                 responsible=escape(item.responsible),
                 state=state,
             )

@@ -211,7 +211,7 @@ async def expiry_pressed(update: Update, context: BotContext, step: Step) -> int
         role=context._(ROLE_LABELS[role]),
         org=escape(org.display_name(context.tr.locale)),
         uses=invite.max_uses,
-        until=context.tr.datetime(invite.expires_at, "short"),
+        until=context.tr.datetime(invite.expires_at),
         code=code,
         link=link,
     )

@@ -313,7 +313,7 @@ def summary_text(context: BotContext, draft: ActivityDraft) -> str:
         lines = [_("<b>Correcting activity #{id}:</b>").format(id=draft.activity_id)]
     lines.append(_("Kind: {kinds}").format(kinds=kinds_text(context, draft.kinds)))
     if draft.day is not None:
-        day = context.tr.date(draft.day, "long")
+        day = context.tr.date(draft.day)
         if is_late(draft.day, context.today()) and draft.activity_id is None:
             lines.append(_("Date: {date} (logged late)").format(date=day))
         else:

@@ -68,7 +68,7 @@ async def preview_of(
     send_at = data.get("send_at")
     when = (
         context._("at {time}").format(
-            time=context.tr.datetime(dt.datetime.fromisoformat(str(send_at)), "short")
+            time=context.tr.datetime(dt.datetime.fromisoformat(str(send_at)))
         )
         if send_at
         else context._("now")

@@ -47,7 +47,7 @@ def workbook(
         notice_rows.append(
             [
                 notice.id,
-                tr.datetime(notice.send_at, "short"),
+                tr.datetime(notice.send_at),
                 notice.text_for(tr.locale)[:80],
                 _(AUDIENCE_LABELS[notice.audience]),
                 _("required") if notice.require_ack else _("not required"),

@@ -23,7 +23,7 @@ def ack_keyboard(tr: Translator, delivery_id: int) -> InlineKeyboardMarkup:
 
 def acked_keyboard(tr: Translator, delivery_id: int, at: dt.datetime) -> InlineKeyboardMarkup:
     """The button once pressed: it shows when."""
-    label = tr._("✓ Acknowledged {time}").format(time=tr.datetime(at, "short"))
+    label = tr._("✓ Acknowledged {time}").format(time=tr.datetime(at))
     return keyboard([[(label, Acknowledged(delivery_id).data)]])
 
 

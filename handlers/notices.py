@@ -71,7 +71,7 @@ async def acknowledge_pressed(update: Update, context: BotContext) -> None:
         context._("You acknowledged this notice at {time}.")
         if done.already
         else context._("Thank you: recorded as acknowledged.")
-    ).format(time=context.tr.datetime(done.at, "short"))
+    ).format(time=context.tr.datetime(done.at))
     await query.answer(text)
     try:
         await query.edit_message_reply_markup(
@@ -174,7 +174,7 @@ async def _notices_page(update: Update, context: BotContext, page: int) -> None:
     rows = []
     for notice in notices:
         excerpt = notice.text_for(context.tr.locale)[:60]
-        when = context.tr.datetime(notice.send_at, "short")
+        when = context.tr.datetime(notice.send_at)
         lines.append(f"#{notice.id} · {when} · {escape(excerpt)}")
         label = context._("Cancel #{id}").format(id=notice.id)
         rows.append([(label, StopNotice(notice.id).data)])

@@ -349,7 +349,7 @@ def _time_question(context: BotContext) -> str:
         "for example: {example}"
     ).format(
         zone=context.tr.time_zone,
-        now=context.tr.datetime(now, "short"),
+        now=context.tr.datetime(now),
         example=tomorrow.strftime("%Y-%m-%d 09:00"),
     )
 
@@ -409,7 +409,7 @@ async def confirm_pressed(update: Update, context: BotContext, step: Step) -> in
         text = context._("Notice #{id} is going out.").format(id=notice.id)
     else:
         text = context._("Notice #{id} is scheduled for {time}.").format(
-            id=notice.id, time=context.tr.datetime(confirmed.goes_at, "short")
+            id=notice.id, time=context.tr.datetime(confirmed.goes_at)
         )
     # Stored as scheduled (held, or for later): it can be stopped.
     step.edit(text, status_keyboard(context.tr, notice.id, NoticeAction.STOP))

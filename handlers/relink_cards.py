@@ -127,7 +127,7 @@ def _header(tr: Translator, row: RelinkRequest, for_member: bool) -> list[str]:
         lines.append(_("Now in: {place}").format(place=escape(place)))
     if not for_member:
         lines.append(_("Contact: {contact}").format(contact=_contact(row)))
-    lines.append(_("Submitted: {date}").format(date=tr.datetime(row.submitted_at, "short")))
+    lines.append(_("Submitted: {date}").format(date=tr.datetime(row.submitted_at)))
     if row.type is RequestType.MOBILE and row.last_report_at is not None:
         lines.append(
             _("Last report to the home branch: {date}").format(
@@ -137,18 +137,29 @@ def _header(tr: Translator, row: RelinkRequest, for_member: bool) -> list[str]:
     return lines
 
 
-def _progress(tr: Translator, row: RelinkRequest, snapshot: RequestSnapshot) -> list[str]:
+def _progress(
+    tr: Translator,
+    row: RelinkRequest,
+    snapshot: RequestSnapshot,
+    answered: dict[str, str] | None = None,
+) -> list[str]:
     _ = tr._
     lines = []
     if snapshot.question:
         lines.append(_("Question: {question}").format(question=escape(snapshot.question)))
+    elif answered is not None:
+        # The member's answer stays on the card the deciders review again.
+        lines.append(
+            _("Question: {question}").format(question=escape(answered.get("question", "")))
+        )
+        lines.append(_("Answer: {answer}").format(answer=escape(answered.get("answer", ""))))
     if snapshot.reason and row.state in (RequestState.REJECTED, RequestState.CANCELLED):
         lines.append(_("Reason: {reason}").format(reason=escape(snapshot.reason)))
     if snapshot.letter is not None:
         lines.append(
             _("Transfer letter No. {number}, valid until {date}").format(
                 number=escape(snapshot.letter.number),
-                date=tr.datetime(snapshot.letter.expires_at, "short"),
+                date=tr.datetime(snapshot.letter.expires_at),
             )
         )
     if row.type is RequestType.RECONNECT and row.state is not RequestState.SUBMITTED:
@@ -167,9 +178,10 @@ def card_text(
     for_member: bool,
     matches: list[identity.RegisterMatch] | None = None,
     claim_taken: bool = False,
+    answered: dict[str, str] | None = None,
 ) -> str:
     """The request as text; contact details and identity matches only for the deciders."""
-    lines = _header(tr, row, for_member) + _progress(tr, row, snapshot)
+    lines = _header(tr, row, for_member) + _progress(tr, row, snapshot, answered)
     if not for_member:
         lines += _unverified(tr, row, claim_taken)
     if matches is not None and not for_member:
@@ -230,7 +242,13 @@ async def build_card(
         holder = await relink_queries.account_of_person(session, row.claimed_person_id)
         claim_taken = holder is not None and holder.id != row.requester_account_id
     text = card_text(
-        tr, row, snapshot, for_member=for_member, matches=matches, claim_taken=claim_taken
+        tr,
+        row,
+        snapshot,
+        for_member=for_member,
+        matches=matches,
+        claim_taken=claim_taken,
+        answered=await service.last_answer(session, row),
     )
     settle = not claim_taken and identity.may_confirm_claim(principal, account_id, row)
     markup = card_buttons(tr, row, snapshot, actor, now, may_settle_claim=settle)

@@ -18,7 +18,7 @@ from telegram.ext import ConversationHandler
 from bot.context import BotContext
 from bot.relink import service
 from bot.relink.machine import apply
-from bot.relink.model import Action, Refusal
+from bot.relink.model import Action, EventKind, Refusal
 from bot.relink.notifier import send_notices
 from handlers.common import Refused
 from handlers.flow import Flow, Step
@@ -100,6 +100,16 @@ async def decide(context: BotContext, step: Step, request_id: int, action: Actio
     return await conclude(context, step, outcome)
 
 
+def _done(context: BotContext, kind: EventKind) -> str:
+    """What the sender is told they did."""
+    if kind is EventKind.ANSWERED:
+        # Said to the member, who answered: not "the member answered".
+        return context._(
+            "Your answer was sent to your branch, which will review your request again."
+        )
+    return context._("Done: {event}.").format(event=context._(EVENT_LABELS[kind]))
+
+
 async def conclude(
     context: BotContext, step: Step, outcome: service.Outcome, *, done: str | None = None
 ) -> int:
@@ -116,7 +126,7 @@ async def conclude(
     assert outcome.request is not None
     if done is None:
         assert outcome.event is not None
-        done = tr._("Done: {event}.").format(event=tr._(EVENT_LABELS[outcome.event.kind]))
+        done = _done(context, outcome.event.kind)
     card = await build_card(
         step.session, tr, outcome.request, context.principal, context.actor_id, now
     )

@@ -75,7 +75,7 @@ def _progress_notice(
         ).format(
             id=row.id,
             number=escape(details.get("number", "")),
-            date=tr.datetime(dt.datetime.fromisoformat(details["expires_at"]), "short"),
+            date=tr.datetime(dt.datetime.fromisoformat(details["expires_at"])),
         )
     if kind is EventKind.TRANSFER_ACCEPTED:
         return _(
@@ -112,10 +112,8 @@ def _side_notice(tr: Translator, row: RelinkRequest, event: Event) -> str:
             "⚠ Pocket member: transfer letter No. {number} for {name} (request #{id}) expired "
             "without being accepted. Please follow up: re-issue the letter or cancel."
         ).format(number=escape(event.details.get("number", "")), name=escape(row.name), id=row.id)
-    head = _("Request #{id}: {event}").format(id=row.id, event=_(EVENT_LABELS[event.kind]))
-    if event.kind is EventKind.ANSWERED:
-        head += "\n" + _("Answer: {answer}").format(answer=escape(event.details.get("answer", "")))
-    return head
+    # The member's answer is on the card below.
+    return _("Request #{id}: {event}").format(id=row.id, event=_(EVENT_LABELS[event.kind]))
 
 
 async def render(session: AsyncSession, notice: Notice) -> Rendered:

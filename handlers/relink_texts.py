@@ -105,7 +105,7 @@ def problem_text(tr: Translator, problem: Problem, *, until: dt.datetime | None 
         return tr._(
             "You have filed or withdrawn several requests in a short time. Please try again "
             "after {time}."
-        ).format(time=tr.datetime(until, "short") if until else "?")
+        ).format(time=tr.datetime(until) if until else "?")
     texts = {
         Problem.ALREADY_OPEN: N_("You already have an open request. Send /relink to see it."),
         Problem.CHANGED: N_("Someone else changed this request just now. Please look at it again."),

@@ -24,6 +24,7 @@ from bot.reminders.trainings import (
     administered_training,
     answer_invitation,
     cancel_training,
+    recorded_afterwards,
     still_open,
     toggle_attendance,
 )
@@ -49,6 +50,8 @@ from storage.models_reminders import Training
 
 ADMINS = frozenset({Role.ADMIN})
 MENU_PAGE = 8
+# Open invitations shown under /training; more than this many at once is not expected.
+INVITATIONS_SHOWN = 5
 # Attendance lists are one button per invitee; beyond this the admin pages through names.
 ATTENDANCE_PAGE = 30
 
@@ -71,8 +74,37 @@ async def training_menu(update: Update, context: BotContext) -> None:
     """Admins: schedule or open a training. Everyone else: their training record this year."""
     if context.principal.admin_grants():
         await _menu_page(update, context, 0)
+    else:
+        await answer(update, context, await _record_text(context, context.settings.now()))
+    await _open_invitations(update, context)
+
+
+async def _open_invitations(update: Update, context: BotContext) -> None:
+    """Each open invitation, to answer here: its message may still be waiting for the end of
+    the invitee's quiet hours."""
+    person_id = context.principal.person_id
+    if person_id is None:
         return
-    await answer(update, context, await _record_text(context, context.settings.now()))
+    async with context.db() as session:
+        invitations = await tq.open_invitations(
+            session, person_id=person_id, now=context.settings.now(), limit=INVITATIONS_SHOWN
+        )
+    for training, rsvp in invitations:
+        text = _invitation_text(context, training, rsvp)
+        await answer(update, context, text, invitation_keyboard(context.tr, training.id))
+
+
+def _invitation_text(context: BotContext, training: Training, rsvp: str | None) -> str:
+    text = "📚 " + context._("You are invited to a training: {training}").format(
+        training=training_line(context.tr, training)
+    )
+    if rsvp == "yes":
+        status = context._("✓ You will attend. I will remind you a day and an hour before.")
+    elif rsvp == "no":
+        status = context._("You will not attend. The organiser can see your answer.")
+    else:
+        return text
+    return text + "\n\n" + status
 
 
 @sender(registered=True, roles=ADMINS)
@@ -161,16 +193,8 @@ async def rsvp_pressed(update: Update, context: BotContext) -> None:
     if training is None:
         # Not invited, called off or started: the same words, so nothing is revealed.
         raise Refused(context._("This invitation is no longer open."))
-    if attend is not None:
-        status = context._("✓ You will attend. I will remind you a day and an hour before.")
-    else:
-        status = context._("You will not attend. The organiser can see your answer.")
-    text = "📚 " + context._("You are invited to a training: {training}").format(
-        training=training_line(context.tr, training)
-    )
-    await edit_or_answer(
-        update, context, text + "\n\n" + status, invitation_keyboard(context.tr, training.id)
-    )
+    text = _invitation_text(context, training, "yes" if attend is not None else "no")
+    await edit_or_answer(update, context, text, invitation_keyboard(context.tr, training.id))
 
 
 # ---- admins: view, cancel and attendance ------------------------------------------------------
@@ -196,6 +220,8 @@ async def view_pressed(update: Update, context: BotContext) -> None:
             else "",
         ]
     ).strip()
+    if recorded_afterwards(training):
+        text += "\n" + context._("Recorded after it took place: no invitations were sent.")
     if training.cancelled_at is not None:
         text += "\n" + context._("Cancelled on {date}.").format(
             date=when(context.tr, training.cancelled_at)

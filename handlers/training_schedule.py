@@ -14,11 +14,12 @@ from bot.i18n import N_
 from bot.reminders.engine import tick_now
 from bot.reminders.render import training_line, when
 from bot.reminders.trainings import schedule_training
-from bot.rules.dates import parse_future_datetime
+from bot.rules.dates import parse_datetime
 from handlers.cancel import conversation_fallbacks
 from handlers.common import Refused, answer, clean_text, escape, keyboard, offer_matching_nodes
 from handlers.flow import Flow, Step
 from handlers.training_buttons import (
+    AttendancePage,
     DropTraining,
     NewTraining,
     ScheduleTraining,
@@ -42,6 +43,8 @@ ORG, TITLE, WHEN, PLACE, AUDIENCE, KIND, CONFIRM = (
 )
 ADMINS = frozenset({Role.ADMIN})
 PLACE_LIMIT = 300
+# How far back a training that already took place can be recorded.
+HELD_WITHIN = dt.timedelta(days=90)
 
 AUDIENCE_LABELS: dict[TrainingAudience, str] = {
     TrainingAudience.SECRETARIES: N_("branch secretaries"),
@@ -105,20 +108,30 @@ async def title_typed(update: Update, context: BotContext, step: Step) -> str | 
 def _when_question(context: BotContext) -> str:
     return context._(
         "When does it start? Send the date and time in your time zone ({zone}), "
-        "for example 2026-12-05 14:30 or 12-05 14:30."
-    ).format(zone=context.tr.time_zone)
+        "for example 2026-12-05 14:30 or 12-05 14:30. For a training that already took place "
+        "(up to {days} days ago), send when it was: it is recorded for its attendance, without "
+        "invitations."
+    ).format(zone=context.tr.time_zone, days=HELD_WITHIN.days)
 
 
 @FLOW.step(registered=True, roles=ADMINS)
 async def when_typed(update: Update, context: BotContext, step: Step) -> str | None:
     """Store the start time (in the admin's zone) and ask where."""
     text = update.effective_message.text if update.effective_message else None
-    starts_at = parse_future_datetime(text or "", context.settings.now(), context.tr.tz)
+    now = context.settings.now()
+    starts_at = parse_datetime(text or "", now, context.tr.tz, past=HELD_WITHIN)
     if starts_at is None:
-        step.reply(context._("I could not read that as a future date and time."))
+        step.reply(
+            context._("I could not read that as a date and time, from {days} days ago on.").format(
+                days=HELD_WITHIN.days
+            )
+        )
         step.reply(_when_question(context))
         return None
     step.data["starts_at"] = starts_at.isoformat()
+    # Only a time typed as past is recorded as held; a draft merely left open past its start
+    # is asked for the time again.
+    step.data["held"] = starts_at <= now
     step.reply(context._("Where is it? Send the place or the online link."))
     return PLACE
 
@@ -200,9 +213,9 @@ async def kind_pressed(update: Update, context: BotContext, step: Step) -> str |
     data = step.data
     data["kind"] = kind.value
     org = await _administered(context, step, int(data.get("org_id", 0)))
+    held = bool(data.get("held"))
     summary = context._(
-        "<b>{title}</b>\n{kind}\nWhen: {time}\nWhere: {place}\nInvited: {audience} of {org}\n\n"
-        "Schedule it and send the invitations?"
+        "<b>{title}</b>\n{kind}\nWhen: {time}\nWhere: {place}\nInvited: {audience} of {org}"
     ).format(
         title=escape(str(data["title"])),
         kind=context._(KIND_LABELS[kind]),
@@ -211,13 +224,16 @@ async def kind_pressed(update: Update, context: BotContext, step: Step) -> str |
         audience=context._(AUDIENCE_LABELS[TrainingAudience(str(data["audience"]))]),
         org=escape(org.display_name(context.tr.locale)),
     )
-    rows = [
-        [
-            (context._("Schedule"), ScheduleTraining().data),
-            (context._("Cancel"), DropTraining().data),
-        ]
-    ]
-    step.edit(summary, keyboard(rows))
+    if held:
+        question = context._(
+            "It already took place: record it, to mark who attended? No invitations or "
+            "reminders are sent."
+        )
+    else:
+        question = context._("Schedule it and send the invitations?")
+    label = context._("Record it") if held else context._("Schedule")
+    rows = [[(label, ScheduleTraining().data), (context._("Cancel"), DropTraining().data)]]
+    step.edit(f"{summary}\n\n{question}", keyboard(rows))
     return CONFIRM
 
 
@@ -230,7 +246,8 @@ async def confirm_pressed(update: Update, context: BotContext, step: Step) -> st
         raise Refused()
     starts_at = dt.datetime.fromisoformat(str(data["starts_at"]))
     now = context.settings.now()
-    if starts_at <= now:
+    held = bool(data.get("held"))
+    if starts_at <= now and not held:
         # A draft left open past its own start time: ask for the time again.
         text = context._("I could not read that as a future date and time.")
         step.edit(text + "\n\n" + _when_question(context))
@@ -246,6 +263,15 @@ async def confirm_pressed(update: Update, context: BotContext, step: Step) -> st
         actor=context.account,
         now=now,
     )
+    if held:
+        text = context.tr.ngettext(
+            "Recorded as already held: {training}. {count} person can be marked as attended.",
+            "Recorded as already held: {training}. {count} people can be marked as attended.",
+            invited,
+        ).format(training=training_line(context.tr, training), count=invited)
+        record = context._("Record attendance")
+        step.edit(text, keyboard([[(record, AttendancePage(training.id, 0).data)]]))
+        return ConversationHandler.END
     text = context.tr.ngettext(
         "Scheduled: {training}. {count} person invited.",
         "Scheduled: {training}. {count} people invited.",

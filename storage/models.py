@@ -267,4 +267,7 @@ class ConversationRecord(Base):
     # The last updates applied to this draft: a redelivered one is recognised and ignored.
     # A list, not the highest id: Telegram's update ids restart after a quiet week.
     recent_updates: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # The draft's message that still shows buttons, taken off when the conversation moves on
+    # to a question that waits for typed text.
+    keyboard_message_id: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -343,6 +343,15 @@ async def save_conversation(
     return record
 
 
+async def set_conversation_keyboard(
+    session: AsyncSession, *, name: str, chat_id: int, user_id: int, message_id: int | None
+) -> None:
+    """Remember which message of an open draft still shows buttons (None: none)."""
+    record = await session.get(ConversationRecord, (name, chat_id, user_id))
+    if record is not None:
+        record.keyboard_message_id = message_id
+
+
 async def end_conversations_of(session: AsyncSession, telegram_id: int) -> None:
     """Forget every open conversation of a Telegram user (their access changed)."""
     await session.execute(

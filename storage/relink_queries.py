@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
 
 from bot.enums import FINAL_STATES, OrgKind, ReconnectStep, RequestState, RequestType, Role
-from storage.models import Account, OrgUnit, Person, RoleAssignment
+from storage.models import Account, AuditEntry, OrgUnit, Person, RoleAssignment
 from storage.models_relink import LostContactEntry, RelinkLetter, RelinkRequest, RelinkStep
 from storage.tree import subtree_of
 
@@ -35,6 +35,23 @@ async def current_letter(session: AsyncSession, request_id: int) -> RelinkLetter
         .order_by(RelinkLetter.id.desc())
         .limit(1)
     )
+
+
+async def last_audit_details(
+    session: AsyncSession, request_id: int, action: str
+) -> dict[str, str] | None:
+    """The details of a request's latest audit entry of one action, if any."""
+    details = await session.scalar(
+        select(AuditEntry.details)
+        .where(
+            AuditEntry.action == action,
+            AuditEntry.target_type == "relink_request",
+            AuditEntry.target_id == request_id,
+        )
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    )
+    return dict(details) if details else None
 
 
 async def steps_of(session: AsyncSession, request_id: int) -> list[RelinkStep]:

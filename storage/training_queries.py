@@ -200,6 +200,25 @@ async def invitation_sent_to(session: AsyncSession, training_id: int) -> set[int
     )
 
 
+async def open_invitations(
+    session: AsyncSession, *, person_id: int, now: dt.datetime, limit: int
+) -> list[tuple[Training, str | None]]:
+    """The trainings a person is invited to that are neither called off nor started, soonest
+    first, with their answer so far (whether or not the invitation message went out yet)."""
+    rows = await session.execute(
+        select(Training, TrainingInvitee.rsvp)
+        .join(TrainingInvitee, TrainingInvitee.training_id == Training.id)
+        .where(
+            TrainingInvitee.person_id == person_id,
+            Training.cancelled_at.is_(None),
+            Training.starts_at > now,
+        )
+        .order_by(Training.starts_at, Training.id)
+        .limit(limit)
+    )
+    return [(row[0], row[1]) for row in rows.all()]
+
+
 async def upcoming_trainings(
     session: AsyncSession, *, now: dt.datetime, until: dt.datetime | None = None
 ) -> list[Training]:

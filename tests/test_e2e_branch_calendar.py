@@ -116,7 +116,7 @@ async def test_themed_day_and_preparation_in_due_and_their_reminders(
     assert "Preparing the organisational life meeting: ▫️ study" in due.text
     assert "🗓 Themed Party day: day 15 of each month." in due.text
     await secretary.press(due, "Mark done today: study")
-    assert "Marked done on Nov 3: study." in (await secretary.wait_edit()).text
+    assert "Marked done on Nov 3, 2026: study." in (await secretary.wait_edit()).text
     async with db() as session:
         record = await session.scalar(select(PreparationRecord))
     assert record is not None and record.step is PreparationStep.STUDY

@@ -101,7 +101,7 @@ async def test_a_committee_meeting_of_2_of_5_is_saved_flagged_and_not_counted(
     due = await secretary.wait_reply()
     line = next(line for line in due.text.splitlines() if "branch committee meeting" in line)
     assert "done" not in line
-    assert "not counted, no quorum: Nov 24 (more than half of the committee" in due.text
+    assert "not counted, no quorum: Nov 24, 2026 (more than half of the committee" in due.text
     await secretary.send("/activities")
     listing = await secretary.wait_reply()
     await secretary.press(listing, data=f"ac:v:{activity.id}:0")

@@ -43,7 +43,7 @@ WORDS = {
         "attend_card": "Attending (5)",
         "saved": "Saved:",
         "present": "5 present out of 8 expected",
-        "done": "done on Nov 26",
+        "done": "done on Nov 26, 2026",
     },
     "zh-hans": {
         "invited": "邀请您参加会议",
@@ -57,7 +57,7 @@ WORDS = {
         "attend_card": "参加（5）",
         "saved": "已保存：",
         "present": "应到 8 人，实到 5 人",
-        "done": "已于 11月26日 完成",
+        "done": "已于 2026年11月26日 完成",
     },
 }
 

@@ -357,7 +357,7 @@ async def test_asking_for_more_and_the_answer(
     await member.press(question, "Answer")
     await member.wait_reply()
     await member.send("Huawei, two years")
-    assert "the member answered" in (await member.wait_reply()).text
+    assert "Your answer was sent to your branch" in (await member.wait_reply()).text
     answered = await secretary.wait_reply()
     assert "Huawei, two years" in answered.text and "Accept" in answered.button_texts
     await secretary.press(answered, "Accept")

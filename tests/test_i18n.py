@@ -30,10 +30,11 @@ def test_dates_in_reader_locale_and_zone() -> None:
     moment = dt.datetime(2026, 11, 20, 17, 30, tzinfo=dt.UTC)  # 01:30 next day in Shanghai
     zh = Translator("zh_Hans", "Asia/Shanghai")
     en = Translator("en", "Europe/London")
-    assert zh.date(dt.date(2026, 11, 21), "long") == "2026年11月21日"
-    assert en.date(dt.date(2026, 11, 21), "long") == "November 21, 2026"
-    assert "01:30" in zh.datetime(moment, "short")
-    assert "5:30" in en.datetime(moment, "short")
+    # One date format per locale (issue 17): the date functions take no format of their own.
+    assert zh.date(dt.date(2026, 11, 21)) == "2026年11月21日"
+    assert en.date(dt.date(2026, 11, 21)) == "Nov 21, 2026"
+    assert "01:30" in zh.datetime(moment)
+    assert "5:30" in en.datetime(moment)
     assert zh.number(12345.5) == "12,345.5"
     assert en.percent(0.9) == "90%"
 

@@ -37,7 +37,7 @@ def moment(tr: Translator, value: dt.datetime) -> str:
     """A date and time in the reader's zone, with the zone's name."""
     local = value.astimezone(tr.tz)
     return tr._("{date} {time} ({zone})").format(
-        date=tr.date(local.date(), "long"), time=tr.time(value), zone=tr.time_zone
+        date=tr.date(local.date()), time=tr.time(value), zone=tr.time_zone
     )
 
 

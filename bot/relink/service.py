@@ -134,6 +134,13 @@ class Outcome:
 # ---- snapshots and actors ------------------------------------------------------------------
 
 
+async def last_answer(session: AsyncSession, row: RelinkRequest) -> dict[str, str] | None:
+    """The member's latest answer to a branch's question ("question", "answer"), if any."""
+    return await relink_queries.last_audit_details(
+        session, row.id, AUDIT_PREFIX + EventKind.ANSWERED.value
+    )
+
+
 async def snapshot_of(session: AsyncSession, row: RelinkRequest) -> RequestSnapshot:
     """The machine's view of a stored request."""
     letter_row = await relink_queries.current_letter(session, row.id)

@@ -131,7 +131,7 @@ def _activity(tr: Translator, rule_key: str | None) -> str:
 
 def when(tr: Translator, value: dt.datetime) -> str:
     """A date with its year and a time without seconds, in the reader's zone and locale."""
-    return f"{tr.date(value.astimezone(tr.tz).date())} {tr.time(value)}"
+    return tr.datetime(value)
 
 
 def training_line(tr: Translator, training: Training) -> str:
@@ -266,7 +266,7 @@ def _grading_news(tr: Translator, p: GradingNews, names: Names) -> str:
         ).format(
             branch=branch,
             year=p.year,
-            deadline=tr.datetime(p.deadline, "short") if p.deadline is not None else "?",
+            deadline=tr.datetime(p.deadline) if p.deadline is not None else "?",
         )
     grade = p.grade
     text = tr._("{branch}: classification and grading {year}: graded {grade}.").format(

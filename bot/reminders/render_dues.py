@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from babel.dates import format_skeleton
-
 from bot.enums import ReminderKind
 from bot.i18n import N_, Translator
 from bot.reminders.payloads import (
@@ -37,7 +35,7 @@ def month_label(tr: Translator, key: str | None) -> str:
     month = parse_month(key or "")
     if month is None:
         return "?"
-    return format_skeleton("yMMMM", first_day(month), locale=tr.babel_locale)
+    return tr.month(first_day(month))
 
 
 def period_label(tr: Translator, key: str) -> str:

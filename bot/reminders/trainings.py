@@ -33,6 +33,11 @@ async def administered_training(
     return training
 
 
+def recorded_afterwards(training: Training) -> bool:
+    """Recorded after it took place (no invitations were sent)."""
+    return training.created_at >= training.starts_at
+
+
 def still_open(training: Training, now: dt.datetime) -> bool:
     """Not cancelled and not started yet: it can still be answered or called off."""
     return training.cancelled_at is None and training.starts_at > now
@@ -51,7 +56,12 @@ async def schedule_training(
     now: dt.datetime,
 ) -> tuple[Training, int]:
     """Create the training, its invitees, and one invitation per invitee with an account;
-    returns the training and how many people are invited."""
+    returns the training and how many people are invited.
+
+    A training that already took place (recorded afterwards, for its attendance) gets its
+    invitees but no invitation: nobody is asked to a past event or reminded of it.
+    """
+    held = starts_at <= now
     training = await tq.add_training(
         session,
         org=org,
@@ -64,11 +74,12 @@ async def schedule_training(
     )
     # On the bot's clock, which the reminder planner compares with.
     training.created_at = now
-    await tq.queue_training_news(session, training=training, cancelled=False, now=now)
+    if not held:
+        await tq.queue_training_news(session, training=training, cancelled=False, now=now)
     count = await tq.count_invitees(session, training.id)
     await queries.audit(
         session,
-        action="training.schedule",
+        action="training.record_held" if held else "training.schedule",
         actor=actor,
         target_type="training",
         target_id=training.id,

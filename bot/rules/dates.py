@@ -205,10 +205,23 @@ def parse_future_datetime(text: str, now: datetime, tz: tzinfo) -> datetime | No
 
     Without a year: the next such date. A time of day alone: today, or tomorrow once it is past.
     """
+    return parse_datetime(text, now, tz)
+
+
+def parse_datetime(
+    text: str, now: datetime, tz: tzinfo, *, past: timedelta = timedelta(0)
+) -> datetime | None:
+    """A local moment typed as for `parse_future_datetime`, in UTC, that may lie up to `past`
+    back (something that already happened); None when unreadable, impossible or earlier.
+
+    Without a year: the nearest such date no more than `past` back, else the next one. A time
+    of day alone: today, or tomorrow once it is past.
+    """
     match = _MOMENT.fullmatch(" ".join(text.split()))
     if match is None:
         return None
     local_now = now.astimezone(tz)
+    earliest = local_now - past
     hour, minute = int(match["hour"]), int(match["minute"] or 0)
     try:
         if match["month"] is None:
@@ -218,8 +231,8 @@ def parse_future_datetime(text: str, now: datetime, tz: tzinfo) -> datetime | No
         else:
             year = int(match["year"]) if match["year"] else local_now.year
             moment = datetime(year, int(match["month"]), int(match["day"]), hour, minute, tzinfo=tz)
-            if match["year"] is None and moment <= local_now:
+            if match["year"] is None and moment <= earliest:
                 moment = moment.replace(year=year + 1)
     except ValueError:
         return None
-    return moment.astimezone(UTC) if moment > local_now else None
+    return moment.astimezone(UTC) if moment > earliest else None

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from bot.access import Principal
 from bot.accounts import principal_of
-from bot.enums import OrgKind, Role
+from bot.enums import OrgKind, RequestType, Role
 from bot.relink import Action, service
 from storage import queries
 from storage.db import SessionFactory
@@ -51,6 +51,33 @@ async def act(
             now=now,
             throttle=THROTTLE,
         )
+
+
+async def submit_mobile_request(db: SessionFactory, telegram_id: int, name: str = "李强") -> int:
+    """A mobile-member request of a DEMO-B1 member taking part in DEMO-B2, filed at NOW
+    (10:00 in Shanghai); its id."""
+    account, _ = await account_of(db, telegram_id)
+    async with db.begin() as session:
+        home = await queries.org_by_code(session, "DEMO-B1")
+        other = await queries.org_by_code(session, "DEMO-B2")
+        requester = await session.get(Account, account.id)
+        assert home is not None and other is not None and requester is not None
+        outcome = await service.submit_request(
+            session,
+            account=requester,
+            new=service.NewRequest(
+                type=RequestType.MOBILE,
+                name=name,
+                home_id=home.id,
+                receiving_id=other.id,
+                join_year=2005,
+                city="深圳",
+            ),
+            now=NOW,
+            throttle=THROTTLE,
+        )
+    assert outcome.request is not None
+    return outcome.request.id
 
 
 async def request_row(db: SessionFactory, request_id: int | None = None) -> RelinkRequest:
