@@ -45,6 +45,7 @@ from handlers import (
     access_admin,
     activity,
     activity_log,
+    book,
     cancel,
     common,
     due,
@@ -243,6 +244,7 @@ def add_handlers(application: ZhibuApp) -> None:
         *activity_log.handlers(),
         *due.handlers(),
         *reports.handlers(),
+        *book.handlers(),
     ):
         application.add_handler(activity_handler)
     for grading_handler in (

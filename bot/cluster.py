@@ -91,6 +91,30 @@ async def store_updates(db: SessionFactory, payloads: Iterable[dict[str, Any]]) 
     return new
 
 
+# How long a stopping loop may take to finish the statement it is in before it is cancelled.
+STOP_GRACE = 10.0
+
+
+async def _finish(tasks: Iterable[asyncio.Task[None]], grace: float = STOP_GRACE) -> None:
+    """Wait for loops told to stop; cancel the ones still running after `grace` seconds.
+
+    Loops are asked to stop (an event they wait on), not cancelled: a task cancelled in the
+    middle of an asyncpg statement can hang for good in the driver's clean-up
+    (MagicStack/asyncpg#873), and `stop()` then never returns. A loop stuck past the grace is
+    cancelled, and given up on (logged) if even that does not end it.
+    """
+    pending = {task for task in tasks if not task.done()}
+    if not pending:
+        return
+    _done, pending = await asyncio.wait(pending, timeout=grace)
+    for task in pending:
+        task.cancel()
+    if pending:
+        _done, stuck = await asyncio.wait(pending, timeout=grace)
+        for task in stuck:
+            log.error("task %s did not stop; leaving it behind", task.get_name())
+
+
 class Leadership:
     """Hold (or wait for) the leader's lease and report every change of role."""
 
@@ -110,17 +134,18 @@ class Leadership:
         self._lease = lease
         self.is_leader = False
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     def start(self) -> None:
         """Start contending for the lease in the background."""
+        self._stopping.clear()
         self._task = asyncio.create_task(self._run(), name="leadership")
 
     async def stop(self) -> None:
         """Stop, handing the lease over at once if held."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._stopping.set()
+            await _finish([self._task])
             self._task = None
         if self.is_leader:
             await self._set(False)
@@ -133,7 +158,7 @@ class Leadership:
     async def _run(self) -> None:
         # Renewing at a third of the lease survives one slow round trip to the database.
         interval = self._lease.total_seconds() / 3
-        while True:
+        while not self._stopping.is_set():
             try:
                 async with self._db.begin() as session:
                     leads = await cq.take_leadership(
@@ -142,9 +167,10 @@ class Leadership:
             except Exception:
                 log.exception("leadership check failed; acting as a follower")
                 leads = False
-            if leads != self.is_leader:
+            if leads != self.is_leader and not self._stopping.is_set():
                 await self._set(leads)
-            await asyncio.sleep(interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), interval)
 
     async def _set(self, leads: bool) -> None:
         self.is_leader = leads
@@ -189,11 +215,13 @@ class InboxWorker:
         self._lost: set[asyncio.Task[None]] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._listener: Any = None
+        self._stopping = asyncio.Event()
         self.on_set_aside: Callable[[int], None] | None = None
 
     async def start(self) -> None:
         """Listen for new updates and start claiming chats."""
         await self._listen()
+        self._stopping.clear()
         self._tasks = [
             asyncio.create_task(self._claim_loop(), name="inbox-claims"),
             asyncio.create_task(self._renew_loop(), name="inbox-leases"),
@@ -201,11 +229,9 @@ class InboxWorker:
 
     async def stop(self) -> None:
         """Finish the updates being handled, then stop (unstarted chats stay for others)."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        self._stopping.set()
+        self._wake.set()
+        await _finish(self._tasks)
         if self._chats:
             await asyncio.gather(*self._chats.values(), return_exceptions=True)
         if self._listener is not None:
@@ -226,7 +252,7 @@ class InboxWorker:
         self._listener = connection
 
     async def _claim_loop(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             self._wake.clear()
             free = self._concurrency - len(self._chats)
             if free > 0:
@@ -303,10 +329,11 @@ class InboxWorker:
 
     async def _renew_loop(self) -> None:
         interval = self._lease.total_seconds() / 3
-        while True:
-            await asyncio.sleep(interval)
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), interval)
             serving = dict(self._chats)
-            if not serving:
+            if not serving or self._stopping.is_set():
                 continue
             try:
                 async with self._db.begin() as session:

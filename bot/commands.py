@@ -52,6 +52,7 @@ COMMANDS: tuple[Command, ...] = (
         N_("reports on your subtree: compliance, grading, relink, notices, dues, training"),
         ADMINS,
     ),
+    Command("book", N_("the branch's record book for a year, as a Word document"), LEADERS),
     Command(
         "relink",
         N_("away from your branch or lost contact: report, transfer, reconnect"),

@@ -1,19 +1,31 @@
 """/report dues [YYYY-MM]: admins see the Party dues collection of their subtrees, per branch,
 as text, a chart and a spreadsheet; amounts are summed exactly. No ranking: branches are
-listed by code. The subtrees come from the admin's own grants; the only button names a month.
+listed by code, named in the reader's language. The subtrees come from the admin's own
+grants; the only button names a month. The chart and the spreadsheet are made off the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
+
 from telegram import Update
+from telegram.constants import ChatAction
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.commands import ADMINS
 from bot.compliance import merge_subtrees
 from bot.context import BotContext
-from bot.dues.report import Collection, collection_chart, percent, subtree_collection, yuan
+from bot.dues.report import (
+    Collection,
+    CollectionWords,
+    collection_chart,
+    percent,
+    subtree_collection,
+    yuan,
+)
 from bot.rules.dues import Month, month_key, parse_month
 from bot.xlsx import workbook_bytes
+from handlers.busy import showing
 from handlers.common import Refused, answer, escape, keyboard, sender
 from handlers.dues_buttons import DuesReportMonth
 from handlers.dues_texts import current_month, money, month_text
@@ -21,7 +33,8 @@ from storage import queries
 
 # Only `/report dues`: other sub-reports are left to the other /report handlers.
 DUES_REPORT = filters.Regex(r"^/report(@\w+)?\s+dues(\s+\S+)?\s*$")
-CHART_MAX_BRANCHES = 150
+# A bar per branch, within Telegram's photo limits (width + height <= 10,000 pixels).
+CHART_MAX_BRANCHES = 60
 LISTED = 30
 
 
@@ -84,6 +97,35 @@ def _spreadsheet(context: BotContext, collection: Collection) -> bytes:
     return workbook_bytes(_("Party dues"), header, rows)
 
 
+def _chart_bars(
+    context: BotContext, collection: Collection
+) -> tuple[list[tuple[str, int, int]], str]:
+    """The chart's bars (name, paid, owing) and its caption: every branch when they fit;
+    else all of them together, then the branches not fully collected, by code."""
+    _ = context._
+    month = month_text(context, collection.month)
+    caption = _(
+        "Share of the members owing dues who paid for {month}, per branch (by code)."
+    ).format(month=month)
+    lines = collection.lines
+    if len(lines) > CHART_MAX_BRANCHES:
+        behind = [line for line in lines if not line.complete]
+        lines = behind[: CHART_MAX_BRANCHES - 1]
+        caption += "\n" + _(
+            "All {total} branches together first, then {shown} of the {behind} branches not "
+            "fully collected, by code; the spreadsheet has every branch."
+        ).format(total=len(collection.lines), shown=len(lines), behind=len(behind))
+    bars = [
+        (line.branch.display_name(context.tr.locale), line.paid_members, line.due_members)
+        for line in lines
+    ]
+    if len(collection.lines) > CHART_MAX_BRANCHES:
+        everyone = _("All {count} branches").format(count=len(collection.lines))
+        totals = (collection.total("paid_members"), collection.total("due_members"))
+        bars.insert(0, (everyone, *totals))
+    return bars, caption
+
+
 async def _send(update: Update, context: BotContext, month: Month) -> None:
     async with context.db() as session:
         units = [
@@ -101,24 +143,25 @@ async def _send(update: Update, context: BotContext, month: Month) -> None:
     chat = update.effective_chat
     if chat is None or not collection.lines:
         return
-    shown = collection.lines[:CHART_MAX_BRANCHES]
-    caption = context._(
-        "Share of the members owing dues who paid for {month}, per branch (by code)."
-    ).format(month=month_text(context, month))
-    if len(collection.lines) > len(shown):
-        caption += "\n" + context._(
-            "The chart shows the first {shown} of {total} branches by code; the spreadsheet "
-            "has them all."
-        ).format(shown=len(shown), total=len(collection.lines))
-    await context.bot.send_photo(
-        chat.id, collection_chart(shown, f"Party dues {month_key(month)}"), caption=caption
+    bars, caption = _chart_bars(context, collection)
+    _ = context._
+    words = CollectionWords(
+        _("Party dues collection, {month}").format(month=month_text(context, month)),
+        _("paid"),
+        _("not paid yet"),
     )
-    await context.bot.send_document(
-        chat.id,
-        _spreadsheet(context, collection),
-        filename=f"dues-{month_key(month)}.xlsx",
-        caption=context._("One row per branch; amounts in yuan."),
-    )
+    async with showing(context.bot, chat.id, ChatAction.UPLOAD_PHOTO):
+        # Drawn and written off the event loop: other users' replies do not wait.
+        png = await asyncio.to_thread(collection_chart, bars, words)
+        await context.bot.send_photo(chat.id, png, caption=caption)
+    async with showing(context.bot, chat.id):
+        data = await asyncio.to_thread(_spreadsheet, context, collection)
+        await context.bot.send_document(
+            chat.id,
+            data,
+            filename=f"dues-{month_key(month)}.xlsx",
+            caption=_("One row per branch; amounts in yuan."),
+        )
 
 
 @sender(registered=True, roles=ADMINS)

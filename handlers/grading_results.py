@@ -6,7 +6,10 @@ computed from satisfaction answers appear only where bot.grading.satisfaction al
 
 from __future__ import annotations
 
+import asyncio
+
 from telegram import Update
+from telegram.constants import ChatAction
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import BotContext
@@ -21,6 +24,7 @@ from bot.grading.satisfaction import SATISFACTION_VALUES
 from bot.grading.scoring import Grade
 from bot.i18n import Translator
 from bot.reminders.engine import tick_now
+from handlers.busy import showing
 from handlers.common import Refused, answer, edit_or_answer, escape, keyboard, sender
 from handlers.grading_buttons import (
     AskFinalise,
@@ -243,22 +247,31 @@ async def _report(update: Update, context: BotContext, campaign_id: int) -> None
     chat = update.effective_chat
     if chat is None:
         return
-    # The labels are the stored grade names (ASCII); the caption is in the reader's language.
-    bars = [(grade.replace("_", " ") or "not graded", n) for grade, n in distribution.items()]
-    await context.bot.send_photo(
-        chat.id,
-        photo=grade_bars(bars),
-        caption=_("Distribution of grades, {count} branches: {distribution}").format(
-            count=len(results), distribution=_distribution_text(context.tr, distribution)
-        ),
-    )
-    data = export_xlsx(
-        service.questionnaire_for(campaign),
-        results,
-        export_labels(context.tr),
-        closed=service.is_closed(campaign, context.settings.now()),
-        codes=codes,
-    )
+    ungraded = _("not graded")
+    bars = [
+        (_(GRADE_NAMES[grade]) if grade in GRADE_NAMES else ungraded, n)
+        for grade, n in distribution.items()
+    ]
+    title = _("Grades of {count} branches").format(count=len(results))
+    async with showing(context.bot, chat.id, ChatAction.UPLOAD_PHOTO):
+        # Drawn and written off the event loop: other users' replies do not wait.
+        png = await asyncio.to_thread(grade_bars, title, bars)
+        await context.bot.send_photo(
+            chat.id,
+            photo=png,
+            caption=_("Distribution of grades, {count} branches: {distribution}").format(
+                count=len(results), distribution=_distribution_text(context.tr, distribution)
+            ),
+        )
+    async with showing(context.bot, chat.id):
+        data = await asyncio.to_thread(
+            export_xlsx,
+            service.questionnaire_for(campaign),
+            results,
+            export_labels(context.tr),
+            closed=service.is_closed(campaign, context.settings.now()),
+            codes=codes,
+        )
     await context.bot.send_document(
         chat.id,
         document=data,

@@ -2,15 +2,19 @@
 
 - `/report training`: admins see, for their subtrees, the secretaries with no rotation training
   this year, the new secretaries whose induction deadline is near or past, and everyone's
-  class hours against the yearly target, as text, a chart and a spreadsheet.
+  class hours against the yearly target, as text, a chart in the reader's language and a
+  spreadsheet, both made off the event loop.
 - The class hours of a training (its admins) and of a Party lecture (its branch's leaders):
   buttons under the training's and the activity's view, checked again on every press.
 """
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
+from telegram.constants import ChatAction
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.commands import ADMINS
@@ -21,6 +25,7 @@ from bot.dues.report import hours_chart
 from bot.reminders.trainings import administered_training
 from bot.xlsx import workbook_bytes
 from handlers.activity_texts import ViewActivity
+from handlers.busy import showing
 from handlers.common import Refused, answer, edit_or_answer, escape, keyboard, sender
 from handlers.dues_buttons import LectureHours, LectureHoursSet, TrainingHours, TrainingHoursSet
 from handlers.training_buttons import OpenTraining
@@ -136,24 +141,31 @@ async def report(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     if chat is None:
         return
+    _ = context._
     groups = [
-        ("leaders", [(r.hours, r.target) for r in rows if r.leader]),
-        ("members", [(r.hours, r.target) for r in rows if not r.leader]),
+        (_("Secretaries and committee members"), [(r.hours, r.target) for r in rows if r.leader]),
+        (_("Members"), [(r.hours, r.target) for r in rows if not r.leader]),
     ]
-    await context.bot.send_photo(
-        chat.id,
-        hours_chart(groups, f"Class hours {today.year}"),
-        caption=context._(
-            "Share of the yearly target reached so far: leaders (secretaries and committee "
-            "members), then members; red is under a quarter, green is reached."
-        ),
-    )
-    await context.bot.send_document(
-        chat.id,
-        _spreadsheet(context, rows, found),
-        filename=f"study-hours-{today.year}.xlsx",
-        caption=context._("One row per person on a roster of your subtree."),
-    )
+    title = _("Class hours in {year}").format(year=today.year)
+    async with showing(context.bot, chat.id, ChatAction.UPLOAD_PHOTO):
+        # Drawn and written off the event loop: other users' replies do not wait.
+        png = await asyncio.to_thread(hours_chart, groups, title)
+        await context.bot.send_photo(
+            chat.id,
+            png,
+            caption=_(
+                "Share of the yearly target reached so far: leaders (secretaries and committee "
+                "members), then members; red is under a quarter, green is reached."
+            ),
+        )
+    async with showing(context.bot, chat.id):
+        data = await asyncio.to_thread(_spreadsheet, context, rows, found)
+        await context.bot.send_document(
+            chat.id,
+            data,
+            filename=f"study-hours-{today.year}.xlsx",
+            caption=_("One row per person on a roster of your subtree."),
+        )
 
 
 @sender(registered=True, roles=ADMINS)

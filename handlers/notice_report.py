@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 
-from PIL import Image, ImageDraw
 from telegram import Update
 from telegram.ext import CommandHandler, filters
 
+from bot.charts import Bar, bar_chart
 from bot.context import BotContext
 from bot.enums import NoticeState, Role
 from bot.i18n import Translator
 from bot.notices import AUDIENCE_LABELS
 from bot.xlsx import Sheet, book_bytes
+from handlers.busy import showing
 from handlers.common import answer, escape, keyboard, sender
 from handlers.notice_buttons import ResendNotice
 from storage import notice_queries as nq
@@ -24,6 +26,7 @@ from storage.models_notices import Notice
 ADMINS = frozenset({Role.ADMIN})
 REPORTED = 20
 SHOWN = 5
+RATE_COLOUR = (200, 30, 30)
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -106,29 +109,20 @@ def workbook(
     return book_bytes([notices_sheet, branches_sheet])
 
 
-def chart(notices: list[tuple[Notice, nr.NoticeCounts]]) -> bytes | None:
+def chart(tr: Translator, notices: list[tuple[Notice, nr.NoticeCounts]]) -> bytes | None:
     """Bars of the acknowledgement rate of each notice that asked for it (PNG)."""
     bars = [
-        (f"#{n.id}", c.acknowledged / c.sent)
+        Bar(
+            f"#{n.id} {n.text_for(tr.locale)[:30]}",
+            [(c.acknowledged / c.sent, RATE_COLOUR)],
+            tr.percent(c.acknowledged / c.sent),
+        )
         for n, c in reversed(notices)
         if n.require_ack and c.sent
     ][-12:]
     if not bars:
         return None
-    width, height, margin = 80 + 70 * len(bars), 320, 40
-    image = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(image)
-    base = height - margin
-    draw.line((margin, base, width - margin // 2, base), fill="black")
-    for index, (label, rate) in enumerate(bars):
-        left = margin + 10 + index * 70
-        top = base - int(rate * (height - 2 * margin))
-        draw.rectangle((left, top, left + 40, base), fill=(200, 30, 30))
-        draw.text((left, base + 6), label, fill="black")
-        draw.text((left, top - 14), f"{round(rate * 100)}%", fill="black")
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
+    return bar_chart(tr._("Acknowledgement rate per notice"), bars, scale=1.0)
 
 
 @sender(registered=True, roles=ADMINS)
@@ -175,13 +169,16 @@ async def report_notices(update: Update, context: BotContext) -> None:
     await answer(update, context, "\n".join(lines), keyboard(rows) if rows else None)
     chat = update.effective_chat
     assert chat is not None
+    async with showing(context.bot, chat.id):
+        # Written and drawn off the event loop: other users' replies do not wait.
+        data = await asyncio.to_thread(workbook, context.tr, with_counts, branches, orgs)
+        png = await asyncio.to_thread(chart, context.tr, with_counts)
     await context.bot.send_document(
         chat.id,
-        io.BytesIO(workbook(context.tr, with_counts, branches, orgs)),
+        io.BytesIO(data),
         filename="notices.xlsx",
         caption=_("Acknowledgement per notice and per branch"),
     )
-    png = chart(with_counts)
     if png is not None:
         await context.bot.send_photo(
             chat.id, io.BytesIO(png), caption=_("Acknowledgement rate per notice")

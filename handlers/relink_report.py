@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from telegram import Update
+from telegram.constants import ChatAction
 from telegram.ext import CommandHandler, filters
 
 from bot.context import BotContext
 from bot.dues.register import register_timers
 from bot.enums import Role
-from bot.relink.report import AGE_BANDS, Labels, band_label, build_report, report_chart, report_xlsx
+from bot.relink.report import (
+    AGE_BANDS,
+    ChartLabels,
+    Labels,
+    band_label,
+    build_report,
+    report_chart,
+    report_xlsx,
+)
+from handlers.busy import showing
 from handlers.common import answer, escape, sender
 from handlers.dues_texts import register_lines
 from handlers.relink_texts import STATE_LABELS, TYPE_LABELS
@@ -66,14 +78,24 @@ async def relink_report(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     if chat is None:
         return
-    await context.bot.send_photo(
-        chat.id,
-        report_chart(report),
-        caption=_(
-            "Open requests by state; each bar is split by age in days since submission "
-            "(green: newest, red: oldest). Last bar: members re-linked this year."
-        ),
+    states = {state: _(label) for state, label in STATE_LABELS.items()}
+    chart_labels = ChartLabels(
+        title=_("Open requests: {count}").format(count=len(report.open_rows)),
+        states=states,
+        days=_("{band} days"),
+        relinked=_("Re-linked in {year}").format(year=report.year),
     )
+    async with showing(context.bot, chat.id, ChatAction.UPLOAD_PHOTO):
+        # Drawn and written off the event loop: other users' replies do not wait.
+        png = await asyncio.to_thread(report_chart, report, chart_labels)
+        await context.bot.send_photo(
+            chat.id,
+            png,
+            caption=_(
+                "Open requests by state; each bar is split by age in days since submission "
+                "(green: newest, red: oldest). Last bar: members re-linked this year."
+            ),
+        )
     labels = Labels(
         sheets=(
             _("Requests"),
@@ -98,12 +120,14 @@ async def relink_report(update: Update, context: BotContext) -> None:
         state_header=_("State"),
         total_header=_("Total"),
         types={kind: _(label) for kind, label in TYPE_LABELS.items()},
-        states={state: _(label) for state, label in STATE_LABELS.items()},
+        states=states,
     )
     local_day = now.astimezone(context.tr.tz).date().isoformat()
+    async with showing(context.bot, chat.id):
+        data = await asyncio.to_thread(report_xlsx, report, labels, zone)
     await context.bot.send_document(
         chat.id,
-        report_xlsx(report, labels, zone),
+        data,
         filename=f"relink-{local_day}.xlsx",
         caption=_("Every request in your scope; phone numbers are masked."),
     )

@@ -12,11 +12,12 @@ from typing import Annotated, Literal, get_args
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, Update
+from telegram.constants import ChatAction
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.access import Principal
 from bot.activities import KIND_LABELS
-from bot.charts import compliance_grid
+from bot.charts import ChartWords, compliance_charts
 from bot.commands import ADMINS
 from bot.compliance import (
     BranchRow,
@@ -44,6 +45,7 @@ from bot.rules.calendar import (
 )
 from bot.rules.dues import DUES_RULE_KEY
 from bot.xlsx import workbook_bytes
+from handlers.busy import showing
 from handlers.buttons import Button, Token
 from handlers.common import Refused, answer, edit_or_answer, escape, keyboard, sender
 from handlers.compliance_texts import month_buttons, period_label
@@ -65,8 +67,6 @@ OTHER_REPORTS = {
     "dues": dues_report,
     "training": training_report,
 }
-# A photo stays readable (and within Telegram's size limits) up to this many rows.
-CHART_MAX_BRANCHES = 150
 
 
 Subject = Literal["compliance", "rules", "grading", "relink", "notices", "dues", "training"]
@@ -167,28 +167,43 @@ def _summary(
 
 
 async def _send_chart(
-    update: Update, context: BotContext, chat_id: int, rows: list[BranchRow], month: Period
+    update: Update,
+    context: BotContext,
+    chat_id: int,
+    rows: list[BranchRow],
+    month: Period,
+    roots: list[OrgUnit],
 ) -> None:
     _ = context._
-    shown = rows[:CHART_MAX_BRANCHES]
-    # Drawing is CPU work: in a thread, so other users' updates go on meanwhile.
-    png = await asyncio.to_thread(
-        compliance_grid,
-        [row.branch.code for row in shown],
-        [str(number) for number in range(1, len(RULE_KEYS) + 1)],
-        [[_state(row, key) for key in RULE_KEYS] for row in shown],
-        title=f"Compliance {month.key}",
+    locale = context.tr.locale
+    scope = _(", ").join(root.display_name(locale) for root in roots)
+    words = ChartWords(
+        title=_("Compliance of {scope}, {period}").format(
+            scope=scope, period=period_label(context, month)
+        ),
+        columns=[_rule_name(context, key) for key in RULE_KEYS],
+        legend=_state_names(context),
     )
-    caption = _(
-        "Rows: branches; columns: obligations 1–{count} as listed above. "
-        "Green D = done, amber d = due, red X = overdue, grey - = not applicable."
-    ).format(count=len(RULE_KEYS))
-    if len(rows) > len(shown):
-        caption += "\n" + _(
-            "The chart shows the first {shown} of {total} branches by code; "
-            "the spreadsheet has them all."
-        ).format(shown=len(shown), total=len(rows))
-    await context.bot.send_photo(chat_id, png, caption=caption)
+
+    def grid_caption(page: int, pages: int) -> str:
+        return _("Branches with an overdue obligation, {page}").format(
+            page=_("page {page} of {pages}").format(page=page, pages=pages)
+        )
+
+    table = [
+        (row.branch.display_name(locale), [_state(row, key) for key in RULE_KEYS]) for row in rows
+    ]
+    # Drawing a thousand branches takes a moment: off the event loop.
+    charts = await asyncio.to_thread(compliance_charts, table, words, grid_caption)
+    if len(charts.images) == 1:
+        caption = _("Rows: branches; columns: the obligations numbered under the chart.")
+    else:
+        caption = _(
+            "{total} branches: a summary per obligation, then the {shown} branches with an "
+            "overdue obligation (the spreadsheet has every branch)."
+        ).format(total=len(rows), shown=charts.branches_in_grids)
+    for index, png in enumerate(charts.images):
+        await context.bot.send_photo(chat_id, png, caption=caption if index == 0 else None)
 
 
 async def _send_spreadsheet(
@@ -235,8 +250,10 @@ async def _send_report(update: Update, context: BotContext, month: Period) -> No
     chat = update.effective_chat
     if chat is None or not rows:
         return
-    await _send_chart(update, context, chat.id, rows, month)
-    await _send_spreadsheet(update, context, chat.id, rows, month)
+    async with showing(context.bot, chat.id, ChatAction.UPLOAD_PHOTO):
+        await _send_chart(update, context, chat.id, rows, month, roots)
+    async with showing(context.bot, chat.id):
+        await _send_spreadsheet(update, context, chat.id, rows, month)
 
 
 def _usage(context: BotContext) -> str:

@@ -139,3 +139,27 @@ async def test_a_successor_leads_within_the_lease_when_the_leader_dies(db: Sessi
     assert await eventually(second_leads, within=30)  # the issue's bound: within 30 s
     await second.stop()
     assert changes == [("first", True), ("second", True), ("second", False)]
+
+
+async def test_stop_lets_a_statement_in_flight_finish_instead_of_cancelling_it(
+    db: SessionFactory,
+) -> None:
+    """A worker is stopped while its claim statement waits on a lock: stop() waits for the
+    statement rather than cancelling the task inside the driver (which can hang for good,
+    MagicStack/asyncpg#873), and returns once the statement is through."""
+    worker = InboxWorker(db, _engine(db), "w", lambda payload: asyncio.sleep(0), idle_poll=0.05)
+    blocker = await _engine(db).connect()
+    transaction = await blocker.begin()
+    await blocker.exec_driver_sql("LOCK TABLE chat_claims IN ACCESS EXCLUSIVE MODE")
+    await worker.start()
+    try:
+        # The claim loop's next statement now waits for the lock.
+        await asyncio.sleep(0.3)
+        stopping = asyncio.create_task(worker.stop())
+        await asyncio.sleep(0.5)
+        assert not stopping.done()  # the statement in flight is not cancelled
+    finally:
+        await transaction.rollback()
+        await blocker.close()
+    await asyncio.wait_for(stopping, 10)
+    assert _engine(db).pool.checkedout() == 0

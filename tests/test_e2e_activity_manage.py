@@ -359,7 +359,7 @@ async def test_admin_compliance_report_with_chart_and_spreadsheet(
         assert line.endswith(f"): done {done}, due {due}, overdue {overdue}")
     chart = await admin.wait_reply()
     assert chart.photo is not None and chart.photo.data.startswith(b"\x89PNG")
-    assert "Green D = done" in chart.text
+    assert "Rows: branches; columns: the obligations numbered under the chart." in chart.text
     export = await admin.wait_reply()
     assert export.document is not None
     month = period_containing(PeriodKind.MONTH, today)
@@ -399,7 +399,7 @@ async def test_report_in_chinese_for_a_chosen_month(
     assert f"统计期：包含{label}的各周期；共 3 个党支部。" in summary.text
     assert f"2. 支部委员会会议（{label}）：已完成 1，待完成 0，已逾期 2" in summary.text
     chart = await admin.wait_reply()
-    assert "绿色 D = 已完成" in chart.text
+    assert "每行一个支部；各列为图下方编号的事项。" in chart.text
     export = await admin.wait_reply()
     assert export.document is not None
     rows = list(openpyxl.load_workbook(io.BytesIO(export.document.data)).active.values)

@@ -46,6 +46,7 @@ from storage.db import create_engine, session_factory
 from tests.forged import (
     access,
     activity,
+    book,
     dues,
     grading,
     meetings,
@@ -83,6 +84,7 @@ AREAS: tuple[Area[Any], ...] = (
     grading.AREA,
     access.AREA,
     registration.AREA,
+    book.AREA,
     notices.AREA,
     training.AREA,
     reminders.AREA,
@@ -111,6 +113,8 @@ NO_ID_COMMANDS = {
     "report": "sub-reports and months; the subtree comes from the admin's own grants",
     "grade": "the sender's own branches and subtrees",
     "survey": "the sender's own branch",
+    "book": "a year and search words; branches come from the sender's own grants (bk:b, bk:t "
+    "and bk:s are cases)",
     "meet": "the branch or party group comes from the sender's grants (meet:for is a case)",
     "meetings": "the sender's own invitations and the meetings of what they lead",
     "notify": "asks for a node among the admin's own grants (ntf:org is a case)",

@@ -10,6 +10,7 @@
     zhibu rules set|show, terms set|show      calendar rules and branch terms
     zhibu dues import|payments FILE, dues day Party dues: standards, payments, collection day
     zhibu hours target|show                   yearly study targets of a subtree
+    zhibu book --org CODE --year YEAR         record books (DOCX) of a branch or a subtree
 
 Each area's module adds its sub-commands with `add_parsers(sub)`, each naming its handler
 `handler(settings, args) -> exit code`; a `CommandError` ends the command with its message.
@@ -21,7 +22,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bot.cli import access, clock, data, dues, rules, serve
+from bot.cli import access, book, clock, data, dues, rules, serve
 from bot.config import SettingsError, load_settings
 from bot.errors import CommandError
 from bot.logs import configure_logging
@@ -33,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="zhibu", description="Zhibu, the Party branch assistant bot."
     )
     sub = parser.add_subparsers(dest="command")
-    for area in (serve, clock, data, access, rules, dues):
+    for area in (serve, clock, data, access, rules, dues, book):
         area.add_parsers(sub)
     return parser
 

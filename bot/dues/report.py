@@ -2,19 +2,19 @@
 
 Figures come from one set-based query per subtree (storage.dues_reports); amounts stay integer
 fen until shown, and rates are exact decimals. Branches are listed by code, never ranked.
-The chart is a PNG with ASCII labels (no CJK font is assumed); the caller localises captions.
+The charts are drawn by bot.charts in the reader's language (branch names, the CJK font); the
+caller passes the words, and draws them off the event loop.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.charts import Bar, bar_chart
 from bot.rules.dues import Month
 from storage import activity_queries
 from storage import dues_reports as dr
@@ -93,39 +93,28 @@ async def subtree_collection(
     return Collection(month, lines)
 
 
-BAR_HEIGHT, GAP, LABEL_WIDTH, CHART_WIDTH, MARGIN = 18, 4, 150, 400, 12
-PAID, UNPAID = (46, 139, 87), (220, 220, 220)
+PAID, UNPAID = (46, 139, 87), (205, 205, 205)
 
 
-def collection_chart(lines: Sequence[BranchLine], title: str) -> bytes:
-    """One bar per branch (by code): the share of its members who paid, and the figure."""
-    font = ImageFont.load_default(size=14)
-    height = MARGIN * 3 + 16 + max(1, len(lines)) * (BAR_HEIGHT + GAP)
-    image = Image.new("RGB", (MARGIN * 2 + LABEL_WIDTH + CHART_WIDTH + 90, height), "white")
-    draw = ImageDraw.Draw(image)
-    draw.text((MARGIN, MARGIN), title.encode("ascii", "replace").decode(), fill="black", font=font)
-    top = MARGIN * 2 + 16
-    for index, line in enumerate(lines):
-        y = top + index * (BAR_HEIGHT + GAP)
-        label = line.branch.code.encode("ascii", "replace").decode()[:18]
-        draw.text((MARGIN, y + BAR_HEIGHT / 2), label, fill="black", font=font, anchor="lm")
-        left = MARGIN + LABEL_WIDTH
-        draw.rectangle((left, y, left + CHART_WIDTH - 1, y + BAR_HEIGHT - 1), fill=UNPAID)
-        if line.due_members:
-            width = CHART_WIDTH * line.paid_members // line.due_members
-            if width:
-                draw.rectangle((left, y, left + width - 1, y + BAR_HEIGHT - 1), fill=PAID)
-        figure = f"{line.paid_members}/{line.due_members}"
-        draw.text(
-            (left + CHART_WIDTH + 6, y + BAR_HEIGHT / 2),
-            figure,
-            fill="black",
-            font=font,
-            anchor="lm",
-        )
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True)
-    return buffer.getvalue()
+@dataclass(frozen=True, slots=True)
+class CollectionWords:
+    """What the collection chart writes, already in the reader's language."""
+
+    title: str
+    paid: str
+    unpaid: str
+
+
+def collection_chart(bars: Sequence[tuple[str, int, int]], words: CollectionWords) -> bytes:
+    """One bar per (branch's name, members who paid, members owing): the share who paid,
+    and the figures after it."""
+    drawn = []
+    for label, paid, due in bars:
+        share = min(1.0, paid / due) if due else 0.0
+        parts = [(share, PAID), (1.0 - share, UNPAID)]
+        drawn.append(Bar(label, parts, f"{paid}/{due}"))
+    legend = [(words.paid, PAID), (words.unpaid, UNPAID)]
+    return bar_chart(words.title, drawn, legend, scale=1.0)
 
 
 # Share of the yearly target reached, in these bands (upper bound exclusive; the last open).
@@ -150,35 +139,20 @@ def hours_band(hours: int, target: int) -> tuple[int, int | None]:
 
 
 def hours_chart(groups: Sequence[tuple[str, Sequence[tuple[int, int]]]], title: str) -> bytes:
-    """Per group (ASCII label, [(hours, target)]), a bar stacked by the share of the target
-    reached: red (under a quarter) to green (reached)."""
-    font = ImageFont.load_default(size=14)
-    height = MARGIN * 4 + 32 + max(1, len(groups)) * (BAR_HEIGHT * 2 + GAP)
-    image = Image.new("RGB", (MARGIN * 2 + LABEL_WIDTH + CHART_WIDTH + 90, height), "white")
-    draw = ImageDraw.Draw(image)
-    draw.text((MARGIN, MARGIN), title.encode("ascii", "replace").decode(), fill="black", font=font)
-    x = MARGIN
-    for band, colour in zip(HOUR_BANDS, BAND_COLOURS, strict=True):
-        draw.rectangle((x, MARGIN + 22, x + 12, MARGIN + 34), fill=colour)
-        draw.text((x + 16, MARGIN + 28), band_label(band), fill="black", font=font, anchor="lm")
-        x += 100
-    top = MARGIN * 3 + 32
-    for index, (label, people) in enumerate(groups):
-        y = top + index * (BAR_HEIGHT * 2 + GAP)
-        draw.text((MARGIN, y + BAR_HEIGHT / 2), label, fill="black", font=font, anchor="lm")
+    """Per group (its name in the reader's language, [(hours, target)]), a bar split by the
+    share of the target reached: red (under a quarter) to green (reached); the head count
+    after it."""
+    bars = []
+    for label, people in groups:
         counts = [0] * len(HOUR_BANDS)
         for hours, target in people:
             counts[HOUR_BANDS.index(hours_band(hours, target))] += 1
-        left = MARGIN + LABEL_WIDTH
         total = max(1, len(people))
-        for count, colour in zip(counts, BAND_COLOURS, strict=True):
-            width = CHART_WIDTH * count // total
-            if width:
-                draw.rectangle((left, y, left + width - 1, y + BAR_HEIGHT - 1), fill=colour)
-            left += width
-        draw.text(
-            (left + 6, y + BAR_HEIGHT / 2), str(len(people)), fill="black", font=font, anchor="lm"
-        )
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True)
-    return buffer.getvalue()
+        parts = [
+            (count / total, colour) for count, colour in zip(counts, BAND_COLOURS, strict=True)
+        ]
+        bars.append(Bar(label, parts, str(len(people))))
+    legend = [
+        (band_label(band), colour) for band, colour in zip(HOUR_BANDS, BAND_COLOURS, strict=True)
+    ]
+    return bar_chart(title, bars, legend, scale=1.0)

@@ -1,24 +1,23 @@
 """The admins' relink report: requests by state and age, overdue transfers, re-linked this year.
 
 Built from storage for the admin's subtrees only, then rendered without Telegram: a PNG bar
-chart (ASCII labels: no CJK font is assumed to exist; the caption is localized by the caller)
-and an XLSX workbook whose headers the caller passes in the reader's language. Phone numbers
+chart (bot.charts: the CJK font, labels the caller passes in the reader's language) and an
+XLSX workbook whose headers the caller passes in the reader's language. Phone numbers
 are masked in the workbook (138****0000).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.access import Principal
+from bot.charts import Bar, bar_chart
 from bot.enums import FINAL_STATES, RequestState, RequestType
 from bot.relink.counting import mask_phone, year_bounds
 from bot.xlsx import BarChart, Sheet, book_bytes
@@ -211,49 +210,33 @@ def report_xlsx(report: RelinkReport, labels: Labels, time_zone: str) -> bytes:
     )
 
 
-BAR_HEIGHT, BAR_GAP, LABEL_WIDTH, CHART_WIDTH, MARGIN = 22, 8, 130, 360, 12
 BAND_COLOURS = ((46, 139, 87), (240, 170, 30), (230, 110, 30), (200, 40, 40))
 RELINKED_COLOUR = (40, 90, 180)
 
 
-def report_chart(report: RelinkReport) -> bytes:
-    """A PNG: open requests per state stacked by age band, then members re-linked this year.
+@dataclass(frozen=True, slots=True)
+class ChartLabels:
+    """The chart's words in the reader's language."""
 
-    Labels are ASCII (state keys, day bands, "relinked 2026"): no CJK font is assumed.
-    """
+    title: str
+    states: Mapping[RequestState, str]
+    # "{band} days", the band being 0-7, 91+...
+    days: str
+    relinked: str
+
+
+def report_chart(report: RelinkReport, labels: ChartLabels) -> bytes:
+    """A PNG: open requests per state stacked by age band, then members re-linked this year."""
     counts = report.by_state_and_age()
-    font = ImageFont.load_default()
-    totals = [sum(counts[state].values()) for state in OPEN_STATES]
-    biggest = max([*totals, len(report.relinked), 1])
-    rows = len(OPEN_STATES) + 1
-    height = MARGIN * 3 + 16 + rows * (BAR_HEIGHT + BAR_GAP)
-    image = Image.new("RGB", (MARGIN * 2 + LABEL_WIDTH + CHART_WIDTH + 40, height), "white")
-    draw = ImageDraw.Draw(image)
-    x = MARGIN + LABEL_WIDTH
-    for band, colour in zip(AGE_BANDS, BAND_COLOURS, strict=True):
-        draw.rectangle((x, MARGIN, x + 12, MARGIN + 12), fill=colour)
-        draw.text(
-            (x + 16, MARGIN + 6), f"{band_label(band)} d", fill="black", font=font, anchor="lm"
-        )
-        x += 70
-    top = MARGIN * 2 + 16
-
-    def bar(index: int, label: str, parts: Sequence[tuple[int, tuple[int, int, int]]]) -> None:
-        y = top + index * (BAR_HEIGHT + BAR_GAP)
-        draw.text((MARGIN, y + BAR_HEIGHT / 2), label, fill="black", font=font, anchor="lm")
-        x = MARGIN + LABEL_WIDTH
-        for count, colour in parts:
-            width = round(CHART_WIDTH * count / biggest)
-            if width:
-                draw.rectangle((x, y, x + width - 1, y + BAR_HEIGHT - 1), fill=colour)
-            x += width
-        total = sum(count for count, _ in parts)
-        draw.text((x + 6, y + BAR_HEIGHT / 2), str(total), fill="black", font=font, anchor="lm")
-
-    for index, state in enumerate(OPEN_STATES):
+    bars = []
+    for state in OPEN_STATES:
         parts = [(counts[state][b], c) for b, c in zip(AGE_BANDS, BAND_COLOURS, strict=True)]
-        bar(index, state.value, parts)
-    bar(len(OPEN_STATES), f"relinked {report.year}", [(len(report.relinked), RELINKED_COLOUR)])
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True)
-    return buffer.getvalue()
+        bars.append(Bar(labels.states[state], parts, str(sum(counts[state].values()))))
+    bars.append(
+        Bar(labels.relinked, [(len(report.relinked), RELINKED_COLOUR)], str(len(report.relinked)))
+    )
+    legend = [
+        (labels.days.format(band=band_label(band)), colour)
+        for band, colour in zip(AGE_BANDS, BAND_COLOURS, strict=True)
+    ]
+    return bar_chart(labels.title, bars, legend)

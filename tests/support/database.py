@@ -67,11 +67,27 @@ def drop_postgres(url: str) -> None:
 
 
 async def empty_postgres(url: str) -> None:
-    """Remove every row (keeping the schema and migration stamp) after a test."""
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    """Remove every row (keeping the schema and migration stamp) after a test, and start every
+    sequence again at 1 as a fresh SQLite copy does.
+
+    DELETE, not TRUNCATE: a test leaves a few rows in a few tables, and TRUNCATE of every table
+    replaces each one's files (about 100 ms a test, a few minutes of a PostgreSQL pass), where
+    DELETE of nearly empty tables takes a few milliseconds. All of it in one round trip.
+    """
+    deletes = "".join(f'DELETE FROM "{t.name}";' for t in reversed(Base.metadata.sorted_tables))
+    restart = (
+        "SELECT setval(c.oid, 1, false) FROM pg_class AS c "
+        "JOIN pg_namespace AS n ON n.oid = c.relnamespace "
+        "WHERE c.relkind = 'S' AND n.nspname = current_schema();"
+    )
     engine = create_engine(url)
-    async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    async with engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        # asyncpg runs a parameterless script of several statements in one simple query, which
+        # is one implicit transaction: all rows go, or none.
+        await driver.execute(deletes + restart)
     await engine.dispose()
 
 
