@@ -460,7 +460,7 @@ class DeliveryService:
         self, chat_id: int, message_id: int, text: str, keyboard: InlineKeyboardMarkup | None
     ) -> None:
         """Edit one of our messages with a priority slot, a second apart in that chat."""
-        ticket = await self.gate.acquire(chat_id, spaced=True)
+        ticket = await self.gate.acquire(chat_id)
         try:
             await self.bot.edit_message_text(
                 text, chat_id, message_id, parse_mode=ParseMode.HTML, reply_markup=keyboard

@@ -1,11 +1,14 @@
 """Telegram's flood limits, shared by every sender in the process (see bot.delivery).
 
 `FloodGate` keeps a sliding one-second window for all sends (30/s), a separate one for paid
-broadcasts (up to 1,000/s) and one send per second per chat. Every outgoing call takes a slot
-first. Interactive replies take theirs with priority (through `GateRateLimiter`, PTB's
-rate-limiter hook), so they never queue behind a broadcast. A slot counts from when the call
-starts until its answer arrives: the server's clock sees the call somewhere in between, so the
-window never overfills however long a call takes.
+broadcasts (up to 1,000/s) and one send per second per chat, replies included (Telegram may
+tolerate a short burst in a private chat, but counts it: a secretary pressing through a
+conversation, or an edit followed by a question, would otherwise meet 429s). Every outgoing
+call takes a slot first. Interactive replies take theirs with priority (through
+`GateRateLimiter`, PTB's rate-limiter hook), so they never queue behind a broadcast; a reply
+waiting only for its chat's turn does not hold the broadcasts up. A slot counts from when the
+call starts until its answer arrives: the server's clock sees the call somewhere in between, so
+the window never overfills however long a call takes.
 
 A 429 pauses what Telegram named: the chat of an interactive reply, so that one chat sending
 too fast cannot hold up everyone's replies; the whole lane for a broadcast or a call to no chat.
@@ -95,7 +98,6 @@ class _Window:
 class _ChatSlot:
     in_flight: int = 0
     last_done: float = -math.inf
-    spaced_done: float = -math.inf
     paused_until: float = -math.inf
 
 
@@ -105,7 +107,6 @@ class Ticket:
 
     lane: str
     chat_id: int | None
-    spaced: bool
     broadcast: bool = False
 
 
@@ -143,7 +144,7 @@ class FloodGate:
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
 
-    def _chat_delay(self, chat_id: int | None, now: float, spaced: bool) -> float | None:
+    def _chat_delay(self, chat_id: int | None, now: float) -> float | None:
         if chat_id is None:
             return 0.0
         slot = self._chats.get(chat_id)
@@ -151,15 +152,10 @@ class FloodGate:
             return 0.0
         if now < slot.paused_until:
             return slot.paused_until - now
-        if spaced:
-            # A broadcast copy (or a progress edit) keeps a second's distance from anything
-            # sent to the chat.
-            if slot.in_flight:
-                return None
-            return max(0.0, slot.last_done + self._chat_interval - now)
-        # Interactive replies may follow each other (Telegram tolerates short bursts in private
-        # chats), but keep their distance from a broadcast copy or a progress edit.
-        return max(0.0, slot.spaced_done + self._chat_interval - now)
+        # Whatever the call, a second's distance from the answer to the last one in the chat.
+        if slot.in_flight:
+            return None
+        return max(0.0, slot.last_done + self._chat_interval - now)
 
     def can_start(
         self, chat_id: int | None, *, lane: str = FREE_LANE, rate: float | None = None
@@ -171,7 +167,7 @@ class FloodGate:
         return (
             not window.urgent_waiting
             and window.delay(now) == 0.0
-            and self._chat_delay(chat_id, now, True) == 0.0
+            and self._chat_delay(chat_id, now) == 0.0
             and pace == 0.0
         )
 
@@ -182,21 +178,22 @@ class FloodGate:
         lane: str = FREE_LANE,
         broadcast: bool = False,
         rate: float | None = None,
-        spaced: bool = False,
     ) -> Ticket:
-        """Wait for a slot; interactive callers go first, broadcasts are paced at `rate`/s.
-
-        Broadcasts, and interactive calls with `spaced`, keep one call a second per chat.
-        """
-        spaced = spaced or broadcast
+        """Wait for a slot, one call a second per chat; interactive callers go first,
+        broadcasts are paced at `rate`/s."""
         window = self._windows[lane]
-        if not broadcast:
-            window.urgent_waiting += 1
-            self._notify()
+        urgent = False
         try:
             while True:
                 now = self._clock.now()
-                delays = [window.delay(now), self._chat_delay(chat_id, now, spaced)]
+                chat_delay = self._chat_delay(chat_id, now)
+                if not broadcast and urgent != (chat_delay == 0.0):
+                    # Broadcasts give way to a reply only once its chat may take it: one
+                    # waiting out its chat's second must not stall every other chat.
+                    urgent = not urgent
+                    window.urgent_waiting += 1 if urgent else -1
+                    self._notify()
+                delays = [window.delay(now), chat_delay]
                 if broadcast:
                     if window.urgent_waiting:
                         delays.append(None)
@@ -208,7 +205,7 @@ class FloodGate:
                 timeout = max(timeouts) if len(timeouts) == len(delays) else None
                 await self._clock.wait(self._changed, timeout)
         finally:
-            if not broadcast:
+            if urgent:
                 window.urgent_waiting -= 1
         if broadcast and rate:
             # Keep the average exact: catch up after short stalls, not after long ones.
@@ -217,7 +214,7 @@ class FloodGate:
         window.in_flight += 1
         if chat_id is not None:
             self._chats.setdefault(chat_id, _ChatSlot()).in_flight += 1
-        return Ticket(lane, chat_id, spaced, broadcast)
+        return Ticket(lane, chat_id, broadcast)
 
     def release(self, ticket: Ticket) -> None:
         """The call has its answer: it now counts in the window from this moment."""
@@ -229,8 +226,6 @@ class FloodGate:
             slot = self._chats[ticket.chat_id]
             slot.in_flight -= 1
             slot.last_done = now
-            if ticket.spaced:
-                slot.spaced_done = now
         if now - self._last_prune > 5.0:
             self._prune(now)
         if self.observer is not None:
@@ -268,8 +263,7 @@ class FloodGate:
         for chat_id in [
             c
             for c, s in self._chats.items()
-            if not s.in_flight
-            and max(s.last_done, s.spaced_done, s.paused_until - self._chat_interval) < stale
+            if not s.in_flight and max(s.last_done, s.paused_until - self._chat_interval) < stale
         ]:
             del self._chats[chat_id]
 

@@ -83,13 +83,10 @@ class SharedGate(FloodGate):
         lane: str = FREE_LANE,
         broadcast: bool = False,
         rate: float | None = None,
-        spaced: bool = False,
     ) -> Ticket:
         """The local slot, then the chat's turn, then a shared slot of the lane."""
-        local = await super().acquire(
-            chat_id, lane=lane, broadcast=broadcast, rate=rate, spaced=spaced
-        )
-        ticket = SharedTicket(local.lane, local.chat_id, local.spaced, local.broadcast)
+        local = await super().acquire(chat_id, lane=lane, broadcast=broadcast, rate=rate)
+        ticket = SharedTicket(local.lane, local.chat_id, local.broadcast)
         usable = self._broadcast.get(lane, 1) if broadcast else self._slots[lane]
         try:
             # Usually one statement: the chat's turn and a slot together.

@@ -21,6 +21,7 @@ from bot.rules.calendar import PeriodKind
 from bot.rules.dues import Month, month_key
 from handlers.common import Page, Refused, answer, edit_or_answer, escape, keyboard, sender
 from handlers.dues_buttons import (
+    DuesBranches,
     DuesChecklist,
     DuesLeave,
     DuesLeaveVoid,
@@ -125,22 +126,67 @@ async def month_view(
                 )
             ]
         )
+    if len(_led_ids(context)) > 1:
+        rows.append([(context._("‹ Other branches"), DuesBranches(0).data)])
     if context.principal.branch_id is not None:
         rows.append([(context._("My own dues"), DuesMine().data)])
     return "\n".join(lines), keyboard(rows)
 
 
+def _led_ids(context: BotContext) -> list[int]:
+    """The branches the presser leads, each once (secretary of one, deputy of another...)."""
+    return list(dict.fromkeys(grant.org_id for grant in context.principal.led_branches()))
+
+
+async def _branches_view(context: BotContext, page: int) -> tuple[str, InlineKeyboardMarkup]:
+    """A page of the branches the leader leads, each opening its collection this month."""
+    led = _led_ids(context)
+    shown = Page.of(page, len(led), PAGE_SIZE)
+    month = month_key(current_month(context))
+    async with context.db() as session:
+        branches = [
+            await led_branch(context, session, branch_id)
+            for branch_id in led[shown.offset : shown.offset + PAGE_SIZE]
+        ]
+    rows = [
+        [(branch.display_name(context.tr.locale)[:60], DuesMonth(branch.id, month).data)]
+        for branch in branches
+    ]
+    navigation = shown.buttons(lambda n: DuesBranches(n).data)
+    if navigation:
+        rows.append(navigation)
+    if context.principal.branch_id is not None:
+        rows.append([(context._("My own dues"), DuesMine().data)])
+    text = context._("<b>Party dues</b>: which branch's collection?")
+    return f"{text} {shown.caption(context)}".rstrip(), keyboard(rows)
+
+
 @sender(registered=True)
 async def dues_command(update: Update, context: BotContext) -> None:
-    """/dues: a leader's branch this month; a member's own months."""
-    led = context.principal.led_branches()
+    """/dues: a leader's branch this month (a leader of several picks one first); a member's
+    own months."""
+    led = _led_ids(context)
+    if len(led) > 1:
+        text, markup = await _branches_view(context, 0)
+        await answer(update, context, text, markup)
+        return
     if led:
         async with context.db() as session:
-            branch = await led_branch(context, session, led[0].org_id)
+            branch = await led_branch(context, session, led[0])
             text, markup = await month_view(context, session, branch, current_month(context))
         await answer(update, context, text, markup)
         return
     await _own(update, context)
+
+
+@sender(registered=True)
+async def branches_pressed(update: Update, context: BotContext) -> None:
+    """A page of the branches the presser leads (none: not a leader any more)."""
+    page = DuesBranches.read(update).page
+    if not _led_ids(context):
+        raise Refused()
+    text, markup = await _branches_view(context, page)
+    await edit_or_answer(update, context, text, markup)
 
 
 async def _own(update: Update, context: BotContext) -> None:
@@ -322,4 +368,5 @@ def handlers() -> list[BaseHandler[Update, BotContext, object]]:
         CallbackQueryHandler(leave_pressed, pattern=DuesLeave.pattern),
         CallbackQueryHandler(leave_void_pressed, pattern=DuesLeaveVoid.pattern),
         CallbackQueryHandler(mine_pressed, pattern=DuesMine.pattern),
+        CallbackQueryHandler(branches_pressed, pattern=DuesBranches.pattern),
     ]

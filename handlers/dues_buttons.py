@@ -27,6 +27,12 @@ class DuesMonth(Button, prefix="dues:m"):
     month: MonthKey
 
 
+class DuesBranches(Button, prefix="dues:br"):
+    """A page of the branches the presser leads (a leader of several picks one)."""
+
+    page: int
+
+
 class DuesChecklist(Button, prefix="dues:t"):
     """A page of the branch's members, ticked as paid for a month or not."""
 

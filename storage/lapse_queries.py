@@ -5,10 +5,11 @@ First the *candidates*: members on a roster long enough to have missed `warn` wh
 with no dues paid for any month from the window's start on (one index probe each; most members
 pay monthly, so few are left), whose dues the ledger keeps (a standard from before the
 window), with no leave reaching into the window and not away with an accepted mobile report.
-For those only: their last paid month, last leave, the end of earlier mobile reports, and the
-activities of their branch after the last month those cover (a meeting before it changes
-nothing), with the stored absences. Whether a member took part is decided from those in
-Python: a member named absent without a reason missed the meeting.
+For those only: their last paid month, last leave, the end of earlier mobile reports, their
+last sign-in at a meeting called with /meet, and the activities of their branch after the last
+month those cover (a meeting before it changes nothing), with the stored absences. Whether a
+member took part is decided from those in Python: a member named absent without a reason
+missed the meeting.
 
 Functions take the session first and never commit.
 """
@@ -37,6 +38,7 @@ from bot.enums import PersonStatus, RequestState, RequestType
 from storage.models import OrgUnit, Person
 from storage.models_activity import Activity
 from storage.models_dues import DuesPayment, DuesStandard, MemberLeave
+from storage.models_meetings import Meeting, MeetingInvitee
 from storage.models_relink import RelinkRequest
 
 AWAY_STATES = (RequestState.ACCEPTED, RequestState.ACTIVE)
@@ -57,6 +59,9 @@ class Candidate:
     last_paid: int | None
     last_leave: int | None
     mobile_ended: dt.datetime | None
+    # The start of the last meeting called with /meet they signed in at (organisational life
+    # even before, or without, the meeting being logged).
+    last_signed_in: dt.datetime | None
     activities: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -131,6 +136,15 @@ def _candidates(window_start: int, arrived_before: dt.datetime, subtree_path: st
             )
             .scalar_subquery()
             .label("mobile_ended"),
+            select(func.max(Meeting.starts_at))
+            .join(MeetingInvitee, MeetingInvitee.meeting_id == Meeting.id)
+            .where(
+                MeetingInvitee.person_id == person,
+                MeetingInvitee.signed_in_at.is_not(None),
+                Meeting.cancelled_at.is_(None),
+            )
+            .scalar_subquery()
+            .label("last_signed_in"),
         )
         .join(OrgUnit, OrgUnit.id == unpaid.c.branch_id)
         .where(
@@ -171,6 +185,7 @@ async def lapse_candidates(
             cand.c.last_paid,
             cand.c.last_leave,
             cand.c.mobile_ended,
+            cand.c.last_signed_in,
             type_coerce(Activity.day, String),
             cast(Activity.absences, Text),
         )
@@ -189,12 +204,12 @@ async def lapse_candidates(
     # A Core execution: tens of thousands of rows need no ORM row processing.
     connection = await session.connection()
     rows: Any = await connection.execute(query)
-    for person, branch, path, arrived, status, first, paid, leave, ended, day, raw in rows:
+    for person, branch, path, arrived, status, first, paid, leave, ended, signed, day, raw in rows:
         candidate = found.get(person)
         if candidate is None:
             mobile = status is PersonStatus.MOBILE or status == PersonStatus.MOBILE.value
             candidate = found[person] = Candidate(
-                person, branch, path, arrived, mobile, first, paid, leave, ended
+                person, branch, path, arrived, mobile, first, paid, leave, ended, signed
             )
         if day is not None:
             # SQLite gives the day as its ISO text, PostgreSQL's driver as a date.

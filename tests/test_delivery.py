@@ -233,6 +233,28 @@ async def test_interactive_slot_goes_before_waiting_broadcasts() -> None:
     assert order[0] == "reply"
 
 
+async def test_a_reply_keeps_its_chats_second_without_holding_up_broadcasts() -> None:
+    clock = SteppedClock()
+    gate = FloodGate(per_second=100, clock=clock)
+    # A notice's copy just went to chat 7: a reply to it waits a second (Telegram counts a
+    # burst in one chat), and broadcasts to other chats go meanwhile.
+    gate.release(await gate.acquire(7, broadcast=True))
+    order: list[tuple[str, float]] = []
+
+    async def take(name: str, chat: int, *, broadcast: bool) -> None:
+        ticket = await gate.acquire(chat, broadcast=broadcast, rate=10)
+        order.append((name, clock.now()))
+        gate.release(ticket)
+
+    reply = asyncio.create_task(take("reply", 7, broadcast=False))
+    await asyncio.sleep(0)
+    copies = [asyncio.create_task(take(f"copy{n}", n, broadcast=True)) for n in range(1, 4)]
+    await clock.run(asyncio.gather(reply, *copies))
+    at = dict(order)
+    assert at["reply"] >= 1.0
+    assert max(at[f"copy{n}"] for n in range(1, 4)) < 1.0
+
+
 async def test_gate_spaces_copies_to_one_chat() -> None:
     clock = SteppedClock()
     gate = FloodGate(per_second=100, per_chat_interval=0.2, clock=clock)

@@ -15,7 +15,14 @@ from bot.dues.lapse import lapse_scan
 from bot.dues.ledger import record_leave, record_payment, set_standard
 from bot.dues.local import set_dues_period, set_local
 from bot.dues.register import register_timers
-from bot.enums import LeaveReason, ReminderKind, ReminderState, RequestState
+from bot.enums import (
+    LeaveReason,
+    MeetingAudience,
+    ReminderKind,
+    ReminderState,
+    RequestState,
+    Rsvp,
+)
 from bot.i18n import Translator
 from bot.reminders import sources
 from bot.reminders.payloads import LapsePayload, payload_of
@@ -27,6 +34,7 @@ from bot.rules.lapse import Level
 from storage import queries
 from storage.db import SessionFactory
 from storage.models import Account, Person
+from storage.models_meetings import Meeting, MeetingInvitee
 from storage.models_relink import LostContactEntry, RelinkRequest
 from storage.models_reminders import Reminder
 from storage.reminder_queries import Mentioned
@@ -120,6 +128,48 @@ async def test_the_scan_counts_whole_months_and_leaves_out_the_excused(
         assert [f.gap.months for f in await lapse_scan(session, settings, dt.date(2026, 9, 1))] == [
             3
         ]
+
+
+async def test_signing_in_at_a_called_meeting_is_organisational_life(
+    db: SessionFactory, demo: dict[str, DemoUser], settings: Settings
+) -> None:
+    await _story_so_far(db)
+    li = await person(db, "李强")
+    unit = await branch(db, "DEMO-B1")
+    # 李强 signed in at a meeting called with /meet in September that was never logged; 刘洋
+    # signed in at one that was then called off (that counts for nothing).
+    async with db.begin() as session:
+        for agenda, starts, cancelled in (
+            ("September", at("2026-09-25 19:00"), None),
+            ("called off", at("2026-10-25 19:00"), at("2026-10-20 09:00")),
+        ):
+            called = Meeting(
+                branch_id=unit.id,
+                kinds=["general_meeting"],
+                starts_at=starts,
+                place="Room 301",
+                agenda=agenda,
+                audience=MeetingAudience.BRANCH,
+                cancelled_at=cancelled,
+            )
+            session.add(called)
+            await session.flush()
+            who = li if cancelled is None else await person(db, "刘洋")
+            session.add(
+                MeetingInvitee(
+                    meeting_id=called.id, person_id=who.id, signed_in_at=starts, rsvp=Rsvp.YES
+                )
+            )
+    async with db() as session:
+        found = await lapse_scan(session, settings, dt.date(2026, 11, 2))
+        later = await lapse_scan(session, settings, dt.date(2027, 1, 2))
+    # Only October is missing for 李强 now; three months later the gap starts in October.
+    assert found == []
+    by_person = {f.person_id: f for f in later}
+    assert (by_person[li.id].gap.months, month_key(by_person[li.id].gap.since)) == (3, "2026-10")
+    assert month_key(by_person[li.id].last_part or 0) == "2026-09"
+    liu = await person(db, "刘洋")
+    assert month_key(by_person[liu.id].gap.since) == "2026-10"
 
 
 async def _plan(db: SessionFactory, settings: Settings, when: str) -> None:

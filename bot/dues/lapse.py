@@ -132,7 +132,13 @@ async def lapse_scan(
     found = []
     for candidate in candidates:
         floor = _floor(candidate, tz)
-        last_part = took_part(candidate.person_id, candidate.activities)
+        signed = candidate.last_signed_in
+        last_part = last_covered(
+            [
+                took_part(candidate.person_id, candidate.activities),
+                month_of(signed.astimezone(tz).date()) if signed is not None else None,
+            ]
+        )
         if last_part is not None and last_part <= floor:
             last_part = None  # before the months missing: it names nothing
         missing = gap(last_part, floor, reference)

@@ -49,7 +49,7 @@ def gated_edit(bot: Any, gate: Any) -> Edit:
     async def edit(
         chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None
     ) -> None:
-        ticket = await gate.acquire(chat_id, spaced=True)
+        ticket = await gate.acquire(chat_id)
         try:
             await bot.edit_message_text(
                 text, chat_id, message_id, parse_mode=ParseMode.HTML, reply_markup=markup

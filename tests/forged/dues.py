@@ -161,6 +161,11 @@ AREA = Area(
             harmless="the presser's own ledger",
         ),
         no_object(
+            "dues:br",
+            "a page of the branches the presser leads",
+            harmless="the presser's own branches (a member who leads none is refused)",
+        ),
+        no_object(
             "dues:r",
             "a month of the collection report of the admin's own subtrees",
             harmless="the admin's own report",
