@@ -118,6 +118,11 @@ class Translator:
         """A time of day in the reader's time zone."""
         return format_time(value, format="short", tzinfo=self.tz, locale=self.babel_locale)
 
+    def clock(self, value: dt.time) -> str:
+        """A wall-clock time already in the organisation's zone (a meeting's start): 7:30 PM /
+        19:30."""
+        return format_time(value, format="short", locale=self.babel_locale)
+
     def month(self, value: dt.date) -> str:
         """The month of a date: November 2026 / 2026年11月."""
         return format_skeleton("yMMMM", value, locale=self.babel_locale)

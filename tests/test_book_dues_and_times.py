@@ -106,7 +106,7 @@ async def test_the_book_holds_the_years_dues_as_totals_only(
     text = all_text(_member_copy(await _facts(db, locale), locale))
     assert (
         tr._("The yearly account was published to the members on {date}.").format(
-            date=tr.date(org_today(), "long")
+            date=tr.date(org_today())
         )
         in text
     )
@@ -150,8 +150,8 @@ async def test_a_meeting_called_with_meet_shows_its_time_of_day(
     assert time == {"zh_Hans": "19:30", "en": time}[locale]
     first = _first_record(document, tr)
     assert first[tr._("Date")] == tr._("{date}, {time}").format(
-        date=tr.date(seeded.days[0], "long"), time=time
+        date=tr.date(seeded.days[0]), time=time
     )
     # An activity logged by hand, with no meeting behind it, has no time to show.
     second = {row.cells[0].text: row.cells[1].text for row in document.tables[2].rows}
-    assert second[tr._("Date")] == tr.date(seeded.days[1], "long")
+    assert second[tr._("Date")] == tr.date(seeded.days[1])

@@ -116,7 +116,7 @@ class BookWriter:
         lines.extend(Sections(self).leader_lines())
         lines.append(
             _("Produced by Zhibu on {date}, from the activity log as recorded.").format(
-                date=self.tr.date(facts.today, "long")
+                date=self.tr.date(facts.today)
             )
         )
         if self.copy.with_reasons:

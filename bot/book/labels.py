@@ -45,5 +45,5 @@ def short_period(tr: Translator, kind: str, start: dt.date) -> str:
 
 
 def short_date(tr: Translator, day: dt.date) -> str:
-    """Month and day (Nov 20, 11月20日)."""
-    return format_skeleton("MMMd", day, locale=tr.babel_locale)
+    """A date in a table cell: the one format of the reader's locale."""
+    return tr.date(day)

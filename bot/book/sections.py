@@ -6,8 +6,6 @@ import datetime as dt
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from babel.dates import format_time
-
 from bot.activities import ABSENCE_REASONS, KIND_LABELS, AbsenceReason, known_kinds
 from bot.book.labels import (
     PERIOD_WORDS,
@@ -77,7 +75,7 @@ class Sections:
     def activity_title(self, record: ActivityRecord) -> str:
         """The record's heading: date and kinds, marked when void."""
         title = self._("{date}: {kinds}").format(
-            date=self.tr.date(record.day, "long"), kinds=self.kinds(record.kinds)
+            date=self.tr.date(record.day), kinds=self.kinds(record.kinds)
         )
         if record.voided:
             title = self._("{title} (void)").format(title=title)
@@ -86,10 +84,10 @@ class Sections:
     def activity_rows(self, record: ActivityRecord) -> list[tuple[str, str]]:
         """The record's fields as (label, value)."""
         _ = self._
-        day = self.tr.date(record.day, "long")
+        day = self.tr.date(record.day)
         if record.time is not None:
             day = _("{date}, {time}").format(
-                date=day, time=format_time(record.time, "short", locale=self.tr.babel_locale)
+                date=day, time=self.tr.clock(record.time)
             )
         if record.late:
             day = _("{date} (logged late)").format(date=day)
@@ -186,7 +184,7 @@ class Sections:
             _(
                 "Judged on {date} against the calendar rules in force for the branch; "
                 "void entries do not count."
-            ).format(date=self.tr.date(min(self.facts.today, _year_end(self.facts.year)), "long"))
+            ).format(date=self.tr.date(min(self.facts.today, _year_end(self.facts.year))))
         )
         header = [_("Obligation"), _("Rule"), _("Held"), _("Missed"), _("Still open")]
         rows = [self._compliance_row(row) for row in self.facts.compliance]
@@ -205,7 +203,7 @@ class Sections:
                 record.person,
                 record.title,
                 _(TRAINING_KINDS.get(record.kind, TRAINING_KINDS["rotation"])),
-                self.tr.date(record.day, "long"),
+                self.tr.date(record.day),
             ]
             for record in self.facts.trainings
         ]
@@ -272,7 +270,7 @@ class Sections:
             return
         w.paragraph(
             _("Totals from the dues ledger as of {date}; no member's amount is shown.").format(
-                date=self.tr.date(min(self.facts.today, _year_end(self.facts.year)), "long")
+                date=self.tr.date(min(self.facts.today, _year_end(self.facts.year)))
             )
         )
         header = [
@@ -307,7 +305,7 @@ class Sections:
         if summary.published_on is not None:
             w.paragraph(
                 _("The yearly account was published to the members on {date}.").format(
-                    date=self.tr.date(summary.published_on, "long")
+                    date=self.tr.date(summary.published_on)
                 )
             )
         else:
