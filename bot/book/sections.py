@@ -86,9 +86,7 @@ class Sections:
         _ = self._
         day = self.tr.date(record.day)
         if record.time is not None:
-            day = _("{date}, {time}").format(
-                date=day, time=self.tr.clock(record.time)
-            )
+            day = _("{date}, {time}").format(date=day, time=self.tr.clock(record.time))
         if record.late:
             day = _("{date} (logged late)").format(date=day)
         rows = [(_("Kind"), self.kinds(record.kinds)), (_("Date"), day)]
