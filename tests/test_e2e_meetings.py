@@ -35,6 +35,7 @@ WORDS = {
         "invited": "You are invited to a meeting",
         "attending": "Your reply: attending",
         "absent": "Your reply: can't attend (sick leave)",
+        "absent_work": "Your reply: can't attend (on duty at work)",
         "moved": "The meeting was moved",
         "ask": "you have not answered yet",
         "soon": "starts in one hour",
@@ -49,6 +50,7 @@ WORDS = {
         "invited": "邀请您参加会议",
         "attending": "您的回复：参加",
         "absent": "您的回复：无法参加（病假）",
+        "absent_work": "您的回复：无法参加（工作值班）",
         "moved": "会议已改期",
         "ask": "您还没有回复",
         "soon": "一小时后开始",
@@ -132,11 +134,12 @@ async def test_a_called_meeting_becomes_its_record(
     for name in accepting:
         await people[name].press(invitations[name], data="mt:y:1")
         assert words["attending"] in (await people[name].wait_edit()).text
-    for name in ("刘洋", "孙三"):
+    # Two decline, each with their own reason.
+    for name, reason, said in (("刘洋", "sick", "absent"), ("孙三", "work", "absent_work")):
         await people[name].press(invitations[name], data="mt:n:1")
         await people[name].wait_edit()
-        await people[name].press(invitations[name], data="mt:why:1:sick")
-        assert words["absent"] in (await people[name].wait_edit()).text
+        await people[name].press(invitations[name], data=f"mt:why:1:{reason}")
+        assert words[said] in (await people[name].wait_edit()).text
         note = await people[name].wait_reply()
         if name == "刘洋":
             await people[name].send("住院了")
@@ -206,7 +209,7 @@ async def test_a_called_meeting_becomes_its_record(
     assert sorted(activity.kinds) == ["general_meeting", "lecture"]
     assert (activity.present, activity.expected) == (5, 8)
     reasons = {a["name"]: a["reason"] for a in activity.absences}
-    assert reasons == {"刘洋": "sick", "孙三": "sick", "周四": None}
+    assert reasons == {"刘洋": "sick", "孙三": "work", "周四": None}
     assert answers.count(Rsvp.YES) == 5 and pending is None
 
     await secretary.send("/due")
