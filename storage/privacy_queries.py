@@ -266,6 +266,10 @@ def _unreferenced() -> list[ColumnElement[bool]]:
         for fk in table.foreign_keys:
             if fk.column.table is accounts:
                 conditions.append(~exists().where(fk.parent == accounts.c.id))
+        # References the database does not check (the notice outbox's, for speed) count too.
+        for column in table.columns:
+            if column.info.get("references") == "accounts.id":
+                conditions.append(~exists().where(column == accounts.c.id))
     return conditions
 
 
