@@ -50,6 +50,7 @@ from storage.db import SessionFactory, create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import Account, OrgUnit, Person, RoleAssignment
 from storage.models_activity import Activity
+from storage.models_cluster import InboxUpdate
 from storage.models_notices import Notice, NoticeDelivery, NoticeText
 from storage.models_reminders import PlanMark, Reminder
 
@@ -317,6 +318,15 @@ async def part_notice(client: FakeTelegramClient, db: SessionFactory) -> None:
         await session.execute(delete(Notice).where(Notice.id == notice_id))
 
 
+async def forget_updates(url: str) -> None:
+    """Empty the inbox: each fake server numbers its updates from 1 again, and the last run's
+    ids, still there, would make the new updates look like redeliveries, never answered."""
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(delete(InboxUpdate))
+    await engine.dispose()
+
+
 async def plan_alone(args: argparse.Namespace) -> None:
     """The planning figures, with no bot running (it would send what the passes plan)."""
     engine = create_engine(args.postgres)
@@ -367,6 +377,7 @@ def main() -> None:
         pid_file = Path(args.pgdata) / "postmaster.pid"
         Cpu.postmaster = int(pid_file.read_text().splitlines()[0])
     upgrade(args.postgres)
+    asyncio.run(forget_updates(args.postgres))
     if {"plan", "marks"} & set(args.parts.split(",")):
         asyncio.run(plan_alone(args))
     server, port = start_fake_server(flood=True)
