@@ -166,7 +166,9 @@ async def revoke_role_pressed(update: Update, context: BotContext, step: Step) -
     question = context._(
         "Take back the role {role} from {name}? It ends with their next message to the bot."
     ).format(
-        role=role_label(context, assignment.role, assignment.org_unit.code),
+        role=role_label(
+            context, assignment.role, assignment.org_unit.display_name(context.tr.locale)
+        ),
         name=escape(view.person.name),
     )
     step.edit(
@@ -221,7 +223,9 @@ async def remove_pressed(update: Update, context: BotContext, step: Step) -> Non
     question = context._(
         "Remove {name} from the roster of {branch}? Their roles in the branch end with it. "
         "They stay in the branch's records and history; nothing is deleted."
-    ).format(name=escape(view.person.name), branch=escape(view.branch.code))
+    ).format(
+        name=escape(view.person.name), branch=escape(view.branch.display_name(context.tr.locale))
+    )
     step.edit(
         *confirmation(
             context,
@@ -251,7 +255,7 @@ async def appoint_pressed(update: Update, context: BotContext, step: Step) -> No
     view = await _appointable(context, step, AccessAppoint.read(update).person_id)
     assert view.branch is not None
     question = context._("Appoint {name} to the committee of {branch}? Choose their post.").format(
-        name=escape(view.person.name), branch=escape(view.branch.code)
+        name=escape(view.person.name), branch=escape(view.branch.display_name(context.tr.locale))
     )
     rows = [
         [(context._(label), AccessAppointPost(view.person.id, post).data)]
@@ -337,7 +341,9 @@ async def confirmed(update: Update, context: BotContext, step: Step) -> None:
     if button.action == "role":
         assignment = await _assignment(context, step, button.target)
         person_id = assignment.person_id
-        label = role_label(context, assignment.role, assignment.org_unit.code)
+        label = role_label(
+            context, assignment.role, assignment.org_unit.display_name(context.tr.locale)
+        )
         await revocation.revoke_role(step.session, assignment=assignment, actor=actor)
         done = context._("The role {role} was taken back.").format(role=label)
     elif button.action == "unlink":

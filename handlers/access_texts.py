@@ -140,7 +140,7 @@ def results(
     text = f"{title} {page.caption(context)}".rstrip()
     rows = []
     for person in people:
-        where = person.branch.code if person.branch is not None else "—"
+        where = person.branch.display_name(context.tr.locale) if person.branch is not None else "—"
         rows.append([(f"{person.name} · {where}"[:60], AccessPerson(person.id).data)])
     nav = page.buttons(AccessPage.prefix + ":{}")
     if nav:
@@ -181,14 +181,19 @@ def card(
     else:
         lines.append(_("On no branch roster"))
     lines.append(_("Telegram account linked") if view.linked else _("No Telegram account linked"))
-    held = [role_label(context, a.role, a.org_unit.code, a.post) for a in view.roles]
+    held = [
+        role_label(context, a.role, a.org_unit.display_name(context.tr.locale), a.post)
+        for a in view.roles
+    ]
     if view.branch is not None:
         held.append(_(ROLE_LABELS[Role.MEMBER]))
     lines.append(_("Roles: {roles}").format(roles=_(", ").join(held) or "—"))
     rows = [
         [
             (
-                _("Take back: {role}").format(role=role_label(context, a.role, a.org_unit.code)),
+                _("Take back: {role}").format(
+                    role=role_label(context, a.role, a.org_unit.display_name(context.tr.locale))
+                ),
                 AccessRevokeRole(a.id).data,
             )
         ]
@@ -203,7 +208,9 @@ def card(
         rows.append(
             [
                 (
-                    _("Remove from the roster of {branch}").format(branch=view.branch.code),
+                    _("Remove from the roster of {branch}").format(
+                        branch=view.branch.display_name(context.tr.locale)
+                    ),
                     AccessRemove(person.id).data,
                 )
             ]
@@ -249,7 +256,7 @@ def invite_line(context: BotContext, invite: Invite) -> str:
     expires: dt.datetime = invite.expires_at
     line = context._("#{id} {role}, used {uses} of {max_uses}, valid until {until}").format(
         id=invite.id,
-        role=role_label(context, invite.role, invite.org_unit.code),
+        role=role_label(context, invite.role, invite.org_unit.display_name(context.tr.locale)),
         uses=invite.uses,
         max_uses=invite.max_uses,
         until=context.tr.datetime(expires),

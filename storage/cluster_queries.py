@@ -292,6 +292,17 @@ async def take_send_turn(
     result: Any = row.one()
     turns, slot, wait = result
     taken = chat_id is None or bool(turns)
+    if not taken and wait is None:
+        # Another process inserted the chat's row and committed while this statement waited on
+        # it: the statement's snapshot predates that row. A new statement sees it, and its
+        # turn, instead of trying again at once.
+        wait = await session.scalar(
+            text(
+                "SELECT EXTRACT(EPOCH FROM (next_send_at - clock_timestamp())) "
+                "FROM chat_claims WHERE chat_id = CAST(:chat_id AS bigint)"
+            ),
+            {"chat_id": chat_id},
+        )
     return taken, None if slot is None else int(slot), max(0.001, float(wait or 0.0))
 
 

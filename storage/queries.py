@@ -346,10 +346,20 @@ async def save_conversation(
 async def set_conversation_keyboard(
     session: AsyncSession, *, name: str, chat_id: int, user_id: int, message_id: int | None
 ) -> None:
-    """Remember which message of an open draft still shows buttons (None: none)."""
-    record = await session.get(ConversationRecord, (name, chat_id, user_id))
-    if record is not None:
-        record.keyboard_message_id = message_id
+    """Remember which message of an open draft still shows buttons (None: none).
+
+    Bookkeeping written after the step's reply, not the user's activity: the draft's age (its
+    idle limit) stays that of the step, and a draft ended meanwhile stays ended.
+    """
+    await session.execute(
+        update(ConversationRecord)
+        .where(
+            ConversationRecord.name == name,
+            ConversationRecord.chat_id == chat_id,
+            ConversationRecord.user_id == user_id,
+        )
+        .values(keyboard_message_id=message_id, updated_at=ConversationRecord.updated_at)
+    )
 
 
 async def end_conversations_of(session: AsyncSession, telegram_id: int) -> None:

@@ -17,7 +17,7 @@ from bot.reminders.engine import ReminderEngine
 from storage.db import SessionFactory, create_engine, session_factory
 from tests.support import database
 from tests.support.bot import SECRET_KEY, TOKEN, running_bot, settings_for
-from tests.support.reminders import Clock, make_engine
+from tests.support.reminders import Clock, at, make_engine
 
 # Property tests check what is true, not how fast: on a loaded 2-core CI machine a single example
 # can take longer than Hypothesis's default 200 ms deadline, which fails the run for nothing.
@@ -114,3 +114,23 @@ async def engine(
     made, bot = await make_engine(db, settings, clock)
     yield made
     await bot.shutdown()
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """Every Settings.now() in the bot reads this clock: Friday 2026-11-20 10:00 in Shanghai.
+    (Modules that need another moment define their own `clock`.)"""
+    moving = Clock(at("2026-11-20 10:00"))
+    monkeypatch.setattr(Settings, "now", lambda self: moving())
+    return moving
+
+
+@pytest.fixture
+async def bot_at(
+    database_url: str, telegram: FakeTelegramServer, clock: Clock
+) -> AsyncIterator[ZhibuApp]:
+    """The real bot, started after the clock is in place; cards and progress edited as soon as
+    asked."""
+    settings = settings_for(database_url, telegram, delivery_progress_seconds=0)
+    async with running_bot(settings) as application:
+        yield application

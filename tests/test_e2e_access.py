@@ -40,17 +40,17 @@ async def test_taking_back_a_role_counts_from_the_next_update(
     await secretary.send("/invite")
     roles = await secretary.wait_reply()
     admin = await _admin(client, demo)
-    card = await _card(admin, "王芳", "王芳 · DEMO-B1")
-    assert "Roles: branch secretary of DEMO-B1, member" in card.text
+    card = await _card(admin, "王芳", "王芳 · First Party Branch")
+    assert "Roles: branch secretary of First Party Branch, member" in card.text
     assert card.button_texts == [
-        "Take back: branch secretary of DEMO-B1",
+        "Take back: branch secretary of First Party Branch",
         "Unlink Telegram account",
-        "Remove from the roster of DEMO-B1",
+        "Remove from the roster of First Party Branch",
         "‹ Back to the list",
     ]
-    await admin.press(card, "Take back: branch secretary of DEMO-B1")
+    await admin.press(card, "Take back: branch secretary of First Party Branch")
     question = await admin.wait_edit()
-    assert "Take back the role branch secretary of DEMO-B1 from 王芳?" in question.text
+    assert "Take back the role branch secretary of First Party Branch from 王芳?" in question.text
     assert question.button_texts == ["Yes, take it back", "Cancel"]
     await admin.press(question, "Cancel")  # back to the card: nothing changed
     card = await admin.wait_edit()
@@ -58,10 +58,10 @@ async def test_taking_back_a_role_counts_from_the_next_update(
         assert await session.scalar(
             select(RoleAssignment.role).join(Person).where(Person.name == "王芳")
         )
-    await admin.press(card, "Take back: branch secretary of DEMO-B1")
+    await admin.press(card, "Take back: branch secretary of First Party Branch")
     await admin.press(await admin.wait_edit(), "Yes, take it back")
     done = await admin.wait_edit()
-    assert "The role branch secretary of DEMO-B1 was taken back." in done.text
+    assert "The role branch secretary of First Party Branch was taken back." in done.text
     assert "Roles: member" in done.text and "Take back" not in " ".join(done.button_texts)
 
     update_id = await secretary.press(roles, "member")
@@ -95,7 +95,7 @@ async def test_unlinking_an_account_counts_from_the_next_update(
     await member.send("/forgetme")  # leaves a reply with buttons that must stop working
     offer = await member.wait_reply()
     admin = await _admin(client, demo)
-    card = await _card(admin, "李", "李强 · DEMO-B1")
+    card = await _card(admin, "李", "李强 · First Party Branch")
     assert "Telegram account linked" in card.text
     await admin.press(card, "Unlink Telegram account")
     question = await admin.wait_edit()
@@ -127,10 +127,10 @@ async def test_removing_from_a_branch_keeps_the_person_in_history(
 ) -> None:
     secretary = await client.user(demo["陈静"].telegram_id, "Chen", language_code="en")
     admin = await _admin(client, demo)
-    card = await _card(admin, "陈静", "陈静 · DEMO-B2")
-    await admin.press(card, "Remove from the roster of DEMO-B2")
+    card = await _card(admin, "陈静", "陈静 · Second Party Branch")
+    await admin.press(card, "Remove from the roster of Second Party Branch")
     question = await admin.wait_edit()
-    assert "Remove 陈静 from the roster of DEMO-B2?" in question.text
+    assert "Remove 陈静 from the roster of Second Party Branch?" in question.text
     await admin.press(question, "Yes, remove")
     done = await admin.wait_edit()
     assert (
@@ -162,7 +162,7 @@ async def test_withdrawing_an_invite(
     await admin.send("/access")
     await admin.press(await admin.wait_reply(), "Open invites")
     listing = await admin.wait_edit()
-    assert "member of DEMO-B1, used 0 of 5" in listing.text
+    assert "member of First Party Branch, used 0 of 5" in listing.text
     (withdraw,) = listing.button_texts
     await admin.press(listing, withdraw)
     question = await admin.wait_edit()
@@ -193,11 +193,11 @@ async def test_results_come_a_page_at_a_time(
     await admin.send("测试")
     first = await admin.wait_reply()
     assert "page 1 of 2" in first.text
-    assert first.button_texts == [*(f"测试{n:02d} · DEMO-B3" for n in range(8)), "›"]
+    assert first.button_texts == [*(f"测试{n:02d} · Office Party Branch" for n in range(8)), "›"]
     await admin.press(first, "›")
     second = await admin.wait_edit()
-    assert second.button_texts == ["测试08 · DEMO-B3", "测试09 · DEMO-B3", "‹"]
-    await admin.press(second, "测试09 · DEMO-B3")
+    assert second.button_texts == ["测试08 · Office Party Branch", "测试09 · Office Party Branch", "‹"]
+    await admin.press(second, "测试09 · Office Party Branch")
     card = await admin.wait_edit()
     assert "No Telegram account linked" in card.text
     await admin.press(card, "‹ Back to the list")

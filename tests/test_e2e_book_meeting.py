@@ -3,41 +3,17 @@ from /book with its time of day (an activity logged by hand has only its date)."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from bot.app import ZhibuApp
-from bot.config import Settings
 from bot.demo import DemoUser
-from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
+from bot.fake_telegram import FakeTelegramClient
 from bot.i18n import Translator
 from storage.db import SessionFactory
 from tests.support.book import open_docx
-from tests.support.bot import running_bot, settings_for
 from tests.support.meetings import call_meeting, has, until
 from tests.support.reminders import Clock, at
 
 # Building runs in a worker process that starts on first use: allow for a loaded machine.
 BUILD_WAIT = 90.0
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """Every Settings.now() in the bot reads this clock: Friday 2026-11-20 10:00 in Shanghai."""
-    moving = Clock(at("2026-11-20 10:00"))
-    monkeypatch.setattr(Settings, "now", lambda self: moving())
-    return moving
-
-
-@pytest.fixture
-async def bot_at(
-    database_url: str, telegram: FakeTelegramServer, clock: Clock
-) -> AsyncIterator[ZhibuApp]:
-    """The real bot, started after the clock is in place."""
-    settings = settings_for(database_url, telegram, delivery_progress_seconds=0)
-    async with running_bot(settings) as application:
-        yield application
 
 
 async def test_a_meeting_called_with_meet_is_recorded_with_its_time(

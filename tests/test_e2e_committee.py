@@ -24,7 +24,7 @@ from storage.models_meetings import MeetingInvitee
 from tests.support.bot import running_bot, settings_for
 from tests.support.meetings import add_members, add_party_group, grant, has, until
 from tests.support.notices import wait_status
-from tests.support.reminders import Clock, at
+from tests.support.reminders import Clock
 
 ORG = [
     "code,parent,kind,name,name_en",
@@ -42,15 +42,6 @@ PEOPLE = [
     "刘洋,B1,党小组长,G1,",
     "赵敏,B1,member,G1,",
 ]
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """Every Settings.now() in the bot reads this clock: Friday 2026-11-20 10:00 in Shanghai
-    (outside quiet hours, whenever the test runs)."""
-    moving = Clock(at("2026-11-20 10:00"))
-    monkeypatch.setattr(Settings, "now", lambda self: moving())
-    return moving
 
 
 @pytest.fixture

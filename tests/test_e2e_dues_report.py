@@ -8,11 +8,9 @@ import datetime as dt
 import io
 from decimal import Decimal
 
-import pytest
 from openpyxl import load_workbook
 
 from bot.app import ZhibuApp
-from bot.config import Settings
 from bot.demo import DemoUser
 from bot.dues.ledger import record_payment, set_standard
 from bot.fake_telegram import FakeTelegramClient
@@ -27,14 +25,6 @@ NOV = month_index(2026, 11)
 FEN = {"王芳": 2000, "李强": 1250, "张伟": 1001, "刘洋": 49, "杨磊": 333, "赵敏": 667}
 B1_NAMES = ("王芳", "李强", "张伟", "刘洋")
 OCTOBER_FIRST = at("2026-10-01 10:00")
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """The bot's clock: Friday 2026-11-20 10:00 in Shanghai."""
-    moving = Clock(at("2026-11-20 10:00"))
-    monkeypatch.setattr(Settings, "now", lambda self: moving())
-    return moving
 
 
 async def _ledger(db: SessionFactory) -> None:

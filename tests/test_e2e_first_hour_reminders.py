@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
 from bot.config import Settings
 from bot.demo import DemoUser
 from bot.enums import TrainingAudience, TrainingKind
@@ -17,14 +15,6 @@ from storage import queries
 from storage.db import SessionFactory
 from tests.support.bot import running_bot
 from tests.support.reminders import Clock, at
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """Every Settings.now() in the bot reads this clock: Friday 2026-11-20 10:00 in Shanghai."""
-    moving = Clock(at("2026-11-20 10:00"))
-    monkeypatch.setattr(Settings, "now", lambda self: moving())
-    return moving
 
 
 async def test_a_training_scheduled_for_the_same_day_gets_no_training_tomorrow(

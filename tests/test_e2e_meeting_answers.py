@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.app import ZhibuApp
-from bot.config import Settings
 from bot.demo import DemoUser
 from bot.enums import Rsvp
 from bot.fake_telegram import FakeMessage, FakeTelegramClient, FakeTelegramServer, FakeUser
@@ -25,14 +24,6 @@ from tests.support.meetings import call_meeting, has, snapshot, until
 from tests.support.reminders import Clock, at
 
 SIGN_IN = "Sign-in is open from"
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """Every Settings.now() in the bot reads this clock: Friday 2026-11-20 10:00 in Shanghai."""
-    moving = Clock(at("2026-11-20 10:00"))
-    monkeypatch.setattr(Settings, "now", lambda self: moving())
-    return moving
 
 
 @pytest.fixture

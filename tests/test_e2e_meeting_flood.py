@@ -11,25 +11,16 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.app import ZhibuApp
-from bot.config import Settings
 from bot.demo import DemoUser
 from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer, FakeUser
 from bot.fake_telegram.flood import FloodLimits
 from storage.db import SessionFactory
 from tests.support.bot import running_bot, settings_for
 from tests.support.meetings import add_members, call_meeting, has, until
-from tests.support.reminders import Clock, at
+from tests.support.reminders import Clock
 
 SECRETARY = "王芳"
 NEW = (("赵一", 910101), ("钱二", 910102))
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """Every Settings.now() in the bot reads this clock: Friday 2026-11-20 10:00 in Shanghai."""
-    moving = Clock(at("2026-11-20 10:00"))
-    monkeypatch.setattr(Settings, "now", lambda self: moving())
-    return moving
 
 
 @pytest.fixture

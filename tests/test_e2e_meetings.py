@@ -6,23 +6,19 @@ shows the obligations done."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy import select, update
 
 from bot.app import ZhibuApp
-from bot.config import Settings
 from bot.demo import DemoUser
 from bot.enums import ReminderState, Rsvp
-from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer, FakeUser
+from bot.fake_telegram import FakeTelegramClient, FakeUser
 from bot.reminders.engine import REMINDERS_KEY, ReminderEngine
 from storage.db import SessionFactory
 from storage.models import Account
 from storage.models_activity import Activity
 from storage.models_meetings import Meeting, MeetingInvitee
 from storage.models_reminders import Reminder
-from tests.support.bot import running_bot, settings_for
 from tests.support.meetings import add_members, call_meeting, has, until
 from tests.support.reminders import Clock, at
 
@@ -62,24 +58,6 @@ WORDS = {
         "done": "已于 2026年11月26日 完成",
     },
 }
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """Every Settings.now() in the bot reads this clock: Friday 2026-11-20 10:00 in Shanghai."""
-    moving = Clock(at("2026-11-20 10:00"))
-    monkeypatch.setattr(Settings, "now", lambda self: moving())
-    return moving
-
-
-@pytest.fixture
-async def bot_at(
-    database_url: str, telegram: FakeTelegramServer, clock: Clock
-) -> AsyncIterator[ZhibuApp]:
-    """The real bot, started after the clock is in place; cards edited as soon as asked."""
-    settings = settings_for(database_url, telegram, delivery_progress_seconds=0)
-    async with running_bot(settings) as application:
-        yield application
 
 
 def _engine(application: ZhibuApp) -> ReminderEngine:

@@ -26,14 +26,6 @@ SECRETARIES = ("王芳", "陈静", "周涛")
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """Every Settings.now() in the bot reads this clock: Friday 2026-11-20 10:00 in Shanghai."""
-    moving = Clock(at("2026-11-20 10:00"))
-    monkeypatch.setattr(Settings, "now", lambda self: moving())
-    return moving
-
-
-@pytest.fixture
 async def bot_at(settings: Settings, clock: Clock) -> AsyncIterator[ZhibuApp]:
     """The real bot, started after the clock is in place."""
     async with running_bot(settings) as application:
