@@ -56,6 +56,20 @@ async def slice_plans(session: AsyncSession) -> None:
     await session.execute(text("SET LOCAL jit = off"))
 
 
+async def one_core(session: AsyncSession) -> None:
+    """Run this transaction's queries without parallel workers (PostgreSQL): for background
+    reports, which should leave the other cores to the work they report on."""
+    if dialect(session) == "postgresql":
+        await session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+
+
+async def commit_lazily(session: AsyncSession) -> None:
+    """Let this transaction's commit return before its WAL is flushed (PostgreSQL): the
+    caller says why losing it whole in a server crash is safe."""
+    if dialect(session) == "postgresql":
+        await session.execute(text("SET LOCAL synchronous_commit = off"))
+
+
 def _typed(value: Any) -> Any:
     """A value for a JSON builder: columns as they are, Python values cast to their SQL type
     (PostgreSQL can't guess the type of a parameter of json_build_object)."""

@@ -161,6 +161,11 @@ async def start_notice(session: AsyncSession, notice: Notice, now: dt.datetime) 
     # Planned for these values: a generic plan would assume a small subtree, and for a
     # province's every member read all of them in each slice.
     await bulk.slice_plans(session)
+    # A slice need not wait for its WAL to reach the disk: a copy goes out only after its
+    # claim commits, and that commit, written later into the same log, waits for everything
+    # before it. A server crash may lose the last slices whole (the copies and fill_after
+    # together), and the fill writes them again: nothing is lost or doubled.
+    await bulk.commit_lazily(session)
     audience = na.recipients_select(
         root_path=org.path,
         audience=notice.audience,

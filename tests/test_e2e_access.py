@@ -196,7 +196,11 @@ async def test_results_come_a_page_at_a_time(
     assert first.button_texts == [*(f"测试{n:02d} · Office Party Branch" for n in range(8)), "›"]
     await admin.press(first, "›")
     second = await admin.wait_edit()
-    assert second.button_texts == ["测试08 · Office Party Branch", "测试09 · Office Party Branch", "‹"]
+    assert second.button_texts == [
+        "测试08 · Office Party Branch",
+        "测试09 · Office Party Branch",
+        "‹",
+    ]
     await admin.press(second, "测试09 · Office Party Branch")
     card = await admin.wait_edit()
     assert "No Telegram account linked" in card.text

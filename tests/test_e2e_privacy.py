@@ -255,3 +255,32 @@ async def test_retention_purges_old_drafts_throttling_records_and_stray_accounts
         assert drafts == [2]
         assert [e.details for e in await queries.audit_entries(session, action="retention.purge")]
     assert bot.job_queue is not None and bot.job_queue.get_jobs_by_name("retention.purge")
+
+
+async def test_retention_keeps_an_unlinked_account_that_notice_copies_name(
+    settings: Settings, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    # The outbox's reference to the account is not checked by the database (for the speed of
+    # writing a province's copies): retention must still see it.
+    now = dt.datetime.now(dt.UTC)
+    old = now - dt.timedelta(days=settings.retention_days + 1)
+    async with db.begin() as session:
+        branch = await queries.org_by_code(session, "DEMO-B1")
+        assert branch is not None
+        reached = Account(telegram_id=84, consented_at=old, created_at=old)
+        unreached = Account(telegram_id=85, consented_at=old, created_at=old)
+        notice = Notice(
+            org_unit_id=branch.id,
+            audience=NoticeAudience.EVERYONE,
+            primary_locale="zh_Hans",
+            send_at=old,
+        )
+        session.add_all([reached, unreached, notice])
+        await session.flush()
+        session.add(NoticeDelivery(notice_id=notice.id, account_id=reached.id, branch_id=branch.id))
+    async with db.begin() as session:
+        purged = await purge(session, settings=settings, now=now)
+    assert purged.accounts == 1
+    async with db() as session:
+        left = set(await session.scalars(select(Account.telegram_id)))
+    assert 84 in left and 85 not in left
