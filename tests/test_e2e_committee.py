@@ -110,11 +110,11 @@ async def test_an_admin_appoints_a_committee_member_with_a_post(
     card = await admin.wait_edit()
     await admin.press(card, "Appoint to the branch committee")
     posts = await admin.wait_edit()
-    assert "Appoint 杨磊 to the committee of DEMO-B2? Choose their post." in posts.text
+    assert "Appoint 杨磊 to the committee of Second Party Branch? Choose their post." in posts.text
     await admin.press(posts, "propaganda member")
     card = await admin.wait_edit()
     assert "Appointed to the branch committee (propaganda member)." in card.text
-    assert "branch committee member (propaganda member) of DEMO-B2" in card.text
+    assert "branch committee member (propaganda member) of Second Party Branch" in card.text
     assert "Appoint to the branch committee" not in card.button_texts
     async with db() as session:
         assignment = await session.scalar(
