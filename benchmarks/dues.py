@@ -214,7 +214,6 @@ async def seed_sqlite(url: str, plan: Plan, branches: int) -> dict[str, int]:
 async def seed_postgres(url: str, plan: Plan, branches: int) -> dict[str, int]:
     """COPY, as the province seed does."""
     import asyncpg
-    from province_seed import Copier
 
     tables = _tables()
     connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1))
@@ -232,6 +231,48 @@ async def seed_postgres(url: str, plan: Plan, branches: int) -> dict[str, int]:
     finally:
         await connection.close()
     return counts
+
+
+class Copier:
+    """COPY rows (dicts) into one table; a column a row leaves out gets a neutral value."""
+
+    def __init__(self, connection: Any, table: Any) -> None:
+        self.connection = connection
+        self.table = table
+        self.columns = [c for c in table.columns if not (c.primary_key and c.autoincrement)]
+
+    async def copy(self, rows: Any, *, keep_ids: bool = False, chunk: int = 50_000) -> int:
+        """COPY the rows; with keep_ids the rows carry their id (the seed numbers them)."""
+        columns = ([self.table.c.id] if keep_ids else []) + self.columns
+        names = [c.name for c in columns]
+        count = 0
+        batch: list[list[Any]] = []
+        for row in rows:
+            batch.append(
+                [row[n] if n in row else _filler(c) for n, c in zip(names, columns, strict=True)]
+            )
+            if len(batch) >= chunk:
+                await self.connection.copy_records_to_table(
+                    self.table.name, records=batch, columns=names
+                )
+                count, batch = count + len(batch), []
+        if batch:
+            await self.connection.copy_records_to_table(
+                self.table.name, records=batch, columns=names
+            )
+            count += len(batch)
+        return count
+
+
+def _filler(column: Any) -> Any:
+    if column.nullable:
+        return None
+    python = getattr(column.type, "python_type", None)
+    if column.default is not None and getattr(column.default, "is_scalar", False):
+        return column.default.arg
+    if column.name in ("created_at", "updated_at"):
+        return dt.datetime(2026, 12, 1, 2, tzinfo=dt.UTC)
+    return {bool: False, int: 0, str: ""}.get(python) if python else None
 
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
