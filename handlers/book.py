@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from typing import Any
 
 from telegram import Message, Update
 from telegram.error import BadRequest, TelegramError
@@ -283,24 +284,15 @@ async def subtree_pressed(update: Update, context: BotContext) -> None:
     root = await _collection_root(context, button.org_id)
     async with context.db() as session:
         ids = await book_queries.branch_ids_in(session, [root.path])
-    if await _refuse_busy_or_empty(update, context, ids):
-        return
-    async with context.db.begin() as session:
-        await queries.audit(
-            session,
-            action="book.subtree",
-            actor=context.account,
-            target_type="org_unit",
-            target_id=root.id,
-            org_unit_id=root.id,
-            details={"year": year, "branches": len(ids)},
-        )
     name = root.display_name(context.tr.locale)
-    await start_collection(
+    await _audited_collection(
         update,
         context,
-        ids=ids,
-        year=year,
+        root,
+        ids,
+        year,
+        action="book.subtree",
+        details={"year": year, "branches": len(ids)},
         title=texts.subtree_title(context.tr, name, year),
         filename=f"books-{root.code}-{year}.zip",
         photos=False,
@@ -318,27 +310,49 @@ async def sample_pressed(update: Update, context: BotContext) -> None:
     root = await _collection_root(context, button.org_id)
     async with context.db() as session:
         ids = build.sample(await book_queries.branch_ids_in(session, [root.path]), button.size)
+    name = root.display_name(context.tr.locale)
+    await _audited_collection(
+        update,
+        context,
+        root,
+        ids,
+        year,
+        action="book.spot_check",
+        details={"year": year, "size": button.size, "branches": ids},
+        title=texts.sample_title(context.tr, name, year, len(ids)),
+        filename=f"spot-check-{root.code}-{year}.zip",
+        photos=True,
+    )
+
+
+async def _audited_collection(
+    update: Update,
+    context: BotContext,
+    root: OrgUnit,
+    ids: list[int],
+    year: int,
+    *,
+    action: str,
+    details: dict[str, Any],
+    title: str,
+    filename: str,
+    photos: bool,
+) -> None:
+    """Refuse when busy or empty; else audit the request, then build the ZIP in the background."""
     if await _refuse_busy_or_empty(update, context, ids):
         return
     async with context.db.begin() as session:
         await queries.audit(
             session,
-            action="book.spot_check",
+            action=action,
             actor=context.account,
             target_type="org_unit",
             target_id=root.id,
             org_unit_id=root.id,
-            details={"year": year, "size": button.size, "branches": ids},
+            details=details,
         )
-    name = root.display_name(context.tr.locale)
     await start_collection(
-        update,
-        context,
-        ids=ids,
-        year=year,
-        title=texts.sample_title(context.tr, name, year, len(ids)),
-        filename=f"spot-check-{root.code}-{year}.zip",
-        photos=True,
+        update, context, ids=ids, year=year, title=title, filename=filename, photos=photos
     )
 
 
