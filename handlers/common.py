@@ -162,6 +162,11 @@ async def refuse(update: Update, context: BotContext, text: str | None = None) -
     await answer(update, context, message)
 
 
+def in_rows(buttons: list[tuple[str, str]], width: int) -> list[list[tuple[str, str]]]:
+    """Buttons laid out `width` to a row."""
+    return [buttons[i : i + width] for i in range(0, len(buttons), width)]
+
+
 def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
     """Inline keyboard from rows of (label, callback data)."""
     return InlineKeyboardMarkup(

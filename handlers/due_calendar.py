@@ -21,7 +21,7 @@ from bot.reminders.branch_dates import PREPARATION_STEPS
 from bot.rules.calendar import ObligationStatus
 from bot.rules.kinds import ActivityKind
 from handlers.buttons import Button
-from handlers.common import Refused, edit_or_answer, keyboard, sender
+from handlers.common import Refused, edit_or_answer, in_rows, keyboard, sender
 from handlers.compliance_texts import short_date
 from storage import calendar_queries as cq
 from storage import queries
@@ -141,7 +141,7 @@ async def themed_day_asked(update: Update, context: BotContext) -> None:
     async with context.db() as session:
         await _led_branch(context, session, branch_id)
     days = [(str(day), ThemedDaySet(branch_id, day).data) for day in range(1, LAST_THEMED_DAY + 1)]
-    rows = [days[i : i + 7] for i in range(0, len(days), 7)]
+    rows = in_rows(days, 7)
     rows.append([(context._("No fixed day"), ThemedDaySet(branch_id, 0).data)])
     rows.append(_back(context, branch_id))
     text = context._(

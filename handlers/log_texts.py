@@ -25,7 +25,7 @@ from bot.rules.dates import DateError, is_late
 from bot.rules.kinds import ActivityKind
 from handlers.activity_texts import absences_text, attendance_text, kinds_text, quorum_lines
 from handlers.buttons import Button
-from handlers.common import escape, keyboard
+from handlers.common import escape, in_rows, keyboard
 from storage import activity_queries, queries
 
 # States besides the questions of the draft (bot.activities.GUIDED_FIELDS).
@@ -136,10 +136,6 @@ def _draft(data: dict[str, Any]) -> ActivityDraft:
     return ActivityDraft.from_data(data) if "branch_id" in data else ActivityDraft(0)
 
 
-def _in_rows(buttons: list[tuple[str, str]], width: int) -> Rows:
-    return [buttons[i : i + width] for i in range(0, len(buttons), width)]
-
-
 async def _kinds(
     context: BotContext, session: AsyncSession, data: dict[str, Any]
 ) -> tuple[str, Rows]:
@@ -153,7 +149,7 @@ async def _kinds(
         "What did the branch hold? Choose one or more (a general meeting with a Party "
         "lecture counts for both), then press Done."
     )
-    return text, [*_in_rows(buttons, 2), [(_("Done"), KindsDone().data)]]
+    return text, [*in_rows(buttons, 2), [(_("Done"), KindsDone().data)]]
 
 
 async def _date(
@@ -222,7 +218,7 @@ async def _absent(
         "Who was absent, and why? Pick people from the roster (optional), then press "
         "Done.\nAbsent so far: {absent}"
     ).format(absent=absences_text(context, draft.absences))
-    return text, [*_in_rows(people, 3), [(_("Done"), AbsentDone().data)]]
+    return text, [*in_rows(people, 3), [(_("Done"), AbsentDone().data)]]
 
 
 async def _absent_reason(
@@ -235,7 +231,7 @@ async def _absent_reason(
         "excused (members don't see it). It is optional: press Skip to leave it out."
     ).format(name=escape(str(data.get("picking_name"))))
     reasons = [(_(label), ReasonChoice(key).data) for key, label in ABSENCE_REASONS.items()]
-    return text, [*_in_rows(reasons, 2), [(_("Skip"), ReasonSkipped().data)]]
+    return text, [*in_rows(reasons, 2), [(_("Skip"), ReasonSkipped().data)]]
 
 
 async def _place(

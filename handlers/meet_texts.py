@@ -17,7 +17,7 @@ from bot.meetings.draft import AGENDA_LIMIT, PLACE_LIMIT, MeetingDraft, audience
 from bot.meetings.texts import invitation_text, kinds_text, moment
 from bot.rules.kinds import ActivityKind
 from handlers.buttons import Button
-from handlers.common import Page, escape, keyboard
+from handlers.common import Page, escape, in_rows, keyboard
 from storage import activity_queries, meeting_queries, queries
 from storage.models_meetings import Meeting
 
@@ -121,10 +121,6 @@ def _draft(data: dict[str, Any]) -> MeetingDraft:
     return MeetingDraft.from_data(data) if "branch_id" in data else MeetingDraft(0)
 
 
-def _in_rows(buttons: list[tuple[str, str]], width: int) -> Rows:
-    return [buttons[i : i + width] for i in range(0, len(buttons), width)]
-
-
 async def _branch(
     context: BotContext, session: AsyncSession, data: dict[str, Any]
 ) -> tuple[str, Rows]:
@@ -145,7 +141,7 @@ async def _kinds(
         "What meeting are you calling? Choose one or more (a general meeting with a Party "
         "lecture counts for both), then press Done."
     )
-    return text, [*_in_rows(buttons, 2), [(context._("Done"), MeetKindsDone().data)]]
+    return text, [*in_rows(buttons, 2), [(context._("Done"), MeetKindsDone().data)]]
 
 
 def when_question(context: BotContext) -> str:
@@ -222,7 +218,7 @@ async def _pick(
         )
         for person in roster[shown.offset : shown.offset + PICK_PAGE]
     ]
-    rows = _in_rows(buttons, 2)
+    rows = in_rows(buttons, 2)
     nav = shown.buttons(lambda n: MeetPickPage(n).data)
     if nav:
         rows.append(nav)

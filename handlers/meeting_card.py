@@ -18,7 +18,16 @@ from bot.meetings.card import card_view
 from bot.meetings.service import cancel_meeting, managed_meeting, toggle_sign_in
 from bot.reminders.engine import tick_now
 from bot.rules.meetings import sign_in_closes, sign_in_open, sign_in_opens
-from handlers.common import Page, Refused, answer, edit_or_answer, escape, keyboard, sender
+from handlers.common import (
+    Page,
+    Refused,
+    answer,
+    edit_or_answer,
+    escape,
+    in_rows,
+    keyboard,
+    sender,
+)
 from handlers.meeting_buttons import (
     MeetCancel,
     MeetCancelYes,
@@ -74,7 +83,7 @@ async def _checklist(update: Update, context: BotContext, meeting: Meeting, page
         )
         for row in rows[shown.offset : shown.offset + CHECKLIST_PAGE]
     ]
-    grid = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    grid = in_rows(buttons, 2)
     nav = shown.buttons(lambda n: MeetChecklist(meeting.id, n).data)
     if nav:
         grid.append(nav)

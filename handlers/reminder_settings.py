@@ -13,7 +13,7 @@ from bot.i18n import N_, Translator
 from bot.reminders.quiet import format_clock, parse_clock
 from bot.reminders.render import KIND_NAMES
 from handlers.buttons import Button, family_pattern
-from handlers.common import Refused, edit_or_answer, keyboard, sender
+from handlers.common import Refused, edit_or_answer, in_rows, keyboard, sender
 from storage import calendar_queries as cq
 from storage import planner_queries, queries
 from storage import reminder_queries as rq
@@ -247,7 +247,7 @@ def _zones(context: BotContext) -> list[list[tuple[str, str]]]:
     zones = list(get_args(Zone))
     current = context.tr.time_zone
     pairs = [(("• " if z == current else "") + z, TimeZoneChoice(z).data) for z in zones]
-    return [pairs[i : i + 2] for i in range(0, len(pairs), 2)]
+    return in_rows(pairs, 2)
 
 
 @sender(registered=True)
