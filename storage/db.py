@@ -21,9 +21,10 @@ from sqlalchemy.ext.asyncio import (
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> AsyncEngine:
     """Create the engine; on SQLite make sure the file exists, for its owner only, and enable
-    WAL and foreign keys."""
+    WAL and foreign keys. `read_only`: every transaction refuses to write (a worker process
+    that only reads what the bot's process wrote)."""
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if path and path != ":memory:" and not path.startswith("file:"):
@@ -32,12 +33,16 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         kwargs.setdefault("connect_args", {"timeout": 30})
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        if read_only:
+            event.listen(engine.sync_engine, "connect", _sqlite_read_only)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
     kwargs.setdefault("pool_pre_ping", True)
     engine = create_async_engine(url, **kwargs)
     event.listen(engine.sync_engine, "connect", _postgres_settings)
+    if read_only:
+        event.listen(engine.sync_engine, "connect", _postgres_read_only)
     return engine
 
 
@@ -59,6 +64,18 @@ def _postgres_settings(dbapi_connection: Any, _record: Any) -> None:
     # which PgBouncer would refuse; on the driver's connection itself, outside the transaction
     # the adapter's cursor would open (a rollback would undo the SET).
     dbapi_connection.run_async(lambda driver: driver.execute("SET jit = off"))
+
+
+def _postgres_read_only(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.run_async(
+        lambda driver: driver.execute("SET default_transaction_read_only = on")
+    )
+
+
+def _sqlite_read_only(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.close()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
