@@ -19,6 +19,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import event, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from bot.app import ZhibuApp
 from bot.compliance_report import WORKER
@@ -26,7 +27,8 @@ from bot.demo import DemoUser
 from bot.fake_telegram import FakeTelegramClient, FakeUser
 from bot.logs import WithheldError
 from bot.rules.kinds import ActivityKind
-from bot.workers import WORKER_NICENESS
+from bot.workers import WORKER_NICENESS, reading
+from storage import queries
 from storage.db import SessionFactory
 from storage.models_activity import Activity
 from tests.support.activity import add_activity, as_user, org_today, pin_clock
@@ -146,3 +148,13 @@ async def test_a_failing_worker_gives_the_admin_the_apology_and_the_log_no_data(
     # The worker's frames, down to the parsing that failed, without the stored values.
     assert "_parse_kinds" in str(error) and "TypeError (message withheld" in str(error)
     assert "王芳" not in str(error)
+
+
+async def test_a_workers_engine_reads_but_never_writes(
+    database_url: str, db: SessionFactory, demo: dict[str, DemoUser]
+) -> None:
+    async with reading(database_url) as worker_db, worker_db() as session:
+        assert await queries.org_by_code(session, "DEMO-B1") is not None
+        with pytest.raises(DBAPIError):
+            await queries.audit(session, action="worker.write", actor=None, actor_label="test")
+            await session.flush()
