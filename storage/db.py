@@ -51,7 +51,13 @@ def private_database_file(path: Path) -> None:
     existing one. SQLite gives its -wal, -shm and -journal files the database file's mode."""
     if not path.parent.exists():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    # Opened only to create it: closing any descriptor of a file drops every POSIX lock this
+    # process holds on it, so a second engine on an open database would leave the first's
+    # connections unlocked (another process, a report worker, would then take them for gone
+    # and delete the -shm and -wal files under them: SQLITE_IOERR_SHORT_READ).
+    if not path.exists():
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     for file in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
         with contextlib.suppress(FileNotFoundError):
             if stat.S_IMODE(file.stat().st_mode) & 0o077:

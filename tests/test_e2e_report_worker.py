@@ -6,10 +6,12 @@ admin as the usual apology and the log as ids and frames only."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
 import signal
+import sqlite3
 import zipfile
 from collections.abc import Iterator
 from typing import Any
@@ -158,3 +160,33 @@ async def test_a_workers_engine_reads_but_never_writes(
         with pytest.raises(DBAPIError):
             await queries.audit(session, action="worker.write", actor=None, actor_label="test")
             await session.flush()
+
+
+def _wal_kept(path: str) -> bool:
+    """Whether the WAL and its index are still there (in use by this process's connections)."""
+    return os.path.exists(f"{path}-shm") and os.path.exists(f"{path}-wal")
+
+
+async def test_after_a_report_the_database_file_still_reads_on_sqlite(
+    database_url: str,
+    db: SessionFactory,
+    demo: dict[str, DemoUser],
+    bot: ZhibuApp,
+    client: FakeTelegramClient,
+) -> None:
+    # Two engines in this process on one file, the bot's made while the test's is connected
+    # (fixtures in this order), and a worker process: the worker must not take the file for
+    # unused and delete its WAL index under them.
+    admin = await as_user(client, demo, "林书记")
+    first, _, _ = await _report(admin)
+    if not database_url.startswith("sqlite"):
+        return
+    path = database_url.split(":///", 1)[1]
+    assert _wal_kept(path)
+    # The bot goes on writing (each update is recorded) and reading through its connections.
+    again, _, _ = await _report(admin)
+    assert again == first
+    with contextlib.closing(sqlite3.connect(path)) as file:
+        assert file.execute("SELECT count(*) FROM org_units").fetchone()[0] > 0
+    async with db() as session:
+        assert await queries.org_by_code(session, "DEMO-B1") is not None
