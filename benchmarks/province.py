@@ -96,17 +96,26 @@ class Cpu:
 
     def __enter__(self) -> Cpu:
         self.wall, self.own = time.perf_counter(), time.process_time()
+        self.workers = _children_cpu()
         self.db = server_cpu(self.postmaster)
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.wall = time.perf_counter() - self.wall
         self.own = time.process_time() - self.own
+        self.workers = _children_cpu() - self.workers
         self.db = server_cpu(self.postmaster) - self.db
 
     def __str__(self) -> str:
         server = f", database {self.db:.1f} s" if self.postmaster else ""
-        return f"wall {self.wall:.1f} s (CPU: this process {self.own:.1f} s{server})"
+        workers = f", its worker processes {self.workers:.1f} s" if self.workers else ""
+        return f"wall {self.wall:.1f} s (CPU: this process {self.own:.1f} s{workers}{server})"
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's children that have ended (the planning workers)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def peak_mib(pid: int) -> float:

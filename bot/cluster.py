@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.update_context import arrived_at
 from storage import cluster_queries as cq
-from storage.db import SessionFactory, create_engine
+from storage.db import SessionFactory, create_engine, pooled
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +52,13 @@ def bookkeeping_engine(url: str) -> AsyncEngine:
     round trip each, no BEGIN and COMMIT. Without pre-ping either (another round trip per use):
     a statement that meets a dropped connection fails, the pool replaces the connection, and
     the loop that made the statement makes it again.
+
+    Through PgBouncer in transaction mode each statement runs in a transaction after all: out
+    of one, the pooler may hand the statement's prepare and its execution to two different
+    server connections.
     """
-    return create_engine(
-        url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, pool_size=8, max_overflow=0
-    )
+    isolation: dict[str, Any] = {} if pooled(url) else {"isolation_level": "AUTOCOMMIT"}
+    return create_engine(url, pool_pre_ping=False, pool_size=8, max_overflow=0, **isolation)
 
 
 def chat_of(payload: dict[str, Any]) -> int:

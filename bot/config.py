@@ -8,7 +8,7 @@ import secrets
 import zoneinfo
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import (
     Field,
@@ -62,8 +62,9 @@ class Settings(BaseSettings):
     # /metrics (Prometheus) and /healthz on a port of their own; with several processes on
     # PostgreSQL and a webhook they are also on the webhook port.
     metrics_listen: str | None = None
-    # PostgreSQL only: a connection that bypasses a transaction-pooling PgBouncer, for LISTEN
-    # (new updates wake the workers at once; without it they look every second).
+    # PostgreSQL only: a connection that bypasses a transaction-pooling PgBouncer (whose URL
+    # ends in ?pooler=pgbouncer, storage.db), for what needs a session of its own: LISTEN (new
+    # updates wake the workers at once), migrations, pg_dump and pg_restore.
     database_direct_url: str | None = None
     # Updates of one chat waiting for their turn; beyond this they are dropped (and the chat
     # is asked once to slow down), so one chat cannot bury the bot in work.
@@ -168,6 +169,8 @@ class Settings(BaseSettings):
     def _postgres_only(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith("postgresql+asyncpg://"):
             raise ValueError("must start with postgresql+asyncpg://")
+        if value is not None and _pooler(value) is not None:
+            raise ValueError("is the URL that bypasses the pooler: no ?pooler= here")
         return value
 
     @field_validator("database_url")
@@ -175,6 +178,9 @@ class Settings(BaseSettings):
     def _supported_database(cls, value: str) -> str:
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        pooler = _pooler(value)
+        if pooler is not None and (pooler != "pgbouncer" or value.startswith("sqlite")):
+            raise ValueError("?pooler= takes one value, pgbouncer, on PostgreSQL only")
         return value
 
     @field_validator("webhook_listen", "metrics_listen")
@@ -233,6 +239,12 @@ class Settings(BaseSettings):
                 f"ZHIBU_PAID_BROADCAST_RATE ({self.paid_broadcast_rate:g}/s) is above "
                 f"ZHIBU_PAID_BROADCAST_LIMIT ({self.paid_broadcast_limit}/s): lower it"
             )
+        if self.pooled and self.database_direct_url is None:
+            problems.append(
+                "ZHIBU_DATABASE_URL goes through PgBouncer (?pooler=pgbouncer) without "
+                "ZHIBU_DATABASE_DIRECT_URL: set it to the PostgreSQL server itself (LISTEN, "
+                "migrations and backups need a session of their own)"
+            )
         if self.webhook_url and self.webhook_secret is None:
             problems.append("ZHIBU_WEBHOOK_URL is set without ZHIBU_WEBHOOK_SECRET, which it needs")
         if problems:
@@ -256,6 +268,17 @@ class Settings(BaseSettings):
     def several_processes(self) -> bool:
         """PostgreSQL: any number of bot processes share the database (SQLite: one)."""
         return self.database_url.startswith("postgresql")
+
+    @property
+    def pooled(self) -> bool:
+        """ZHIBU_DATABASE_URL goes through a transaction-pooling PgBouncer."""
+        return _pooler(self.database_url) is not None
+
+    @property
+    def session_url(self) -> str:
+        """The URL for what needs a session of its own (LISTEN, migrations, pg_dump): the
+        direct one when the bot's goes through PgBouncer."""
+        return self.database_direct_url or self.database_url
 
     def sqlite_path(self) -> Path | None:
         """The SQLite database file, or None for other databases."""
@@ -314,3 +337,9 @@ def with_secret_key(settings: Settings, directory: Path = Path("data")) -> Setti
             file.write(secrets.token_hex(32))
     key = SecretStr(path.read_text(encoding="ascii").strip())
     return settings.model_copy(update={"secret_key": key})
+
+
+def _pooler(url: str) -> str | None:
+    """The ?pooler= of a database URL (storage.db reads the same marker)."""
+    values = parse_qs(urlsplit(url).query).get("pooler")
+    return values[-1] if values else None

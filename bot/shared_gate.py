@@ -63,6 +63,8 @@ class SharedGate(FloodGate):
             paid_per_second=paid_per_second,
             per_chat_interval=per_chat_interval,
         )
+        # The bookkeeping engine's: in autocommit each statement commits by itself, and
+        # `begin()` costs nothing more; through PgBouncer it is the transaction that commits.
         self._db = db
         self._slots = {FREE_LANE: per_second, PAID_LANE: paid_per_second}
         self._broadcast = {
@@ -149,7 +151,7 @@ class SharedGate(FloodGate):
     ) -> tuple[int | None, float]:
         """The chat's turn, with a slot when one is free: 0.0 once the turn is taken."""
         await self._ensure(lane)
-        async with self._db() as session:
+        async with self._db.begin() as session:
             taken, slot, wait = await cq.take_send_turn(
                 session, lane=lane, usable=usable, chat_id=chat_id, lease=self._lease
             )
@@ -157,12 +159,12 @@ class SharedGate(FloodGate):
 
     async def _ensure(self, lane: str) -> None:
         if lane not in self._ready:
-            async with self._db() as session:
+            async with self._db.begin() as session:
                 await cq.ensure_send_slots(session, lane=lane, count=self._slots[lane])
             self._ready.add(lane)
 
     async def _take_slot(self, lane: str, usable: int) -> tuple[int | None, float]:
-        async with self._db() as session:
+        async with self._db.begin() as session:
             slot = await cq.take_send_slot(session, lane=lane, usable=usable, lease=self._lease)
             if slot is not None:
                 return slot, 0.0
@@ -178,7 +180,7 @@ class SharedGate(FloodGate):
     async def _end_send(
         self, lane: str, slot: int | None, slot_wait: float, chat_id: int | None, chat_wait: float
     ) -> None:
-        async with self._db() as session:
+        async with self._db.begin() as session:
             await cq.end_send(
                 session,
                 lane=lane,
@@ -189,11 +191,11 @@ class SharedGate(FloodGate):
             )
 
     async def _pause_lane(self, lane: str, seconds: float) -> None:
-        async with self._db() as session:
+        async with self._db.begin() as session:
             await cq.pause_lane(session, lane=lane, pause=dt.timedelta(seconds=seconds))
 
     async def _pause_chat(self, chat_id: int, seconds: float) -> None:
-        async with self._db() as session:
+        async with self._db.begin() as session:
             await cq.pause_chat(session, chat_id=chat_id, pause=dt.timedelta(seconds=seconds))
 
     def _spawn(self, work: Awaitable[None]) -> None:

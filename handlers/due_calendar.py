@@ -26,6 +26,7 @@ from handlers.compliance_texts import short_date
 from storage import calendar_queries as cq
 from storage import queries
 from storage.models import OrgUnit
+from storage.tree import BranchScope
 
 Rows = list[list[tuple[str, str]]]
 LAST_THEMED_DAY = 28
@@ -92,9 +93,9 @@ async def calendar_section(
     )
     if life is None or life.rule.prepare_from is None:
         return lines, rows
-    done = (await cq.preparation_done(session, year=today.year, branch_ids=[branch.id])).get(
-        branch.id, {}
-    )
+    done = (
+        await cq.preparation_done(session, year=today.year, scope=BranchScope(ids=(branch.id,)))
+    ).get(branch.id, {})
     if today < dt.date(today.year, life.rule.prepare_from, 1) and not done:
         return lines, rows
     steps = []

@@ -54,13 +54,12 @@ async def set_themed_day(
 
 
 async def preparation_done(
-    session: AsyncSession, *, year: int, branch_ids: Iterable[int] | None = None
+    session: AsyncSession, *, year: int, scope: BranchScope = EVERY_BRANCH
 ) -> dict[int, dict[PreparationStep, dt.date]]:
-    """Per branch, the preparation steps of the year's life meeting marked done, and when."""
+    """Per branch of the scope, the preparation steps of the year's life meeting marked done,
+    and when."""
     query = select(PreparationRecord.branch_id, PreparationRecord.step, PreparationRecord.done_on)
-    query = query.where(PreparationRecord.year == year)
-    if branch_ids is not None:
-        query = query.where(PreparationRecord.branch_id.in_(list(branch_ids)))
+    query = query.where(PreparationRecord.year == year, scope.on(PreparationRecord.branch_id))
     found: dict[int, dict[PreparationStep, dt.date]] = {}
     for branch_id, step, done_on in await session.execute(query):
         found.setdefault(branch_id, {})[step] = done_on

@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -19,6 +21,14 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SessionFactory = async_sessionmaker[AsyncSession]
+
+# The query parameter that marks a PostgreSQL URL as going through a transaction-pooling
+# PgBouncer: `postgresql+asyncpg://user:pw@host:6432/zhibu?pooler=pgbouncer`. It rides on the
+# URL rather than on a setting of its own because every engine built from the URL (the bot's,
+# the bookkeeping's, the record book's worker processes, the command line) must make the same
+# choice, and the URL is what they all share.
+POOLER = "pooler"
+POOLERS = ("pgbouncer",)
 
 
 def create_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> AsyncEngine:
@@ -39,11 +49,46 @@ def create_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> AsyncE
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
     kwargs.setdefault("pool_pre_ping", True)
+    if not pooled(url):
+        engine = create_async_engine(url, **kwargs)
+        event.listen(engine.sync_engine, "connect", _postgres_settings)
+        return _reads_only(engine) if read_only else engine
+    # PgBouncer 1.18 in transaction mode hands each transaction whichever server connection is
+    # free, and knows nothing of prepared statements: asyncpg's own cache and SQLAlchemy's
+    # would name a statement prepared on another server connection (or already taken there by
+    # another client). So nothing is cached across transactions, and every statement the
+    # dialect prepares gets a name no other client uses (SQLAlchemy's documented recipe).
+    # No `SET jit = off` either: a session setting would stay on one server connection and
+    # reach other clients, not this one; PgBouncer's connect_query sets it (README).
+    kwargs["connect_args"] = {
+        **kwargs.get("connect_args", {}),
+        "statement_cache_size": 0,
+        "prepared_statement_cache_size": 0,
+        "prepared_statement_name_func": _statement_name,
+    }
     engine = create_async_engine(url, **kwargs)
-    event.listen(engine.sync_engine, "connect", _postgres_settings)
-    if read_only:
-        event.listen(engine.sync_engine, "connect", _postgres_read_only)
-    return engine
+    # The marker stays in engine.url (a worker process rebuilds the engine from it) but is
+    # not a connection parameter of asyncpg's.
+    event.listen(engine.sync_engine, "do_connect", _drop_pooler)
+    return _reads_only(engine) if read_only else engine
+
+
+def pooled(url: str) -> bool:
+    """Whether the URL goes through a transaction-pooling PgBouncer (`?pooler=pgbouncer`)."""
+    value = make_url(url).query.get(POOLER)
+    if value is None:
+        return False
+    if value not in POOLERS or not url.startswith("postgresql"):
+        raise ValueError(f"{POOLER}={value!r}: only {POOLER}=pgbouncer on PostgreSQL")
+    return True
+
+
+def _statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4().hex}__"
+
+
+def _drop_pooler(_dialect: Any, _record: Any, _args: Any, params: dict[str, Any]) -> None:
+    params.pop(POOLER, None)
 
 
 def private_database_file(path: Path) -> None:
@@ -66,16 +111,21 @@ def private_database_file(path: Path) -> None:
 
 def _postgres_settings(dbapi_connection: Any, _record: Any) -> None:
     # JIT compilation pays off for long analytical queries only: a city's report query spent
-    # 0.75 s of its 1.3 s compiling. Set per connection rather than as a startup parameter,
-    # which PgBouncer would refuse; on the driver's connection itself, outside the transaction
+    # 0.75 s of its 1.3 s compiling. Set per connection (direct ones only: through PgBouncer
+    # its connect_query does it), on the driver's connection itself, outside the transaction
     # the adapter's cursor would open (a rollback would undo the SET).
     dbapi_connection.run_async(lambda driver: driver.execute("SET jit = off"))
 
 
-def _postgres_read_only(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.run_async(
-        lambda driver: driver.execute("SET default_transaction_read_only = on")
-    )
+def _reads_only(engine: AsyncEngine) -> AsyncEngine:
+    # Per transaction, not per connection: through PgBouncer a session setting would stay on
+    # one server connection and reach other clients.
+    event.listen(engine.sync_engine, "begin", _read_only_transaction)
+    return engine
+
+
+def _read_only_transaction(connection: Any) -> None:
+    connection.exec_driver_sql("SET TRANSACTION READ ONLY")
 
 
 def _sqlite_read_only(dbapi_connection: Any, _record: Any) -> None:

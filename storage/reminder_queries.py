@@ -16,7 +16,7 @@ from sqlalchemy import String, bindparam, cast, func, literal, or_, select, upda
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.enums import ReminderKind, ReminderState, Role
-from storage import bulk, planner_queries
+from storage import bulk, planner_queries, reminder_arrays
 from storage.models import Account, OrgUnit, Person, RoleAssignment, UTCDateTime
 from storage.models_grading import GradingAssessment
 from storage.models_reminders import BranchTerm, Reminder, ReminderSettings, Training
@@ -48,6 +48,8 @@ async def insert_reminders(session: AsyncSession, rows: Sequence[dict[str, Any]]
     chunks) so a planning pass sends only new rows; the unique key still settles races.
     """
     rows = list({row["dedupe_key"]: row for row in rows}.values())
+    if bulk.dialect(session) == "postgresql":
+        return await reminder_arrays.insert_reminders(session, rows)
     fresh: list[dict[str, Any]] = []
     for chunk in bulk.chunked(rows, bulk.CHUNK):
         known = set(
@@ -63,6 +65,19 @@ async def insert_reminders(session: AsyncSession, rows: Sequence[dict[str, Any]]
     for chunk in bulk.chunked(fresh, INSERT_CHUNK):
         await session.execute(statement, list(chunk))
     return len(fresh)
+
+
+async def taken_dedupe_keys(session: AsyncSession, keys: Sequence[str]) -> set[str]:
+    """Which of these dedupe keys are already planned: a planning pass builds rows only for
+    the others (in steady state almost all of a slice's reminders are planned already)."""
+    if bulk.dialect(session) == "postgresql":
+        return await reminder_arrays.taken_dedupe_keys(session, keys)
+    taken: set[str] = set()
+    for chunk in bulk.chunked(keys, bulk.CHUNK):
+        taken.update(
+            await session.scalars(select(Reminder.dedupe_key).where(Reminder.dedupe_key.in_(chunk)))
+        )
+    return taken
 
 
 async def queue_grading_news(
@@ -125,6 +140,8 @@ async def cancel_reminders(
     subjects = list(set(subjects))
     if not subjects:
         return 0
+    if bulk.dialect(session) == "postgresql":
+        return await reminder_arrays.cancel_reminders(session, subjects)
     # Most subjects the planner calls done never had a reminder: find which have pending ones
     # first, by their subjects' index in bounded chunks (a full pass names hundreds of
     # thousands; reading every pending subject instead costs as much for a slice of them).

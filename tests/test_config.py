@@ -117,3 +117,33 @@ def test_a_short_webhook_secret_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.delenv("ZHIBU_WEBHOOK_SECRET")
     with pytest.raises(SettingsError, match="without ZHIBU_WEBHOOK_SECRET"):
         load_settings()
+
+
+def test_a_url_through_pgbouncer_needs_the_direct_url_beside_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pooled = "postgresql+asyncpg://zhibu:pw@127.0.0.1:6432/zhibu?pooler=pgbouncer"
+    direct = "postgresql+asyncpg://zhibu:pw@127.0.0.1:5432/zhibu"
+    monkeypatch.setenv("ZHIBU_DATABASE_URL", pooled)
+    monkeypatch.delenv("ZHIBU_DATABASE_DIRECT_URL", raising=False)
+    with pytest.raises(SettingsError, match="ZHIBU_DATABASE_DIRECT_URL"):
+        load_settings()
+    monkeypatch.setenv("ZHIBU_DATABASE_DIRECT_URL", direct)
+    settings = load_settings()
+    assert settings.pooled
+    # Migrations, pg_dump and pg_restore need a session of their own: the direct URL.
+    assert settings.session_url == direct
+    for variable, url in (
+        ("ZHIBU_DATABASE_URL", pooled.replace("pgbouncer", "pgpool")),
+        ("ZHIBU_DATABASE_URL", "sqlite+aiosqlite:///x.sqlite3?pooler=pgbouncer"),
+        ("ZHIBU_DATABASE_DIRECT_URL", pooled),
+    ):
+        monkeypatch.setenv("ZHIBU_DATABASE_URL", pooled)
+        monkeypatch.setenv("ZHIBU_DATABASE_DIRECT_URL", direct)
+        monkeypatch.setenv(variable, url)
+        with pytest.raises(SettingsError, match=variable):
+            load_settings()
+    monkeypatch.setenv("ZHIBU_DATABASE_URL", direct)
+    monkeypatch.delenv("ZHIBU_DATABASE_DIRECT_URL")
+    settings = load_settings()
+    assert not settings.pooled and settings.session_url == direct

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from bot.compliance import set_override
 from bot.config import Settings
@@ -176,3 +176,35 @@ async def _meeting_reminders(db: SessionFactory, meeting_id: int) -> dict[str, R
             )
         )
         return {key: state for key, state in rows}
+
+
+async def _planned(db: SessionFactory) -> set[tuple[str, int, dt.datetime]]:
+    async with db() as session:
+        rows = await session.execute(
+            select(Reminder.dedupe_key, Reminder.account_id, Reminder.due_at).where(
+                Reminder.state == ReminderState.PENDING
+            )
+        )
+        return {(key, account, due) for key, account, due in rows}
+
+
+async def test_a_pass_over_several_slices_plans_what_one_transaction_plans(
+    engine: ReminderEngine,
+    clock: Clock,
+    db: SessionFactory,
+    demo: dict[str, DemoUser],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A slice of one branch: the demo's three branches are three slices, which PostgreSQL
+    # plans in worker processes (each with its own engine) and SQLite in turn.
+    monkeypatch.setattr(passes, "SLICE_BRANCHES", 1)
+    sliced = await engine.plan()
+    assert sliced.branches == 3
+    by_slices = await _planned(db)
+    assert by_slices
+    async with db.begin() as session:
+        await session.execute(delete(Reminder))
+    monkeypatch.setattr(passes, "SLICE_BRANCHES", 10_000)
+    whole = await engine.plan()
+    assert whole.inserted == sliced.inserted == len(by_slices)
+    assert await _planned(db) == by_slices

@@ -19,7 +19,7 @@ from storage.process_lock import AlreadyRunning, sole_process
 def backup_command(settings: Settings, target: Path) -> int:
     """Write a consistent copy of the database to a new file."""
     try:
-        backup(settings.database_url, target)
+        backup(settings.session_url, target)  # pg_dump needs a session of its own
     except BackupError as exc:
         raise CommandError(str(exc)) from None
     print(f"backed up to {target} (readable by its owner only)")
@@ -32,7 +32,7 @@ def restore_command(settings: Settings, source: Path) -> int:
     try:
         if database is not None:
             with sole_process(database, purpose="zhibu db restore"):
-                revisions = restore(settings.database_url, source)
+                revisions = restore(settings.session_url, source)
         else:
             running = asyncio.run(_leader(settings.database_url))
             if running is not None:
@@ -40,7 +40,7 @@ def restore_command(settings: Settings, source: Path) -> int:
                     f"a bot process ({running}) is running on this database: stop every bot "
                     "process first, then restore"
                 )
-            revisions = restore(settings.database_url, source)
+            revisions = restore(settings.session_url, source)
     except AlreadyRunning as exc:
         raise CommandError(
             f"{exc.holder} is using {exc.database}: stop it first, then restore"

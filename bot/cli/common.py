@@ -17,7 +17,7 @@ def prepare_database(settings: Settings) -> None:
     from storage.migrate import DatabaseTooNew, upgrade
 
     try:
-        upgrade(settings.database_url)
+        upgrade(settings.session_url)  # DDL, not through a transaction-pooling PgBouncer
     except DatabaseTooNew as exc:
         raise CommandError(str(exc)) from None
 

@@ -144,7 +144,7 @@ async def _preparations(
     if not starts:
         return
     year = today.year
-    done = await cq.preparation_done(session, year=year, branch_ids=list(starts))
+    done = await cq.preparation_done(session, year=year, scope=scope)
     logged = await cq.branches_that_logged(
         session,
         ActivityKind.LIFE_MEETING.value,

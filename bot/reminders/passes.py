@@ -23,22 +23,30 @@ than the nine hours between a period's end at midnight and the "overdue" reminde
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import math
+import multiprocessing
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from bot.config import Settings
 from bot.reminders import sources
+from storage import bulk
 from storage import planner_queries as pq
-from storage.db import SessionFactory
+from storage.db import SessionFactory, create_engine, session_factory
 from storage.tree import BranchScope
 
 ROTATION = dt.timedelta(hours=6)
 # Branches judged per transaction in a full pass; marked branches per transaction.
 SLICE_BRANCHES = 10_000
 MARKS_PER_BATCH = 500
+# Worker processes of a full pass over several slices (PostgreSQL): one per core, at most 4
+# (the database needs cores too).
+PLANNING_WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +75,7 @@ async def plan_scope(
     """Plan the branches of a scope in one transaction."""
     started = time.perf_counter()
     async with db.begin() as session:
+        await bulk.slice_plans(session)
         plan, judged = await sources.plan_branches(session, settings, now, scope)
         inserted, cancelled = await sources.store_plan(session, plan, now)
     return PlanReport(
@@ -94,6 +103,7 @@ async def plan_marked(
             marked = await pq.claim_marks(session, limit=batch)
             if not marked:
                 return report
+            await bulk.slice_plans(session)
             scope = BranchScope(ids=tuple(marked))
             plan, judged = await sources.plan_branches(session, settings, now, scope)
             inserted, cancelled = await sources.store_plan(session, plan, now)
@@ -137,17 +147,50 @@ async def plan_periodic(db: SessionFactory, settings: Settings, now: dt.datetime
     return report + await plan_others(db, settings, now)
 
 
+def _plan_slice(settings: Settings, now: dt.datetime, scope: BranchScope) -> PlanReport:
+    """A worker process's job: plan one slice on an engine of its own."""
+
+    async def planned() -> PlanReport:
+        engine = create_engine(settings.database_url, pool_size=1, max_overflow=0)
+        try:
+            return await plan_scope(session_factory(engine), settings, now, scope)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(planned())
+
+
+def _worker_pool(count: int) -> ProcessPoolExecutor:
+    # spawn: a forked child would inherit the parent's event loop, threads and connections.
+    return ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn"))
+
+
 async def plan_everything(db: SessionFactory, settings: Settings, now: dt.datetime) -> PlanReport:
     """Every branch, a slice per transaction, then trainings and mobile members; the marks made
-    before it started are forgotten (their branches were planned since)."""
+    before it started are forgotten (their branches were planned since).
+
+    On PostgreSQL a tree of several slices is planned by worker processes, one per core: judging
+    a province's rules is about 50 s of Python, which one process cannot share between cores,
+    and which would otherwise hold the event loop of the process that asked. The trainings,
+    mobile members and dues are planned here meanwhile. SQLite (one writer) plans in turn here.
+    """
     started = time.perf_counter()
     async with db() as session:
         last_mark = await pq.last_mark(session)
         bounds = await pq.branch_ids(session)
-    report = PlanReport()
-    for scope in slices(bounds, math.ceil(bounds.count / SLICE_BRANCHES) if bounds else 0):
-        report += await plan_scope(db, settings, now, scope)
-    report += await plan_others(db, settings, now)
+        postgres = bulk.dialect(session) == "postgresql"
+    scopes = slices(bounds, math.ceil(bounds.count / SLICE_BRANCHES) if bounds else 0)
+    if postgres and len(scopes) > 1:
+        with _worker_pool(min(len(scopes), PLANNING_WORKERS)) as pool:
+            loop = asyncio.get_running_loop()
+            work = [loop.run_in_executor(pool, _plan_slice, settings, now, s) for s in scopes]
+            others = await plan_others(db, settings, now)
+            report = sum(await asyncio.gather(*work), others)
+    else:
+        report = PlanReport()
+        for scope in scopes:
+            report += await plan_scope(db, settings, now, scope)
+        report += await plan_others(db, settings, now)
     async with db.begin() as session:
         await pq.forget_marks(session, through=last_mark)
     return dataclasses.replace(report, seconds=time.perf_counter() - started)

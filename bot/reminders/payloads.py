@@ -62,6 +62,17 @@ def _encode(value: Any) -> Any:
     return value
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    # dataclasses.fields() builds its answer on every call: a province's pass asks a million times.
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Payload:
     """Base of the payloads: JSON in and out."""
@@ -69,9 +80,9 @@ class Payload:
     def to_json(self) -> dict[str, Any]:
         """The stored form: unset (None) and false flags are left out."""
         return {
-            f.name: _encode(value)
-            for f in dataclasses.fields(self)
-            if (value := getattr(self, f.name)) is not None and value is not False
+            name: _encode(value)
+            for name in _field_names(type(self))
+            if (value := getattr(self, name)) is not None and value is not False
         }
 
     @classmethod

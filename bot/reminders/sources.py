@@ -463,7 +463,8 @@ async def plan_reminders(session: AsyncSession, settings: Settings, now: dt.date
 
 async def store_plan(session: AsyncSession, plan: p.Plan, now: dt.datetime) -> tuple[int, int]:
     """Insert what is new and cancel what is no longer wanted: (inserted, cancelled)."""
-    rows = [reminder.row(now) for reminder in plan.reminders.values()]
+    taken = await rq.taken_dedupe_keys(session, list(plan.reminders))
+    rows = [reminder.row(now) for key, reminder in plan.reminders.items() if key not in taken]
     inserted = await rq.insert_reminders(session, rows)
     cancelled = await rq.cancel_reminders(
         session, [(c.subject, c.account_id) for c in plan.cancellations]

@@ -1,7 +1,7 @@
-"""What the test command installs from Debian (.ci/debian-packages): the CJK font, LibreOffice
-and poppler-utils. A test that needs one skips without it on a developer's machine; under
+"""What the test command installs from Debian (.ci/debian-packages): the CJK font, LibreOffice,
+poppler-utils and PgBouncer. A test that needs one skips without it on a developer's machine; under
 `.ci/run` (CI, ZHIBU_TEST_REQUIRE_DEBIAN=1) it fails instead, so a runner that could not
-install them does not pass with the rendering and font checks silently skipped."""
+install them does not pass with those checks silently skipped."""
 
 from __future__ import annotations
 

@@ -1,0 +1,137 @@
+"""The bot through PgBouncer in transaction pooling mode (README's deployment section): its
+engines, and two bot processes serving conversations and the leader's jobs through it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from bot.cluster import bookkeeping_engine
+from bot.config import Settings
+from bot.demo import DemoUser
+from bot.enums import DeliveryState, NoticeAudience
+from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
+from storage.db import SessionFactory, create_engine, session_factory
+from storage.models_cluster import InboxUpdate
+from storage.models_notices import NoticeDelivery
+from tests.support import database
+from tests.support.bot import eventually
+from tests.support.cluster import Inviter, make_secretaries, start_cluster
+from tests.support.notices import make_people, notice_now
+from tests.support.pgbouncer import SERVER_CONNECTIONS, pgbouncer
+
+pytestmark = pytest.mark.skipif(
+    database.BACKEND != "postgresql", reason="PgBouncer pools PostgreSQL connections only"
+)
+
+
+async def test_many_clients_share_fewer_server_connections_without_statement_clashes(
+    database_url: str, tmp_path: Path
+) -> None:
+    """More clients than server connections, each running transactions of parameterised
+    statements: every statement gets its own rows back, JIT is off on every server connection
+    (PgBouncer's connect_query), and so does the bookkeeping engine's."""
+    async with pgbouncer(database_url, tmp_path) as bouncer:
+        engine = create_engine(bouncer.url, pool_size=3 * SERVER_CONNECTIONS, max_overflow=0)
+        book = bookkeeping_engine(bouncer.url)
+        try:
+            db = session_factory(engine)
+
+            async def client(n: int) -> list[tuple[int, str]]:
+                seen = []
+                for step in range(10):
+                    async with db.begin() as session:
+                        value = await session.scalar(
+                            text("SELECT :n * 100 + :s"), {"n": n, "s": step}
+                        )
+                        jit = await session.scalar(text("SHOW jit"))
+                        seen.append((int(value), str(jit)))
+                return seen
+
+            results = await asyncio.gather(*(client(n) for n in range(3 * SERVER_CONNECTIONS)))
+            async with session_factory(book).begin() as session:
+                assert await session.scalar(text("SELECT CAST(:x AS int) + 1"), {"x": 41}) == 42
+        finally:
+            await engine.dispose()
+            await book.dispose()
+    for n, seen in enumerate(results):
+        assert seen == [(n * 100 + step, "off") for step in range(10)]
+    assert "login attempt" in bouncer.log()
+
+
+USERS = 8
+RECIPIENTS = 40
+NOTICE_TEXT = "Pooler drill on Friday."
+
+
+async def _copies_by_state(db: SessionFactory, notice_id: int) -> Counter[DeliveryState]:
+    async with db() as session:
+        states = await session.scalars(
+            select(NoticeDelivery.state).where(NoticeDelivery.notice_id == notice_id)
+        )
+        return Counter(states)
+
+
+@pytest.mark.slow
+async def test_two_processes_through_pgbouncer_serve_conversations_in_order_and_the_leaders_jobs(
+    settings: Settings,
+    telegram: FakeTelegramServer,
+    client: FakeTelegramClient,
+    db: SessionFactory,
+    demo: dict[str, DemoUser],
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    """ZHIBU_DATABASE_URL through PgBouncer in transaction mode, ZHIBU_DATABASE_DIRECT_URL to
+    the server (LISTEN, migrations): people go through /invite while the leader sends a notice."""
+    for name, person in demo.items():
+        telegram.add_user(person.telegram_id, name, language_code="en")
+    secretaries = await make_secretaries(db, "DEMO-B1", 710000, USERS)
+    members = await make_people(db, "DEMO-B2", 720000, RECIPIENTS)
+    for telegram_id in members:
+        telegram.add_user(telegram_id, f"m{telegram_id}", language_code="en")
+    inviters = [Inviter(await client.user(t, f"s{t}", language_code="en")) for t in secretaries]
+    async with pgbouncer(database_url, tmp_path) as bouncer:
+        env = {"ZHIBU_DATABASE_URL": bouncer.url, "ZHIBU_DATABASE_DIRECT_URL": database_url}
+        cluster = start_cluster(settings, 2, tmp_path, **env)
+        try:
+            await client.set_webhook_targets(cluster.urls)
+            await cluster.started()
+            notice_id = await notice_now(
+                db, now=settings.now(), audience=NoticeAudience.MEMBERS, text=NOTICE_TEXT
+            )
+            links = await asyncio.gather(*(i.invite(patience=120) for i in inviters))
+
+            async def delivered() -> bool:
+                states = await _copies_by_state(db, notice_id)
+                return bool(states) and set(states) == {DeliveryState.SENT}
+
+            assert await eventually(delivered, within=300), await _copies_by_state(db, notice_id)
+        finally:
+            cluster.stop()
+    logs = "\n".join(p.log() for p in cluster.processes)
+    assert all(links), logs[-3000:]
+    for inviter in inviters:
+        assert inviter.answers == [
+            "Which role?",
+            "How many people may use this invite?",
+            "How long",
+            "Invite created",
+        ]
+    # The leader's job sent each member the notice once, whichever process led.
+    assert (await _copies_by_state(db, notice_id)).total() >= USERS + RECIPIENTS
+    for chat in members:
+        assert sum(NOTICE_TEXT in m["text"] for m in telegram.bot_messages(chat)) == 1, chat
+    async with db() as session:
+        assert set(await session.scalars(select(InboxUpdate.attempts))) == {1}
+    used = Counter(d["url"] for d in telegram.webhook_deliveries if d["ok"])
+    assert set(used) == set(cluster.urls), used
+    assert "prepared statement" not in logs
+    errors = [line for line in logs.splitlines() if '"level": "ERROR"' in line]
+    assert not errors, errors[:5]
+    # The bots' connections went through PgBouncer (it logs each client's login).
+    assert bouncer.log().count("login attempt") >= 2
