@@ -32,13 +32,13 @@ def _in_the_background() -> None:
         os.nice(WORKER_NICENESS)
 
 
-def worker_pool() -> ProcessPoolExecutor:
-    """A pool of one niced worker process."""
+def worker_pool(workers: int = 1, *, niced: bool = True) -> ProcessPoolExecutor:
+    """A pool of worker processes, by default one, niced below the bot."""
     # spawn: a forked child would inherit the event loop's threads and sockets.
     return ProcessPoolExecutor(
-        max_workers=1,
+        max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=_in_the_background,
+        initializer=_in_the_background if niced else None,
     )
 
 
