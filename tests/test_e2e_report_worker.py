@@ -14,6 +14,7 @@ import signal
 import sqlite3
 import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import openpyxl
@@ -31,9 +32,11 @@ from bot.logs import WithheldError
 from bot.rules.kinds import ActivityKind
 from bot.workers import WORKER_NICENESS, reading
 from storage import queries
-from storage.db import SessionFactory
+from storage.db import SessionFactory, create_engine, session_factory
 from storage.models_activity import Activity
+from tests.support import database
 from tests.support.activity import add_activity, as_user, org_today, pin_clock
+from tests.support.pgbouncer import SERVER_CONNECTIONS, pgbouncer
 
 APOLOGY = "Sorry, something went wrong on our side."
 
@@ -190,3 +193,24 @@ async def test_after_a_report_the_database_file_still_reads_on_sqlite(
         assert file.execute("SELECT count(*) FROM org_units").fetchone()[0] > 0
     async with db() as session:
         assert await queries.org_by_code(session, "DEMO-B1") is not None
+
+
+@pytest.mark.skipif(database.BACKEND != "postgresql", reason="PgBouncer pools PostgreSQL only")
+async def test_through_pgbouncer_a_workers_read_only_stays_with_its_own_transactions(
+    database_url: str, tmp_path: Path
+) -> None:
+    # A session setting would stay on the server connection and refuse the bot's next writes.
+    async with pgbouncer(database_url, tmp_path) as bouncer:
+        async with reading(bouncer.url) as worker_db:
+            for _ in range(SERVER_CONNECTIONS):
+                async with worker_db() as session:
+                    with pytest.raises(DBAPIError):
+                        await queries.audit(session, action="worker.write", actor_label="test")
+                        await session.flush()
+        engine = create_engine(bouncer.url, pool_size=SERVER_CONNECTIONS, max_overflow=0)
+        try:
+            for _ in range(2 * SERVER_CONNECTIONS):
+                async with session_factory(engine).begin() as session:
+                    await queries.audit(session, action="bot.write", actor_label="test")
+        finally:
+            await engine.dispose()
