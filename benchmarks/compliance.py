@@ -9,7 +9,8 @@ with --postgres, a scratch database on that PostgreSQL server (dropped afterward
 what /report compliance does for the whole subtree (loading the rules, the activities and
 judging every branch; median of 3 runs; target < 5 s), and the latency of /due, from sending
 the command to the reply, for branch secretaries through the fake Bot API with the real bot in
-a child process (target: median < 100 ms).
+a child process (target: median < 100 ms); then the admin's whole `/report compliance` (summary,
+charts, spreadsheet) with secretaries asking /due meanwhile, and that /due's latency.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from storage.models_activity import Activity
 
 CHUNK = 10_000
 FIRST_USER = 800_000
+ADMIN_USER = 799_999
 SECRETARIES = 50
 ORG_TZ = zoneinfo.ZoneInfo("Asia/Shanghai")
 
@@ -101,6 +103,12 @@ async def seed(url: str, branches: int, per_branch: int, today: dt.date) -> int:
             session.add(
                 Account(telegram_id=FIRST_USER + n, person_id=person.id, telegram_language="en")
             )
+        # The committee's admin, who asks for the whole subtree's report.
+        admin = Person(name="组织委员", branch_id=first)
+        session.add(admin)
+        await session.flush()
+        session.add(RoleAssignment(person_id=admin.id, org_unit_id=root.id, role=Role.ADMIN))
+        session.add(Account(telegram_id=ADMIN_USER, person_id=admin.id, telegram_language="en"))
         for n in range(branches):
             session.add_all(Person(name=f"党员{n}-{m}", branch_id=first + n) for m in range(3))
         now = dt.datetime.now(dt.UTC)
@@ -175,6 +183,38 @@ async def time_due(server_url: str, requests: int) -> list[float]:
     return latencies
 
 
+async def time_report_meanwhile(server_url: str, runs: int = 3) -> tuple[list[float], list[float]]:
+    """The admin's /report compliance until its spreadsheet arrives, with secretaries asking
+    /due one after another meanwhile: (report seconds, /due latencies during the reports)."""
+    async with FakeTelegramClient(server_url, timeout=300) as client:
+        admin = await client.user(ADMIN_USER, "Admin", language_code="en")
+        users = [await client.user(FIRST_USER + n, f"S{n}", language_code="en") for n in range(5)]
+        seconds: list[float] = []
+        latencies: list[float] = []
+        for _ in range(runs):
+            done = asyncio.Event()
+
+            async def meanwhile(done: asyncio.Event = done) -> None:
+                turn = 0
+                while not done.is_set():
+                    user = users[turn % len(users)]
+                    started = time.perf_counter()
+                    await user.send("/due")
+                    await user.wait_reply(timeout=60)
+                    latencies.append(time.perf_counter() - started)
+                    turn += 1
+
+            probes = asyncio.create_task(meanwhile())
+            started = time.perf_counter()
+            await admin.send("/report compliance")
+            while (await admin.wait_reply(timeout=300)).document is None:
+                pass
+            seconds.append(time.perf_counter() - started)
+            done.set()
+            await probes
+    return seconds, latencies
+
+
 def run_one(url: str, args: argparse.Namespace, today: dt.date) -> None:
     """Seed one empty database, measure, print."""
     upgrade(url)
@@ -192,6 +232,7 @@ def run_one(url: str, args: argparse.Namespace, today: dt.date) -> None:
     bot = start_python(ZHIBU_BOT, env)
     try:
         latencies = asyncio.run(time_due(f"http://127.0.0.1:{port}", args.due_requests))
+        reports, meanwhile = asyncio.run(time_report_meanwhile(f"http://127.0.0.1:{port}"))
     finally:
         stop(bot)
         stop(server)
@@ -207,6 +248,13 @@ def run_one(url: str, args: argparse.Namespace, today: dt.date) -> None:
         f"  /due through the fake Bot API, {len(latencies)} requests: median "
         f"{due_median:.0f} ms, p95 {due_p95:.0f} ms (target < 100 ms): "
         f"{'OK' if due_median < 100 else 'TOO SLOW'}",
+        flush=True,
+    )
+    print(
+        f"  /report compliance through the fake Bot API (until the spreadsheet): median "
+        f"{median(reports):.1f} s of {len(reports)}; /due meanwhile: {len(meanwhile)} requests, "
+        f"median {median(meanwhile) * 1000:.0f} ms, "
+        f"p95 {percentile(meanwhile, 0.95) * 1000:.0f} ms",
         flush=True,
     )
 

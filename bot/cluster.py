@@ -57,7 +57,7 @@ def bookkeeping_engine(url: str) -> AsyncEngine:
     of one, the pooler may hand the statement's prepare and its execution to two different
     server connections.
     """
-    isolation = {} if pooled(url) else {"isolation_level": "AUTOCOMMIT"}
+    isolation: dict[str, Any] = {} if pooled(url) else {"isolation_level": "AUTOCOMMIT"}
     return create_engine(url, pool_pre_ping=False, pool_size=8, max_overflow=0, **isolation)
 
 

@@ -33,8 +33,15 @@ from telegram.error import TelegramError
 from bot.update_context import current
 
 REDACTED = "<redacted>"
-# Exceptions whose message is safe to log: Telegram's words about a call, or an OS error.
-SAFE_MESSAGES: tuple[type[BaseException], ...] = (TelegramError, OSError)
+
+
+class WithheldError(Exception):
+    """An error from another process, its message a traceback already withheld as here."""
+
+
+# Exceptions whose message is safe to log: Telegram's words about a call, an OS error, or an
+# error of a worker process (its messages already withheld there).
+SAFE_MESSAGES: tuple[type[BaseException], ...] = (TelegramError, OSError, WithheldError)
 
 
 class RedactSecrets(logging.Filter):

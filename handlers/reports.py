@@ -6,8 +6,7 @@ Both read the subtrees from the admin's own grants: no command or button here na
 
 from __future__ import annotations
 
-import asyncio
-from collections import Counter
+from contextlib import nullcontext
 from typing import Annotated, Literal, get_args
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,17 +16,17 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.access import Principal
 from bot.activities import KIND_LABELS
-from bot.charts import ChartWords, compliance_charts
+from bot.charts import ChartWords
 from bot.commands import ADMINS
 from bot.compliance import (
-    BranchRow,
+    RULE_KEYS,
     OverrideError,
     merge_subtrees,
     reset_override,
     rule_book,
     set_override,
-    subtree_compliance,
 )
+from bot.compliance_report import ComplianceReport, ReportJob, ReportWords, build_report
 from bot.context import BotContext
 from bot.dues.local import period_of, set_dues_period
 from bot.i18n import N_
@@ -35,7 +34,6 @@ from bot.rules.calendar import (
     DEFAULT_RULES,
     CalendarRule,
     ObligationState,
-    ObligationStatus,
     Period,
     PeriodKind,
     Scope,
@@ -44,7 +42,6 @@ from bot.rules.calendar import (
     reference_day,
 )
 from bot.rules.dues import DUES_RULE_KEY
-from bot.xlsx import workbook_bytes
 from handlers.busy import showing
 from handlers.buttons import Button, Token
 from handlers.common import Refused, answer, edit_or_answer, escape, keyboard, sender
@@ -57,7 +54,6 @@ from handlers.relink_report import relink_report
 from storage import queries
 from storage.models import OrgUnit
 
-RULE_KEYS = tuple(rule.key for rule in DEFAULT_RULES)
 RULE_KINDS = {rule.key: rule.kind for rule in DEFAULT_RULES}
 # The reports of other areas, reached from /report's buttons.
 OTHER_REPORTS = {
@@ -110,15 +106,6 @@ def _state_names(context: BotContext) -> dict[ObligationState, str]:
     }
 
 
-def _by_key(row: BranchRow) -> dict[str, ObligationStatus]:
-    return {status.rule.key: status for status in row.statuses}
-
-
-def _state(row: BranchRow, key: str) -> ObligationState:
-    status = _by_key(row).get(key)
-    return status.state if status else ObligationState.NOT_APPLICABLE
-
-
 def _rule_name(context: BotContext, key: str) -> str:
     return context._(KIND_LABELS[RULE_KINDS[key]])
 
@@ -130,29 +117,25 @@ async def _roots(session: AsyncSession, principal: Principal) -> list[OrgUnit]:
 
 
 def _summary(
-    context: BotContext, roots: list[OrgUnit], rows: list[BranchRow], month: Period
+    context: BotContext, roots: list[OrgUnit], report: ComplianceReport, month: Period
 ) -> str:
     _ = context._
     scope = _(", ").join(root.display_name(context.tr.locale) for root in roots)
     lines = [
         _("<b>Compliance of {scope}</b>").format(scope=escape(scope)),
         _("Periods containing {month}; {count} branches.").format(
-            month=period_label(context, month), count=len(rows)
+            month=period_label(context, month), count=report.branches
         ),
         "",
     ]
-    periods: dict[str, Period] = {}
-    for row in rows:
-        for status in row.statuses:
-            periods.setdefault(status.rule.key, status.period)
     for number, key in enumerate(RULE_KEYS, start=1):
-        counts = Counter(_state(row, key) for row in rows)
-        if counts[ObligationState.NOT_APPLICABLE] == len(rows):
+        counts = report.counts[key]
+        if counts[ObligationState.NOT_APPLICABLE] == report.branches:
             # No party groups anywhere, a rule switched off, or a window not yet begun.
             line = _("{number}. {rule}: does not apply to these branches in this period")
             lines.append(line.format(number=number, rule=_rule_name(context, key)))
             continue
-        period = periods.get(key)
+        period = report.periods.get(key)
         lines.append(
             _("{number}. {rule} ({period}): done {done}, due {due}, overdue {overdue}").format(
                 number=number,
@@ -166,94 +149,78 @@ def _summary(
     return "\n".join(lines)
 
 
-async def _send_chart(
-    update: Update,
-    context: BotContext,
-    chat_id: int,
-    rows: list[BranchRow],
-    month: Period,
-    roots: list[OrgUnit],
-) -> None:
+def _words(context: BotContext, roots: list[OrgUnit], month: Period) -> ReportWords:
+    """What the chart and the workbook say, in the admin's language."""
     _ = context._
-    locale = context.tr.locale
-    scope = _(", ").join(root.display_name(locale) for root in roots)
-    words = ChartWords(
-        title=_("Compliance of {scope}, {period}").format(
-            scope=scope, period=period_label(context, month)
+    scope = _(", ").join(root.display_name(context.tr.locale) for root in roots)
+    header = [_("Branch code"), _("Branch")]
+    for number, key in enumerate(RULE_KEYS, start=1):
+        header.append(f"{number}. {_rule_name(context, key)}")
+        header.append(_("{number}. dates").format(number=number))
+    return ReportWords(
+        chart=ChartWords(
+            title=_("Compliance of {scope}, {period}").format(
+                scope=scope, period=period_label(context, month)
+            ),
+            columns=[_rule_name(context, key) for key in RULE_KEYS],
+            legend=_state_names(context),
         ),
-        columns=[_rule_name(context, key) for key in RULE_KEYS],
-        legend=_state_names(context),
+        grid_caption=_("Branches with an overdue obligation, {page}"),
+        page=_("page {page} of {pages}"),
+        sheet=_("Compliance"),
+        header=header,
+        states=_state_names(context),
     )
 
-    def grid_caption(page: int, pages: int) -> str:
-        return _("Branches with an overdue obligation, {page}").format(
-            page=_("page {page} of {pages}").format(page=page, pages=pages)
-        )
 
-    table = [
-        (row.branch.display_name(locale), [_state(row, key) for key in RULE_KEYS]) for row in rows
-    ]
-    # Drawing a thousand branches takes a moment: off the event loop.
-    charts = await asyncio.to_thread(compliance_charts, table, words, grid_caption)
+async def _send_files(
+    context: BotContext, chat_id: int, report: ComplianceReport, month: Period
+) -> None:
+    _ = context._
+    charts = report.charts
     if len(charts.images) == 1:
         caption = _("Rows: branches; columns: the obligations numbered under the chart.")
     else:
         caption = _(
             "{total} branches: a summary per obligation, then the {shown} branches with an "
             "overdue obligation (the spreadsheet has every branch)."
-        ).format(total=len(rows), shown=charts.branches_in_grids)
-    for index, png in enumerate(charts.images):
-        await context.bot.send_photo(chat_id, png, caption=caption if index == 0 else None)
-
-
-async def _send_spreadsheet(
-    update: Update, context: BotContext, chat_id: int, rows: list[BranchRow], month: Period
-) -> None:
-    _ = context._
-    names = _state_names(context)
-    header = [_("Branch code"), _("Branch")]
-    for number, key in enumerate(RULE_KEYS, start=1):
-        header.append(f"{number}. {_rule_name(context, key)}")
-        header.append(_("{number}. dates").format(number=number))
-    table = []
-    for row in rows:
-        statuses = _by_key(row)
-        cells: list[object] = [row.branch.code, row.branch.display_name(context.tr.locale)]
-        for key in RULE_KEYS:
-            found = statuses.get(key)
-            cells.append(names[found.state if found else ObligationState.NOT_APPLICABLE])
-            cells.append(", ".join(d.isoformat() for d in found.done_dates) if found else "")
-        table.append(cells)
-    # A city's 20,000 rows take seconds to write: in a thread, like the chart.
-    workbook = await asyncio.to_thread(workbook_bytes, _("Compliance"), header, table)
-    await context.bot.send_document(
-        chat_id,
-        workbook,
-        filename=f"compliance-{month.key}.xlsx",
-        caption=_("One row per branch, periods containing {month}.").format(
-            month=period_label(context, month)
-        ),
-    )
+        ).format(total=report.branches, shown=charts.branches_in_grids)
+    async with showing(context.bot, chat_id, ChatAction.UPLOAD_PHOTO):
+        for index, png in enumerate(charts.images):
+            await context.bot.send_photo(chat_id, png, caption=caption if index == 0 else None)
+    if report.workbook is None:
+        return
+    async with showing(context.bot, chat_id):
+        await context.bot.send_document(
+            chat_id,
+            report.workbook,
+            filename=f"compliance-{month.key}.xlsx",
+            caption=_("One row per branch, periods containing {month}.").format(
+                month=period_label(context, month)
+            ),
+        )
 
 
 async def _send_report(update: Update, context: BotContext, month: Period) -> None:
     """Counts per obligation, then a chart and a spreadsheet of every branch."""
     today = context.today()
-    rows: list[BranchRow] = []
     async with context.db() as session:
         roots = await _roots(session, context.principal)
-        for root in roots:
-            on = reference_day(month, today)
-            rows.extend(await subtree_compliance(session, root, on=on, today=today))
-    nav = keyboard([month_buttons(context, lambda m: ReportMonth(m.key).data, month, today)])
-    await answer(update, context, _summary(context, roots, rows, month), nav)
+    job = ReportJob(
+        root_ids=tuple(root.id for root in roots),
+        on=reference_day(month, today),
+        today=today,
+        locale=context.tr.locale,
+    )
     chat = update.effective_chat
-    if chat is None or not rows:
+    # Reading, judging, drawing and writing happen in the report worker process.
+    async with showing(context.bot, chat.id, ChatAction.TYPING) if chat else nullcontext():
+        report = await build_report(context.db, job, _words(context, roots, month))
+    nav = keyboard([month_buttons(context, lambda m: ReportMonth(m.key).data, month, today)])
+    await answer(update, context, _summary(context, roots, report, month), nav)
+    if chat is None or not report.branches:
         return
-    async with showing(context.bot, chat.id, ChatAction.UPLOAD_PHOTO):
-        await _send_chart(update, context, chat.id, rows, month, roots)
-    async with showing(context.bot, chat.id):
-        await _send_spreadsheet(update, context, chat.id, rows, month)
+    await _send_files(context, chat.id, report, month)
 
 
 def _usage(context: BotContext) -> str:

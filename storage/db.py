@@ -31,9 +31,10 @@ POOLER = "pooler"
 POOLERS = ("pgbouncer",)
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> AsyncEngine:
     """Create the engine; on SQLite make sure the file exists, for its owner only, and enable
-    WAL and foreign keys."""
+    WAL and foreign keys. `read_only`: every transaction refuses to write (a worker process
+    that only reads what the bot's process wrote)."""
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if path and path != ":memory:" and not path.startswith("file:"):
@@ -42,6 +43,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         kwargs.setdefault("connect_args", {"timeout": 30})
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        if read_only:
+            event.listen(engine.sync_engine, "connect", _sqlite_read_only)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
@@ -49,7 +52,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if not pooled(url):
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _postgres_settings)
-        return engine
+        return _reads_only(engine) if read_only else engine
     # PgBouncer 1.18 in transaction mode hands each transaction whichever server connection is
     # free, and knows nothing of prepared statements: asyncpg's own cache and SQLAlchemy's
     # would name a statement prepared on another server connection (or already taken there by
@@ -67,7 +70,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # The marker stays in engine.url (a worker process rebuilds the engine from it) but is
     # not a connection parameter of asyncpg's.
     event.listen(engine.sync_engine, "do_connect", _drop_pooler)
-    return engine
+    return _reads_only(engine) if read_only else engine
 
 
 def pooled(url: str) -> bool:
@@ -93,7 +96,13 @@ def private_database_file(path: Path) -> None:
     existing one. SQLite gives its -wal, -shm and -journal files the database file's mode."""
     if not path.parent.exists():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    # Opened only to create it: closing any descriptor of a file drops every POSIX lock this
+    # process holds on it, so a second engine on an open database would leave the first's
+    # connections unlocked (another process, a report worker, would then take them for gone
+    # and delete the -shm and -wal files under them: SQLITE_IOERR_SHORT_READ).
+    if not path.exists():
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     for file in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
         with contextlib.suppress(FileNotFoundError):
             if stat.S_IMODE(file.stat().st_mode) & 0o077:
@@ -106,6 +115,23 @@ def _postgres_settings(dbapi_connection: Any, _record: Any) -> None:
     # its connect_query does it), on the driver's connection itself, outside the transaction
     # the adapter's cursor would open (a rollback would undo the SET).
     dbapi_connection.run_async(lambda driver: driver.execute("SET jit = off"))
+
+
+def _reads_only(engine: AsyncEngine) -> AsyncEngine:
+    # Per transaction, not per connection: through PgBouncer a session setting would stay on
+    # one server connection and reach other clients.
+    event.listen(engine.sync_engine, "begin", _read_only_transaction)
+    return engine
+
+
+def _read_only_transaction(connection: Any) -> None:
+    connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+
+
+def _sqlite_read_only(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.close()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

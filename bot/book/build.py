@@ -9,18 +9,13 @@ event loop reads what a single book or a spot check needs and talks to Telegram.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import io
 import logging
-import multiprocessing
-import os
 import random
 import re
 import zipfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol, TypeVar
 
@@ -31,8 +26,9 @@ from telegram.error import TelegramError
 from bot.book.document import render_book, render_books
 from bot.book.gather import gather
 from bot.book.model import BookFacts, Copy, PhotoNote
+from bot.workers import SharedWorker, database_url, own_worker, reading
 from storage import book_queries
-from storage.db import SessionFactory, create_engine, session_factory
+from storage.db import SessionFactory
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +42,6 @@ SPOT_CHECK_SIZES = (3, 5, 10)
 # Branches gathered and rendered per round trip to the worker.
 CHUNK = 25
 DOWNLOADS_AT_ONCE = 4
-WORKER_NICENESS = 10
 
 T = TypeVar("T")
 
@@ -129,48 +124,7 @@ async def _bounded(calls: Sequence[Awaitable[T]]) -> list[T]:
 
 # ---- worker processes ------------------------------------------------------------------------
 
-
-def _in_the_background() -> None:
-    """Run the worker below the bot's priority: on a small machine the bot's replies come
-    before the books (the worker still gets every idle moment)."""
-    if hasattr(os, "nice"):
-        os.nice(WORKER_NICENESS)
-
-
-def _worker_pool() -> ProcessPoolExecutor:
-    # spawn: a forked child would inherit the event loop's threads and sockets.
-    return ProcessPoolExecutor(
-        max_workers=1,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_in_the_background,
-    )
-
-
-class _SharedWorker:
-    """One worker process for single books, started on first use and restarted if it dies."""
-
-    def __init__(self) -> None:
-        self._pool: ProcessPoolExecutor | None = None
-
-    async def run(self, func: Callable[..., T], *args: object) -> T:
-        for attempt in (1, 2):
-            if self._pool is None:
-                self._pool = _worker_pool()
-            try:
-                return await asyncio.get_running_loop().run_in_executor(self._pool, func, *args)
-            except BrokenProcessPool:
-                self._pool = None
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
-
-
-SHARED = _SharedWorker()
+SHARED = SharedWorker()
 
 
 async def render(facts: BookFacts, copy: Copy) -> bytes:
@@ -210,16 +164,6 @@ def entry_name(facts: BookFacts, locale: str) -> str:
     return f"{facts.branch_code} {name} {facts.year}.docx"
 
 
-@contextlib.asynccontextmanager
-async def _own_worker() -> AsyncIterator[Executor]:
-    pool = _worker_pool()
-    try:
-        yield pool
-    finally:
-        # Waiting for the process to exit must not hold up the event loop.
-        await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
-
-
 async def build_collection(
     db: SessionFactory,
     job: Collection,
@@ -237,8 +181,8 @@ async def build_collection(
     loop = asyncio.get_running_loop()
     # Without photos to download, the worker reads the database itself: the bot's process
     # then only hands over ids and stores the bytes it gets back.
-    url = None if photos is not None else _database_url(db)
-    async with _own_worker() as pool:
+    url = None if photos is not None else database_url(db)
+    async with own_worker() as pool:
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
             for start in range(0, total, CHUNK):
                 ids = tuple(job.branch_ids[start : start + CHUNK])
@@ -263,22 +207,14 @@ async def build_collection(
     return buffer.getvalue()
 
 
-def _database_url(db: SessionFactory) -> str:
-    engine = db.kw["bind"]
-    return str(engine.url.render_as_string(hide_password=False))
-
-
 def render_from_database(
     url: str, job: Collection, ids: tuple[int, ...]
 ) -> list[tuple[str, bytes]]:
     """In the worker: read the chunk's facts and write its books; (file name, DOCX)."""
 
     async def read() -> list[BookFacts]:
-        engine = create_engine(url)
-        try:
-            return await _chunk_facts(session_factory(engine), job, ids)
-        finally:
-            await engine.dispose()
+        async with reading(url) as db:
+            return await _chunk_facts(db, job, ids)
 
     return [
         (entry_name(facts, job.copy.locale), render_book(facts, job.copy))

@@ -27,14 +27,13 @@ import asyncio
 import dataclasses
 import datetime as dt
 import math
-import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from bot.config import Settings
 from bot.reminders import sources
+from bot.workers import worker_pool
 from storage import bulk
 from storage import planner_queries as pq
 from storage.db import SessionFactory, create_engine, session_factory
@@ -160,11 +159,6 @@ def _plan_slice(settings: Settings, now: dt.datetime, scope: BranchScope) -> Pla
     return asyncio.run(planned())
 
 
-def _worker_pool(count: int) -> ProcessPoolExecutor:
-    # spawn: a forked child would inherit the parent's event loop, threads and connections.
-    return ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn"))
-
-
 async def plan_everything(db: SessionFactory, settings: Settings, now: dt.datetime) -> PlanReport:
     """Every branch, a slice per transaction, then trainings and mobile members; the marks made
     before it started are forgotten (their branches were planned since).
@@ -181,7 +175,7 @@ async def plan_everything(db: SessionFactory, settings: Settings, now: dt.dateti
         postgres = bulk.dialect(session) == "postgresql"
     scopes = slices(bounds, math.ceil(bounds.count / SLICE_BRANCHES) if bounds else 0)
     if postgres and len(scopes) > 1:
-        with _worker_pool(min(len(scopes), PLANNING_WORKERS)) as pool:
+        with worker_pool(min(len(scopes), PLANNING_WORKERS), niced=False) as pool:
             loop = asyncio.get_running_loop()
             work = [loop.run_in_executor(pool, _plan_slice, settings, now, s) for s in scopes]
             others = await plan_others(db, settings, now)
