@@ -41,6 +41,7 @@ from bot.reminders.engine import REMINDERS_KEY, ReminderEngine
 from bot.shared_gate import SharedGate, shared_gate_for
 from bot.transport import AiohttpRequest
 from bot.updates import PerChatUpdateProcessor, ask_to_slow_down, name_handlers
+from bot.workers import close_shared_workers
 from handlers import (
     access_admin,
     activity,
@@ -329,6 +330,7 @@ async def _post_shutdown(application: ZhibuApp) -> None:
     gate = application.bot_data.get(GATE_KEY)
     if isinstance(gate, SharedGate):
         await gate.drain()
+    close_shared_workers()
     for key in ("zhibu.engine", BOOK_KEY):
         engine = application.bot_data.get(key)
         if engine is not None:

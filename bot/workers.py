@@ -57,6 +57,7 @@ class SharedWorker:
 
     def __init__(self) -> None:
         self._pool: ProcessPoolExecutor | None = None
+        _SHARED.append(self)
 
     async def run(self, func: Callable[..., T], *args: object) -> T:
         """`func(*args)` in the worker process; arguments and result must pickle."""
@@ -73,11 +74,26 @@ class SharedWorker:
                     raise
         raise AssertionError("unreachable")
 
+    def pids(self) -> list[int]:
+        """The process ids of its worker (none before the first job)."""
+        processes = getattr(self._pool, "_processes", None) or {}
+        return list(processes)
+
     def close(self) -> None:
         """Stop the worker process (a new one starts on the next job)."""
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+
+
+_SHARED: list[SharedWorker] = []
+
+
+def close_shared_workers() -> None:
+    """Stop every shared worker process (the application's shutdown): a job still running
+    finishes in its process, which then exits; nothing new starts."""
+    for worker in _SHARED:
+        worker.close()
 
 
 @contextlib.asynccontextmanager

@@ -5,6 +5,7 @@ periodic pass goes through the branches a slice at a time."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import pytest
 from sqlalchemy import delete, func, select
@@ -20,6 +21,7 @@ from storage.db import SessionFactory
 from storage.models import Account, Person
 from storage.models_reminders import PlanMark, Reminder
 from storage.planner_queries import BranchIds
+from tests.support.database import BACKEND
 from tests.support.reminders import Clock, at
 
 
@@ -208,3 +210,27 @@ async def test_a_pass_over_several_slices_plans_what_one_transaction_plans(
     whole = await engine.plan()
     assert whole.inserted == sliced.inserted == len(by_slices)
     assert await _planned(db) == by_slices
+
+
+async def test_the_periodic_pass_plans_what_a_full_pass_plans_off_the_event_loop(
+    engine: ReminderEngine,
+    clock: Clock,
+    db: SessionFactory,
+    settings: Settings,
+    demo: dict[str, DemoUser],
+) -> None:
+    # One slice a run (every six hours) covers the whole demo.
+    every_six_hours = settings.model_copy(update={"reminder_plan_minutes": 360})
+    assert passes.rotation_slices(every_six_hours) == 1
+    await engine.replan()  # the demo's set-up marked its branches
+    periodic = await passes.plan_periodic(db, every_six_hours, clock())
+    assert periodic.branches == 3
+    planned = await _planned(db)
+    assert planned
+    if BACKEND == "postgresql":
+        # The slice and the rest were planned by the shared planning worker, another process.
+        assert passes.PLANNER.pids() and os.getpid() not in passes.PLANNER.pids()
+    async with db.begin() as session:
+        await session.execute(delete(Reminder))
+    await engine.plan()
+    assert await _planned(db) == planned

@@ -29,11 +29,12 @@ import datetime as dt
 import math
 import os
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.config import Settings
 from bot.reminders import sources
-from bot.workers import worker_pool
+from bot.workers import SharedWorker, database_url, worker_pool
 from storage import bulk
 from storage import planner_queries as pq
 from storage.db import SessionFactory, create_engine, session_factory
@@ -46,6 +47,8 @@ MARKS_PER_BATCH = 500
 # Worker processes of a full pass over several slices (PostgreSQL): one per core, at most 4
 # (the database needs cores too).
 PLANNING_WORKERS = max(1, min(4, os.cpu_count() or 1))
+# The periodic pass's worker process (PostgreSQL), below the bot's priority.
+PLANNER = SharedWorker()
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,27 +139,54 @@ def slice_due(settings: Settings, now: dt.datetime) -> int:
 
 
 async def plan_periodic(db: SessionFactory, settings: Settings, now: dt.datetime) -> PlanReport:
-    """The marked branches, this run's slice of the branches, trainings and mobile members."""
+    """The marked branches, this run's slice of the branches, trainings and mobile members.
+
+    On PostgreSQL the slice and the rest are planned in a worker process: a province's slice
+    and its dues are seconds of Python, which on the leader's event loop held every reply of
+    its users back for as long (the /due benchmark's first 200 answers took up to 6 s).
+    """
     report = await plan_marked(db, settings, now)
     async with db() as session:
         bounds = await pq.branch_ids(session)
+        postgres = bulk.dialect(session) == "postgresql"
     turn = slices(bounds, rotation_slices(settings))
-    if turn:
-        report += await plan_scope(db, settings, now, turn[slice_due(settings, now) % len(turn)])
+    scope = turn[slice_due(settings, now) % len(turn)] if turn else None
+    if postgres:
+        return report + await PLANNER.run(_plan_rest, database_url(db), settings, now, scope)
+    if scope is not None:
+        report += await plan_scope(db, settings, now, scope)
     return report + await plan_others(db, settings, now)
 
 
-def _plan_slice(settings: Settings, now: dt.datetime, scope: BranchScope) -> PlanReport:
-    """A worker process's job: plan one slice on an engine of its own."""
+def _on_own_engine(url: str, plan: Callable[[SessionFactory], Awaitable[PlanReport]]) -> PlanReport:
+    """In a worker process: `plan` on an engine of its own, in an event loop of its own."""
 
     async def planned() -> PlanReport:
-        engine = create_engine(settings.database_url, pool_size=1, max_overflow=0)
+        engine = create_engine(url, pool_size=1, max_overflow=0)
         try:
-            return await plan_scope(session_factory(engine), settings, now, scope)
+            return await plan(session_factory(engine))
         finally:
             await engine.dispose()
 
     return asyncio.run(planned())
+
+
+def _plan_slice(url: str, settings: Settings, now: dt.datetime, scope: BranchScope) -> PlanReport:
+    """A worker process's job: plan one slice."""
+    return _on_own_engine(url, lambda db: plan_scope(db, settings, now, scope))
+
+
+def _plan_rest(
+    url: str, settings: Settings, now: dt.datetime, scope: BranchScope | None
+) -> PlanReport:
+    """A worker process's job: the periodic pass's slice (if any), trainings, mobile members
+    and dues."""
+
+    async def plan(db: SessionFactory) -> PlanReport:
+        report = PlanReport() if scope is None else await plan_scope(db, settings, now, scope)
+        return report + await plan_others(db, settings, now)
+
+    return _on_own_engine(url, plan)
 
 
 async def plan_everything(db: SessionFactory, settings: Settings, now: dt.datetime) -> PlanReport:
@@ -177,7 +207,8 @@ async def plan_everything(db: SessionFactory, settings: Settings, now: dt.dateti
     if postgres and len(scopes) > 1:
         with worker_pool(min(len(scopes), PLANNING_WORKERS), niced=False) as pool:
             loop = asyncio.get_running_loop()
-            work = [loop.run_in_executor(pool, _plan_slice, settings, now, s) for s in scopes]
+            url = database_url(db)
+            work = [loop.run_in_executor(pool, _plan_slice, url, settings, now, s) for s in scopes]
             others = await plan_others(db, settings, now)
             report = sum(await asyncio.gather(*work), others)
     else:
