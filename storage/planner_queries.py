@@ -25,6 +25,7 @@ from bot.enums import (
     Role,
     TrainingKind,
 )
+from storage import bulk
 from storage.models import Account, OrgUnit, Person, RoleAssignment, UTCDateTime, utcnow
 from storage.models_activity import Activity
 from storage.models_grading import (
@@ -49,6 +50,14 @@ class LeaderRow:
     org_id: int
     org_path: str
     appointed_at: dt.datetime
+
+
+async def in_background(session: AsyncSession) -> None:
+    """Plan this transaction's statements as a planning pass needs (PostgreSQL): it reads a
+    slice of a large tree by ranges and keys, and it is background work, whose queries' parallel
+    workers would take the cores the users' replies need."""
+    await bulk.slice_plans(session)
+    await bulk.one_core(session)
 
 
 async def leaders(

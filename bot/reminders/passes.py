@@ -77,7 +77,7 @@ async def plan_scope(
     """Plan the branches of a scope in one transaction."""
     started = time.perf_counter()
     async with db.begin() as session:
-        await bulk.slice_plans(session)
+        await pq.in_background(session)
         plan, judged = await sources.plan_branches(session, settings, now, scope)
         inserted, cancelled = await sources.store_plan(session, plan, now)
     return PlanReport(
@@ -89,6 +89,7 @@ async def plan_others(db: SessionFactory, settings: Settings, now: dt.datetime) 
     """Plan the trainings and the mobile members' reports."""
     started = time.perf_counter()
     async with db.begin() as session:
+        await pq.in_background(session)
         plan = await sources.plan_others(session, settings, now)
         inserted, cancelled = await sources.store_plan(session, plan, now)
     return PlanReport(len(plan.reminders), inserted, cancelled, 0, time.perf_counter() - started)
@@ -105,7 +106,7 @@ async def plan_marked(
             marked = await pq.claim_marks(session, limit=batch)
             if not marked:
                 return report
-            await bulk.slice_plans(session)
+            await pq.in_background(session)
             scope = BranchScope(ids=tuple(marked))
             plan, judged = await sources.plan_branches(session, settings, now, scope)
             inserted, cancelled = await sources.store_plan(session, plan, now)
