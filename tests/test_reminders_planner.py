@@ -10,6 +10,7 @@ from bot.enums import ReminderKind
 from bot.reminders import kinds as k
 from bot.reminders import planner as p
 from bot.reminders.payloads import (
+    CalendarPayload,
     GradingNews,
     GradingPayload,
     PayloadError,
@@ -232,3 +233,22 @@ def test_typed_payloads_are_stored_as_the_same_json_and_read_back() -> None:
         payload_of("rectification", {"due_day": "2026-12-01"})
     with pytest.raises(PayloadError):
         payload_of("training", {"training_id": 7, "lead": "2h"})
+
+
+def test_after_an_outage_only_the_latest_past_reminder_of_a_deadline_is_planned() -> None:
+    # The quarter ends on Wednesday 2026-12-31; the bot comes back on Tuesday 12-30 at 10:00
+    # (Shanghai), after the 7- and 3-days-before reminders' times, and the 1-day-before one's.
+    now = at("2026-12-30 10:00")
+    plan = p.Plan()
+    p.deadline_reminders(
+        plan,
+        p.Window(now),
+        kind=ReminderKind.CALENDAR,
+        subject="cal:1:general_meeting:2026-Q4",
+        recipients=[p.Recipient(7, "Asia/Shanghai")],
+        due_day=dt.date(2026, 12, 31),
+        days_before=(7, 3, 2, 1),
+        payload=CalendarPayload(branch_id=1, rule="general_meeting", period="2026-Q4"),
+    )
+    # 2 days before is 12-30 09:00, an hour ago; 1 day before is tomorrow morning.
+    assert sorted(r.payload.days for r in plan.reminders.values()) == [1, 2]  # type: ignore[attr-defined]

@@ -171,9 +171,13 @@ def deadline_reminders(
         return
     for recipient in recipients:
         deadline = local_midnight(due_day + dt.timedelta(days=1), recipient.time_zone)
-        for days in wanted:
-            due_at = morning(due_day - dt.timedelta(days=days - 1), recipient)
-            if not window.wants(due_at):
+        moments = [(d, morning(due_day - dt.timedelta(days=d - 1), recipient)) for d in wanted]
+        # Of the reminders whose time has passed (a restart after an outage catches up on
+        # them), only the latest is wanted: the earlier ones say less, and would arrive at
+        # once as a series of nags. A bot that was running sent each in its time.
+        latest_past = max((m for _, m in moments if m <= window.now), default=None)
+        for days, due_at in moments:
+            if not window.wants(due_at) or (latest_past is not None and due_at < latest_past):
                 continue
             plan.add(
                 PlannedReminder(
