@@ -44,6 +44,11 @@ MARKS = {
 }
 
 
+# The report is built in a worker process that starts with the first report: on a loaded
+# machine that alone can take seconds (the reply is awaited, not timed).
+REPORT_WAIT = 60
+
+
 @pytest.fixture(autouse=True)
 def _pinned_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """The bot's clock stands still (a run across midnight in Shanghai must not matter)."""
@@ -339,7 +344,7 @@ async def test_admin_compliance_report_with_chart_and_spreadsheet(
     }
     admin = await as_user(client, demo, "林书记")
     await admin.send("/report compliance")
-    summary = await admin.wait_reply()
+    summary = await admin.wait_reply(timeout=REPORT_WAIT)
     assert "Compliance of Demo Sub-district Committee" in summary.text
     assert "3 branches" in summary.text
     for number, rule in enumerate(DEFAULT_RULES, start=1):
@@ -392,9 +397,11 @@ async def test_report_in_chinese_for_a_chosen_month(
     await add_activity(db, "DEMO-B2", last_month.end, (K.COMMITTEE_MEETING,))
     admin = await as_user(client, demo, "林书记", "zh-hans")
     await admin.send("/report compliance 2999-01")
-    assert "/report grading" in (await admin.wait_reply()).text  # the usage lists every report
+    assert (
+        "/report grading" in (await admin.wait_reply(timeout=REPORT_WAIT)).text
+    )  # the usage lists every report
     await admin.send(f"/report compliance {last_month.key}")
-    summary = await admin.wait_reply()
+    summary = await admin.wait_reply(timeout=REPORT_WAIT)
     label = format_skeleton("yMMMM", last_month.start, locale="zh_Hans_CN")
     assert f"统计期：包含{label}的各周期；共 3 个党支部。" in summary.text
     assert f"2. 支部委员会会议（{label}）：已完成 1，待完成 0，已逾期 2" in summary.text
