@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from bot.config import Settings
 from bot.demo import DemoUser
-from bot.enums import DeliveryState, NoticeAudience
+from bot.enums import DeliveryState
 from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer, FloodLimits
 from storage.db import SessionFactory
 from storage.models import Invite
@@ -29,8 +29,14 @@ from storage.models_cluster import InboxUpdate
 from storage.models_notices import NoticeDelivery
 from tests.support import database
 from tests.support.bot import eventually
-from tests.support.cluster import Inviter, leader, make_secretaries, start_cluster
-from tests.support.notices import make_people, notice_now
+from tests.support.cluster import (
+    Inviter,
+    leader,
+    make_secretaries,
+    serving_with_a_notice,
+    start_cluster,
+)
+from tests.support.notices import make_people
 
 pytestmark = [
     pytest.mark.slow,
@@ -145,11 +151,7 @@ async def test_three_processes_serve_conversations_and_a_notice_within_the_limit
     inviters = await _scene(db, telegram, client, demo)
     cluster = start_cluster(settings, PROCESSES, tmp_path, **ENV)
     try:
-        await client.set_webhook_targets(cluster.urls)
-        await cluster.started()
-        notice_id = await notice_now(
-            db, now=settings.now(), audience=NoticeAudience.MEMBERS, text=NOTICE_TEXT
-        )
+        notice_id = await serving_with_a_notice(cluster, client, db, settings, NOTICE_TEXT)
         links = await asyncio.gather(*(i.invite(patience=120) for i in inviters))
         assert all(links), [
             i.user.user_id for i, link in zip(inviters, links, strict=True) if not link
@@ -195,11 +197,7 @@ async def test_a_process_killed_mid_way_loses_and_doubles_nothing_and_the_leader
     inviters = await _scene(db, telegram, client, demo)
     cluster = start_cluster(settings, PROCESSES, tmp_path, **ENV)
     try:
-        await client.set_webhook_targets(cluster.urls)
-        await cluster.started()
-        notice_id = await notice_now(
-            db, now=settings.now(), audience=NoticeAudience.MEMBERS, text=NOTICE_TEXT
-        )
+        notice_id = await serving_with_a_notice(cluster, client, db, settings, NOTICE_TEXT)
         # A person who gets no answer starts /invite again, as people do.
         inviting = asyncio.gather(*(i.invite(patience=45, attempts=3) for i in inviters))
 

@@ -13,15 +13,15 @@ from sqlalchemy import select, text
 from bot.cluster import bookkeeping_engine
 from bot.config import Settings
 from bot.demo import DemoUser
-from bot.enums import DeliveryState, NoticeAudience
+from bot.enums import DeliveryState
 from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
 from storage.db import SessionFactory, create_engine, session_factory
 from storage.models_cluster import InboxUpdate
 from storage.models_notices import NoticeDelivery
 from tests.support import database
 from tests.support.bot import eventually
-from tests.support.cluster import Inviter, make_secretaries, start_cluster
-from tests.support.notices import make_people, notice_now
+from tests.support.cluster import Inviter, make_secretaries, serving_with_a_notice, start_cluster
+from tests.support.notices import make_people
 from tests.support.pgbouncer import SERVER_CONNECTIONS, pgbouncer
 
 pytestmark = pytest.mark.skipif(
@@ -99,11 +99,7 @@ async def test_two_processes_through_pgbouncer_serve_conversations_in_order_and_
         env = {"ZHIBU_DATABASE_URL": bouncer.url, "ZHIBU_DATABASE_DIRECT_URL": database_url}
         cluster = start_cluster(settings, 2, tmp_path, **env)
         try:
-            await client.set_webhook_targets(cluster.urls)
-            await cluster.started()
-            notice_id = await notice_now(
-                db, now=settings.now(), audience=NoticeAudience.MEMBERS, text=NOTICE_TEXT
-            )
+            notice_id = await serving_with_a_notice(cluster, client, db, settings, NOTICE_TEXT)
             links = await asyncio.gather(*(i.invite(patience=120) for i in inviters))
 
             async def delivered() -> bool:

@@ -11,13 +11,13 @@ from pathlib import Path
 import aiohttp
 
 from bot.config import Settings
-from bot.enums import Role
-from bot.fake_telegram.client import FakeMessage, FakeUser
+from bot.enums import NoticeAudience, Role
+from bot.fake_telegram.client import FakeMessage, FakeTelegramClient, FakeUser
 from storage import cluster_queries, queries
 from storage.db import SessionFactory
 from storage.models import Person
 from tests.support.bot import BotProcess, env_for
-from tests.support.notices import make_people
+from tests.support.notices import make_people, notice_now
 
 SECRET = "cluster-webhook-secret-0123456789abcdef"
 SERVING = "serving through the inbox"
@@ -83,6 +83,20 @@ def start_cluster(settings: Settings, count: int, logs: Path, **env: str) -> Clu
         process.start()
         processes.append(process)
     return Cluster(processes, ports)
+
+
+async def serving_with_a_notice(
+    cluster: Cluster,
+    client: FakeTelegramClient,
+    db: SessionFactory,
+    settings: Settings,
+    text: str,
+) -> int:
+    """Point the fake's webhooks at the cluster's processes, wait until each takes updates, and
+    queue a notice to every member: the notice's id."""
+    await client.set_webhook_targets(cluster.urls)
+    await cluster.started()
+    return await notice_now(db, now=settings.now(), audience=NoticeAudience.MEMBERS, text=text)
 
 
 async def leader(db: SessionFactory) -> str | None:
