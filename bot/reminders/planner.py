@@ -176,8 +176,13 @@ def deadline_reminders(
         # them), only the latest is wanted: the earlier ones say less, and would arrive at
         # once as a series of nags. A bot that was running sent each in its time.
         latest_past = max((m for _, m in moments if m <= window.now), default=None)
+        # A past digest-only reminder is not wanted either when a later one of the series is
+        # already in the window: it would only list, late, what that one is about to say.
+        coming = any(window.now < m <= window.now + window.horizon for _, m in moments)
         for days, due_at in moments:
             if not window.wants(due_at) or (latest_past is not None and due_at < latest_past):
+                continue
+            if due_at <= window.now and coming and days in soft_days:
                 continue
             plan.add(
                 PlannedReminder(
