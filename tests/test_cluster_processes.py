@@ -30,6 +30,7 @@ from storage.models_notices import NoticeDelivery
 from tests.support import database
 from tests.support.bot import eventually
 from tests.support.cluster import (
+    INVITE_ANSWERS,
     Inviter,
     leader,
     make_secretaries,
@@ -164,12 +165,7 @@ async def test_three_processes_serve_conversations_and_a_notice_within_the_limit
         cluster.stop()
     logs = "\n".join(p.log() for p in cluster.processes)
     for inviter in inviters:
-        assert inviter.answers == [
-            "Which role?",
-            "How many people may use this invite?",
-            "How long",
-            "Invite created",
-        ]
+        assert inviter.answers == INVITE_ANSWERS
     assert (await _invites(db)).total() == USERS
     stats = telegram.flood_stats()
     assert stats["violations"] == 0, _crowded(telegram, logs)

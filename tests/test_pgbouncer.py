@@ -20,7 +20,13 @@ from storage.models_cluster import InboxUpdate
 from storage.models_notices import NoticeDelivery
 from tests.support import database
 from tests.support.bot import eventually
-from tests.support.cluster import Inviter, make_secretaries, serving_with_a_notice, start_cluster
+from tests.support.cluster import (
+    INVITE_ANSWERS,
+    Inviter,
+    make_secretaries,
+    serving_with_a_notice,
+    start_cluster,
+)
 from tests.support.notices import make_people
 from tests.support.pgbouncer import SERVER_CONNECTIONS, pgbouncer
 
@@ -112,12 +118,7 @@ async def test_two_processes_through_pgbouncer_serve_conversations_in_order_and_
     logs = "\n".join(p.log() for p in cluster.processes)
     assert all(links), logs[-3000:]
     for inviter in inviters:
-        assert inviter.answers == [
-            "Which role?",
-            "How many people may use this invite?",
-            "How long",
-            "Invite created",
-        ]
+        assert inviter.answers == INVITE_ANSWERS
     # The leader's job sent each member the notice once, whichever process led.
     assert (await _copies_by_state(db, notice_id)).total() >= USERS + RECIPIENTS
     for chat in members:

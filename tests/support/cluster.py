@@ -122,6 +122,15 @@ async def make_secretaries(
     return ids
 
 
+# What /invite asks, in order, and its last answer: each person's answers, read back.
+INVITE_ANSWERS = [
+    "Which role?",
+    "How many people may use this invite?",
+    "How long",
+    "Invite created",
+]
+
+
 @dataclass
 class Inviter:
     """A secretary going through /invite; notice copies arriving meanwhile are set aside."""
