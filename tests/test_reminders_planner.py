@@ -235,10 +235,10 @@ def test_typed_payloads_are_stored_as_the_same_json_and_read_back() -> None:
         payload_of("training", {"training_id": 7, "lead": "2h"})
 
 
-def test_after_an_outage_only_the_latest_past_reminder_of_a_deadline_is_planned() -> None:
-    # The quarter ends on Wednesday 2026-12-31; the bot comes back on Tuesday 12-30 at 10:00
-    # (Shanghai), after the 7- and 3-days-before reminders' times, and the 1-day-before one's.
-    now = at("2026-12-30 10:00")
+def _days_planned(
+    now: dt.datetime, days_before: tuple[int, ...], soft_days: frozenset[int] = frozenset()
+) -> list[int]:
+    """Which "days before" reminders of the general meeting due on 2026-12-31 are planned."""
     plan = p.Plan()
     p.deadline_reminders(
         plan,
@@ -247,33 +247,24 @@ def test_after_an_outage_only_the_latest_past_reminder_of_a_deadline_is_planned(
         subject="cal:1:general_meeting:2026-Q4",
         recipients=[p.Recipient(7, "Asia/Shanghai")],
         due_day=dt.date(2026, 12, 31),
-        days_before=(7, 3, 2, 1),
+        days_before=days_before,
         payload=CalendarPayload(branch_id=1, rule="general_meeting", period="2026-Q4"),
+        soft_days=soft_days,
     )
-    # 2 days before is 12-30 09:00, an hour ago; 1 day before is tomorrow morning.
-    assert sorted(r.payload.days for r in plan.reminders.values()) == [1, 2]  # type: ignore[attr-defined]
+    return sorted(r.payload.days for r in plan.reminders.values())  # type: ignore[attr-defined]
+
+
+def test_after_an_outage_only_the_latest_past_reminder_of_a_deadline_is_planned() -> None:
+    # The quarter ends on Wednesday 2026-12-31; the bot comes back on Tuesday 12-30 at 10:00
+    # (Shanghai), after the 7-, 3- and 2-days-before reminders' times. 2 days before was at
+    # 09:00, an hour ago; 1 day before is tomorrow morning.
+    assert _days_planned(at("2026-12-30 10:00"), (7, 3, 2, 1)) == [1, 2]
 
 
 def test_after_an_outage_a_past_digest_entry_gives_way_to_the_next_reminder_in_the_window() -> None:
     # Back on Tuesday 12-29 at 10:00 (Shanghai): the 7-days-before reminder (a digest entry)
     # was due on 12-25; the 1-day-before one comes on Thursday 12-31, within the window.
     now = at("2026-12-29 10:00")
-
-    def planned(soft_days: frozenset[int]) -> list[int]:
-        plan = p.Plan()
-        p.deadline_reminders(
-            plan,
-            p.Window(now),
-            kind=ReminderKind.CALENDAR,
-            subject="cal:1:general_meeting:2026-Q4",
-            recipients=[p.Recipient(7, "Asia/Shanghai")],
-            due_day=dt.date(2026, 12, 31),
-            days_before=(7, 1),
-            payload=CalendarPayload(branch_id=1, rule="general_meeting", period="2026-Q4"),
-            soft_days=soft_days,
-        )
-        return sorted(r.payload.days for r in plan.reminders.values())  # type: ignore[attr-defined]
-
-    assert planned(frozenset({7})) == [1]
+    assert _days_planned(now, (7, 1), soft_days=frozenset({7})) == [1]
     # One sent on its own still catches up: the next comes only on Thursday.
-    assert planned(frozenset()) == [1, 7]
+    assert _days_planned(now, (7, 1)) == [1, 7]
