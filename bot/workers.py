@@ -74,11 +74,6 @@ class SharedWorker:
                     raise
         raise AssertionError("unreachable")
 
-    def pids(self) -> list[int]:
-        """The process ids of its worker (none before the first job)."""
-        processes = getattr(self._pool, "_processes", None) or {}
-        return list(processes)
-
     def close(self) -> None:
         """Stop the worker process (a new one starts on the next job)."""
         if self._pool is not None:

@@ -5,8 +5,6 @@ November, step by step as the secretary marks them done in /due."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy import select
 
@@ -14,13 +12,12 @@ from bot.app import ZhibuApp
 from bot.config import Settings
 from bot.demo import DemoUser
 from bot.enums import PreparationStep, Role
-from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
+from bot.fake_telegram import FakeTelegramClient
 from bot.reminders.engine import REMINDERS_KEY, ReminderEngine
 from storage import calendar_queries as cq
 from storage import queries
 from storage.db import SessionFactory
 from storage.models_meetings import PreparationRecord
-from tests.support.bot import running_bot, settings_for
 from tests.support.meetings import grant, has, until
 from tests.support.reminders import Clock, at
 
@@ -31,15 +28,6 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     moving = Clock(at("2026-10-30 10:00"))
     monkeypatch.setattr(Settings, "now", lambda self: moving())
     return moving
-
-
-@pytest.fixture
-async def bot_at(
-    database_url: str, telegram: FakeTelegramServer, clock: Clock
-) -> AsyncIterator[ZhibuApp]:
-    """The real bot, started after the clock is in place."""
-    async with running_bot(settings_for(database_url, telegram)) as application:
-        yield application
 
 
 async def _remind(application: ZhibuApp, clock: Clock, moment: str) -> int:
