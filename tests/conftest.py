@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from bot.demo import DemoUser, seed_demo
 from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
 from bot.reminders.engine import ReminderEngine
 from storage.db import SessionFactory, create_engine, session_factory
-from tests.support import database
+from tests.support import database, shards
 from tests.support.bot import SECRET_KEY, TOKEN, running_bot, settings_for
 from tests.support.reminders import Clock, at, make_engine
 
@@ -26,6 +27,17 @@ hypothesis_settings.load_profile("zhibu")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Only the tests this pass runs; then only this shard's files (ZHIBU_TEST_SHARD=k/n, see
+    tests/support/shards.py)."""
+    _database_tests_only(config, items)
+    spec = os.environ.get("ZHIBU_TEST_SHARD")
+    if spec:
+        kept, dropped = shards.select(items, spec, database.BACKEND)
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+def _database_tests_only(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The PostgreSQL pass runs only the tests that use the database (their fixtures reach
     `_migrated`): the others (rules, parsers, catalogs, charts, the fake server...) would only
     run a second time what the SQLite pass already ran, on a 2-core CI machine."""
