@@ -20,7 +20,6 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-import httpx
 import tornado.httpserver
 import tornado.netutil
 import tornado.web
@@ -35,7 +34,7 @@ from bot.fake_telegram.models import SimulatedUser, StoredFile, StoredMessage
 from bot.fake_telegram.params import Params, UploadedFile
 from bot.fake_telegram.routes import BotApiHandler, ControlHandler, FileHandler, log_request
 from bot.fake_telegram.send import MessageMethods
-from bot.fake_telegram.webhooks import WEBHOOK_TIMEOUT, WebhookDelivery
+from bot.fake_telegram.webhooks import WebhookDelivery
 
 __all__ = [
     "FLOOD_LIMITED_METHODS",
@@ -83,7 +82,6 @@ class FakeTelegramServer(ControlApi, BotMethods, MessageMethods, WebhookDelivery
         self._http_server.add_sockets(sockets)
         self._host = host
         self._port = int(sockets[0].getsockname()[1])
-        self._http_client = httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT)
         self._webhook_task = asyncio.create_task(self._deliver_webhooks())
         self._serving[self.url] = self
         return self._port
