@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from telegram import Bot
 
+from bot.app import sender_bot
 from bot.config import Settings
 from bot.delivery import FloodGate
 from bot.reminders.engine import ReminderEngine
@@ -17,7 +18,6 @@ from storage import reminder_queries as rq
 from storage.db import SessionFactory
 from storage.models import Account, Person
 from storage.models_reminders import Reminder
-from tests.support.bot import TOKEN
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
@@ -49,7 +49,9 @@ async def make_engine(
     db: SessionFactory, settings: Settings, clock: Clock, gate: FloodGate | None = None
 ) -> tuple[ReminderEngine, Bot]:
     """An engine (as after a fresh start) sending to the fake server."""
-    bot = Bot(TOKEN, base_url=settings.bot_api_url, base_file_url=settings.file_url)
+    # The Bot the application gives its engine (aiohttp): PTB's default httpx clients cost
+    # about 60 ms of CPU to build, at every test that makes an engine.
+    bot = sender_bot(settings)
     await bot.initialize()
     engine = ReminderEngine(
         db=db,
