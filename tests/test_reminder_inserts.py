@@ -4,7 +4,6 @@ by another transaction in the meantime falls back to the INSERT that skips it.""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import func, select
 
@@ -13,30 +12,11 @@ from storage import reminder_queries as rq
 from storage.db import SessionFactory
 from storage.models import Account
 from storage.models_reminders import Reminder
+from tests.support.reminders import YEAR_END_DUE, year_end_rows
 
 # Above the size from which PostgreSQL stores new reminders by COPY.
 ROWS = reminder_arrays.COPY_FROM + 200
-DUE = dt.datetime(2026, 12, 31, 1, tzinfo=dt.UTC)
-
-
-def _rows(account_id: int, count: int) -> list[dict[str, Any]]:
-    return [
-        {
-            "account_id": account_id,
-            "kind": "calendar",
-            "subject": f"cal:{n}:lecture:2026-Q4",
-            "dedupe_key": f"cal:{n}:lecture:2026-Q4:{account_id}:d1",
-            "due_at": DUE,
-            "deadline": DUE + dt.timedelta(hours=15),
-            "urgent": True,
-            "soft": False,
-            "payload": {"due_day": "2026-12-31", "days": 1, "branch_id": n, "rule": "讲党课"},
-            "state": "pending",
-            "attempts": 0,
-            "created_at": DUE,
-        }
-        for n in range(count)
-    ]
+DUE = YEAR_END_DUE
 
 
 async def _account(db: SessionFactory) -> int:
@@ -50,7 +30,7 @@ async def _account(db: SessionFactory) -> int:
 async def test_a_big_plan_of_new_reminders_is_stored_whole(db: SessionFactory) -> None:
     account_id = await _account(db)
     async with db.begin() as session:
-        assert await rq.insert_reminders(session, _rows(account_id, ROWS)) == ROWS
+        assert await rq.insert_reminders(session, year_end_rows(account_id, ROWS)) == ROWS
     async with db() as session:
         stored = (await session.scalars(select(Reminder).order_by(Reminder.id))).all()
     assert len(stored) == ROWS
@@ -67,7 +47,7 @@ async def test_a_big_plan_of_new_reminders_is_stored_whole(db: SessionFactory) -
 
 async def test_a_key_taken_meanwhile_is_skipped_and_the_rest_stored(db: SessionFactory) -> None:
     account_id = await _account(db)
-    rows = _rows(account_id, ROWS)
+    rows = year_end_rows(account_id, ROWS)
     # Another planner stored one of the keys after this pass looked them up.
     async with db.begin() as session:
         await rq.insert_reminders(session, [rows[700] | {"due_at": DUE - dt.timedelta(days=2)}])
