@@ -7,6 +7,13 @@ of it rendering and parsing tens of thousands of parameters. The same work throu
 of arrays takes a fraction of that, and needs no chunks below the driver's parameter limit.
 SQLite keeps the chunked statements (storage.reminder_queries): it has no arrays, and an
 embedded organisation is small.
+
+A pass that plans thousands of new reminders (the first pass on an empty table, or the end of a
+year, when every yearly and quarterly obligation falls due: 40,000 rows a slice) sends them by
+COPY instead: no ON CONFLICT speculative insertion and no unnest, which halves the database's
+share (0.8 s against 1.6 s a slice). The keys it sends were found free just before; if another
+transaction took one meanwhile, the COPY fails on the unique key inside a savepoint and the rows
+go through the INSERT above, which skips the taken keys.
 """
 
 from __future__ import annotations
@@ -15,8 +22,27 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+# From this many rows on, new reminders go by COPY: below it the savepoint and COPY's extra
+# round trips cost more than they save (an incremental plan writes a handful of rows).
+COPY_FROM = 1000
+_COPY_COLUMNS = (
+    "account_id",
+    "kind",
+    "subject",
+    "dedupe_key",
+    "due_at",
+    "deadline",
+    "urgent",
+    "soft",
+    "payload",
+    "state",
+    "attempts",
+    "created_at",
+)
 
 # Rows whose dedupe key is taken are filtered before the INSERT, not only by ON CONFLICT: a
 # conflicting row would still draw an id from the sequence, and a periodic pass finding its
@@ -65,6 +91,12 @@ async def insert_reminders(session: AsyncSession, rows: Sequence[dict[str, Any]]
     Rows with one dedupe key are already one row (storage.reminder_queries)."""
     if not rows:
         return 0
+    if len(rows) >= COPY_FROM:
+        try:
+            async with session.begin_nested():
+                return await _copy(session, rows)
+        except asyncpg.UniqueViolationError:
+            pass  # a key was taken since it was looked up: the INSERT below skips it
     result = await session.execute(
         _INSERT,
         {
@@ -81,6 +113,32 @@ async def insert_reminders(session: AsyncSession, rows: Sequence[dict[str, Any]]
         },
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def _copy(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
+    """COPY the rows into the table (every dedupe key must be free); how many."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    records = [
+        (
+            row["account_id"],
+            str(row["kind"]),
+            row["subject"],
+            row["dedupe_key"],
+            row["due_at"],
+            row["deadline"],
+            bool(row["urgent"]),
+            bool(row["soft"]),
+            json.dumps(row["payload"], ensure_ascii=False),
+            "pending",
+            0,
+            row["created_at"],
+        )
+        for row in rows
+    ]
+    await driver.copy_records_to_table("reminders", records=records, columns=_COPY_COLUMNS)
+    return len(records)
 
 
 async def cancel_reminders(

@@ -27,6 +27,7 @@ from storage.models import (
 from storage.models_activity import Activity
 from storage.models_notices import Notice, NoticeDelivery
 from storage.models_relink import RelinkRequest
+from storage.models_reminders import Reminder
 from tests.support.activity import add_activity, org_today
 from tests.support.registration import make_invite
 
@@ -257,11 +258,12 @@ async def test_retention_purges_old_drafts_throttling_records_and_stray_accounts
     assert bot.job_queue is not None and bot.job_queue.get_jobs_by_name("retention.purge")
 
 
-async def test_retention_keeps_an_unlinked_account_that_notice_copies_name(
+async def test_retention_keeps_an_unlinked_account_that_notice_copies_or_reminders_name(
     settings: Settings, db: SessionFactory, demo: dict[str, DemoUser]
 ) -> None:
-    # The outbox's reference to the account is not checked by the database (for the speed of
-    # writing a province's copies): retention must still see it.
+    # The outbox's and the reminders' references to the account are not checked by the
+    # database (for the speed of writing a province's copies and year-end reminders):
+    # retention must still see them.
     now = dt.datetime.now(dt.UTC)
     old = now - dt.timedelta(days=settings.retention_days + 1)
     async with db.begin() as session:
@@ -269,18 +271,28 @@ async def test_retention_keeps_an_unlinked_account_that_notice_copies_name(
         assert branch is not None
         reached = Account(telegram_id=84, consented_at=old, created_at=old)
         unreached = Account(telegram_id=85, consented_at=old, created_at=old)
+        reminded = Account(telegram_id=86, consented_at=old, created_at=old)
         notice = Notice(
             org_unit_id=branch.id,
             audience=NoticeAudience.EVERYONE,
             primary_locale="zh_Hans",
             send_at=old,
         )
-        session.add_all([reached, unreached, notice])
+        session.add_all([reached, unreached, reminded, notice])
         await session.flush()
         session.add(NoticeDelivery(notice_id=notice.id, account_id=reached.id, branch_id=branch.id))
+        session.add(
+            Reminder(
+                account_id=reminded.id,
+                kind="mobile_report",
+                subject="mob:1",
+                dedupe_key=f"mob:1:{reminded.id}:d7",
+                due_at=now,
+            )
+        )
     async with db.begin() as session:
         purged = await purge(session, settings=settings, now=now)
     assert purged.accounts == 1
     async with db() as session:
         left = set(await session.scalars(select(Account.telegram_id)))
-    assert 84 in left and 85 not in left
+    assert {84, 86} <= left and 85 not in left

@@ -15,9 +15,13 @@ from bot.config import Settings
 from bot.demo import DemoUser
 from bot.enums import DeliveryState
 from bot.fake_telegram import FakeTelegramClient, FakeTelegramServer
+from storage import reminder_arrays
+from storage import reminder_queries as rq
 from storage.db import SessionFactory, create_engine, session_factory
+from storage.models import Account
 from storage.models_cluster import InboxUpdate
 from storage.models_notices import NoticeDelivery
+from storage.models_reminders import Reminder
 from tests.support import database
 from tests.support.bot import eventually
 from tests.support.cluster import (
@@ -29,6 +33,7 @@ from tests.support.cluster import (
 )
 from tests.support.notices import make_people
 from tests.support.pgbouncer import SERVER_CONNECTIONS, pgbouncer
+from tests.support.reminders import year_end_rows
 
 pytestmark = pytest.mark.skipif(
     database.BACKEND != "postgresql", reason="PgBouncer pools PostgreSQL connections only"
@@ -67,6 +72,36 @@ async def test_many_clients_share_fewer_server_connections_without_statement_cla
     for n, seen in enumerate(results):
         assert seen == [(n * 100 + step, "off") for step in range(10)]
     assert "login attempt" in bouncer.log()
+
+
+async def test_planning_passes_copy_their_reminders_through_the_pooler(
+    database_url: str, tmp_path: Path
+) -> None:
+    """More passes at once than server connections store big plans by COPY (its column
+    look-up is a prepared statement: unnamed, or two clients' statements would clash on a
+    shared server connection); each shares half its keys with the next, whose COPY then gives
+    way to the INSERT that skips them. Every reminder is stored once."""
+    per_pass, passes = reminder_arrays.COPY_FROM + 200, 3 * SERVER_CONNECTIONS
+    async with pgbouncer(database_url, tmp_path) as bouncer:
+        engine = create_engine(bouncer.url, pool_size=passes, max_overflow=0)
+        try:
+            db = session_factory(engine)
+            async with db.begin() as session:
+                account = Account(telegram_id=880_002, time_zone="Asia/Shanghai")
+                session.add(account)
+                await session.flush()
+
+            async def plan(n: int) -> int:
+                rows = year_end_rows(account.id, per_pass, first=n * per_pass // 2)
+                async with db.begin() as session:
+                    return await rq.insert_reminders(session, rows)
+
+            inserted = await asyncio.gather(*(plan(n) for n in range(passes)))
+            async with db() as session:
+                keys = list(await session.scalars(select(Reminder.dedupe_key)))
+        finally:
+            await engine.dispose()
+    assert sum(inserted) == len(keys) == len(set(keys)) == per_pass // 2 * (passes + 1)
 
 
 USERS = 8

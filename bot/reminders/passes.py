@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import gc
 import math
 import os
 import time
@@ -169,7 +170,15 @@ def _on_own_engine(url: str, plan: Callable[[SessionFactory], Awaitable[PlanRepo
         finally:
             await engine.dispose()
 
-    return asyncio.run(planned())
+    # A slice's facts and plan are a few hundred thousand small objects (rows, dataclasses,
+    # tuples) that live until it is stored and hold no reference cycles. The cycle collector
+    # kept walking them: a quarter to a third of a slice's CPU. It runs once, after the job.
+    gc.disable()
+    try:
+        return asyncio.run(planned())
+    finally:
+        gc.enable()
+        gc.collect()
 
 
 def _plan_slice(url: str, settings: Settings, now: dt.datetime, scope: BranchScope) -> PlanReport:

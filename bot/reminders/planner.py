@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from bot.enums import ReminderKind
 from bot.reminders.payloads import Deadline, DigestPayload, EscalationPayload, Payload
@@ -39,7 +38,9 @@ class Recipient:
     time_zone: str
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a year-end pass over a province builds 800,000 of these, and a frozen dataclass's
+# __init__ sets each field through object.__setattr__ (twice the cost). Nothing hashes them.
+@dataclass(slots=True)
 class PlannedReminder:
     """One row the planner wants in the reminders table."""
 
@@ -107,32 +108,50 @@ class Window:
     # Local days that can hold a wanted moment in some time zone (a cheap date pre-check).
     first_day: dt.date = field(init=False)
     last_day: dt.date = field(init=False)
+    # The window's bounds as instants, worked out once: `wants` is asked millions of times.
+    start: dt.datetime = field(init=False, repr=False)
+    end: dt.datetime = field(init=False, repr=False)
+    # What the helpers below worked out for this window (the same deadlines and time zones
+    # recur in every branch of a pass); not part of what the window is.
+    memo: dict[Any, Any] = field(
+        init=False, repr=False, compare=False, hash=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "first_day", (self.now - self.catch_up).date() - ONE_DAY)
         object.__setattr__(self, "last_day", (self.now + self.horizon).date() + ONE_DAY)
+        object.__setattr__(self, "start", self.now - self.catch_up)
+        object.__setattr__(self, "end", self.now + self.horizon)
 
     def wants(self, moment: dt.datetime) -> bool:
         """True when a reminder at `moment` should be in the table now."""
-        return self.now - self.catch_up <= moment <= self.now + self.horizon
+        return self.start <= moment <= self.end
 
     def may_want(self, day: dt.date) -> bool:
         """False when no moment on `day`, in any time zone, can be wanted."""
         return self.first_day <= day <= self.last_day
 
 
-@functools.lru_cache(maxsize=4096)
 def days_wanted(window: Window, due_day: dt.date, days_before: tuple[int, ...]) -> tuple[int, ...]:
     """Which of `days_before` fall on a day the window may want (a cheap date pre-check)."""
-    return tuple(d for d in days_before if window.may_want(due_day - dt.timedelta(days=d - 1)))
+    key = ("days", due_day, days_before)
+    found: tuple[int, ...] | None = window.memo.get(key)
+    if found is None:
+        found = window.memo[key] = tuple(
+            d for d in days_before if window.may_want(due_day - dt.timedelta(days=d - 1))
+        )
+    return found
 
 
-@functools.lru_cache(maxsize=4096)
 def overdue_wanted(window: Window, due_day: dt.date, escalate_after_days: int) -> bool:
     """Whether the day after `due_day`, or the escalation's day, may be wanted."""
-    return window.may_want(due_day + ONE_DAY) or window.may_want(
-        due_day + dt.timedelta(days=1 + escalate_after_days)
-    )
+    key = ("overdue", due_day, escalate_after_days)
+    found: bool | None = window.memo.get(key)
+    if found is None:
+        found = window.memo[key] = window.may_want(due_day + ONE_DAY) or window.may_want(
+            due_day + dt.timedelta(days=1 + escalate_after_days)
+        )
+    return found
 
 
 def local_midnight(day: dt.date, time_zone: str) -> dt.datetime:
@@ -146,6 +165,56 @@ def morning(day: dt.date, recipient: Recipient) -> dt.datetime:
 
 
 D = TypeVar("D", bound=Deadline)
+
+
+class _Moment(NamedTuple):
+    """One reminder of a deadline's series, as it falls in one time zone."""
+
+    days: int
+    due_at: dt.datetime
+    deadline: dt.datetime
+    urgent: bool
+    soft: bool
+
+
+def _series(
+    window: Window,
+    due_day: dt.date,
+    wanted: tuple[int, ...],
+    soft_days: frozenset[int],
+    time_zone: str,
+) -> tuple[_Moment, ...]:
+    """The reminders of a deadline the window wants for a recipient in `time_zone`.
+
+    The same for every recipient in that zone, so worked out once per window (a pass asks for
+    the same period's end in every branch)."""
+    key = ("series", due_day, wanted, soft_days, time_zone)
+    found: tuple[_Moment, ...] | None = window.memo.get(key)
+    if found is not None:
+        return found
+    deadline = local_midnight(due_day + ONE_DAY, time_zone)
+    moments = [
+        (d, local_moment(due_day - dt.timedelta(days=d - 1), MORNING_HOUR, time_zone))
+        for d in wanted
+    ]
+    # Of the reminders whose time has passed (a restart after an outage catches up on
+    # them), only the latest is wanted: the earlier ones say less, and would arrive at
+    # once as a series of nags. A bot that was running sent each in its time.
+    latest_past = max((m for _, m in moments if m <= window.now), default=None)
+    # A past digest-only reminder is not wanted either when a later one of the series is
+    # already in the window: it would only list, late, what that one is about to say.
+    coming = any(window.now < m <= window.end for _, m in moments)
+    series = []
+    for days, due_at in moments:
+        if not window.wants(due_at) or (latest_past is not None and due_at < latest_past):
+            continue
+        if due_at <= window.now and coming and days in soft_days:
+            continue
+        series.append(
+            _Moment(days, due_at, deadline, deadline - due_at <= URGENT_WITHIN, days in soft_days)
+        )
+    found = window.memo[key] = tuple(series)
+    return found
 
 
 def deadline_reminders(
@@ -169,32 +238,25 @@ def deadline_reminders(
     wanted = days_wanted(window, due_day, tuple(days_before))
     if not wanted:
         return
+    # One payload per lead day, shared by the recipients (they are immutable).
+    payloads: dict[int, D] = {}
     for recipient in recipients:
-        deadline = local_midnight(due_day + dt.timedelta(days=1), recipient.time_zone)
-        moments = [(d, morning(due_day - dt.timedelta(days=d - 1), recipient)) for d in wanted]
-        # Of the reminders whose time has passed (a restart after an outage catches up on
-        # them), only the latest is wanted: the earlier ones say less, and would arrive at
-        # once as a series of nags. A bot that was running sent each in its time.
-        latest_past = max((m for _, m in moments if m <= window.now), default=None)
-        # A past digest-only reminder is not wanted either when a later one of the series is
-        # already in the window: it would only list, late, what that one is about to say.
-        coming = any(window.now < m <= window.now + window.horizon for _, m in moments)
-        for days, due_at in moments:
-            if not window.wants(due_at) or (latest_past is not None and due_at < latest_past):
-                continue
-            if due_at <= window.now and coming and days in soft_days:
-                continue
+        for moment in _series(window, due_day, wanted, soft_days, recipient.time_zone):
+            days = moment.days
+            said = payloads.get(days)
+            if said is None:
+                said = payloads[days] = dataclasses.replace(payload, days=days, due_day=due_day)
             plan.add(
                 PlannedReminder(
                     account_id=recipient.account_id,
                     kind=kind,
                     subject=subject,
                     dedupe_key=f"{subject}:{recipient.account_id}:d{days}",
-                    due_at=due_at,
-                    deadline=deadline,
-                    urgent=deadline - due_at <= URGENT_WITHIN,
-                    soft=days in soft_days,
-                    payload=dataclasses.replace(payload, days=days, due_day=due_day),
+                    due_at=moment.due_at,
+                    deadline=moment.deadline,
+                    urgent=moment.urgent,
+                    soft=moment.soft,
+                    payload=said,
                 )
             )
 

@@ -20,6 +20,8 @@ from storage.models import Account, Person
 from storage.models_reminders import Reminder
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+# 9:00 in Beijing on the last day of 2026: the "1 day before" of every period's end.
+YEAR_END_DUE = dt.datetime(2026, 12, 31, 1, tzinfo=dt.UTC)
 
 
 class Clock:
@@ -115,3 +117,25 @@ async def states(db: SessionFactory) -> dict[str, str]:
     async with db() as session:
         rows = await session.execute(select(Reminder.dedupe_key, Reminder.state))
     return {key: str(state) for key, state in rows}
+
+
+def year_end_rows(account_id: int, count: int, first: int = 0) -> list[dict[str, Any]]:
+    """`count` new "1 day before" reminders of a branch's lecture at the end of 2026 (branches
+    `first`, `first + 1`...), as the planner stores them."""
+    return [
+        {
+            "account_id": account_id,
+            "kind": "calendar",
+            "subject": f"cal:{n}:lecture:2026-Q4",
+            "dedupe_key": f"cal:{n}:lecture:2026-Q4:{account_id}:d1",
+            "due_at": YEAR_END_DUE,
+            "deadline": YEAR_END_DUE + dt.timedelta(hours=15),
+            "urgent": True,
+            "soft": False,
+            "payload": {"due_day": "2026-12-31", "days": 1, "branch_id": n, "rule": "讲党课"},
+            "state": "pending",
+            "attempts": 0,
+            "created_at": YEAR_END_DUE,
+        }
+        for n in range(first, first + count)
+    ]
