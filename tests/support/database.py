@@ -66,28 +66,18 @@ def drop_postgres(url: str) -> None:
     asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-# Up to this many rows in every table it wrote to, a test's rows are deleted rather than
-# truncated (see empty_postgres).
-DELETE_AT_MOST = 1000
-
-
 async def empty_postgres(url: str) -> None:
     """Remove every row (keeping the schema and migration stamp) after a test, and start every
     sequence again at 1 as a fresh SQLite copy does.
 
-    Only the tables the test wrote to are emptied. Most tests write a few rows: those are
-    deleted, children first, in about 40 ms; TRUNCATE ... CASCADE replaces the files of every
-    table referencing them too, 200-300 ms a test, minutes of a PostgreSQL pass. Past
-    DELETE_AT_MOST rows in a table (the province-sized tests) they are truncated: deleting tens
-    of thousands of rows checks every foreign key row by row, a minute or two, and leaves
-    statistics that mislead the planner.
+    Only the tables the test wrote to are truncated: TRUNCATE replaces each table's files, and
+    doing it for every table took about 100 ms a test, minutes of a PostgreSQL pass. (DELETE is
+    no substitute: deleting tens of thousands of rows checks every foreign key row by row, a
+    minute or two for the province-sized tests, and leaves statistics that mislead the planner.)
     """
     tables = [t.name for t in Base.metadata.sorted_tables]
-    limit = DELETE_AT_MOST + 1
     probe = " UNION ALL ".join(
-        f"SELECT '{name}', count(*) FROM (SELECT 1 FROM \"{name}\" LIMIT {limit}) AS s "
-        "HAVING count(*) > 0"
-        for name in tables
+        f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM \"{name}\")" for name in tables
     )
     restart = (
         "SELECT setval(c.oid, 1, false) FROM pg_class AS c "
@@ -99,15 +89,11 @@ async def empty_postgres(url: str) -> None:
         raw = await conn.get_raw_connection()
         driver = raw.driver_connection
         assert driver is not None
-        rows = dict(await driver.fetch(probe))
-        if any(count > DELETE_AT_MOST for count in rows.values()):
-            quoted = ", ".join(f'"{name}"' for name in rows)
-            empty = f"TRUNCATE {quoted} CASCADE;"
-        else:
-            # Children before their parents: no foreign key is left pointing at a deleted row.
-            empty = "".join(f'DELETE FROM "{name}";' for name in reversed(tables) if name in rows)
+        used = [row[0] for row in await driver.fetch(probe)]
+        quoted = ", ".join(f'"{name}"' for name in used)
+        truncate = f"TRUNCATE {quoted} CASCADE;"
         # A parameterless script runs as one simple query: one implicit transaction.
-        await driver.execute(empty + restart)
+        await driver.execute((truncate if used else "") + restart)
     await engine.dispose()
 
 
