@@ -78,6 +78,8 @@ auth_file = {users}
 pool_mode = transaction
 default_pool_size = {SERVER_CONNECTIONS}
 max_client_conn = 500
+server_reset_query = DEALLOCATE ALL
+server_reset_query_always = 1
 logfile =
 pidfile =
 """
