@@ -345,8 +345,6 @@ def sender_bot(settings: Settings) -> Bot:
         base_url=settings.bot_api_url,
         base_file_url=settings.file_url,
         request=AiohttpRequest(connection_pool_size=settings.delivery_concurrency + 4),
-        # Never polls; without it PTB builds its default httpx client, ~30 ms of CPU (TLS).
-        get_updates_request=AiohttpRequest(connection_pool_size=1),
     )
 
 
