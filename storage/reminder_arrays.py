@@ -29,7 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 # From this many rows on, new reminders go by COPY: below it the savepoint and COPY's extra
 # round trips cost more than they save (an incremental plan writes a handful of rows).
 COPY_FROM = 1000
-_COPY_COLUMNS = (
+# The columns of a new reminder row, in the order its values are given.
+REMINDER_COLUMNS = (
     "account_id",
     "kind",
     "subject",
@@ -137,7 +138,7 @@ async def _copy(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
         )
         for row in rows
     ]
-    await driver.copy_records_to_table("reminders", records=records, columns=_COPY_COLUMNS)
+    await driver.copy_records_to_table("reminders", records=records, columns=REMINDER_COLUMNS)
     return len(records)
 
 

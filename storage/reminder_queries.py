@@ -24,21 +24,8 @@ from storage.models_reminders import BranchTerm, Reminder, ReminderSettings, Tra
 # Rows per executemany of planned reminders, and keys per look-up of those already planned.
 INSERT_CHUNK = 2000
 
-# What an INSERT ... SELECT of new reminders gives, in this order.
-REMINDER_COLUMNS = [
-    "account_id",
-    "kind",
-    "subject",
-    "dedupe_key",
-    "due_at",
-    "deadline",
-    "urgent",
-    "soft",
-    "payload",
-    "state",
-    "attempts",
-    "created_at",
-]
+# What an INSERT ... SELECT of new reminders gives, in this order (a COPY too).
+REMINDER_COLUMNS = list(reminder_arrays.REMINDER_COLUMNS)
 
 
 async def insert_reminders(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
