@@ -1,6 +1,7 @@
 """`zhibu` without a token says so and starts the offline sandbox."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -36,7 +37,9 @@ def test_no_token_starts_the_sandbox_and_plays_a_conversation(tmp_path: Path) ->
     assert "No ZHIBU_BOT_TOKEN is set" in out
     assert "Offline sandbox ready" in out
     assert "欢迎回来，王芳" in out  # the demo secretary is greeted by the real bot
-    assert "[#2 English]" in out  # buttons are listed with numbers to press
+    # Buttons are listed with numbers to press. The numbers run on over the chat's messages,
+    # and the demo's meeting invitations may come before the language menu or after it.
+    assert re.search(r"\[#\d+ English\]", out), out
     assert (tmp_path / "data" / "sandbox.sqlite3").exists()
     # Every chat's messages carry the person's name; the logs went to a file, not the chat.
     assert "[王芳] bot> 欢迎回来，王芳" in out
