@@ -92,36 +92,29 @@ async def insert_reminders(session: AsyncSession, rows: Sequence[dict[str, Any]]
     Rows with one dedupe key are already one row (storage.reminder_queries)."""
     if not rows:
         return 0
-    if len(rows) >= COPY_FROM:
+    records = _records(rows)
+    if len(records) >= COPY_FROM:
         try:
             async with session.begin_nested():
-                return await _copy(session, rows)
+                return await _copy(session, records)
         except asyncpg.UniqueViolationError:
             pass  # a key was taken since it was looked up: the INSERT below skips it
+    columns = dict(zip(REMINDER_COLUMNS, zip(*records, strict=True), strict=True))
+    # The INSERT writes state and attempts itself, as the COPY's records do.
     result = await session.execute(
         _INSERT,
-        {
-            "account_id": [row["account_id"] for row in rows],
-            "kind": [str(row["kind"]) for row in rows],
-            "subject": [row["subject"] for row in rows],
-            "dedupe_key": [row["dedupe_key"] for row in rows],
-            "due_at": [row["due_at"] for row in rows],
-            "deadline": [row["deadline"] for row in rows],
-            "urgent": [bool(row["urgent"]) for row in rows],
-            "soft": [bool(row["soft"]) for row in rows],
-            "payload": [json.dumps(row["payload"], ensure_ascii=False) for row in rows],
-            "created_at": [row["created_at"] for row in rows],
-        },
+        {name: list(values) for name, values in columns.items() if name not in _CONSTANT},
     )
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def _copy(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
-    """COPY the rows into the table (every dedupe key must be free); how many."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver: Any = raw.driver_connection
-    records = [
+# The columns every new row has the same value in ('pending', never tried).
+_CONSTANT = frozenset({"state", "attempts"})
+
+
+def _records(rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """The rows' values in REMINDER_COLUMNS order, as both the COPY and the INSERT send them."""
+    return [
         (
             row["account_id"],
             str(row["kind"]),
@@ -138,6 +131,13 @@ async def _copy(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
         )
         for row in rows
     ]
+
+
+async def _copy(session: AsyncSession, records: Sequence[tuple[Any, ...]]) -> int:
+    """COPY the records into the table (every dedupe key must be free); how many."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
     await driver.copy_records_to_table("reminders", records=records, columns=REMINDER_COLUMNS)
     return len(records)
 
