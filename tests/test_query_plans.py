@@ -18,6 +18,7 @@ from storage.models_reminders import Reminder
 from storage.tree import path_end, subtree_of
 from tests.support.database import BACKEND
 from tests.support.province import committee_with_branches, members
+from tests.support.reminders import year_end_rows
 
 NOW = dt.datetime(2026, 11, 20, 2, tzinfo=dt.UTC)
 
@@ -110,24 +111,16 @@ async def _reminders_mostly_sent(db: SessionFactory) -> None:
         accounts = [Account(telegram_id=900_000 + n, time_zone="Asia/Shanghai") for n in range(100)]
         session.add_all(accounts)
         await session.flush()
+        rows = [
+            row
+            for k, account in enumerate(accounts)
+            for row in year_end_rows(account.id, 20, first=20 * k)
+        ]
         await reminder_queries.insert_reminders(
             session,
             [
-                {
-                    "account_id": accounts[n % 100].id,
-                    "kind": "calendar",
-                    "subject": f"cal:{n}:lecture:2026-Q4",
-                    "dedupe_key": f"cal:{n}:lecture:2026-Q4:{accounts[n % 100].id}:d1",
-                    "due_at": NOW - dt.timedelta(days=30) + dt.timedelta(minutes=n),
-                    "deadline": None,
-                    "urgent": False,
-                    "soft": False,
-                    "payload": {},
-                    "state": "pending",
-                    "attempts": 0,
-                    "created_at": NOW,
-                }
-                for n in range(2000)
+                row | {"due_at": NOW - dt.timedelta(days=30) + dt.timedelta(minutes=n)}
+                for n, row in enumerate(rows)
             ],
         )
         await session.execute(

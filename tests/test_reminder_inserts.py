@@ -16,7 +16,6 @@ from tests.support.reminders import YEAR_END_DUE, year_end_rows
 
 # Above the size from which PostgreSQL stores new reminders by COPY.
 ROWS = reminder_arrays.COPY_FROM + 200
-DUE = YEAR_END_DUE
 
 
 async def _account(db: SessionFactory) -> int:
@@ -36,7 +35,7 @@ async def test_a_big_plan_of_new_reminders_is_stored_whole(db: SessionFactory) -
     assert len(stored) == ROWS
     last = stored[-1]
     assert (last.state, last.attempts, last.urgent, last.soft) == ("pending", 0, True, False)
-    assert last.due_at == DUE and last.deadline == DUE + dt.timedelta(hours=15)
+    assert last.due_at == YEAR_END_DUE and last.deadline == YEAR_END_DUE + dt.timedelta(hours=15)
     assert last.payload == {
         "due_day": "2026-12-31",
         "days": 1,
@@ -49,8 +48,9 @@ async def test_a_key_taken_meanwhile_is_skipped_and_the_rest_stored(db: SessionF
     account_id = await _account(db)
     rows = year_end_rows(account_id, ROWS)
     # Another planner stored one of the keys after this pass looked them up.
+    earlier = YEAR_END_DUE - dt.timedelta(days=2)
     async with db.begin() as session:
-        await rq.insert_reminders(session, [rows[700] | {"due_at": DUE - dt.timedelta(days=2)}])
+        await rq.insert_reminders(session, [rows[700] | {"due_at": earlier}])
     async with db.begin() as session:
         assert await rq.insert_reminders(session, rows) == ROWS - 1
         # The transaction is still usable after the COPY gave way.
@@ -60,4 +60,4 @@ async def test_a_key_taken_meanwhile_is_skipped_and_the_rest_stored(db: SessionF
         kept = await session.scalar(
             select(Reminder.due_at).where(Reminder.dedupe_key == rows[700]["dedupe_key"])
         )
-    assert kept == DUE - dt.timedelta(days=2)
+    assert kept == earlier
